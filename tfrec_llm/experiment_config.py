@@ -1,0 +1,281 @@
+"""Configuration as data: one dataclass per concern, loaded from JSON.
+
+`ExperimentConfig` holds everything a run needs; `config.json` in every
+output directory is its `to_dict()`, and `--config FILE` accepts the same
+shape (any subset of keys). Unknown keys and bad values raise
+`ConfigError` naming the key, so typos never pass silently.
+
+Example:
+    config = ExperimentConfig.from_dict({"train": {"epochs": 5}})
+    config.text.mode  # "frozen"
+"""
+
+import dataclasses
+import json
+from typing import List, Optional
+
+
+class ConfigError(ValueError):
+    """A configuration key or value is invalid."""
+
+
+TEXT_MODES = ("frozen", "finetune", "lora")
+SPLITS = ("leave_last_out", "time_cut", "random")
+STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """Where the interactions come from and how they are split.
+
+    Args:
+        source: `builtin[:k=v,...]`, `tfds:<name>`, a MovieLens directory or
+            an interactions .csv/.parquet file.
+        items: the item catalog file when `source` is a file.
+        tfds_manual_dir: a directory holding a downloaded TFDS archive.
+        tfds_data_dir: where TFDS prepares data (default: TFDS's own).
+        split: "leave_last_out" (per user, last event = test), "time_cut"
+            (events after a global time quantile = test; items first seen
+            after it are cold-start items) or "random" (the TFRS tutorial
+            protocol: random 80/20 of events).
+        time_cut_quantile: the quantile of timestamps used by "time_cut".
+        random_test_fraction: test share of the "random" split.
+        split_seed: seed of the "random" split (42 as in the TFRS tutorials).
+        max_history: how many most recent items the user tower reads.
+        strict: turn documented loader fallbacks into errors.
+    """
+
+    source: str = "builtin"
+    items: Optional[str] = None
+    tfds_manual_dir: Optional[str] = None
+    tfds_data_dir: Optional[str] = None
+    split: str = "time_cut"
+    time_cut_quantile: float = 0.8
+    random_test_fraction: float = 0.2
+    split_seed: int = 42
+    max_history: int = 20
+    strict: bool = False
+
+    def validate(self):
+        _check_choice("data.split", self.split, SPLITS)
+        _check_range("data.time_cut_quantile", self.time_cut_quantile, 0.0, 1.0)
+        _check_range("data.random_test_fraction", self.random_test_fraction, 0.0, 1.0)
+        _check_positive("data.max_history", self.max_history)
+
+
+@dataclasses.dataclass
+class TextConfig:
+    """The BERT item-text encoder.
+
+    Args:
+        encoder: a KerasHub preset name, `hf://<repo>`, a local Keras preset
+            directory or a local Hugging Face BERT checkpoint directory. None:
+            a small randomly initialised BERT whose WordPiece vocabulary is
+            computed from the catalog (with a warning: not pretrained).
+        mode: "frozen" (encode each item once into a cache; the CPU default),
+            "finetune" (train BERT jointly) or "lora" (KerasHub LoRA).
+        lora_rank: rank of the LoRA adapters in "lora" mode.
+        sequence_length: tokens per item text, [CLS] and [SEP] included.
+        text_fields: catalog fields joined into the item text (None: all).
+        encode_batch_size: items per BERT call when building the cache.
+        fallback_vocabulary_size: WordPiece size of the fallback encoder.
+        fallback_num_layers, fallback_hidden_dim, fallback_num_heads,
+        fallback_intermediate_dim: shape of the fallback BERT.
+    """
+
+    encoder: Optional[str] = None
+    mode: str = "frozen"
+    lora_rank: int = 4
+    sequence_length: int = 32
+    text_fields: Optional[List[str]] = None
+    encode_batch_size: int = 256
+    fallback_vocabulary_size: int = 3000
+    fallback_num_layers: int = 2
+    fallback_hidden_dim: int = 64
+    fallback_num_heads: int = 2
+    fallback_intermediate_dim: int = 128
+
+    def validate(self):
+        _check_choice("text.mode", self.mode, TEXT_MODES)
+        _check_positive("text.sequence_length", self.sequence_length)
+        _check_positive("text.lora_rank", self.lora_rank)
+        if self.sequence_length < 3:
+            raise ConfigError("text.sequence_length must be >= 3 ([CLS], one token, [SEP]).")
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """The two towers and the weights of the tasks.
+
+    Args:
+        embedding_dim: width of user and item embeddings.
+        use_text: feed the BERT text features into the item tower.
+        use_item_ids: feed the item-id embedding into the item tower.
+            (Switching one off gives the ID-only / text-only baselines.)
+        lstm_units: width of the user tower's LSTM.
+        item_id_dropout: training-time probability of replacing an item's id
+            by the out-of-vocabulary id, so the OOV embedding (used by
+            cold-start items) is learned and the text path carries meaning.
+        temperature: softmax temperature of the retrieval task.
+        logq_correction: pass in-batch sampling probabilities (item
+            popularity) to the retrieval task to correct popularity bias.
+        retrieval_weight, ranking_weight, attribute_weight: multi-task loss
+            weights; 0 switches a task off.
+        ranking_hidden_units: widths of the ranking head's hidden layers.
+    """
+
+    embedding_dim: int = 64
+    use_text: bool = True
+    use_item_ids: bool = True
+    lstm_units: int = 64
+    item_id_dropout: float = 0.1
+    temperature: float = 0.1
+    logq_correction: bool = False
+    retrieval_weight: float = 1.0
+    ranking_weight: float = 0.2
+    attribute_weight: float = 0.1
+    ranking_hidden_units: List[int] = dataclasses.field(default_factory=lambda: [64])
+
+    def validate(self):
+        _check_positive("model.embedding_dim", self.embedding_dim)
+        _check_positive("model.lstm_units", self.lstm_units)
+        _check_range("model.item_id_dropout", self.item_id_dropout, 0.0, 1.0)
+        _check_positive("model.temperature", self.temperature)
+        if not (self.use_text or self.use_item_ids):
+            raise ConfigError("model.use_text and model.use_item_ids cannot both be false.")
+        for name in ("retrieval_weight", "ranking_weight", "attribute_weight"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"model.{name} must be >= 0.")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """The training loop.
+
+    Args:
+        epochs, batch_size, learning_rate: the usual.
+        seed: seeds Python, NumPy, TensorFlow and Keras 3 for repeatable runs.
+        deterministic: enable TensorFlow op determinism (same seed, same run).
+        strategy: "default", "mirrored" (all local GPUs), "multiworker"
+            (TF_CONFIG cluster) or "tpu".
+        tpu: TPU address for the "tpu" strategy ("" = the local TPU VM).
+        mixed_precision: train in mixed_float16 (GPU) / mixed_bfloat16 (TPU).
+        checkpoint_every_steps: also back up mid-epoch every N steps (0 = at
+            each epoch end only); `train` resumes from the backup.
+        eval_max_examples: cap on test examples evaluated (0 = all).
+        verbose: Keras progress display (0 silent, 1 bar, 2 one line/epoch).
+    """
+
+    epochs: int = 3
+    batch_size: int = 256
+    learning_rate: float = 2e-3
+    seed: int = 0
+    deterministic: bool = True
+    strategy: str = "default"
+    tpu: str = ""
+    mixed_precision: bool = False
+    checkpoint_every_steps: int = 0
+    eval_max_examples: int = 0
+    verbose: int = 2
+
+    def validate(self):
+        _check_positive("train.epochs", self.epochs)
+        _check_positive("train.batch_size", self.batch_size)
+        _check_positive("train.learning_rate", self.learning_rate)
+        _check_choice("train.strategy", self.strategy, STRATEGIES)
+        if self.checkpoint_every_steps < 0 or self.eval_max_examples < 0:
+            raise ConfigError("train.checkpoint_every_steps and train.eval_max_examples must be >= 0.")
+
+
+@dataclasses.dataclass
+class ExperimentConfig:
+    """Everything one training run needs; `config.json` holds its dict."""
+
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    text: TextConfig = dataclasses.field(default_factory=TextConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+    def validate(self) -> "ExperimentConfig":
+        for section in (self.data, self.text, self.model, self.train):
+            section.validate()
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ExperimentConfig":
+        if not isinstance(values, dict):
+            raise ConfigError(f"A config must be a JSON object, got {type(values).__name__}.")
+        sections = {f.name: f.type for f in dataclasses.fields(cls)}
+        unknown = set(values) - set(sections)
+        if unknown:
+            raise ConfigError(f"Unknown config sections {sorted(unknown)}; valid: {sorted(sections)}.")
+        built = {}
+        for field in dataclasses.fields(cls):
+            section_cls = field.default_factory().__class__
+            built[field.name] = _section_from_dict(field.name, section_cls, values.get(field.name, {}))
+        return cls(**built).validate()
+
+    @classmethod
+    def from_json_file(cls, path: str) -> "ExperimentConfig":
+        try:
+            with open(path, encoding="utf-8") as f:
+                values = json.load(f)
+        except FileNotFoundError as error:
+            raise ConfigError(f"Config file not found: {path}") from error
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{path}: invalid JSON at line {error.lineno}: {error.msg}") from error
+        return cls.from_dict(values)
+
+    def to_json_file(self, path: str):
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.to_dict(), f, indent=2, sort_keys=True)
+
+    def updated(self, overrides: dict) -> "ExperimentConfig":
+        """A copy with `{"section": {"key": value}}` overrides applied."""
+        merged = self.to_dict()
+        for section, values in overrides.items():
+            if section not in merged:
+                raise ConfigError(f"Unknown config section {section!r}.")
+            merged[section].update(values)
+        return ExperimentConfig.from_dict(merged)
+
+
+def _section_from_dict(name, section_cls, values):
+    if not isinstance(values, dict):
+        raise ConfigError(f"Config section {name!r} must be an object.")
+    fields = {f.name: f for f in dataclasses.fields(section_cls)}
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise ConfigError(
+            f"Unknown keys in config section {name!r}: {sorted(unknown)}; valid: {sorted(fields)}."
+        )
+    defaults = section_cls()
+    for key, value in values.items():
+        expected = type(getattr(defaults, key))
+        if value is None or getattr(defaults, key) is None:
+            continue
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            continue
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ConfigError(
+                f"{name}.{key} must be {expected.__name__}, got {type(value).__name__} ({value!r})."
+            )
+    return section_cls(**values)
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {list(choices)}, got {value!r}.")
+
+
+def _check_positive(name, value):
+    if not value > 0:
+        raise ConfigError(f"{name} must be > 0, got {value!r}.")
+
+
+def _check_range(name, value, low, high):
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be in [{low}, {high}], got {value!r}.")
