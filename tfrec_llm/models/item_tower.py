@@ -1,0 +1,87 @@
+"""Item tower: BERT text features fused with an item-id embedding.
+
+Input: item indices (see `data/item_vocabulary.py`). Two text modes:
+- frozen: `text_features` is a precomputed [V, d_text] table (each item's
+  text encoded once by BERT), a non-trainable variable;
+- fine-tune / LoRA: `token_ids` is a [V, L] table and `text_encoder` a
+  `KerasHubBridgeLayer`; BERT runs on the distinct items of each call.
+The text vector goes through a small MLP; the id vector is an embedding of
+the item's id slot (cold items share the OOV slot). The two are summed.
+"""
+
+import numpy as np
+import tensorflow as tf
+import tf_keras
+
+from tfrec_llm.data.item_vocabulary import OOV_SLOT
+
+
+class ItemTower(tf_keras.layers.Layer):
+    """Item indices -> item embeddings.
+
+    Args:
+        id_slots: int32 [V] id-embedding slot of every item index.
+        embedding_dim: output width.
+        use_text: include the text path.
+        use_item_ids: include the id-embedding path.
+        item_id_dropout: training-time probability of replacing an id slot
+            by the OOV slot (teaches the OOV embedding and the text path).
+        text_features: float32 [V, d_text] frozen text table (frozen mode).
+        token_ids: int32 [V, L] token table (fine-tune modes).
+        text_encoder: a `KerasHubBridgeLayer` (fine-tune modes).
+
+    Example:
+        tower = ItemTower(id_slots, 64, True, True, 0.1, text_features=table)
+        vectors = tower(tf.constant([2, 3, 4]))  # [3, 64]
+    """
+
+    def __init__(self, id_slots, embedding_dim, use_text=True, use_item_ids=True, item_id_dropout=0.0,
+                 text_features=None, token_ids=None, text_encoder=None, **kwargs):
+        super().__init__(**kwargs)
+        if use_text and text_features is None and (token_ids is None or text_encoder is None):
+            raise ValueError("use_text needs text_features (frozen) or token_ids + text_encoder (fine-tune).")
+        self.embedding_dim = embedding_dim
+        self.use_text = use_text
+        self.use_item_ids = use_item_ids
+        self.item_id_dropout = item_id_dropout
+        self.finetunes_text = use_text and text_features is None
+        self.id_slots = tf.Variable(np.asarray(id_slots, np.int32), trainable=False, name="id_slots")
+        if use_item_ids:
+            self.id_embedding = tf_keras.layers.Embedding(
+                int(np.max(id_slots)) + 1, embedding_dim, name="item_id_embedding")
+        if use_text:
+            if self.finetunes_text:
+                self.token_ids = tf.Variable(np.asarray(token_ids, np.int32), trainable=False, name="token_ids")
+                self.text_encoder = text_encoder
+            else:
+                self.text_features = tf.Variable(np.asarray(text_features, np.float32), trainable=False,
+                                                 name="text_features")
+            self.text_projection = tf_keras.Sequential([
+                tf_keras.layers.Dense(2 * embedding_dim, activation="gelu"),
+                tf_keras.layers.Dense(embedding_dim),
+            ], name="text_projection")
+
+    def text_vectors(self, item_indices, training=None):
+        """Projected text vectors of `item_indices` (1-D)."""
+        if self.finetunes_text:
+            unique, position = tf.unique(item_indices)
+            encoded = self.text_encoder(tf.gather(self.token_ids, unique), training=training)
+            raw = tf.gather(encoded, position)
+        else:
+            raw = tf.gather(self.text_features, item_indices)
+        return self.text_projection(raw)
+
+    def call(self, item_indices, training=None):
+        item_indices = tf.cast(item_indices, tf.int32)
+        shape = tf.shape(item_indices)
+        flat = tf.reshape(item_indices, [-1])
+        vectors = tf.zeros([tf.size(flat), self.embedding_dim], dtype=self.compute_dtype)
+        if self.use_text:
+            vectors += tf.cast(self.text_vectors(flat, training=training), self.compute_dtype)
+        if self.use_item_ids:
+            slots = tf.gather(self.id_slots, flat)
+            if training and self.item_id_dropout > 0:
+                dropped = tf.random.uniform(tf.shape(slots)) < self.item_id_dropout
+                slots = tf.where(dropped & (slots > OOV_SLOT), OOV_SLOT, slots)
+            vectors += tf.cast(self.id_embedding(slots), self.compute_dtype)
+        return tf.reshape(vectors, tf.concat([shape, [self.embedding_dim]], axis=0))

@@ -1,0 +1,131 @@
+"""The joint TFRS model: retrieval + ranking + item-attribute tasks.
+
+Follows `tfrs.models.Model`'s thin contract: `compute_loss(features)` only
+combines the three tasks (each a TFRS task layer) with configurable weights.
+Per batch, the item tower runs once on the distinct items of histories and
+targets; user embeddings come from the LSTM over those item embeddings.
+
+Features (a dict of batched tensors, see `SequenceExamples.features()`):
+`history` int32 [B, L] (right-padded item indices), `target` int32 [B],
+`label` float32 [B], `scenario` int32 [B], `user_<name>` int32 [B].
+"""
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_recommenders as tfrs
+import tf_keras
+
+from tfrec_llm.data.item_vocabulary import PAD_INDEX
+from tfrec_llm.experiment_config import ModelConfig
+
+
+class TwoTowerRecommender(tfrs.models.Model):
+    """Two-tower retrieval and ranking with a text-reading item tower.
+
+    Args:
+        item_tower: an `ItemTower`.
+        user_tower: a `UserTower`.
+        config: the `ModelConfig` (task weights, temperature, logQ).
+        label_kind: "rating" (MSE ranking) or "click" (logistic ranking).
+        item_attributes: optional float32 [V, A] multi-hot attributes per
+            item index, the auxiliary task's targets (predicted from text).
+        item_sampling_probability: float32 [V] in-batch sampling probability
+            of each item (training popularity share), for logQ correction.
+
+    Example:
+        model = TwoTowerRecommender(item_tower, user_tower, ModelConfig(), "rating",
+                                    attributes, popularity / popularity.sum())
+        model.compile(tf_keras.optimizers.Adam(1e-3))
+        model.fit(dataset.batch(256), epochs=3)
+    """
+
+    def __init__(self, item_tower, user_tower, config: ModelConfig, label_kind="rating",
+                 item_attributes=None, item_sampling_probability=None, **kwargs):
+        super().__init__(**kwargs)
+        self.item_tower = item_tower
+        self.user_tower = user_tower
+        self.config = config
+        self.label_kind = label_kind
+        self.retrieval_task = tfrs.tasks.Retrieval(temperature=config.temperature,
+                                                   remove_accidental_hits=True, name="retrieval")
+        self.ranking_head = tf_keras.Sequential(
+            [tf_keras.layers.Dense(units, activation="relu") for units in config.ranking_hidden_units]
+            + [tf_keras.layers.Dense(1)], name="ranking_head")
+        if label_kind == "rating":
+            ranking_loss = tf_keras.losses.MeanSquaredError()
+            ranking_metrics = [tf_keras.metrics.RootMeanSquaredError(name="rating_rmse")]
+        else:
+            ranking_loss = tf_keras.losses.BinaryCrossentropy(from_logits=True)
+            ranking_metrics = [tf_keras.metrics.AUC(from_logits=True, name="click_auc")]
+        self.ranking_task = tfrs.tasks.Ranking(loss=ranking_loss, metrics=ranking_metrics, name="ranking")
+        self.uses_attributes = (item_attributes is not None and config.attribute_weight > 0
+                                and item_tower.use_text)
+        if self.uses_attributes:
+            self.item_attributes = tf.Variable(np.asarray(item_attributes, np.float32), trainable=False,
+                                               name="item_attributes")
+            self.attribute_head = tf_keras.layers.Dense(self.item_attributes.shape[1], name="attribute_head")
+            self.attribute_task = tfrs.tasks.Ranking(
+                loss=tf_keras.losses.BinaryCrossentropy(from_logits=True), name="attributes")
+        self.uses_logq = config.logq_correction and item_sampling_probability is not None
+        if self.uses_logq:
+            self.item_sampling_probability = tf.Variable(
+                np.asarray(item_sampling_probability, np.float32), trainable=False, name="item_sampling_probability")
+
+    # Towers ----------------------------------------------------------------
+
+    def item_embeddings(self, item_indices, training=None):
+        """L2-normalised item embeddings of any-shaped `item_indices`."""
+        return tf.math.l2_normalize(self.item_tower(item_indices, training=training), axis=-1)
+
+    def user_embeddings(self, features, item_vectors_of, training=None):
+        """L2-normalised user embeddings; `item_vectors_of(indices)` gives history item vectors."""
+        history = tf.cast(features["history"], tf.int32)
+        user_features = {name: features[f"user_{name}"] for name in self.user_tower.feature_names}
+        vectors = self.user_tower(item_vectors_of(history), tf.not_equal(history, PAD_INDEX),
+                                  features["scenario"], user_features, training=training)
+        return tf.math.l2_normalize(vectors, axis=-1)
+
+    def rating_logits(self, user_vectors, item_vectors):
+        """Ranking-head output for aligned user and item embeddings ([..., d] each)."""
+        return tf.squeeze(self.ranking_head(tf.concat([user_vectors, item_vectors], axis=-1)), axis=-1)
+
+    def _batch_embeddings(self, features, training):
+        history = tf.cast(features["history"], tf.int32)
+        target = tf.cast(features["target"], tf.int32)
+        unique, position = tf.unique(tf.concat([tf.reshape(history, [-1]), target], axis=0))
+        unique_vectors = self.item_embeddings(unique, training=training)
+        history_size = tf.size(history)
+
+        def history_vectors(_):
+            return tf.reshape(tf.gather(unique_vectors, position[:history_size]),
+                              tf.concat([tf.shape(history), [-1]], axis=0))
+
+        users = self.user_embeddings(features, history_vectors, training=training)
+        items = tf.gather(unique_vectors, position[history_size:])
+        return users, items
+
+    def call(self, features, training=False):
+        users, items = self._batch_embeddings(features, training)
+        return {"user_embedding": users, "item_embedding": items,
+                "rating": self.rating_logits(users, items)}
+
+    # Loss --------------------------------------------------------------------
+
+    def compute_loss(self, features, training=False):
+        users, items = self._batch_embeddings(features, training)
+        target = tf.cast(features["target"], tf.int32)
+        config = self.config
+        loss = tf.constant(0.0)
+        if config.retrieval_weight > 0:
+            sampling = tf.gather(self.item_sampling_probability, target) if self.uses_logq else None
+            loss += config.retrieval_weight * self.retrieval_task(
+                users, items, compute_metrics=False, candidate_ids=target,
+                candidate_sampling_probability=sampling)
+        if config.ranking_weight > 0:
+            loss += config.ranking_weight * self.ranking_task(
+                labels=features["label"], predictions=self.rating_logits(users, items))
+        if self.uses_attributes:
+            text = self.item_tower.text_vectors(target, training=training)
+            loss += config.attribute_weight * self.attribute_task(
+                labels=tf.gather(self.item_attributes, target), predictions=self.attribute_head(text))
+        return loss
