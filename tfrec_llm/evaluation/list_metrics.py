@@ -112,22 +112,23 @@ def intra_list_diversity(
     Returns:
         The mean distance, or None when no list has two or more items.
     """
-    item_features = np.asarray(item_features, dtype=np.float64)
+    item_features = np.asarray(item_features)
     if item_features.ndim != 2:
         raise ValueError(
             f"item_features must be 2-D [num_items, d], got shape {item_features.shape}."
         )
     _filled_slots(top_items, len(item_features))
-    norms = np.linalg.norm(item_features, axis=1, keepdims=True)
-    unit_features = np.divide(
-        item_features, norms, out=np.zeros_like(item_features), where=norms > 0
-    )
+    float_type = np.result_type(item_features.dtype, np.float32)
     top_items = np.asarray(top_items, dtype=np.int64)
     list_diversities = []
     for start in range(0, len(top_items), DIVERSITY_CHUNK_SIZE):
         chunk = top_items[start : start + DIVERSITY_CHUNK_SIZE]
         filled = chunk != EMPTY_SLOT
-        vectors = unit_features[np.where(filled, chunk, 0)] * filled[..., None]
+        vectors = item_features[np.where(filled, chunk, 0)].astype(float_type)
+        norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+        vectors = np.divide(
+            vectors, norms, out=np.zeros_like(vectors), where=(norms > 0) & filled[..., None]
+        )
         similarities = np.einsum("nid,njd->nij", vectors, vectors)
         pair_is_valid = filled[:, :, None] & filled[:, None, :]
         pair_is_valid &= ~np.eye(chunk.shape[1], dtype=bool)[None]
