@@ -72,6 +72,8 @@ class TextEncoder:
     def bridge_layer(self) -> KerasHubBridgeLayer:
         """The tf_keras layer around the backbone (one per encoder)."""
         if self._bridge is None:
+            # Mean pooling reads sequence_output; the [CLS] pooler gets no gradient.
+            self.backbone.get_layer("pooled_dense").trainable = False
             self._bridge = KerasHubBridgeLayer(self.backbone, pad_token_id=self.pad_token_id,
                                                name="bert_encoder")
         return self._bridge

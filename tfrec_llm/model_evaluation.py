@@ -1,0 +1,104 @@
+"""Evaluates a trained `TwoTowerRecommender` on test examples.
+
+Item embeddings are computed once for the whole catalog (BERT costs
+O(items)); user embeddings read history items from that table. Reports:
+- the full-catalog report of `FullCatalogEvaluator` (overall, strata, lists);
+- history-length strata: every test user re-scored with its history cut to
+  its last 1, 3 and 5 items (simulated sparse users), under
+  `strata["history_cut_<k>"]`;
+- TFRS `FactorizedTopK` top-K accuracy on the same examples (seen items are
+  not excluded there, as in TFRS).
+"""
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_recommenders as tfrs
+
+from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, PAD_INDEX
+from tfrec_llm.evaluation.full_catalog_evaluator import FullCatalogEvaluator
+
+HISTORY_CUTS = (1, 3, 5)
+FACTORIZED_TOP_KS = (10, 50, 100)
+
+
+def catalog_embeddings(model, num_index_rows: int, batch_size: int = 2048) -> np.ndarray:
+    """float32 [V, d] item embeddings of every item index (inference mode)."""
+    embed = tf.function(lambda indices: model.item_embeddings(indices, training=False))
+    parts = [embed(tf.range(start, min(start + batch_size, num_index_rows)))
+             for start in range(0, num_index_rows, batch_size)]
+    return np.concatenate([np.asarray(p) for p in parts]).astype(np.float32)
+
+
+def query_embeddings(model, features: dict, item_table: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """float32 [n, d] user embeddings of example `features`, history items read from `item_table`."""
+    table = tf.constant(item_table)
+    embed = tf.function(lambda batch: model.user_embeddings(
+        batch, lambda indices: tf.gather(table, indices), training=False))
+    n = len(features["history"])
+    parts = [np.zeros((0, item_table.shape[1]), np.float32)]
+    for start in range(0, n, batch_size):
+        parts.append(np.asarray(embed({k: v[start:start + batch_size] for k, v in features.items()})))
+    return np.concatenate(parts).astype(np.float32)
+
+
+def cut_histories(history: np.ndarray, keep_last: int) -> np.ndarray:
+    """Right-padded histories reduced to their last `keep_last` items."""
+    lengths = (history != PAD_INDEX).sum(axis=1)
+    kept = np.minimum(lengths, keep_last)
+    cut = np.full((len(history), keep_last), PAD_INDEX, dtype=history.dtype)
+    rows = np.arange(len(history))
+    for j in range(keep_last):
+        valid = j < kept
+        cut[rows[valid], j] = history[rows[valid], (lengths - kept + j)[valid]]
+    return cut
+
+
+def evaluate_model(model, assets, examples, exclude_seen: bool = True, max_examples: int = 0,
+                   seed: int = 0) -> dict:
+    """The metrics dict written to metrics.json (see module docstring)."""
+    if max_examples and len(examples) > max_examples:
+        rows = np.sort(np.random.default_rng(seed).choice(len(examples), max_examples, replace=False))
+        examples = examples.subset(rows)
+    item_table = catalog_embeddings(model, assets.num_index_rows)
+    catalog_vectors = item_table[FIRST_ITEM_INDEX:]
+    known = examples.target >= FIRST_ITEM_INDEX
+    examples = examples.subset(np.flatnonzero(known))
+    targets = examples.target - FIRST_ITEM_INDEX
+    if exclude_seen:
+        exclusions = [seen[seen >= FIRST_ITEM_INDEX] - FIRST_ITEM_INDEX
+                      for seen in (examples.seen_before(i) for i in range(len(examples)))]
+    else:
+        exclusions = [np.zeros(0, np.int64)] * len(examples)
+    diversity_features = (assets.text_features[FIRST_ITEM_INDEX:] if assets.text_features is not None
+                          else assets.item_attributes[FIRST_ITEM_INDEX:] if assets.item_attributes is not None
+                          else None)
+    evaluator = FullCatalogEvaluator(
+        item_popularity=assets.item_popularity[FIRST_ITEM_INDEX:],
+        cold_item_mask=assets.cold_items[FIRST_ITEM_INDEX:],
+        item_features_for_diversity=diversity_features)
+    scenario_names = np.concatenate([["unknown"], assets.scenario_values])[examples.scenario]
+    features = examples.features()
+    users = query_embeddings(model, features, item_table)
+    report = evaluator.evaluate(users, catalog_vectors, targets, exclusions, examples.user_activity,
+                                scenarios=scenario_names if len(assets.scenario_values) > 1 else None)
+    for keep in HISTORY_CUTS:
+        cut_features = dict(features, history=cut_histories(examples.history, keep))
+        cut_report = evaluator.evaluate(query_embeddings(model, cut_features, item_table), catalog_vectors,
+                                        targets, exclusions, examples.user_activity)
+        report["strata"][f"history_cut_{keep}"] = cut_report["overall"]
+    report["factorized_top_k"] = factorized_top_k_accuracy(users, catalog_vectors, targets)
+    return report
+
+
+def factorized_top_k_accuracy(users: np.ndarray, catalog_vectors: np.ndarray, targets: np.ndarray,
+                              batch_size: int = 1024) -> dict:
+    """TFRS `FactorizedTopK` top-K accuracy over the catalog (no exclusions)."""
+    ks = tuple(k for k in FACTORIZED_TOP_KS if k <= len(catalog_vectors))
+    index = tfrs.layers.factorized_top_k.BruteForce(k=max(ks))
+    index.index(tf.constant(catalog_vectors), identifiers=tf.range(len(catalog_vectors)))
+    metric = tfrs.metrics.FactorizedTopK(candidates=index, ks=ks)
+    for start in range(0, len(users), batch_size):
+        stop = start + batch_size
+        metric.update_state(tf.constant(users[start:stop]), tf.gather(catalog_vectors, targets[start:stop]),
+                            true_candidate_ids=tf.constant(targets[start:stop], tf.int32))
+    return {f"top_{k}_accuracy": float(v) for k, v in zip(ks, metric.result())}
