@@ -27,12 +27,11 @@ from tfrec_llm.model_assets import ModelAssets
 from tfrec_llm.model_building import build_model, example_batch, save_weights
 from tfrec_llm.model_evaluation import evaluate_model
 from tfrec_llm.text.encoder_loading import load_text_encoder, save_text_encoder
+from tfrec_llm.trained_model import CONFIG_FILE, TEXT_ENCODER_DIR, TrainedModel
 
 logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
-CONFIG_FILE = "config.json"
-TEXT_ENCODER_DIR = "text_encoder"
 
 
 def set_seeds(seed: int, deterministic: bool):
@@ -155,4 +154,26 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
         "train_examples": len(experiment.train_examples), **timings}
     with open(os.path.join(output_dir, METRICS_FILE), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
+    return metrics
+
+
+def evaluate_model_dir(model_dir: str, config_overrides: dict = None, output_path: str = None) -> dict:
+    """Evaluates a trained model on its split of `config.data` (optionally overridden, e.g. another source)."""
+    trained = TrainedModel.load(model_dir)
+    config = trained.config.updated(config_overrides or {})
+    catalog_ids = trained.assets.item_ids
+    from tfrec_llm.experiment_data import vocabularies_from_assets  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.experiment_data import load_source  # pylint: disable=import-outside-toplevel
+    data = load_source(config)
+    vocabulary, context = vocabularies_from_assets(trained.assets, data.user_features)
+    unknown = len(set(data.catalog.item_ids.tolist()) - set(catalog_ids.tolist()))
+    if unknown:
+        logger.warning("%d catalog items of the evaluation data are unknown to the model: they score as "
+                       "unknown items and cannot be retrieved.", unknown)
+    experiment = prepare_experiment_data(config, data, vocabulary, context)
+    metrics = evaluate_model(trained.model, trained.assets, experiment.test_examples,
+                             experiment.split.excludes_seen_items, config.train.eval_max_examples, config.train.seed)
+    if output_path:
+        with open(output_path, "w", encoding="utf-8") as f:
+            json.dump(metrics, f, indent=2)
     return metrics

@@ -1,0 +1,202 @@
+"""`tfrec-llm` command line: a thin layer over the library API.
+
+Subcommands: train, evaluate, export, add-items, recommend, bench-serving,
+benchmark, data describe. Each maps flags onto an `ExperimentConfig` (or
+plain arguments) and calls one library function; errors in user input end
+with a one-line message and exit code 2, not a stack trace.
+"""
+
+import argparse
+import json
+import logging
+import sys
+
+import tfrec_llm  # noqa: F401  (selects legacy Keras before TensorFlow loads)
+from tfrec_llm.experiment_config import ConfigError, ExperimentConfig
+
+logger = logging.getLogger("tfrec_llm")
+
+SUMMARY_KEYS = ("recall@10", "recall@50", "recall@100", "ndcg@10", "mrr", "n")
+
+
+def _add_data_arguments(parser, required=False):
+    parser.add_argument("--data", required=required,
+                        help="builtin[:key=value,...] | tfds:movielens/<config> | a MovieLens directory | "
+                             "an interactions .csv/.parquet file")
+    parser.add_argument("--items", help="item catalog .csv/.parquet (with a file --data)")
+    parser.add_argument("--tfds-manual-dir", help="directory with a manually downloaded TFDS archive")
+    parser.add_argument("--tfds-data-dir", help="where TFDS prepares datasets")
+    parser.add_argument("--split", choices=["leave_last_out", "time_cut", "random"])
+    parser.add_argument("--strict", action="store_true", default=None,
+                        help="turn documented data fallbacks (skipped rows) into errors")
+
+
+def _data_overrides(args) -> dict:
+    values = {"source": args.data, "items": args.items, "tfds_manual_dir": args.tfds_manual_dir,
+              "tfds_data_dir": args.tfds_data_dir, "split": args.split, "strict": args.strict}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tfrec-llm", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train, evaluate and save a model")
+    _add_data_arguments(train)
+    train.add_argument("--output-dir", required=True)
+    train.add_argument("--config", help="JSON ExperimentConfig (any subset of keys)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--learning-rate", type=float)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--text-encoder", help="KerasHub preset, hf://..., local preset or HF BERT directory")
+    train.add_argument("--text-mode", choices=["frozen", "finetune", "lora"])
+    train.add_argument("--strategy", choices=["default", "mirrored", "multiworker", "tpu"])
+    train.add_argument("--mixed-precision", action="store_true", default=None)
+    train.add_argument("--no-text", action="store_true", help="ID-only baseline: switch the text tower off")
+    train.add_argument("--no-item-ids", action="store_true", help="text-only: switch item-id embeddings off")
+    train.add_argument("--export-dir", help="also export SavedModels here after training")
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a trained model")
+    evaluate.add_argument("--model-dir", required=True)
+    _add_data_arguments(evaluate)
+    evaluate.add_argument("--output", help="write the metrics JSON here")
+
+    export = commands.add_parser("export", help="write TF Serving SavedModels")
+    export.add_argument("--model-dir", required=True)
+    export.add_argument("--export-dir", required=True)
+    export.add_argument("--max-k", type=int, default=100)
+    export.add_argument("--no-validate", action="store_true", help="skip the fresh-process validation")
+
+    add_items = commands.add_parser("add-items", help="add new items (from their text) to the retrieval export")
+    add_items.add_argument("--export-dir", required=True)
+    add_items.add_argument("--items", required=True, help="CSV with item_id and text columns")
+
+    recommend = commands.add_parser("recommend", help="recommend from exported SavedModels only")
+    recommend.add_argument("--export-dir", required=True)
+    recommend.add_argument("--history", required=True, help="comma-separated item ids, oldest first")
+    recommend.add_argument("--k", type=int, default=10)
+    recommend.add_argument("--explain", action="store_true")
+
+    bench = commands.add_parser("bench-serving", help="latency/throughput of the retrieval SavedModel")
+    bench.add_argument("--sizes", default="10000,100000,1000000")
+
+    benchmark = commands.add_parser("benchmark", help="train baselines and the full model; write a report")
+    _add_data_arguments(benchmark, required=True)
+    benchmark.add_argument("--output-dir", required=True)
+    benchmark.add_argument("--config", help="JSON ExperimentConfig used by every model")
+    benchmark.add_argument("--text-encoder")
+    benchmark.add_argument("--epochs", type=int)
+
+    data = commands.add_parser("data", help="data utilities")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    describe = data_commands.add_parser("describe", help="print statistics of a data source")
+    _add_data_arguments(describe, required=True)
+    return parser
+
+
+def _train_config(args) -> ExperimentConfig:
+    config = ExperimentConfig.from_json_file(args.config) if args.config else ExperimentConfig()
+    train = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size,
+                               "learning_rate": args.learning_rate, "seed": args.seed,
+                               "strategy": args.strategy, "mixed_precision": args.mixed_precision}.items()
+             if v is not None}
+    text = {k: v for k, v in {"encoder": args.text_encoder, "mode": args.text_mode}.items() if v is not None}
+    model = {}
+    if args.no_text:
+        model["use_text"] = False
+    if args.no_item_ids:
+        model["use_item_ids"] = False
+    return config.updated({"data": _data_overrides(args), "train": train, "text": text, "model": model})
+
+
+def format_metrics(metrics: dict) -> str:
+    """A short table: overall and per stratum, the headline metrics."""
+    rows = [("overall", metrics["overall"])] + sorted(metrics.get("strata", {}).items())
+    header = f"{'stratum':<22}" + "".join(f"{k:>12}" for k in SUMMARY_KEYS)
+    lines = [header, "-" * len(header)]
+    for name, values in rows:
+        cells = []
+        for key in SUMMARY_KEYS:
+            value = values.get(key)
+            cells.append(f"{'-' if value is None else (value if key == 'n' else f'{value:.4f}'):>12}")
+        lines.append(f"{name:<22}" + "".join(cells))
+    if "factorized_top_k" in metrics:
+        lines.append("TFRS FactorizedTopK: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics["factorized_top_k"].items()))
+    if "lists" in metrics:
+        lines.append("lists: " + ", ".join(f"{k}={'-' if v is None else round(v, 4)}" for k, v in metrics["lists"].items()))
+    return "\n".join(lines)
+
+
+def _run(args):
+    if args.command == "train":
+        from tfrec_llm.recommender_trainer import train  # pylint: disable=import-outside-toplevel
+        metrics = train(_train_config(args), args.output_dir)
+        print(format_metrics(metrics))
+        print(f"wall times (s): " + ", ".join(f"{k}={v:.1f}" for k, v in metrics["training"].items()
+                                               if k.endswith("_seconds")))
+        print(f"model written to {args.output_dir}")
+        if args.export_dir:
+            from tfrec_llm.serving.saved_model_exporter import export_models  # pylint: disable=import-outside-toplevel
+            paths = export_models(args.output_dir, args.export_dir)
+            print("exported: " + ", ".join(f"{k} -> {v}" for k, v in paths.items()))
+    elif args.command == "evaluate":
+        from tfrec_llm.recommender_trainer import evaluate_model_dir  # pylint: disable=import-outside-toplevel
+        metrics = evaluate_model_dir(args.model_dir, {"data": _data_overrides(args)}, args.output)
+        print(format_metrics(metrics))
+    elif args.command == "export":
+        from tfrec_llm.serving.saved_model_exporter import export_models  # pylint: disable=import-outside-toplevel
+        paths = export_models(args.model_dir, args.export_dir, max_k=args.max_k, validate=not args.no_validate)
+        print("\n".join(f"{name}: {path}" for name, path in paths.items()))
+    elif args.command == "add-items":
+        from tfrec_llm.serving.catalog_growth import add_items  # pylint: disable=import-outside-toplevel
+        print(f"new retrieval version: {add_items(args.export_dir, args.items)}")
+    elif args.command == "recommend":
+        from tfrec_llm.serving.saved_model_recommender import recommend  # pylint: disable=import-outside-toplevel
+        history = [h.strip() for h in args.history.split(",") if h.strip()]
+        for row in recommend(args.export_dir, history, k=args.k, explain=args.explain):
+            print("\t".join(str(cell) for cell in row))
+    elif args.command == "bench-serving":
+        from benchmarks_runner import run_serving_benchmark  # pylint: disable=import-outside-toplevel,import-error
+        run_serving_benchmark([int(s) for s in args.sizes.split(",")])
+    elif args.command == "benchmark":
+        from tfrec_llm.benchmark_runner import run_benchmark  # pylint: disable=import-outside-toplevel
+        config = ExperimentConfig.from_json_file(args.config) if args.config else ExperimentConfig()
+        overrides = {"data": _data_overrides(args), "text": {}, "train": {}}
+        if args.text_encoder:
+            overrides["text"]["encoder"] = args.text_encoder
+        if args.epochs:
+            overrides["train"]["epochs"] = args.epochs
+        report = run_benchmark(config.updated(overrides), args.output_dir)
+        print(report["markdown"])
+    elif args.command == "data":
+        from tfrec_llm.data.dataset_statistics import describe, format_statistics  # pylint: disable=import-outside-toplevel
+        from tfrec_llm.data.data_split import split_interactions  # pylint: disable=import-outside-toplevel
+        from tfrec_llm.experiment_data import load_source  # pylint: disable=import-outside-toplevel
+        config = ExperimentConfig().updated({"data": _data_overrides(args)})
+        data = load_source(config)
+        d = config.data
+        split = split_interactions(data.interactions, d.split, d.time_cut_quantile, d.random_test_fraction,
+                                   d.split_seed)
+        print(format_statistics(describe(data, cold_item_ids=split.cold_item_ids)))
+        if data.report.skipped:
+            print(f"loading: {data.report.summary()}")
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from tfrec_llm.data.data_error import DataError  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.text.encoder_loading import TextEncoderError  # pylint: disable=import-outside-toplevel
+    try:
+        _run(args)
+    except (ConfigError, DataError, TextEncoderError, FileNotFoundError) as error:
+        print(f"tfrec-llm {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
