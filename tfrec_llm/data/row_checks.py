@@ -1,0 +1,319 @@
+"""Row checks shared by the file loaders: validate, drop or repair, count.
+
+Every function works on a `TextTable` and a boolean `keep` mask over its
+rows, records each documented fallback through a `FallbackRecorder` (which
+raises in strict mode) and raises a `DataError` for problems that have no
+safe fallback. Vectorised with NumPy/pandas so 10M-row files stay fast.
+
+Fallbacks (each counted in `InteractionData.report`):
+- a repeated header row, an empty required value, a non-numeric rating,
+  label or timestamp: the interaction row is dropped;
+- an interaction whose item is not in the catalog: dropped;
+- a catalog row with an empty id: dropped;
+- an item without any text: kept, its id becomes its text;
+- users with a single interaction: kept, counted as a note.
+Errors: duplicated catalog ids, no usable row left.
+"""
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import pandas as pd
+
+from tfrec_llm.data.data_error import DataError
+from tfrec_llm.data.fallback_recorder import FallbackRecorder
+from tfrec_llm.data.interaction_data import DEFAULT_SCENARIO, Interactions, ItemCatalog
+from tfrec_llm.data.text_table import TextTable
+
+TEXT_JOINER = ", "
+ISO_DATETIME_FORMAT = "ISO8601"
+
+
+def _first(mask: np.ndarray) -> Optional[int]:
+    positions = np.flatnonzero(mask)
+    return int(positions[0]) if positions.size else None
+
+
+def record_rows(
+    recorder: FallbackRecorder,
+    table: TextTable,
+    mask: np.ndarray,
+    reason: str,
+    values: Optional[np.ndarray] = None,
+):
+    """Records the fallback `reason` for the rows in `mask`, located at the first."""
+    first = _first(mask)
+    if first is None:
+        return
+    value = None if values is None else str(values[first])
+    recorder.record(reason, table.location(first), int(mask.sum()), value=value)
+
+
+def drop_repeated_headers(table: TextTable, keep: np.ndarray, recorder: FallbackRecorder) -> np.ndarray:
+    """Drops rows equal to the header row (e.g. from concatenated CSV files)."""
+    if table.header is None:
+        return keep
+    repeated = keep.copy()
+    for column in table.columns:
+        repeated &= table.stripped(column) == column.strip()
+    record_rows(recorder, table, repeated, "repeated header row: row dropped")
+    return keep & ~repeated
+
+
+def drop_empty(
+    table: TextTable, keep: np.ndarray, columns: Sequence[str], recorder: FallbackRecorder
+) -> np.ndarray:
+    """Drops rows with an empty (or missing) value in any of `columns`."""
+    for column in columns:
+        empty = keep & (table.stripped(column) == "")
+        record_rows(recorder, table, empty, f"empty {column}: row dropped")
+        keep = keep & ~empty
+    return keep
+
+
+def parse_numbers(
+    table: TextTable, keep: np.ndarray, column: str, recorder: FallbackRecorder
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Parses `column` as finite float64; other rows are dropped and counted.
+
+    Returns:
+        (numbers aligned with the table's rows, NaN where not kept; new keep).
+    """
+    raw = table.stripped(column)
+    numbers = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype=np.float64)
+    bad = keep & ~np.isfinite(numbers)
+    record_rows(recorder, table, bad, f"non-numeric {column}: row dropped", raw)
+    return numbers, keep & ~bad
+
+
+def parse_timestamps(
+    table: TextTable, keep: np.ndarray, column: str, recorder: FallbackRecorder
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Parses `column` as int64 timestamps; bad rows are dropped and counted.
+
+    Numbers are taken as they are (fractions are floored). A column none of
+    whose values is a number is read as ISO 8601 datetimes and converted to
+    Unix seconds.
+
+    Returns:
+        (int64 timestamps aligned with the table's rows, 0 where not kept;
+        new keep).
+    """
+    raw = table.stripped(column)
+    parsed = pd.to_numeric(pd.Series(raw), errors="coerce")
+    is_number = np.isfinite(parsed.to_numpy(dtype=np.float64))
+    timestamps = np.zeros(len(raw), dtype=np.int64)
+    if not (is_number & keep).any():
+        datetimes = pd.to_datetime(pd.Series(raw), errors="coerce", utc=True, format=ISO_DATETIME_FORMAT)
+        valid = datetimes.notna().to_numpy()
+        if (valid & keep).any():
+            epoch = pd.Timestamp("1970-01-01", tz="UTC")
+            timestamps[valid] = ((datetimes[valid] - epoch) // pd.Timedelta(seconds=1)).to_numpy()
+            bad = keep & ~valid
+            record_rows(recorder, table, bad, f"unparseable datetime in {column}: row dropped", raw)
+            return timestamps, keep & ~bad
+    bad = keep & ~is_number
+    record_rows(recorder, table, bad, f"non-numeric {column}: row dropped", raw)
+    keep = keep & ~bad
+    good = np.flatnonzero(keep)
+    # Parse the good rows again so integers stay exact int64 (no float round trip).
+    exact = pd.to_numeric(pd.Series(raw[good]))
+    if pd.api.types.is_integer_dtype(exact):
+        timestamps[good] = exact.to_numpy(dtype=np.int64)
+    else:
+        timestamps[good] = np.floor(exact.to_numpy(dtype=np.float64)).astype(np.int64)
+    return timestamps, keep
+
+
+def build_interactions(
+    table: TextTable,
+    recorder: FallbackRecorder,
+    user_column: str,
+    item_column: str,
+    timestamp_column: str,
+    label_column: Optional[str] = None,
+    scenario_column: Optional[str] = None,
+) -> Tuple[Interactions, np.ndarray]:
+    """Validated interactions of `table`.
+
+    Without `label_column` every label is 1.0 (an implicit click); without
+    `scenario_column` every scenario is "default" (so is an empty scenario
+    value, counted).
+
+    Returns:
+        (interactions, positions of their rows in `table`).
+    """
+    keep = np.ones(len(table), dtype=bool)
+    keep = drop_repeated_headers(table, keep, recorder)
+    required = [user_column, item_column, timestamp_column] + ([label_column] if label_column else [])
+    keep = drop_empty(table, keep, required, recorder)
+    labels = np.ones(len(table), dtype=np.float64)
+    if label_column:
+        labels, keep = parse_numbers(table, keep, label_column, recorder)
+    timestamps, keep = parse_timestamps(table, keep, timestamp_column, recorder)
+    if scenario_column:
+        scenarios = table.stripped(scenario_column)
+        empty = keep & (scenarios == "")
+        record_rows(recorder, table, empty, f"empty {scenario_column}: scenario '{DEFAULT_SCENARIO}' used")
+        scenarios = np.where(empty, DEFAULT_SCENARIO, scenarios)
+    else:
+        scenarios = np.full(len(table), DEFAULT_SCENARIO)
+    positions = np.flatnonzero(keep)
+    if positions.size == 0:
+        raise DataError(
+            f"{table.path}: no usable interaction row is left ({recorder.report.summary()})."
+        )
+    interactions = Interactions(
+        user_ids=table.stripped(user_column)[positions],
+        item_ids=table.stripped(item_column)[positions],
+        timestamps=timestamps[positions],
+        labels=labels[positions],
+        scenarios=scenarios[positions],
+    )
+    return interactions, positions
+
+
+def drop_unknown_items(
+    interactions: Interactions,
+    positions: np.ndarray,
+    table: TextTable,
+    catalog: ItemCatalog,
+    recorder: FallbackRecorder,
+) -> Tuple[Interactions, np.ndarray]:
+    """Drops (and counts) interactions whose item is not in the catalog."""
+    unknown = ~np.isin(interactions.item_ids, catalog.item_ids)
+    first = _first(unknown)
+    if first is not None:
+        recorder.record(
+            "item not in the catalog: row dropped",
+            table.location(int(positions[first])),
+            int(unknown.sum()),
+            value=str(interactions.item_ids[first]),
+        )
+    if unknown.all():
+        raise DataError(
+            f"{table.path}: none of its items is in the catalog (first item id "
+            f"{interactions.item_ids[0]!r}; catalog ids look like "
+            f"{catalog.item_ids[:3].tolist()}). Check the item id columns."
+        )
+    return interactions.select(~unknown), positions[~unknown]
+
+
+def note_single_interaction_users(
+    interactions: Interactions, positions: np.ndarray, table: TextTable, recorder: FallbackRecorder
+):
+    """Counts users with exactly one interaction (kept; a note, not an error)."""
+    _, first_index, counts = np.unique(interactions.user_ids, return_index=True, return_counts=True)
+    single_rows = first_index[counts == 1]
+    if single_rows.size:
+        recorder.note(
+            "user with a single interaction",
+            table.location(int(positions[single_rows.min()])),
+            int(single_rows.size),
+        )
+
+
+def catalog_rows(table: TextTable, id_column: str, recorder: FallbackRecorder) -> np.ndarray:
+    """Positions of usable catalog rows: empty ids dropped (counted), duplicates refused."""
+    keep = drop_repeated_headers(table, np.ones(len(table), dtype=bool), recorder)
+    keep = drop_empty(table, keep, [id_column], recorder)
+    positions = np.flatnonzero(keep)
+    ids = table.stripped(id_column)[positions]
+    unique_ids, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        duplicated = unique_ids[counts > 1]
+        first_duplicate = duplicated[0]
+        lines = [table.location(int(p)) for p in positions[ids == first_duplicate][:2]]
+        raise DataError(
+            f"{lines[1]}: item id {first_duplicate!r} is already defined at {lines[0]}; "
+            f"catalog ids must be unique ({len(duplicated)} duplicated id(s), e.g. "
+            f"{duplicated[:5].tolist()})."
+        )
+    return positions
+
+
+def build_catalog(
+    table: TextTable,
+    positions: np.ndarray,
+    id_column: str,
+    text_fields: Dict[str, np.ndarray],
+    recorder: FallbackRecorder,
+    fallback_field: str,
+    attributes: Optional[np.ndarray] = None,
+    attribute_names: Optional[List[str]] = None,
+) -> ItemCatalog:
+    """The catalog of the rows at `positions`; items without text get their id.
+
+    Args:
+        table: the catalog file.
+        positions: rows to use (from `catalog_rows`).
+        id_column: the column of item ids.
+        text_fields: field name -> str array aligned with the table's rows.
+        recorder: where fallbacks are counted.
+        fallback_field: the text field that receives the id of an item
+            without any text (created if absent).
+        attributes: optional multi-hot matrix aligned with the table's rows.
+        attribute_names: the names of the attribute columns.
+    """
+    item_ids = table.stripped(id_column)[positions]
+    fields = {name: np.char.strip(np.asarray(values, dtype=str)[positions]) for name, values in text_fields.items()}
+    if fallback_field not in fields:
+        fields[fallback_field] = np.full(len(item_ids), "")
+    has_text = np.zeros(len(item_ids), dtype=bool)
+    for values in fields.values():
+        has_text |= values != ""
+    first = _first(~has_text)
+    if first is not None:
+        recorder.record(
+            "item without any text: its id is used as its text",
+            table.location(int(positions[first])),
+            int((~has_text).sum()),
+            value=str(item_ids[first]),
+        )
+        fields[fallback_field] = np.where(has_text, fields[fallback_field], item_ids)
+    return ItemCatalog(
+        item_ids=item_ids,
+        text_fields=fields,
+        attributes=None if attributes is None else attributes[positions],
+        attribute_names=list(attribute_names or []),
+    )
+
+
+def multi_hot(
+    label_strings: np.ndarray,
+    separator: str,
+    excluded: Sequence[str] = (),
+    names: Optional[Sequence[str]] = None,
+) -> Tuple[np.ndarray, List[str], np.ndarray]:
+    """Multi-hot attributes and readable text from strings like "Action|Comedy".
+
+    Args:
+        label_strings: one string of `separator`-joined labels per item.
+        separator: e.g. "|".
+        excluded: labels that are no attribute (e.g. "(no genres listed)").
+        names: the attribute order; by default the sorted distinct labels.
+
+    Returns:
+        (float32 [items, names] matrix, names, per item the labels in their
+        written order joined by ", ", "" when none).
+
+    Examples:
+        >>> matrix, names, text = multi_hot(np.array(["b|a", "", "a"]), "|")
+        >>> names, matrix.tolist(), text.tolist()
+        (['a', 'b'], [[1.0, 1.0], [0.0, 0.0], [1.0, 0.0]], ['b, a', '', 'a'])
+    """
+    labels = pd.Series(np.asarray(label_strings, dtype=str)).str.split(separator, regex=False).explode()
+    labels = labels.str.strip()
+    labels = labels[(labels != "") & ~labels.isin(list(excluded))]
+    if names is None:
+        names = sorted(labels.unique().tolist())
+    names = list(names)
+    matrix = np.zeros((len(label_strings), len(names)), dtype=np.float32)
+    columns = pd.Index(names).get_indexer(labels.to_numpy(dtype=str))
+    named = columns >= 0
+    matrix[labels.index.to_numpy()[named], columns[named]] = 1.0
+    text = np.full(len(label_strings), "", dtype=object)
+    if len(labels):
+        joined = labels.groupby(level=0, sort=False).agg(TEXT_JOINER.join)
+        text[joined.index.to_numpy()] = joined.to_numpy()
+    return matrix, names, text.astype(str)
