@@ -12,6 +12,7 @@ Example:
 
 import dataclasses
 import json
+import typing
 from typing import List, Optional
 
 
@@ -252,18 +253,30 @@ def _section_from_dict(name, section_cls, values):
         raise ConfigError(
             f"Unknown keys in config section {name!r}: {sorted(unknown)}; valid: {sorted(fields)}."
         )
-    defaults = section_cls()
+    annotations = typing.get_type_hints(section_cls)
     for key, value in values.items():
-        expected = type(getattr(defaults, key))
-        if value is None or getattr(defaults, key) is None:
-            continue
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            continue
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise ConfigError(
-                f"{name}.{key} must be {expected.__name__}, got {type(value).__name__} ({value!r})."
-            )
+        _check_type(f"{name}.{key}", value, annotations[key])
     return section_cls(**values)
+
+
+def _check_type(name, value, annotation):
+    """Raises ConfigError unless `value` fits `annotation` (str/int/float/bool, List[...], Optional[...])."""
+    if typing.get_origin(annotation) is typing.Union:  # Optional[X]: null or an X
+        if value is None:
+            return
+        (annotation,) = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{name} must be list, got {type(value).__name__} ({value!r}).")
+        (item_type,) = typing.get_args(annotation)
+        for i, item in enumerate(value):
+            _check_type(f"{name}[{i}]", item, item_type)
+        return
+    fits = isinstance(value, annotation) and not (annotation is int and isinstance(value, bool))
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        fits = True
+    if not fits:
+        raise ConfigError(f"{name} must be {annotation.__name__}, got {type(value).__name__} ({value!r}).")
 
 
 def _check_choice(name, value, choices):
