@@ -1,0 +1,129 @@
+"""Tests for the configuration dataclasses and their JSON loading."""
+
+import json
+
+import pytest
+
+from tfrec_llm.experiment_config import ConfigError, ExperimentConfig
+
+
+def test_defaults_are_valid_and_documented_values():
+    config = ExperimentConfig()
+    assert config.validate() is config
+    assert config.text.mode == "frozen"
+    assert config.data.split == "time_cut"
+    assert config.model.ranking_hidden_units == [64]
+
+
+def test_to_dict_from_dict_round_trip():
+    config = ExperimentConfig.from_dict({
+        "data": {"split": "random", "split_seed": 7, "items": "movies.csv"},
+        "text": {"mode": "lora", "lora_rank": 8, "text_fields": ["title", "genres"]},
+        "model": {"ranking_hidden_units": [32, 16], "use_item_ids": False},
+        "train": {"epochs": 5, "learning_rate": 1e-4},
+    })
+    values = config.to_dict()
+    assert values["text"]["text_fields"] == ["title", "genres"]
+    assert values["train"]["epochs"] == 5
+    assert ExperimentConfig.from_dict(values) == config
+    assert ExperimentConfig.from_dict(json.loads(json.dumps(values))) == config
+
+
+def test_missing_keys_keep_their_defaults():
+    config = ExperimentConfig.from_dict({"train": {"epochs": 9}})
+    assert config.train.epochs == 9
+    assert config.train.batch_size == ExperimentConfig().train.batch_size
+    assert config.model == ExperimentConfig().model
+
+
+def test_json_file_round_trip(tmp_path):
+    path = tmp_path / "config.json"
+    config = ExperimentConfig.from_dict({"text": {"encoder": "/models/minilm", "mode": "finetune"}})
+    config.to_json_file(str(path))
+    assert ExperimentConfig.from_json_file(str(path)) == config
+
+
+def test_from_json_file_reads_a_partial_file(tmp_path):
+    path = tmp_path / "partial.json"
+    path.write_text('{"data": {"source": "ml-100k", "max_history": 5}}')
+    config = ExperimentConfig.from_json_file(str(path))
+    assert (config.data.source, config.data.max_history) == ("ml-100k", 5)
+
+
+def test_from_json_file_errors_say_which_file_and_where(tmp_path):
+    with pytest.raises(ConfigError, match="Config file not found: .*missing.json"):
+        ExperimentConfig.from_json_file(str(tmp_path / "missing.json"))
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "train": {"epochs": 3,}\n}')
+    with pytest.raises(ConfigError, match=r"broken.json: invalid JSON at line 2"):
+        ExperimentConfig.from_json_file(str(broken))
+
+
+def test_unknown_section_is_named():
+    with pytest.raises(ConfigError, match=r"Unknown config sections \['trian'\]"):
+        ExperimentConfig.from_dict({"trian": {"epochs": 3}})
+
+
+def test_unknown_key_is_named_with_its_section():
+    with pytest.raises(ConfigError, match=r"Unknown keys in config section 'train': \['epoch'\]"):
+        ExperimentConfig.from_dict({"train": {"epoch": 3}})
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"train": {"epochs": "3"}}, r"train\.epochs must be int, got str \('3'\)"),
+    ({"train": {"epochs": True}}, r"train\.epochs must be int, got bool"),
+    ({"train": {"epochs": 2.5}}, r"train\.epochs must be int, got float"),
+    ({"model": {"use_text": "yes"}}, r"model\.use_text must be bool, got str"),
+    ({"model": {"ranking_hidden_units": 64}}, r"model\.ranking_hidden_units must be list, got int"),
+    ({"model": {"ranking_hidden_units": ["64"]}}, r"model\.ranking_hidden_units\[0\] must be int, got str"),
+    ({"text": {"text_fields": "title"}}, r"text\.text_fields must be list, got str"),
+    ({"text": {"encoder": 5}}, r"text\.encoder must be str, got int"),
+    ({"data": {"items": ["a.csv"]}}, r"data\.items must be str, got list"),
+    ({"train": {"epochs": None}}, r"train\.epochs must be int, got NoneType"),
+    ({"data": {"split_seed": None}}, r"data\.split_seed must be int, got NoneType"),
+    ({"data": "builtin"}, r"Config section 'data' must be an object"),
+])
+def test_wrong_types_name_the_key(values, message):
+    with pytest.raises(ConfigError, match=message):
+        ExperimentConfig.from_dict(values)
+
+
+def test_optional_keys_accept_null_and_floats_accept_ints():
+    config = ExperimentConfig.from_dict({"text": {"encoder": None, "text_fields": None},
+                                         "train": {"learning_rate": 1}, "data": {"time_cut_quantile": 1}})
+    assert config.text.encoder is None
+    assert config.train.learning_rate == 1
+
+
+def test_a_config_must_be_an_object():
+    with pytest.raises(ConfigError, match="must be a JSON object, got list"):
+        ExperimentConfig.from_dict([{"train": {}}])
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"text": {"mode": "bert"}}, r"text\.mode must be one of \['frozen', 'finetune', 'lora'\], got 'bert'"),
+    ({"text": {"sequence_length": 2}}, r"text\.sequence_length must be >= 3"),
+    ({"text": {"lora_rank": 0}}, r"text\.lora_rank must be > 0"),
+    ({"data": {"split": "by_day"}}, r"data\.split must be one of"),
+    ({"data": {"time_cut_quantile": 1.5}}, r"data\.time_cut_quantile must be in \[0\.0, 1\.0\], got 1\.5"),
+    ({"data": {"max_history": 0}}, r"data\.max_history must be > 0"),
+    ({"model": {"use_text": False, "use_item_ids": False}}, "cannot both be false"),
+    ({"model": {"ranking_weight": -0.1}}, r"model\.ranking_weight must be >= 0"),
+    ({"model": {"item_id_dropout": 2.0}}, r"model\.item_id_dropout must be in"),
+    ({"train": {"epochs": 0}}, r"train\.epochs must be > 0, got 0"),
+    ({"train": {"strategy": "gpu"}}, r"train\.strategy must be one of"),
+    ({"train": {"checkpoint_every_steps": -1}}, r"train\.checkpoint_every_steps and train\.eval_max_examples"),
+])
+def test_invalid_values_are_rejected_with_the_key(values, message):
+    with pytest.raises(ConfigError, match=message):
+        ExperimentConfig.from_dict(values)
+
+
+def test_updated_applies_overrides_and_validates():
+    config = ExperimentConfig().updated({"train": {"epochs": 1}, "text": {"mode": "finetune"}})
+    assert (config.train.epochs, config.text.mode) == (1, "finetune")
+    assert ExperimentConfig().train.epochs == 3  # the original is untouched
+    with pytest.raises(ConfigError, match="Unknown config section 'optimizer'"):
+        ExperimentConfig().updated({"optimizer": {"name": "sgd"}})
+    with pytest.raises(ConfigError, match=r"train\.epochs must be > 0"):
+        ExperimentConfig().updated({"train": {"epochs": -1}})
