@@ -8,6 +8,7 @@ Writes into `output_dir`:
 - `logs/`: TensorBoard logs; `text_cache.npz`: the frozen BERT vectors.
 """
 
+import csv
 import hashlib
 import json
 import logging
@@ -26,12 +27,23 @@ from tfrec_llm.experiment_data import ExperimentData, prepare_experiment_data
 from tfrec_llm.model_assets import ModelAssets
 from tfrec_llm.model_building import build_model, example_batch, save_weights
 from tfrec_llm.model_evaluation import evaluate_model
+from tfrec_llm.training_resume import discard_corrupt_backups, epoch_stream, resume_position
 from tfrec_llm.text.encoder_loading import load_text_encoder, save_text_encoder
 from tfrec_llm.trained_model import CONFIG_FILE, TEXT_ENCODER_DIR, TrainedModel
 
 logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
+TRAINING_LOG_FILE = "training_log.csv"
+
+
+def epoch_losses(log_path: str) -> list:
+    """Per-epoch training loss from Keras' CSVLogger file (complete across resumes)."""
+    if not os.path.exists(log_path):
+        return []
+    with open(log_path, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return [float(row["loss"]) for row in rows if row.get("loss")]
 
 
 def set_seeds(seed: int, deterministic: bool):
@@ -82,14 +94,6 @@ def build_assets(experiment: ExperimentData, texts, token_table, text_features) 
         user_feature_values={k: v.values for k, v in experiment.context.user_features.items()})
 
 
-def training_dataset(examples, batch_size: int, seed: int) -> tf.data.Dataset:
-    features = examples.features()
-    return (tf.data.Dataset.from_tensor_slices(features)
-            .shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
-            .batch(batch_size, drop_remainder=len(examples) >= batch_size)
-            .prefetch(tf.data.AUTOTUNE))
-
-
 def build_variables(model, assets, config: ExperimentConfig):
     """Creates every variable (task heads included) before the optimizer sees them."""
     batch = example_batch(assets, config.data.max_history)
@@ -128,15 +132,27 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
         build_variables(model, assets, config)
         model.compile(optimizer=tf_keras.optimizers.Adam(train_config.learning_rate))
 
+    backup_dir = os.path.join(output_dir, "backup")
+    discard_corrupt_backups(backup_dir)
+    batch_size = min(train_config.batch_size, len(experiment.train_examples))
+    steps_per_epoch = len(experiment.train_examples) // batch_size
+    start_epoch, start_step = resume_position(backup_dir, steps_per_epoch,
+                                              train_config.checkpoint_every_steps > 0)
+    log_path = os.path.join(output_dir, TRAINING_LOG_FILE)
+    if (start_epoch, start_step) != (0, 0):
+        logger.info("Resuming from backup: epoch %d, step %d", start_epoch + 1, start_step)
+    elif os.path.exists(log_path):
+        os.remove(log_path)  # a fresh run: the old curve belongs to another run
     callbacks = [
-        tf_keras.callbacks.BackupAndRestore(
-            os.path.join(output_dir, "backup"),
-            save_freq=train_config.checkpoint_every_steps or "epoch"),
+        tf_keras.callbacks.BackupAndRestore(backup_dir, save_freq=train_config.checkpoint_every_steps or "epoch"),
         tf_keras.callbacks.TensorBoard(os.path.join(output_dir, "logs"), update_freq="epoch"),
+        tf_keras.callbacks.CSVLogger(log_path, append=True),
     ]
+    stream = epoch_stream(experiment.train_examples.features(), batch_size, train_config.seed,
+                          train_config.epochs, start_epoch, start_step)
     started = time.time()
-    history = model.fit(training_dataset(experiment.train_examples, train_config.batch_size, train_config.seed),
-                        epochs=train_config.epochs, callbacks=callbacks, verbose=train_config.verbose)
+    model.fit(stream, epochs=train_config.epochs, steps_per_epoch=steps_per_epoch,
+                        callbacks=callbacks, verbose=train_config.verbose)
     timings["train_seconds"] = time.time() - started
 
     save_weights(model, output_dir)
@@ -148,7 +164,7 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
                              train_config.eval_max_examples, train_config.seed)
     timings["eval_seconds"] = time.time() - started
     metrics["training"] = {
-        "loss": [float(v) for v in history.history.get("loss", [])],
+        "loss": epoch_losses(log_path),
         "text_encoder": encoder.source, "text_encoder_pretrained": encoder.pretrained,
         "trainable_variables": len(model.trainable_variables),
         "train_examples": len(experiment.train_examples), **timings}

@@ -15,6 +15,8 @@ import tf_keras
 
 from tfrec_llm.data.item_vocabulary import OOV_SLOT
 
+DROPOUT_SEED = 20261122
+
 
 class ItemTower(tf_keras.layers.Layer):
     """Item indices -> item embeddings.
@@ -46,6 +48,10 @@ class ItemTower(tf_keras.layers.Layer):
         self.item_id_dropout = item_id_dropout
         self.finetunes_text = use_text and text_features is None
         self.id_slots = tf.Variable(np.asarray(id_slots, np.int32), trainable=False, name="id_slots")
+        # Id dropout draws stateless randomness keyed on this checkpointed
+        # counter, so a resumed run drops exactly what an uninterrupted one does.
+        self.dropout_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="dropout_step",
+                                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         if use_item_ids:
             self.id_embedding = tf_keras.layers.Embedding(
                 int(np.max(id_slots)) + 1, embedding_dim, name="item_id_embedding")
@@ -81,7 +87,9 @@ class ItemTower(tf_keras.layers.Layer):
         if self.use_item_ids:
             slots = tf.gather(self.id_slots, flat)
             if training and self.item_id_dropout > 0:
-                dropped = tf.random.uniform(tf.shape(slots)) < self.item_id_dropout
+                step = self.dropout_step.assign_add(1)
+                dropped = tf.random.stateless_uniform(tf.shape(slots), seed=tf.stack([tf.constant(DROPOUT_SEED, tf.int64), step])) \
+                    < self.item_id_dropout
                 slots = tf.where(dropped & (slots > OOV_SLOT), OOV_SLOT, slots)
             vectors += tf.cast(self.id_embedding(slots), self.compute_dtype)
         return tf.reshape(vectors, tf.concat([shape, [self.embedding_dim]], axis=0))
