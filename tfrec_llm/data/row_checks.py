@@ -193,7 +193,7 @@ def drop_unknown_items(
     if unknown.all():
         raise DataError(
             f"{table.path}: none of its items is in the catalog (first item id "
-            f"{interactions.item_ids[0]!r}; catalog ids look like "
+            f"{str(interactions.item_ids[0])!r}; catalog ids look like "
             f"{catalog.item_ids[:3].tolist()}). Check the item id columns."
         )
     return interactions.select(~unknown), positions[~unknown]
@@ -222,7 +222,7 @@ def catalog_rows(table: TextTable, id_column: str, recorder: FallbackRecorder) -
     unique_ids, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():
         duplicated = unique_ids[counts > 1]
-        first_duplicate = duplicated[0]
+        first_duplicate = str(duplicated[0])
         lines = [table.location(int(p)) for p in positions[ids == first_duplicate][:2]]
         raise DataError(
             f"{lines[1]}: item id {first_duplicate!r} is already defined at {lines[0]}; "
