@@ -17,6 +17,8 @@ import keras
 import keras_hub
 import numpy as np
 import tensorflow as tf
+from keras_hub.src.tokenizers.word_piece_tokenizer import pretokenize
+from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib as wordpiece_learner
 
 from tfrec_llm.experiment_config import TextConfig
 from tfrec_llm.text.text_encoder import TextEncoder
@@ -25,6 +27,12 @@ logger = logging.getLogger(__name__)
 
 FALLBACK_SPECS = (None, "", "fallback")
 RESERVED_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+# Smallest count a (sub)word needs to enter the fallback vocabulary. KerasHub's
+# `compute_word_piece_vocabulary` uses 10, which on catalogs of a few thousand
+# titles leaves most words spelled out letter by letter (ml-100k titles: 293
+# tokens instead of the 3000 asked for, "toy" -> "to ##y").
+MIN_SUBWORD_COUNT = 1
+TEXT_BATCH_SIZE = 1024
 
 
 class TextEncoderError(RuntimeError):
@@ -77,9 +85,7 @@ def build_fallback_encoder(catalog_texts, config: TextConfig, seed: int = 0) -> 
         "with a WordPiece vocabulary computed from the catalog. It is NOT pretrained; pass a "
         "KerasHub preset, hf:// handle or local checkpoint directory for language-model semantics.",
         config.fallback_num_layers, config.fallback_hidden_dim)
-    vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
-        tf.data.Dataset.from_tensor_slices(texts).batch(1024), vocabulary_size=config.fallback_vocabulary_size, lowercase=True,
-        reserved_tokens=RESERVED_TOKENS)
+    vocabulary = learn_word_piece_vocabulary(texts, config.fallback_vocabulary_size)
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
     keras.utils.set_random_seed(seed)
     backbone = keras_hub.models.BertBackbone(
@@ -91,6 +97,23 @@ def build_fallback_encoder(catalog_texts, config: TextConfig, seed: int = 0) -> 
         max_sequence_length=max(config.sequence_length, 8),
     )
     return TextEncoder(backbone, tokenizer, pretrained=False, source="fallback")
+
+
+def _bert_pretokenize(texts):
+    """The normalisation and splitting `BertTokenizer(lowercase=True)` applies before WordPiece."""
+    return pretokenize(texts, lowercase=True, strip_accents=False, split=True, split_on_cjk=True)
+
+
+def learn_word_piece_vocabulary(texts, vocabulary_size: int):
+    """A WordPiece vocabulary of at most `vocabulary_size` tokens, `RESERVED_TOKENS` first.
+
+    Words are kept whole whenever the size allows, however rare they are.
+    """
+    words = tf.data.Dataset.from_tensor_slices(list(texts)).batch(TEXT_BATCH_SIZE).map(_bert_pretokenize)
+    vocabulary = wordpiece_learner.learn(
+        wordpiece_learner.count_words(words), vocab_size=vocabulary_size, reserved_tokens=RESERVED_TOKENS,
+        lower_thresh=MIN_SUBWORD_COUNT, include_joiner_token=True, joiner="##")
+    return vocabulary[:vocabulary_size]
 
 
 def save_text_encoder(encoder: TextEncoder, directory: str):
