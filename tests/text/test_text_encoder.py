@@ -1,0 +1,68 @@
+"""Tests for TextEncoder: tokenization into fixed token tables and pooled encoding."""
+
+import numpy as np
+from conftest import TINY_SEQUENCE_LENGTH, TINY_VOCABULARY, make_tiny_encoder
+
+VOCABULARY = list(TINY_VOCABULARY)
+CLS, SEP, PAD = VOCABULARY.index("[CLS]"), VOCABULARY.index("[SEP]"), VOCABULARY.index("[PAD]")
+TEXTS = ["Space galaxy", "love", "war soldier battle story of the crime detective", "", "heart 42"]
+
+
+def test_tokenize_packs_cls_text_sep_and_padding():
+    encoder = make_tiny_encoder()
+    token_ids = encoder.tokenize(TEXTS[:2], sequence_length=5)
+    assert token_ids.dtype == np.int32
+    assert token_ids.tolist() == [
+        [CLS, VOCABULARY.index("space"), VOCABULARY.index("galaxy"), SEP, PAD],
+        [CLS, VOCABULARY.index("love"), SEP, PAD, PAD],
+    ]
+    assert encoder.pad_token_id == PAD
+
+
+def test_tokenize_truncates_long_texts_and_keeps_sep_last():
+    encoder = make_tiny_encoder()
+    row = encoder.tokenize(TEXTS[2:3], sequence_length=4)[0].tolist()
+    assert row == [CLS, VOCABULARY.index("war"), VOCABULARY.index("soldier"), SEP]
+
+
+def test_tokenize_handles_empty_texts_wordpieces_and_the_backbones_length_limit():
+    encoder = make_tiny_encoder()
+    token_ids = encoder.tokenize(TEXTS, sequence_length=50)
+    assert token_ids.shape == (5, TINY_SEQUENCE_LENGTH)  # capped at the backbone's max_sequence_length
+    assert token_ids[3].tolist() == [CLS, SEP] + [PAD] * (TINY_SEQUENCE_LENGTH - 2)
+    assert token_ids[4, :4].tolist() == [CLS, VOCABULARY.index("heart"), VOCABULARY.index("4"),
+                                         VOCABULARY.index("##2")]
+    assert encoder.tokenize([], sequence_length=6).shape == (0, 6)
+
+
+def test_tokenize_does_not_depend_on_the_batch_size():
+    encoder = make_tiny_encoder()
+    np.testing.assert_array_equal(encoder.tokenize(TEXTS, 8, batch_size=2), encoder.tokenize(TEXTS, 8))
+
+
+def test_encode_returns_one_pooled_vector_per_text_whatever_the_batching():
+    encoder = make_tiny_encoder()
+    token_ids = encoder.tokenize(TEXTS, 8)
+    vectors = encoder.encode(token_ids)
+    assert vectors.shape == (5, encoder.hidden_dim) and vectors.dtype == np.float32
+    np.testing.assert_allclose(encoder.encode(token_ids, batch_size=2), vectors, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(vectors, encoder.bridge_layer()(token_ids, training=False).numpy(), rtol=1e-5,
+                               atol=1e-6)
+    assert not np.allclose(vectors[0], vectors[1])
+    assert encoder.encode(token_ids[:0]).shape == (0, encoder.hidden_dim)
+
+
+def test_encode_is_deterministic_inference():
+    encoder = make_tiny_encoder()
+    token_ids = encoder.tokenize(TEXTS, 8)
+    np.testing.assert_array_equal(encoder.encode(token_ids), encoder.encode(token_ids))
+
+
+def test_bridge_layer_is_built_once_with_the_unused_pooler_frozen():
+    encoder = make_tiny_encoder()
+    bridge = encoder.bridge_layer()
+    assert encoder.bridge_layer() is bridge
+    assert bridge.pad_token_id == PAD
+    assert not encoder.backbone.get_layer("pooled_dense").trainable
+    pooler = {v.value.ref() for v in encoder.backbone.get_layer("pooled_dense").weights}
+    assert pooler and not pooler & {v.ref() for v in bridge.trainable_weights}
