@@ -1,0 +1,108 @@
+"""Tests for the item tower: text MLP + id embedding, frozen and fine-tuned text."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import make_tiny_encoder
+
+from tfrec_llm.data.item_vocabulary import OOV_SLOT, PAD_SLOT
+from tfrec_llm.models.item_tower import ItemTower
+
+EMBEDDING_DIM = 8
+# Index space: 0 pad, 1 unknown, 2..5 items; items 2 and 3 were trained (slots 2, 3), 4 and 5 are cold.
+ID_SLOTS = np.array([PAD_SLOT, OOV_SLOT, 2, 3, OOV_SLOT, OOV_SLOT], np.int32)
+TEXT_FEATURES = np.array([[0, 0, 0], [0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1]], np.float32)
+
+
+def _frozen_tower(**kwargs):
+    values = dict(use_text=True, use_item_ids=True, text_features=TEXT_FEATURES)
+    values.update(kwargs)
+    tower = ItemTower(ID_SLOTS, EMBEDDING_DIM, **values)
+    tower(tf.constant([0]))
+    return tower
+
+
+def test_output_keeps_the_index_shape_and_adds_the_embedding_axis():
+    tower = _frozen_tower()
+    assert tower(tf.constant([2, 3, 4])).shape == (3, EMBEDDING_DIM)
+    assert tower(tf.constant([[2, 3], [4, 0]])).shape == (2, 2, EMBEDDING_DIM)
+    flat = tower(tf.constant([2, 3, 4, 0])).numpy()
+    np.testing.assert_allclose(tower(tf.constant([[2, 3], [4, 0]])).numpy().reshape(4, -1), flat, rtol=1e-6)
+
+
+def test_embedding_is_the_projected_text_plus_the_id_slot_embedding():
+    tower = _frozen_tower()
+    indices = tf.constant([2, 3, 4, 5, 0])
+    text = tower.text_projection(tf.gather(TEXT_FEATURES, indices)).numpy()
+    ids = tower.id_embedding(tf.gather(ID_SLOTS, indices)).numpy()
+    np.testing.assert_allclose(tower(indices).numpy(), text + ids, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(tower.text_vectors(indices).numpy(), text, rtol=1e-6)
+
+
+def test_cold_items_with_the_same_text_share_an_embedding_while_trained_items_differ():
+    tower = _frozen_tower()
+    vectors = tower(tf.constant([4, 5, 2, 3])).numpy()
+    np.testing.assert_allclose(vectors[0], vectors[1])  # same text, both on the OOV slot
+    assert not np.allclose(vectors[2], vectors[3])
+
+
+def test_id_only_and_text_only_towers():
+    ids_only = _frozen_tower(use_text=False, text_features=None)
+    assert not hasattr(ids_only, "text_projection")
+    vectors = ids_only(tf.constant([4, 5, 1, 2])).numpy()
+    np.testing.assert_allclose(vectors[0], vectors[1])  # cold items = the OOV embedding
+    np.testing.assert_allclose(vectors[0], vectors[2])  # unknown items too
+    np.testing.assert_allclose(vectors[0], ids_only.id_embedding.embeddings.numpy()[OOV_SLOT])
+    text_only = _frozen_tower(use_item_ids=False)
+    assert not hasattr(text_only, "id_embedding")
+    np.testing.assert_allclose(text_only(tf.constant([4])).numpy(), text_only(tf.constant([5])).numpy())
+
+
+def test_id_dropout_replaces_trained_slots_by_oov_in_training_only():
+    tower = _frozen_tower(use_text=False, text_features=None, item_id_dropout=1.0)
+    indices = tf.constant([2, 3, 0, 4])
+    table = tower.id_embedding.embeddings.numpy()
+    np.testing.assert_allclose(tower(indices, training=True).numpy(), table[[OOV_SLOT, OOV_SLOT, PAD_SLOT, OOV_SLOT]])
+    np.testing.assert_allclose(tower(indices, training=False).numpy(), table[[2, 3, PAD_SLOT, OOV_SLOT]])
+
+
+def test_partial_id_dropout_drops_some_ids_at_about_its_rate():
+    tower = _frozen_tower(use_text=False, text_features=None, item_id_dropout=0.5)
+    indices = tf.constant([2] * 400)
+    vectors = tower(indices, training=True).numpy()
+    oov = tower.id_embedding.embeddings.numpy()[OOV_SLOT]
+    dropped = np.all(np.isclose(vectors, oov), axis=1).mean()
+    assert 0.35 < dropped < 0.65
+
+
+def test_text_tables_are_not_trainable_but_projections_are():
+    tower = _frozen_tower()
+    trainable = {v.ref() for v in tower.trainable_variables}
+    assert tower.text_features.ref() not in trainable
+    assert tower.id_slots.ref() not in trainable
+    assert tower.id_embedding.embeddings.ref() in trainable
+    assert all(v.ref() in trainable for v in tower.text_projection.trainable_variables)
+
+
+def test_use_text_needs_a_text_table_or_tokens_and_an_encoder():
+    with pytest.raises(ValueError, match="use_text needs text_features"):
+        ItemTower(ID_SLOTS, EMBEDDING_DIM, use_text=True)
+    with pytest.raises(ValueError, match="token_ids \\+ text_encoder"):
+        ItemTower(ID_SLOTS, EMBEDDING_DIM, use_text=True, token_ids=np.zeros((6, 4), np.int32))
+
+
+def test_finetuned_text_runs_bert_once_per_distinct_item():
+    encoder = make_tiny_encoder()
+    texts = ["", "", "space galaxy", "love heart", "war battle", "war battle"]
+    token_ids = encoder.tokenize(texts, 8)
+    bridge = encoder.bridge_layer()
+    tower = ItemTower(ID_SLOTS, EMBEDDING_DIM, token_ids=token_ids, text_encoder=bridge)
+    assert tower.finetunes_text
+    calls = []
+    original_call = bridge.call
+    bridge.call = lambda ids, training=None: calls.append(int(tf.shape(ids)[0])) or original_call(ids, training)
+    vectors = tower.text_vectors(tf.constant([3, 2, 3, 3]), training=False).numpy()
+    assert calls == [2]  # items 3 and 2, each encoded once
+    expected = tower.text_projection(encoder.encode(token_ids[[3, 2]])).numpy()
+    np.testing.assert_allclose(vectors, expected[[0, 1, 0, 0]], rtol=1e-4, atol=1e-5)
+    assert {v.ref() for v in bridge.trainable_weights} <= {v.ref() for v in tower.trainable_variables}

@@ -1,0 +1,137 @@
+"""Tests for the joint TFRS model: embeddings and the three task losses by hand."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+from conftest import first_batch, make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
+
+BATCH = 12
+TASKS_OFF = {"retrieval_weight": 0.0, "ranking_weight": 0.0, "attribute_weight": 0.0, "item_id_dropout": 0.0}
+
+
+@pytest.fixture(name="world", scope="module")
+def _world(tmp_path_factory):
+    """Frozen-text assets of the tiny world and a batch with a repeated target (an accidental hit)."""
+    encoder = make_tiny_encoder()
+    experiment, assets = make_tiny_assets(make_tiny_config(), encoder, tmp_path_factory.mktemp("cache"))
+    batch = first_batch(experiment.train_examples, BATCH)
+    batch["target"] = batch["target"].copy()
+    batch["target"][1] = batch["target"][0]
+    return assets, batch
+
+
+def _model(assets, **model_overrides):
+    return make_built_model(make_tiny_config(model={**TASKS_OFF, **model_overrides}), assets)
+
+
+def _embeddings(model, batch):
+    outputs = model(batch)
+    return (outputs["user_embedding"].numpy().astype(np.float64), outputs["item_embedding"].numpy().astype(np.float64),
+            outputs["rating"].numpy().astype(np.float64))
+
+
+def _retrieval_loss(users, items, ids, temperature, sampling_probability=None):
+    """TFRS Retrieval by hand: summed softmax cross-entropy, accidental hits removed."""
+    scores = users @ items.T / temperature
+    if sampling_probability is not None:
+        scores = scores - np.log(np.clip(sampling_probability[ids], 1e-6, 1.0))[None, :]
+    accidental = (ids[:, None] == ids[None, :]) & ~np.eye(len(ids), dtype=bool)
+    scores = np.where(accidental, -1e9, scores)
+    top = scores.max(axis=1, keepdims=True)
+    log_softmax = scores - top - np.log(np.exp(scores - top).sum(axis=1, keepdims=True))
+    return -np.trace(log_softmax)
+
+
+def _binary_cross_entropy(labels, logits):
+    return np.mean(np.maximum(logits, 0) - logits * labels + np.log1p(np.exp(-np.abs(logits))))
+
+
+def test_call_returns_unit_embeddings_and_a_rating_per_example(world):
+    assets, batch = world
+    users, items, rating = _embeddings(_model(assets, retrieval_weight=1.0), batch)
+    assert users.shape == items.shape == (BATCH, 16)
+    np.testing.assert_allclose(np.linalg.norm(users, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(items, axis=1), 1.0, rtol=1e-5)
+    assert rating.shape == (BATCH,)
+
+
+def test_retrieval_loss_matches_the_hand_computed_in_batch_softmax(world):
+    assets, batch = world
+    model = _model(assets, retrieval_weight=2.0, temperature=0.5)
+    users, items, _ = _embeddings(model, batch)
+    expected = 2.0 * _retrieval_loss(users, items, batch["target"], 0.5)
+    np.testing.assert_allclose(model.compute_loss(batch).numpy(), expected, rtol=1e-4)
+
+
+def test_logq_correction_subtracts_the_log_sampling_probability(world):
+    assets, batch = world
+    model = _model(assets, retrieval_weight=1.0, logq_correction=True)
+    assert model.uses_logq
+    users, items, _ = _embeddings(model, batch)
+    probability = assets.item_popularity / assets.item_popularity.sum()
+    expected = _retrieval_loss(users, items, batch["target"], model.config.temperature, probability)
+    np.testing.assert_allclose(model.compute_loss(batch).numpy(), expected, rtol=1e-4)
+
+
+def test_rating_loss_is_the_weighted_mean_squared_error(world):
+    assets, batch = world
+    model = _model(assets, ranking_weight=0.3)
+    _, _, rating = _embeddings(model, batch)
+    expected = 0.3 * np.mean((batch["label"] - rating) ** 2)
+    np.testing.assert_allclose(model.compute_loss(batch).numpy(), expected, rtol=1e-4)
+    assert [m.name for m in model.ranking_task._ranking_metrics] == ["rating_rmse"]
+
+
+def test_click_labels_use_logistic_loss_and_auc(world):
+    assets, batch = world
+    model = make_built_model(make_tiny_config(model={**TASKS_OFF, "ranking_weight": 1.0}),
+                             dataclasses.replace(assets, label_kind="click"))
+    clicks = dict(batch, label=(batch["label"] > 3).astype(np.float32))
+    _, _, logits = _embeddings(model, clicks)
+    np.testing.assert_allclose(model.compute_loss(clicks).numpy(), _binary_cross_entropy(clicks["label"], logits),
+                               rtol=1e-4)
+    assert [m.name for m in model.ranking_task._ranking_metrics] == ["click_auc"]
+
+
+def test_attribute_task_predicts_item_attributes_from_text(world):
+    assets, batch = world
+    model = _model(assets, attribute_weight=0.5)
+    assert model.uses_attributes
+    text = model.item_tower.text_vectors(tf.constant(batch["target"]))
+    logits = model.attribute_head(text).numpy().astype(np.float64)
+    expected = 0.5 * _binary_cross_entropy(assets.item_attributes[batch["target"]], logits)
+    np.testing.assert_allclose(model.compute_loss(batch).numpy(), expected, rtol=1e-4)
+
+
+def test_attribute_task_needs_text_attributes_and_a_weight(world):
+    assets, _ = world
+    assert not _model(assets, attribute_weight=0.0).uses_attributes
+    assert not _model(assets, attribute_weight=0.5, use_text=False).uses_attributes
+    assert not _model(dataclasses.replace(assets, item_attributes=None), attribute_weight=0.5).uses_attributes
+
+
+def test_task_losses_add_up(world):
+    assets, batch = world
+    weights = {"retrieval_weight": 1.0, "ranking_weight": 0.2, "attribute_weight": 0.1}
+    parts = 0.0
+    for name, weight in weights.items():
+        tf_keras.utils.set_random_seed(0)  # the same initial weights in every model
+        parts += _model(assets, **{name: weight}).compute_loss(batch).numpy()
+    tf_keras.utils.set_random_seed(0)
+    total = _model(assets, **weights).compute_loss(batch).numpy()
+    np.testing.assert_allclose(total, parts, rtol=1e-4)
+
+
+def test_catalog_table_path_gives_the_same_users_as_the_in_batch_path(world):
+    """Evaluation reads history vectors from a catalog table; training embeds the batch's distinct items."""
+    assets, batch = world
+    model = _model(assets, retrieval_weight=1.0)
+    table = model.item_embeddings(tf.range(assets.num_index_rows))
+    users = model.user_embeddings(batch, lambda indices: tf.gather(table, indices))
+    outputs = model(batch)
+    np.testing.assert_allclose(users.numpy(), outputs["user_embedding"].numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(tf.gather(table, batch["target"]).numpy(), outputs["item_embedding"].numpy(),
+                               rtol=1e-4, atol=1e-6)

@@ -1,0 +1,86 @@
+"""Tests for the user tower: LSTM over right-padded history embeddings + context."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+
+from tfrec_llm.models.user_tower import UserTower
+
+EMBEDDING_DIM = 8
+ITEM_DIM = 8
+HISTORY = 4
+
+
+@pytest.fixture(name="tower")
+def _tower():
+    tf_keras.utils.set_random_seed(0)
+    return UserTower(EMBEDDING_DIM, lstm_units=6, num_scenarios=3, user_feature_sizes={"gender": 3, "age": 5})
+
+
+def _inputs(batch=2, seed=0):
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(batch, HISTORY, ITEM_DIM)).astype(np.float32)
+    mask = np.array([[True, True, False, False], [True, True, True, True]])[:batch]
+    scenario = np.array([1, 2])[:batch]
+    features = {"gender": np.array([1, 2])[:batch], "age": np.array([4, 0])[:batch]}
+    return vectors, mask, scenario, features
+
+
+def _run(tower, vectors, mask, scenario, features):
+    return tower(tf.constant(vectors), tf.constant(mask), tf.constant(scenario),
+                 {k: tf.constant(v) for k, v in features.items()}).numpy()
+
+
+def test_output_is_one_embedding_per_user(tower):
+    assert _run(tower, *_inputs()).shape == (2, EMBEDDING_DIM)
+    assert tower.feature_names == ["age", "gender"]
+
+
+def test_padded_positions_are_ignored(tower):
+    vectors, mask, scenario, features = _inputs()
+    expected = _run(tower, vectors, mask, scenario, features)
+    changed = vectors.copy()
+    changed[0, 2:] = 99.0  # user 0's padding
+    np.testing.assert_allclose(_run(tower, changed, mask, scenario, features), expected, rtol=1e-5)
+    # Right padding is equivalent to a shorter history.
+    np.testing.assert_allclose(_run(tower, vectors[:1, :2], mask[:1, :2], scenario[:1],
+                                    {k: v[:1] for k, v in features.items()}), expected[:1], rtol=1e-5, atol=1e-6)
+
+
+def test_real_positions_matter(tower):
+    vectors, mask, scenario, features = _inputs()
+    expected = _run(tower, vectors, mask, scenario, features)
+    changed = vectors.copy()
+    changed[0, 1] += 1.0
+    assert not np.allclose(_run(tower, changed, mask, scenario, features)[0], expected[0])
+
+
+def test_an_empty_history_reads_the_first_padding_position(tower):
+    vectors, _, scenario, features = _inputs()
+    empty = np.zeros((2, HISTORY), bool)
+    expected = _run(tower, vectors, empty, scenario, features)
+    assert np.all(np.isfinite(expected))
+    later = vectors.copy()
+    later[:, 1:] = 5.0
+    np.testing.assert_allclose(_run(tower, later, empty, scenario, features), expected, rtol=1e-5)
+    first = vectors.copy()
+    first[:, 0] += 1.0
+    assert not np.allclose(_run(tower, first, empty, scenario, features), expected)
+
+
+def test_scenario_and_user_features_change_the_embedding(tower):
+    vectors, mask, scenario, features = _inputs()
+    expected = _run(tower, vectors, mask, scenario, features)
+    assert not np.allclose(_run(tower, vectors, mask, scenario[::-1].copy(), features), expected)
+    other_age = dict(features, age=np.array([3, 0]))
+    changed = _run(tower, vectors, mask, scenario, other_age)
+    assert not np.allclose(changed[0], expected[0])
+    np.testing.assert_allclose(changed[1], expected[1], rtol=1e-6)
+
+
+def test_without_user_features_only_the_scenario_is_read():
+    tower = UserTower(EMBEDDING_DIM, lstm_units=6, num_scenarios=2, user_feature_sizes={})
+    vectors, mask, _, _ = _inputs()
+    assert _run(tower, vectors, mask, np.array([0, 1]), {}).shape == (2, EMBEDDING_DIM)
+    assert tower.feature_embeddings == []
