@@ -27,6 +27,7 @@ from tfrec_llm.data.text_table import TextTable
 
 TEXT_JOINER = ", "
 ISO_DATETIME_FORMAT = "ISO8601"
+FLOAT_EXACT_INTEGER_LIMIT = 2**53  # float64 holds every integer below this exactly
 
 
 def _first(mask: np.ndarray) -> Optional[int]:
@@ -45,7 +46,10 @@ def record_rows(
     first = _first(mask)
     if first is None:
         return
-    value = None if values is None else str(values[first])
+    if values is None:
+        value = None
+    else:
+        value = str(values.iloc[first] if isinstance(values, pd.Series) else values[first])
     recorder.record(reason, table.location(first), int(mask.sum()), value=value)
 
 
@@ -54,8 +58,12 @@ def drop_repeated_headers(table: TextTable, keep: np.ndarray, recorder: Fallback
     if table.header is None:
         return keep
     repeated = keep.copy()
-    for column in table.columns:
-        repeated &= table.stripped(column) == column.strip()
+    for column in table.columns:  # the first comparison already rules out almost every row
+        candidates = np.flatnonzero(repeated)
+        if candidates.size == 0:
+            break
+        matches = (table.stripped_series(column).iloc[candidates] == column.strip()).to_numpy(dtype=bool)
+        repeated[candidates[~matches]] = False
     record_rows(recorder, table, repeated, "repeated header row: row dropped")
     return keep & ~repeated
 
@@ -65,7 +73,7 @@ def drop_empty(
 ) -> np.ndarray:
     """Drops rows with an empty (or missing) value in any of `columns`."""
     for column in columns:
-        empty = keep & (table.stripped(column) == "")
+        empty = keep & table.is_empty(column)
         record_rows(recorder, table, empty, f"empty {column}: row dropped")
         keep = keep & ~empty
     return keep
@@ -79,8 +87,8 @@ def parse_numbers(
     Returns:
         (numbers aligned with the table's rows, NaN where not kept; new keep).
     """
-    raw = table.stripped(column)
-    numbers = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype=np.float64)
+    raw = table.stripped_series(column)
+    numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = keep & ~np.isfinite(numbers)
     record_rows(recorder, table, bad, f"non-numeric {column}: row dropped", raw)
     return numbers, keep & ~bad
@@ -99,13 +107,14 @@ def parse_timestamps(
         (int64 timestamps aligned with the table's rows, 0 where not kept;
         new keep).
     """
-    raw = table.stripped(column)
-    parsed = pd.to_numeric(pd.Series(raw), errors="coerce")
-    is_number = np.isfinite(parsed.to_numpy(dtype=np.float64))
+    raw = table.stripped_series(column)
+    parsed = pd.to_numeric(raw, errors="coerce")
+    numbers = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+    is_number = np.isfinite(numbers)
     timestamps = np.zeros(len(raw), dtype=np.int64)
     if not (is_number & keep).any():
-        datetimes = pd.to_datetime(pd.Series(raw), errors="coerce", utc=True, format=ISO_DATETIME_FORMAT)
-        valid = datetimes.notna().to_numpy()
+        datetimes = pd.to_datetime(raw, errors="coerce", utc=True, format=ISO_DATETIME_FORMAT)
+        valid = datetimes.notna().to_numpy(dtype=bool)
         if (valid & keep).any():
             epoch = pd.Timestamp("1970-01-01", tz="UTC")
             timestamps[valid] = ((datetimes[valid] - epoch) // pd.Timedelta(seconds=1)).to_numpy()
@@ -116,12 +125,17 @@ def parse_timestamps(
     record_rows(recorder, table, bad, f"non-numeric {column}: row dropped", raw)
     keep = keep & ~bad
     good = np.flatnonzero(keep)
-    # Parse the good rows again so integers stay exact int64 (no float round trip).
-    exact = pd.to_numeric(pd.Series(raw[good]))
-    if pd.api.types.is_integer_dtype(exact):
-        timestamps[good] = exact.to_numpy(dtype=np.int64)
-    else:
-        timestamps[good] = np.floor(exact.to_numpy(dtype=np.float64)).astype(np.int64)
+    if pd.api.types.is_integer_dtype(parsed):
+        timestamps[good] = parsed.to_numpy(dtype=np.int64)[good]
+    elif good.size == 0 or np.abs(numbers[good]).max() < FLOAT_EXACT_INTEGER_LIMIT:
+        timestamps[good] = np.floor(numbers[good]).astype(np.int64)
+    else:  # huge integers (e.g. nanoseconds): parse again without a float round trip
+        exact = pd.to_numeric(raw.iloc[good])
+        timestamps[good] = (
+            exact.to_numpy(dtype=np.int64)
+            if pd.api.types.is_integer_dtype(exact)
+            else np.floor(exact.to_numpy(dtype=np.float64)).astype(np.int64)
+        )
     return timestamps, keep
 
 
@@ -153,7 +167,7 @@ def build_interactions(
     timestamps, keep = parse_timestamps(table, keep, timestamp_column, recorder)
     if scenario_column:
         scenarios = table.stripped(scenario_column)
-        empty = keep & (scenarios == "")
+        empty = keep & table.is_empty(scenario_column)
         record_rows(recorder, table, empty, f"empty {scenario_column}: scenario '{DEFAULT_SCENARIO}' used")
         scenarios = np.where(empty, DEFAULT_SCENARIO, scenarios)
     else:
@@ -181,7 +195,7 @@ def drop_unknown_items(
     recorder: FallbackRecorder,
 ) -> Tuple[Interactions, np.ndarray]:
     """Drops (and counts) interactions whose item is not in the catalog."""
-    unknown = ~np.isin(interactions.item_ids, catalog.item_ids)
+    unknown = pd.Index(catalog.item_ids).get_indexer(interactions.item_ids) < 0
     first = _first(unknown)
     if first is not None:
         recorder.record(
@@ -203,14 +217,11 @@ def note_single_interaction_users(
     interactions: Interactions, positions: np.ndarray, table: TextTable, recorder: FallbackRecorder
 ):
     """Counts users with exactly one interaction (kept; a note, not an error)."""
-    _, first_index, counts = np.unique(interactions.user_ids, return_index=True, return_counts=True)
-    single_rows = first_index[counts == 1]
-    if single_rows.size:
-        recorder.note(
-            "user with a single interaction",
-            table.location(int(positions[single_rows.min()])),
-            int(single_rows.size),
-        )
+    users = pd.Series(interactions.user_ids)
+    single = ~users.duplicated(keep=False).to_numpy(dtype=bool)
+    first = _first(single)
+    if first is not None:
+        recorder.note("user with a single interaction", table.location(int(positions[first])), int(single.sum()))
 
 
 def catalog_rows(table: TextTable, id_column: str, recorder: FallbackRecorder) -> np.ndarray:
@@ -219,9 +230,9 @@ def catalog_rows(table: TextTable, id_column: str, recorder: FallbackRecorder) -
     keep = drop_empty(table, keep, [id_column], recorder)
     positions = np.flatnonzero(keep)
     ids = table.stripped(id_column)[positions]
-    unique_ids, counts = np.unique(ids, return_counts=True)
-    if (counts > 1).any():
-        duplicated = unique_ids[counts > 1]
+    repeated = pd.Series(ids).duplicated(keep=False).to_numpy(dtype=bool)
+    if repeated.any():
+        duplicated = pd.unique(ids[repeated])
         first_duplicate = str(duplicated[0])
         lines = [table.location(int(p)) for p in positions[ids == first_duplicate][:2]]
         raise DataError(

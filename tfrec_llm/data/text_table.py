@@ -18,7 +18,7 @@ import csv
 import os
 import re
 import warnings
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ PANDAS_SKIPPED_LINE = re.compile(r"Skipping line (\d+): expected (\d+) fields, s
 WRONG_FIELD_COUNT = "wrong number of fields: row dropped"
 PYARROW_INSTALL_HINT = "pip install pyarrow"
 SOURCE_FORMATS = ("lines", "csv", "parquet")
+QUOTE_SCAN_CHUNK_BYTES = 1 << 24
 
 
 def _require_file(path: str):
@@ -107,6 +108,8 @@ class TextTable:
         self.header = header
         self._line_numbers = line_numbers
         self._skipped_records = set(skipped_records)
+        self._stripped_series: Dict[str, pd.Series] = {}
+        self._stripped_arrays: Dict[str, np.ndarray] = {}
         self._csv_row_lines: List[int] = []
         self._csv_record_lines: Dict[int, int] = {}
         self._csv_scan_complete = False
@@ -122,9 +125,21 @@ class TextTable:
         """The column as a str array, exactly as read."""
         return self.frame[column].to_numpy(dtype=str)
 
+    def stripped_series(self, column: str) -> pd.Series:
+        """The column with surrounding whitespace removed (cached)."""
+        if column not in self._stripped_series:
+            self._stripped_series[column] = self.frame[column].str.strip()
+        return self._stripped_series[column]
+
     def stripped(self, column: str) -> np.ndarray:
-        """The column as a str array with surrounding whitespace removed."""
-        return self.frame[column].str.strip().to_numpy(dtype=str)
+        """The column as a str array with surrounding whitespace removed (cached)."""
+        if column not in self._stripped_arrays:
+            self._stripped_arrays[column] = self.stripped_series(column).to_numpy(dtype=str)
+        return self._stripped_arrays[column]
+
+    def is_empty(self, column: str) -> np.ndarray:
+        """Boolean array: the column's value is empty or whitespace."""
+        return (self.stripped_series(column) == "").to_numpy(dtype=bool)
 
     def require_columns(self, names: Sequence[str], role: str):
         """Raises a `DataError` naming every missing column and those that exist.
@@ -309,11 +324,12 @@ class TextTable:
         return self._csv_record_lines.get(record_number)
 
     def _scan_csv(self, until_row: int = -1, until_record: int = -1):
-        """Re-reads the CSV with the `csv` module to map rows to lines.
+        """Re-reads the CSV to map pandas' rows and records to physical lines.
 
         pandas numbers records (a quoted multi-line field is one record, blank
-        lines count), the `csv` module knows physical lines: the two together
-        give each kept row's first line.
+        lines count); re-reading the file gives each record's first line.
+        Stops once `until_row` and `until_record` are known (keeping twice the
+        rows known so far, so repeated look-ups stay linear).
         """
         if self._csv_scan_complete:
             return
@@ -321,31 +337,56 @@ class TextTable:
         record_known = until_record < 0 or until_record in self._csv_record_lines
         if rows_known and record_known:
             return
+        wanted_rows = max(until_row, 2 * len(self._csv_row_lines))
         row_lines: List[int] = []
         record_lines: Dict[int, int] = {}
         header_seen = False
-        try:
-            with open(self.path, newline="", encoding=CSV_ENCODING, errors="replace") as handle:
-                reader = csv.reader(handle)
-                previous_end = 0
-                for record_number, record in enumerate(reader, start=1):
-                    start_line, previous_end = previous_end + 1, reader.line_num
-                    if record_number in self._skipped_records:
-                        record_lines[record_number] = start_line
-                    elif not _is_blank_record(record):
-                        if header_seen:
-                            row_lines.append(start_line)
-                        header_seen = True
-                    if len(row_lines) > max(until_row, 2 * len(self._csv_row_lines)) and (
-                        record_number >= until_record
-                    ):
-                        break
-                else:
-                    self._csv_scan_complete = True
-        except csv.Error:
-            self._csv_scan_complete = True
+        complete = True
+        for record_number, start_line, blank in _csv_records(self.path):
+            if record_number in self._skipped_records:
+                record_lines[record_number] = start_line
+            elif not blank:
+                if header_seen:
+                    row_lines.append(start_line)
+                header_seen = True
+            if len(row_lines) > wanted_rows and record_number >= until_record:
+                complete = False
+                break
+        self._csv_scan_complete = complete
         self._csv_row_lines = row_lines
         self._csv_record_lines = record_lines
+
+
+def _csv_records(path: str) -> Iterator[Tuple[int, int, bool]]:
+    """(record number, first line, is blank) of each CSV record, 1-based.
+
+    Files without any quote character have one record per line and are
+    scanned as plain lines (fast); others go through the `csv` module.
+    """
+    if not _has_quote_character(path):
+        with open(path, "rb") as handle:
+            for line_number, line in enumerate(handle, start=1):
+                yield line_number, line_number, not line.strip()
+        return
+    try:
+        with open(path, newline="", encoding=CSV_ENCODING, errors="replace") as handle:
+            reader = csv.reader(handle)
+            previous_end = 0
+            for record_number, record in enumerate(reader, start=1):
+                start_line, previous_end = previous_end + 1, reader.line_num
+                yield record_number, start_line, _is_blank_record(record)
+    except csv.Error:
+        return
+
+
+def _has_quote_character(path: str) -> bool:
+    with open(path, "rb") as handle:
+        while True:
+            chunk = handle.read(QUOTE_SCAN_CHUNK_BYTES)
+            if not chunk:
+                return False
+            if b'"' in chunk:
+                return True
 
 
 def _column_as_str(column: pd.Series) -> np.ndarray:
