@@ -69,10 +69,22 @@ def save_weights(model, model_dir: str) -> str:
 
 
 def restore_weights(model, model_dir: str):
-    """Restores weights written by `save_weights`; fails if any variable is unmatched."""
+    """Restores weights written by `save_weights`; fails if any model variable is unmatched.
+
+    Raises ValueError (naming the checkpoint) when the model was built with
+    other sizes, text mode or tasks than the checkpoint. The optimizer state
+    the checkpoint also holds is not needed to predict and is ignored.
+    """
     path = checkpoint_path(model_dir)
     if not tf.io.gfile.exists(path + ".index"):
         raise FileNotFoundError(f"No checkpoint at {path}: was training finished in {model_dir!r}?")
-    status = tf.train.Checkpoint(model=model).read(path)
-    status.assert_existing_objects_matched()
+    try:
+        status = tf.train.Checkpoint(model=model).read(path)
+        status.assert_existing_objects_matched()
+    except (AssertionError, ValueError) as error:
+        raise ValueError(
+            f"The checkpoint {path} does not match this model: it was built with other sizes, text mode "
+            f"or tasks than the checkpoint was trained with (see {model_dir}/config.json). {error}"
+        ) from error
+    status.expect_partial()
     return status
