@@ -32,6 +32,7 @@ TINY_NUM_ITEMS = 48
 TINY_NUM_USERS = 64
 TINY_WORLD_SEED = 0
 TINY_SEQUENCE_LENGTH = 8
+TRAINED_MODEL_EPOCHS = 6
 
 TINY_CONFIG_VALUES = {
     "data": {"split": "leave_last_out", "max_history": 6},
@@ -106,14 +107,14 @@ def tiny_encoder():
 
 @pytest.fixture(scope="session")
 def trained_model_dir(tmp_path_factory):
-    """A model directory written by `train` on the tiny world (frozen text, 3 epochs).
+    """A model directory written by `train` on the tiny world (frozen fallback text encoder).
 
     Returns (directory, metrics). Shared: tests must not write into it.
     """
     from tfrec_llm.recommender_trainer import train  # pylint: disable=import-outside-toplevel
 
     directory = str(tmp_path_factory.mktemp("trained_model"))
-    metrics = train(make_tiny_config(train={"epochs": 3}), directory, data=make_tiny_world())
+    metrics = train(make_tiny_config(train={"epochs": TRAINED_MODEL_EPOCHS}), directory, data=make_tiny_world())
     return directory, metrics
 
 
