@@ -127,15 +127,15 @@ def parse_timestamps(
     good = np.flatnonzero(keep)
     if pd.api.types.is_integer_dtype(parsed):
         timestamps[good] = parsed.to_numpy(dtype=np.int64)[good]
-    elif good.size == 0 or np.abs(numbers[good]).max() < FLOAT_EXACT_INTEGER_LIMIT:
-        timestamps[good] = np.floor(numbers[good]).astype(np.int64)
-    else:  # huge integers (e.g. nanoseconds): parse again without a float round trip
-        exact = pd.to_numeric(raw.iloc[good])
-        timestamps[good] = (
-            exact.to_numpy(dtype=np.int64)
-            if pd.api.types.is_integer_dtype(exact)
-            else np.floor(exact.to_numpy(dtype=np.float64)).astype(np.int64)
-        )
+        return timestamps, keep
+    huge = np.abs(numbers[good]) >= FLOAT_EXACT_INTEGER_LIMIT
+    timestamps[good[~huge]] = np.floor(numbers[good[~huge]]).astype(np.int64)
+    if huge.any():  # e.g. nanoseconds: parse the digits without a float round trip
+        digits = raw.iloc[good[huge]].to_numpy(dtype=str)
+        try:
+            timestamps[good[huge]] = digits.astype(np.int64)
+        except (ValueError, OverflowError):
+            timestamps[good[huge]] = np.floor(numbers[good[huge]]).astype(np.int64)
     return timestamps, keep
 
 
