@@ -61,11 +61,18 @@ def test_builtin_without_overrides_uses_the_default_config(fake_builtin_world):
 
 
 def test_builtin_overrides_are_converted_to_the_field_types(fake_builtin_world):
-    load_data("builtin:num_items=500, rating_noise=0.25,scenarios=a|b|c,shares=0.2|0.8,balanced=false,name=x")
+    load_data(
+        "builtin:num_items=500, rating_noise=0.25,scenarios=a|b|c,shares=0.2|0.8,balanced=false,name=x"
+    )
 
     assert fake_builtin_world.received == [
         FakeWorldConfig(
-            num_items=500, rating_noise=0.25, scenarios=("a", "b", "c"), shares=(0.2, 0.8), balanced=False, name="x"
+            num_items=500,
+            rating_noise=0.25,
+            scenarios=("a", "b", "c"),
+            shares=(0.2, 0.8),
+            balanced=False,
+            name="x",
         )
     ]
 
@@ -73,7 +80,10 @@ def test_builtin_overrides_are_converted_to_the_field_types(fake_builtin_world):
 @pytest.mark.parametrize(
     "spec, message",
     [
-        ("builtin:size=3", r"unknown setting 'size'; settings are \['balanced', 'name', 'num_items'"),
+        (
+            "builtin:size=3",
+            r"unknown setting 'size'; settings are \['balanced', 'name', 'num_items'",
+        ),
         ("builtin:num_items=many", r"num_items must be an integer, got 'many'"),
         ("builtin:rating_noise=high", r"rating_noise must be a number, got 'high'"),
         ("builtin:balanced=maybe", r"balanced must be true or false, got 'maybe'"),
@@ -96,11 +106,17 @@ def test_real_builtin_world_module_if_present():
 
 
 def test_tfds_prefix_routes_to_load_tfds_with_its_options(recorded_loaders):
-    result = load_data("tfds:movielens/100k-ratings", tfds_manual_dir="/manual", tfds_data_dir="/data", strict=True)
+    result = load_data(
+        "tfds:movielens/100k-ratings", tfds_manual_dir="/manual", tfds_data_dir="/data", strict=True
+    )
 
     assert result == "tfds"
     assert recorded_loaders == [
-        ("tfds", ("movielens/100k-ratings",), {"data_dir": "/data", "manual_dir": "/manual", "strict": True})
+        (
+            "tfds",
+            ("movielens/100k-ratings",),
+            {"data_dir": "/data", "manual_dir": "/manual", "strict": True},
+        )
     ]
 
 
@@ -116,14 +132,19 @@ def test_tabular_file_routes_with_items_and_columns(recorded_loaders, tmp_path, 
     columns = TabularColumns(label="rating")
 
     assert load_data(str(events), items="items.csv", columns=columns) == "tabular"
-    assert recorded_loaders == [("tabular", (str(events), "items.csv"), {"columns": columns, "strict": False})]
+    assert recorded_loaders == [
+        ("tabular", (str(events), "items.csv"), {"columns": columns, "strict": False})
+    ]
 
 
 def test_tabular_file_without_items_asks_for_them(recorded_loaders, tmp_path):
     events = tmp_path / "events.csv"
     events.write_text("user_id,item_id,timestamp\n")
 
-    with pytest.raises(DataError, match=r"events\.csv is an interactions file: also give the item catalog file with --items"):
+    with pytest.raises(
+        DataError,
+        match=r"events\.csv is an interactions file: also give the item catalog file with --items",
+    ):
         load_data(str(events))
     assert recorded_loaders == []
 
@@ -135,7 +156,10 @@ def test_missing_tabular_file_is_named(tmp_path):
 
 @pytest.mark.parametrize("spec", ["ml-100k-typo", "data.json", "tfd:movielens/100k-ratings", ""])
 def test_unknown_spec_lists_the_accepted_forms(spec):
-    with pytest.raises(DataError, match=r"Cannot load --data .*builtin.*tfds:<name>.*MovieLens directory.*\.csv/\.parquet"):
+    with pytest.raises(
+        DataError,
+        match=r"Cannot load --data .*builtin.*tfds:<name>.*MovieLens directory.*\.csv/\.parquet",
+    ):
         load_data(spec)
 
 

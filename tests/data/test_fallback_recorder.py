@@ -17,7 +17,10 @@ def test_records_count_and_first_location():
 def test_strict_mode_raises_with_place_reason_value_and_count():
     recorder = FallbackRecorder(strict=True)
 
-    with pytest.raises(DataError, match=r"^u\.data:3: non-numeric rating: row dropped \(value 'x'\); 2 row\(s\) affected in all\. Strict mode"):
+    with pytest.raises(
+        DataError,
+        match=r"^u\.data:3: non-numeric rating: row dropped \(value 'x'\); 2 row\(s\) affected in all\. Strict mode",
+    ):
         recorder.record("non-numeric rating: row dropped", "u.data:3", 2, value="x")
     recorder.record("no rows", "u.data:1", 0)  # nothing to refuse
     assert recorder.report.skipped == {}
@@ -28,4 +31,6 @@ def test_notes_never_raise_and_are_marked_as_kept():
 
     recorder.note("user with a single interaction", "log.csv:7", 4)
 
-    assert recorder.report.skipped == {"note (kept): user with a single interaction": [4, "log.csv:7"]}
+    assert recorder.report.skipped == {
+        "note (kept): user with a single interaction": [4, "log.csv:7"]
+    }

@@ -111,7 +111,9 @@ def test_real_ml_latest_small_has_ratings_genres_and_tags():
 def test_ml_1m_layout_with_latin1_titles_occupation_codes_and_age_codes(tmp_path):
     folder = tmp_path / "ml-1m"
     folder.mkdir()
-    _write(folder / "ratings.dat", "1::10::5::978300760\n1::20::3::978302109\n2::10::4::978301968\n")
+    _write(
+        folder / "ratings.dat", "1::10::5::978300760\n1::20::3::978302109\n2::10::4::978301968\n"
+    )
     _write(
         folder / "movies.dat",
         "10::Misérables, Les (1995)::Drama|War\n20::Toy Story (1995)::Animation|Children's|Comedy\n",
@@ -142,7 +144,10 @@ def test_ml_1m_unknown_occupation_code_is_kept_and_counted(tmp_path):
     data = load_movielens_directory(str(folder))
 
     assert data.user_features.columns["occupation"].tolist() == ["99"]
-    assert data.report.skipped["unknown occupation code: kept as written"] == [1, f"{folder}/users.dat:1"]
+    assert data.report.skipped["unknown occupation code: kept as written"] == [
+        1,
+        f"{folder}/users.dat:1",
+    ]
 
 
 def test_fake_100k_users_get_age_buckets(tmp_path):
@@ -157,8 +162,19 @@ def test_fake_100k_users_get_age_buckets(tmp_path):
 def test_age_bucket_labels_bounds():
     ages = np.array(["1", "17", "18", "24", "25", "45", "49", "50", "55", "56", "73", "", "x"])
     assert age_bucket_labels(ages).tolist() == [
-        "Under 18", "Under 18", "18-24", "18-24", "25-34", "45-49", "45-49",
-        "50-55", "50-55", "56+", "56+", "", "",
+        "Under 18",
+        "Under 18",
+        "18-24",
+        "18-24",
+        "25-34",
+        "45-49",
+        "45-49",
+        "50-55",
+        "50-55",
+        "56+",
+        "56+",
+        "",
+        "",
     ]
 
 
@@ -233,7 +249,9 @@ def test_duplicate_catalog_id_is_an_error_naming_both_lines(tmp_path):
     items += _item_100k(1, "Toy Story again", "001")
     folder = _fake_100k(tmp_path, GOOD_RATINGS, items=items)
 
-    with pytest.raises(DataError, match=r"u\.item:3: item id '1' is already defined at .*u\.item:1"):
+    with pytest.raises(
+        DataError, match=r"u\.item:3: item id '1' is already defined at .*u\.item:1"
+    ):
         load_movielens_directory(str(folder))
 
 
@@ -244,7 +262,10 @@ def test_genre_flag_other_than_0_or_1_drops_the_item(tmp_path):
     data = load_movielens_directory(str(folder))
 
     assert data.catalog.item_ids.tolist() == ["1"]
-    assert data.report.skipped["genre flag other than 0 or 1: row dropped"] == [1, f"{folder}/u.item:2"]
+    assert data.report.skipped["genre flag other than 0 or 1: row dropped"] == [
+        1,
+        f"{folder}/u.item:2",
+    ]
     assert data.report.skipped["item not in the catalog: row dropped"][0] == 2
 
 
@@ -270,14 +291,18 @@ def test_missing_layout_file_names_it_and_lists_the_directory(tmp_path):
     folder = _fake_100k(tmp_path, GOOD_RATINGS)
     (folder / "u.item").unlink()
 
-    with pytest.raises(DataError, match=r"looks like ml-100k .* lacks u\.item; it holds: u\.data, u\.genre"):
+    with pytest.raises(
+        DataError, match=r"looks like ml-100k .* lacks u\.item; it holds: u\.data, u\.genre"
+    ):
         load_movielens_directory(str(folder))
 
 
 def test_directory_of_no_known_layout_lists_layouts_and_contents(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
 
-    with pytest.raises(DataError, match=r"not a MovieLens directory.*ml-100k: u\.data.*holds: notes\.txt"):
+    with pytest.raises(
+        DataError, match=r"not a MovieLens directory.*ml-100k: u\.data.*holds: notes\.txt"
+    ):
         detect_layout(str(tmp_path))
 
 
@@ -286,8 +311,12 @@ def _fake_latest(tmp_path, ratings, movies=None, tags=None):
     folder.mkdir()
     if movies is None:
         movies = 'movieId,title,genres\n1,"Toy Story (1995)",Animation|Comedy\n2,Heat (1995),(no genres listed)\n'
-    (folder / "ratings.csv").write_bytes(ratings.encode("utf-8") if isinstance(ratings, str) else ratings)
-    (folder / "movies.csv").write_bytes(movies.encode("utf-8") if isinstance(movies, str) else movies)
+    (folder / "ratings.csv").write_bytes(
+        ratings.encode("utf-8") if isinstance(ratings, str) else ratings
+    )
+    (folder / "movies.csv").write_bytes(
+        movies.encode("utf-8") if isinstance(movies, str) else movies
+    )
     if tags is not None:
         (folder / "tags.csv").write_text(tags, encoding="utf-8")
     return folder
@@ -297,7 +326,9 @@ LATEST_RATINGS = "userId,movieId,rating,timestamp\n1,1,4.5,10\n1,2,3.0,20\n2,1,0
 
 
 def test_latest_layout_genres_exclude_no_genres_listed_and_tags_are_joined(tmp_path):
-    tags = "userId,movieId,tag,timestamp\n1,1,Pixar,1\n2,1,pixar,2\n2,1,fun,3\n1,5,orphan,4\n1,2,,5\n"
+    tags = (
+        "userId,movieId,tag,timestamp\n1,1,Pixar,1\n2,1,pixar,2\n2,1,fun,3\n1,5,orphan,4\n1,2,,5\n"
+    )
     folder = _fake_latest(tmp_path, LATEST_RATINGS, tags=tags)
 
     data = load_movielens_directory(str(folder))
@@ -334,5 +365,8 @@ def test_latest_invalid_utf8_names_file_and_line(tmp_path):
 def test_latest_missing_column_names_it_and_the_existing_ones(tmp_path):
     folder = _fake_latest(tmp_path, "userId,movieId,score,timestamp\n1,1,4.5,10\n")
 
-    with pytest.raises(DataError, match=r"ratings\.csv: .*lacks column\(s\) 'rating'; its columns are 'userId', 'movieId', 'score'"):
+    with pytest.raises(
+        DataError,
+        match=r"ratings\.csv: .*lacks column\(s\) 'rating'; its columns are 'userId', 'movieId', 'score'",
+    ):
         load_movielens_directory(str(folder))

@@ -32,7 +32,9 @@ def test_parse_timestamps_reads_iso_datetimes_and_counts_bad_ones(tmp_path):
 
     assert keep.tolist() == [True, True, False]
     assert timestamps[:2].tolist() == [1577836800, 1577836810]
-    assert recorder.report.skipped == {"unparseable datetime in ts: row dropped": [1, f"{table.path}:4"]}
+    assert recorder.report.skipped == {
+        "unparseable datetime in ts: row dropped": [1, f"{table.path}:4"]
+    }
 
 
 def test_parse_numbers_refuses_infinite_and_nan(tmp_path):
@@ -59,7 +61,10 @@ def test_repeated_header_needs_every_column_to_match(tmp_path):
 def test_catalog_rows_refuse_duplicates_naming_both_lines(tmp_path):
     table = _table(tmp_path, "id\nx\ny\nz\ny\n")
 
-    with pytest.raises(DataError, match=r"t\.csv:5: item id 'y' is already defined at .*t\.csv:3; .*1 duplicated id"):
+    with pytest.raises(
+        DataError,
+        match=r"t\.csv:5: item id 'y' is already defined at .*t\.csv:3; .*1 duplicated id",
+    ):
         row_checks.catalog_rows(table, "id", FallbackRecorder(strict=False))
 
 

@@ -61,7 +61,11 @@ def test_label_scenario_attributes_and_chosen_text_fields(tmp_path):
     assert data.report.skipped == {"empty domain: scenario 'default' used": [1, f"{events_path}:3"]}
     assert data.catalog.attribute_names == ["hats", "shoes", "sport"]
     assert data.catalog.attributes.tolist() == [[0, 1, 1], [1, 0, 0], [0, 0, 0]]
-    assert data.catalog.texts().tolist() == ["Red shoe. shoes, sport", "Blue hat. hats", "Green scarf"]
+    assert data.catalog.texts().tolist() == [
+        "Red shoe. shoes, sport",
+        "Blue hat. hats",
+        "Green scarf",
+    ]
 
 
 def test_iso_datetimes_become_unix_seconds(tmp_path):
@@ -84,7 +88,9 @@ def test_iso_datetimes_become_unix_seconds(tmp_path):
         ("user_id,item_id,timestamp\n", "repeated header row: row dropped"),
     ],
 )
-def test_malformed_event_row_is_dropped_and_counted_or_refused_in_strict_mode(tmp_path, bad_row, reason):
+def test_malformed_event_row_is_dropped_and_counted_or_refused_in_strict_mode(
+    tmp_path, bad_row, reason
+):
     events = EVENTS.replace("u2,c,400\n", bad_row) + "u2,b,500\n"
     events_path, items_path = _files(tmp_path, events=events)
 
@@ -97,7 +103,9 @@ def test_malformed_event_row_is_dropped_and_counted_or_refused_in_strict_mode(tm
 
 
 def test_non_numeric_label_names_line_and_value_in_strict_mode(tmp_path):
-    events = "user_id,item_id,timestamp,rating\nu1,a,1,4\nu1,b,2,four\nu2,a,3,5\nu2,b,4,1\nu1,c,5,3\n"
+    events = (
+        "user_id,item_id,timestamp,rating\nu1,a,1,4\nu1,b,2,four\nu2,a,3,5\nu2,b,4,1\nu1,c,5,3\n"
+    )
     events_path, items_path = _files(tmp_path, events=events)
     columns = TabularColumns(label="rating")
 
@@ -105,7 +113,9 @@ def test_non_numeric_label_names_line_and_value_in_strict_mode(tmp_path):
 
     assert data.interactions.labels.tolist() == [4.0, 5.0, 1.0, 3.0]
     assert data.report.skipped == {"non-numeric rating: row dropped": [1, f"{events_path}:3"]}
-    with pytest.raises(DataError, match=r"events\.csv:3: non-numeric rating: row dropped \(value 'four'\)"):
+    with pytest.raises(
+        DataError, match=r"events\.csv:3: non-numeric rating: row dropped \(value 'four'\)"
+    ):
         load_tabular_files(events_path, items_path, columns, strict=True)
 
 
@@ -124,7 +134,9 @@ def test_invalid_utf8_names_file_and_line(tmp_path):
     events = "user_id,item_id,timestamp\nu1,a,1\nu\xe9,b,2\n".encode("latin-1")
     events_path, items_path = _files(tmp_path, events=events)
 
-    with pytest.raises(DataError, match=r"events\.csv:3: bytes that are not valid UTF-8.*Save the file as UTF-8"):
+    with pytest.raises(
+        DataError, match=r"events\.csv:3: bytes that are not valid UTF-8.*Save the file as UTF-8"
+    ):
         load_tabular_files(events_path, items_path)
 
 
@@ -141,14 +153,18 @@ def test_unknown_item_is_dropped_and_counted(tmp_path):
 
     assert "zzz" not in data.interactions.item_ids
     assert data.report.skipped == {"item not in the catalog: row dropped": [1, f"{events_path}:6"]}
-    with pytest.raises(DataError, match=r"events\.csv:6: item not in the catalog: row dropped \(value 'zzz'\)"):
+    with pytest.raises(
+        DataError, match=r"events\.csv:6: item not in the catalog: row dropped \(value 'zzz'\)"
+    ):
         load_tabular_files(events_path, items_path, strict=True)
 
 
 def test_no_known_item_at_all_is_an_error_suggesting_the_id_columns(tmp_path):
     events_path, items_path = _files(tmp_path, events="user_id,item_id,timestamp\nu1,x,1\nu1,y,2\n")
 
-    with pytest.raises(DataError, match=r"none of its items is in the catalog .*Check the item id columns"):
+    with pytest.raises(
+        DataError, match=r"none of its items is in the catalog .*Check the item id columns"
+    ):
         load_tabular_files(events_path, items_path)
 
 
@@ -172,18 +188,27 @@ def test_catalog_without_any_text_column_uses_ids_and_counts_every_item(tmp_path
     data = load_tabular_files(events_path, items_path)
 
     assert data.catalog.texts().tolist() == ["a", "b", "c"]
-    assert data.report.skipped["item without any text: its id is used as its text"] == [3, f"{items_path}:2"]
+    assert data.report.skipped["item without any text: its id is used as its text"] == [
+        3,
+        f"{items_path}:2",
+    ]
 
 
 def test_duplicate_catalog_id_is_an_error_naming_both_lines(tmp_path):
-    events_path, items_path = _files(tmp_path, items="item_id,name\na,Shoe\nb,Hat\na,Other shoe\nc,Scarf\n")
+    events_path, items_path = _files(
+        tmp_path, items="item_id,name\na,Shoe\nb,Hat\na,Other shoe\nc,Scarf\n"
+    )
 
-    with pytest.raises(DataError, match=r"items\.csv:4: item id 'a' is already defined at .*items\.csv:2"):
+    with pytest.raises(
+        DataError, match=r"items\.csv:4: item id 'a' is already defined at .*items\.csv:2"
+    ):
         load_tabular_files(events_path, items_path)
 
 
 def test_catalog_row_with_empty_id_is_dropped_and_counted(tmp_path):
-    events_path, items_path = _files(tmp_path, items="item_id,name\na,Shoe\n,Nameless\nb,Hat\nc,Scarf\n")
+    events_path, items_path = _files(
+        tmp_path, items="item_id,name\na,Shoe\n,Nameless\nb,Hat\nc,Scarf\n"
+    )
 
     data = load_tabular_files(events_path, items_path)
 
@@ -207,7 +232,10 @@ def test_single_interaction_users_are_a_note_that_strict_mode_keeps(tmp_path):
     [
         ("", r"events\.csv is empty \(0 bytes\)"),
         ("\n\n", r"events\.csv is empty: it has no header row"),
-        ("user_id,item_id,timestamp\n", r"events\.csv has a header \('user_id', 'item_id', 'timestamp'\) but no data rows"),
+        (
+            "user_id,item_id,timestamp\n",
+            r"events\.csv has a header \('user_id', 'item_id', 'timestamp'\) but no data rows",
+        ),
     ],
 )
 def test_empty_file_is_an_error(tmp_path, content, message):
@@ -220,21 +248,30 @@ def test_empty_file_is_an_error(tmp_path, content, message):
 def test_every_row_bad_is_an_error_with_the_summary(tmp_path):
     events_path, items_path = _files(tmp_path, events="user_id,item_id,timestamp\nu1,a,x\nu2,b,y\n")
 
-    with pytest.raises(DataError, match=r"events\.csv: no usable interaction row is left \(2 rows skipped: non-numeric timestamp"):
+    with pytest.raises(
+        DataError,
+        match=r"events\.csv: no usable interaction row is left \(2 rows skipped: non-numeric timestamp",
+    ):
         load_tabular_files(events_path, items_path)
 
 
 def test_missing_file_lists_the_folder(tmp_path):
     events_path, _ = _files(tmp_path)
 
-    with pytest.raises(DataError, match=r"File not found: .*catalog\.csv\. The folder .* holds: 'events\.csv', 'items\.csv'"):
+    with pytest.raises(
+        DataError,
+        match=r"File not found: .*catalog\.csv\. The folder .* holds: 'events\.csv', 'items\.csv'",
+    ):
         load_tabular_files(events_path, str(tmp_path / "catalog.csv"))
 
 
 def test_missing_columns_are_named_with_the_existing_ones(tmp_path):
     events_path, items_path = _files(tmp_path)
 
-    with pytest.raises(DataError, match=r"events\.csv: the interactions file lacks column\(s\) 'visitor'; its columns are 'user_id', 'item_id', 'timestamp'"):
+    with pytest.raises(
+        DataError,
+        match=r"events\.csv: the interactions file lacks column\(s\) 'visitor'; its columns are 'user_id', 'item_id', 'timestamp'",
+    ):
         load_tabular_files(events_path, items_path, TabularColumns(user_id="visitor"))
     with pytest.raises(DataError, match=r"items\.csv: the catalog file lacks column\(s\) 'genre'"):
         load_tabular_files(events_path, items_path, TabularColumns(attributes="genre"))
@@ -243,7 +280,9 @@ def test_missing_columns_are_named_with_the_existing_ones(tmp_path):
 def test_unsupported_extension_is_an_error(tmp_path):
     events_path, items_path = _files(tmp_path, items_name="items.xlsx")
 
-    with pytest.raises(DataError, match=r"items\.xlsx: unsupported file type '\.xlsx'; use one of \.csv, \.parquet"):
+    with pytest.raises(
+        DataError, match=r"items\.xlsx: unsupported file type '\.xlsx'; use one of \.csv, \.parquet"
+    ):
         load_tabular_files(events_path, items_path)
 
 
@@ -274,13 +313,17 @@ def test_parquet_without_pyarrow_says_how_to_install_it(tmp_path, monkeypatch):
     events_path, items_path = _files(tmp_path, items_name="items.parquet")
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # makes `import pyarrow` fail
 
-    with pytest.raises(DataError, match=r"items\.parquet needs the pyarrow package: pip install pyarrow"):
+    with pytest.raises(
+        DataError, match=r"items\.parquet needs the pyarrow package: pip install pyarrow"
+    ):
         load_tabular_files(events_path, items_path)
 
 
 def test_file_that_is_not_parquet_is_an_error(tmp_path):
     pytest.importorskip("pyarrow")
-    events_path, items_path = _files(tmp_path, items="not parquet at all", items_name="items.parquet")
+    events_path, items_path = _files(
+        tmp_path, items="not parquet at all", items_name="items.parquet"
+    )
 
     with pytest.raises(DataError, match=r"items\.parquet: cannot be read as Parquet"):
         load_tabular_files(events_path, items_path)

@@ -63,7 +63,10 @@ def load_data(
         from tfrec_llm.data.tfds_source import load_tfds  # pylint: disable=import-outside-toplevel
 
         return load_tfds(
-            spec[len(TFDS_PREFIX) :], data_dir=tfds_data_dir, manual_dir=tfds_manual_dir, strict=strict
+            spec[len(TFDS_PREFIX) :],
+            data_dir=tfds_data_dir,
+            manual_dir=tfds_manual_dir,
+            strict=strict,
         )
     if os.path.isdir(spec):
         return load_movielens_directory(spec, strict=strict)
@@ -126,7 +129,9 @@ def parse_overrides(text: str, config_class) -> Dict[str, Any]:
 def _converted(key: str, value: str, default: Any) -> Any:
     if isinstance(default, tuple):
         element_default = default[0] if default else ""
-        return tuple(_converted(key, v.strip(), element_default) for v in value.split(TUPLE_SEPARATOR))
+        return tuple(
+            _converted(key, v.strip(), element_default) for v in value.split(TUPLE_SEPARATOR)
+        )
     if isinstance(default, bool):
         if value.lower() in TRUE_WORDS:
             return True

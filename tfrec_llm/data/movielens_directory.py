@@ -82,14 +82,18 @@ def age_bucket_labels(ages: np.ndarray) -> np.ndarray:
         >>> age_bucket_labels(np.array(["17", "18", "24", "56", "x"])).tolist()
         ['Under 18', '18-24', '18-24', '56+', '']
     """
-    numbers = pd.to_numeric(pd.Series(np.asarray(ages, dtype=str)), errors="coerce").to_numpy(dtype=np.float64)
-    bucket = np.searchsorted(np.asarray(AGE_BUCKET_BOUNDS, dtype=np.float64), np.nan_to_num(numbers), side="right")
+    numbers = pd.to_numeric(pd.Series(np.asarray(ages, dtype=str)), errors="coerce").to_numpy(
+        dtype=np.float64
+    )
+    bucket = np.searchsorted(
+        np.asarray(AGE_BUCKET_BOUNDS, dtype=np.float64), np.nan_to_num(numbers), side="right"
+    )
     labels = np.asarray(AGE_BUCKET_LABELS)[bucket]
     return np.where(np.isfinite(numbers), labels, "")
 
 
 def detect_layout(path: str) -> str:
-    """"ml-100k", "ml-1m" or "ml-latest", or a `DataError` listing what exists."""
+    """ "ml-100k", "ml-1m" or "ml-latest", or a `DataError` listing what exists."""
     if not os.path.isdir(path):
         raise DataError(f"MovieLens directory not found: {path}")
     existing = set(os.listdir(path))
@@ -184,15 +188,25 @@ def _load_100k(path: str, recorder: FallbackRecorder) -> LayoutContent:
     users_path = os.path.join(path, "u.user")
     if os.path.exists(users_path):
         users = TextTable.from_separated_lines(
-            users_path, "|", ["user_id", "age", "gender", "occupation", "zip_code"], MOVIELENS_ENCODING, recorder
+            users_path,
+            "|",
+            ["user_id", "age", "gender", "occupation", "zip_code"],
+            MOVIELENS_ENCODING,
+            recorder,
         )
-        user_features = _user_features(users, age_bucket_labels(users.stripped("age")), users.stripped("occupation"), recorder)
+        user_features = _user_features(
+            users, age_bucket_labels(users.stripped("age")), users.stripped("occupation"), recorder
+        )
     return ratings, RATING_COLUMNS, catalog, user_features
 
 
 def _read_100k_genres(path: str, recorder: FallbackRecorder) -> List[str]:
-    genres = TextTable.from_separated_lines(path, "|", ["genre", "index"], MOVIELENS_ENCODING, recorder)
-    indices = pd.to_numeric(pd.Series(genres.stripped("index")), errors="coerce").to_numpy(dtype=np.float64)
+    genres = TextTable.from_separated_lines(
+        path, "|", ["genre", "index"], MOVIELENS_ENCODING, recorder
+    )
+    indices = pd.to_numeric(pd.Series(genres.stripped("index")), errors="coerce").to_numpy(
+        dtype=np.float64
+    )
     expected = np.arange(len(genres))
     if not np.array_equal(np.sort(indices), expected):
         raise DataError(
@@ -207,24 +221,42 @@ def _load_1m(path: str, recorder: FallbackRecorder) -> LayoutContent:
         os.path.join(path, "ratings.dat"), "::", RATING_COLUMNS, MOVIELENS_ENCODING, recorder
     )
     movies = TextTable.from_separated_lines(
-        os.path.join(path, "movies.dat"), "::", ["item_id", "title", "genres"], MOVIELENS_ENCODING, recorder
+        os.path.join(path, "movies.dat"),
+        "::",
+        ["item_id", "title", "genres"],
+        MOVIELENS_ENCODING,
+        recorder,
     )
     catalog = _catalog_with_genre_lists(movies, "item_id", recorder)
     user_features = None
     users_path = os.path.join(path, "users.dat")
     if os.path.exists(users_path):
         users = TextTable.from_separated_lines(
-            users_path, "::", ["user_id", "gender", "age", "occupation", "zip_code"], MOVIELENS_ENCODING, recorder
+            users_path,
+            "::",
+            ["user_id", "gender", "age", "occupation", "zip_code"],
+            MOVIELENS_ENCODING,
+            recorder,
         )
-        codes = pd.to_numeric(pd.Series(users.stripped("occupation")), errors="coerce").to_numpy(dtype=np.float64)
+        codes = pd.to_numeric(pd.Series(users.stripped("occupation")), errors="coerce").to_numpy(
+            dtype=np.float64
+        )
         known = np.isfinite(codes) & (codes >= 0) & (codes < len(ML_1M_OCCUPATIONS))
         row_checks.record_rows(
-            recorder, users, ~known, "unknown occupation code: kept as written", users.stripped("occupation")
+            recorder,
+            users,
+            ~known,
+            "unknown occupation code: kept as written",
+            users.stripped("occupation"),
         )
         occupations = np.where(
-            known, np.asarray(ML_1M_OCCUPATIONS)[np.where(known, codes, 0).astype(int)], users.stripped("occupation")
+            known,
+            np.asarray(ML_1M_OCCUPATIONS)[np.where(known, codes, 0).astype(int)],
+            users.stripped("occupation"),
         )
-        user_features = _user_features(users, age_bucket_labels(users.stripped("age")), occupations, recorder)
+        user_features = _user_features(
+            users, age_bucket_labels(users.stripped("age")), occupations, recorder
+        )
     return ratings, RATING_COLUMNS, catalog, user_features
 
 
@@ -264,7 +296,9 @@ def _catalog_with_genre_lists(
     )
 
 
-def _movie_tags(tags_path: str, known_movie_ids: np.ndarray, recorder: FallbackRecorder) -> pd.Series:
+def _movie_tags(
+    tags_path: str, known_movie_ids: np.ndarray, recorder: FallbackRecorder
+) -> pd.Series:
     """Movie id -> its distinct tags (case-insensitive), in file order, joined by ", "."""
     tags = TextTable.from_csv(tags_path, recorder)
     tags.require_columns(["movieId", "tag"], "tags file")
@@ -272,7 +306,9 @@ def _movie_tags(tags_path: str, known_movie_ids: np.ndarray, recorder: FallbackR
     keep = row_checks.drop_empty(tags, keep, ["movieId", "tag"], recorder)
     movie_ids, texts = tags.stripped("movieId"), tags.stripped("tag")
     unknown = keep & ~np.isin(movie_ids, known_movie_ids)
-    row_checks.record_rows(recorder, tags, unknown, "tag of a movie not in the catalog: row dropped", movie_ids)
+    row_checks.record_rows(
+        recorder, tags, unknown, "tag of a movie not in the catalog: row dropped", movie_ids
+    )
     keep &= ~unknown
     frame = pd.DataFrame({"movie": movie_ids[keep], "tag": texts[keep]})
     frame = frame.assign(key=frame["tag"].str.lower()).drop_duplicates(["movie", "key"])
@@ -285,7 +321,9 @@ def _user_features(
     keep = row_checks.drop_empty(users, np.ones(len(users), dtype=bool), ["user_id"], recorder)
     user_ids = users.stripped("user_id")
     duplicate = keep & pd.Series(user_ids).duplicated().to_numpy()
-    row_checks.record_rows(recorder, users, duplicate, "user defined twice: later row dropped", user_ids)
+    row_checks.record_rows(
+        recorder, users, duplicate, "user defined twice: later row dropped", user_ids
+    )
     keep &= ~duplicate
     return UserFeatures(
         user_ids=user_ids[keep],

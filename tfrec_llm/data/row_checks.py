@@ -53,7 +53,9 @@ def record_rows(
     recorder.record(reason, table.location(first), int(mask.sum()), value=value)
 
 
-def drop_repeated_headers(table: TextTable, keep: np.ndarray, recorder: FallbackRecorder) -> np.ndarray:
+def drop_repeated_headers(
+    table: TextTable, keep: np.ndarray, recorder: FallbackRecorder
+) -> np.ndarray:
     """Drops rows equal to the header row (e.g. from concatenated CSV files)."""
     if table.header is None:
         return keep
@@ -62,7 +64,9 @@ def drop_repeated_headers(table: TextTable, keep: np.ndarray, recorder: Fallback
         candidates = np.flatnonzero(repeated)
         if candidates.size == 0:
             break
-        matches = (table.stripped_series(column).iloc[candidates] == column.strip()).to_numpy(dtype=bool)
+        matches = (table.stripped_series(column).iloc[candidates] == column.strip()).to_numpy(
+            dtype=bool
+        )
         repeated[candidates[~matches]] = False
     record_rows(recorder, table, repeated, "repeated header row: row dropped")
     return keep & ~repeated
@@ -159,7 +163,9 @@ def build_interactions(
     """
     keep = np.ones(len(table), dtype=bool)
     keep = drop_repeated_headers(table, keep, recorder)
-    required = [user_column, item_column, timestamp_column] + ([label_column] if label_column else [])
+    required = [user_column, item_column, timestamp_column] + (
+        [label_column] if label_column else []
+    )
     keep = drop_empty(table, keep, required, recorder)
     labels = np.ones(len(table), dtype=np.float64)
     if label_column:
@@ -168,7 +174,9 @@ def build_interactions(
     if scenario_column:
         scenarios = table.stripped(scenario_column)
         empty = keep & table.is_empty(scenario_column)
-        record_rows(recorder, table, empty, f"empty {scenario_column}: scenario '{DEFAULT_SCENARIO}' used")
+        record_rows(
+            recorder, table, empty, f"empty {scenario_column}: scenario '{DEFAULT_SCENARIO}' used"
+        )
         scenarios = np.where(empty, DEFAULT_SCENARIO, scenarios)
     else:
         scenarios = np.full(len(table), DEFAULT_SCENARIO)
@@ -221,7 +229,11 @@ def note_single_interaction_users(
     single = ~users.duplicated(keep=False).to_numpy(dtype=bool)
     first = _first(single)
     if first is not None:
-        recorder.note("user with a single interaction", table.location(int(positions[first])), int(single.sum()))
+        recorder.note(
+            "user with a single interaction",
+            table.location(int(positions[first])),
+            int(single.sum()),
+        )
 
 
 def catalog_rows(table: TextTable, id_column: str, recorder: FallbackRecorder) -> np.ndarray:
@@ -267,7 +279,10 @@ def build_catalog(
         attribute_names: the names of the attribute columns.
     """
     item_ids = table.stripped(id_column)[positions]
-    fields = {name: np.char.strip(np.asarray(values, dtype=str)[positions]) for name, values in text_fields.items()}
+    fields = {
+        name: np.char.strip(np.asarray(values, dtype=str)[positions])
+        for name, values in text_fields.items()
+    }
     if fallback_field not in fields:
         fields[fallback_field] = np.full(len(item_ids), "")
     has_text = np.zeros(len(item_ids), dtype=bool)
@@ -313,7 +328,9 @@ def multi_hot(
         >>> names, matrix.tolist(), text.tolist()
         (['a', 'b'], [[1.0, 1.0], [0.0, 0.0], [1.0, 0.0]], ['b, a', '', 'a'])
     """
-    labels = pd.Series(np.asarray(label_strings, dtype=str)).str.split(separator, regex=False).explode()
+    labels = (
+        pd.Series(np.asarray(label_strings, dtype=str)).str.split(separator, regex=False).explode()
+    )
     labels = labels.str.strip()
     labels = labels[(labels != "") & ~labels.isin(list(excluded))]
     if names is None:

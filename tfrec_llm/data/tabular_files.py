@@ -39,7 +39,8 @@ class TabularColumns:
             without it every event is in scenario "default".
         catalog_item_id: catalog column of item ids.
         text_fields: catalog columns used as item text; by default every
-            column other than the id whose values are not all numbers.
+            column other than the id whose values are not all numbers (an
+            attributes column used as text reads "a, b" instead of "a|b").
         attributes: optional catalog column of `attribute_separator`-joined
             labels (e.g. "Action|Comedy"), turned into multi-hot attributes.
         attribute_separator: separator of the attribute labels.
@@ -127,7 +128,9 @@ def load_tabular_files(
 
 def _catalog(items: TextTable, columns: TabularColumns, recorder: FallbackRecorder):
     wanted = [columns.catalog_item_id] + list(columns.text_fields or [])
-    items.require_columns(wanted + ([columns.attributes] if columns.attributes else []), "catalog file")
+    items.require_columns(
+        wanted + ([columns.attributes] if columns.attributes else []), "catalog file"
+    )
     positions = row_checks.catalog_rows(items, columns.catalog_item_id, recorder)
     text_names = columns.text_fields
     if text_names is None:

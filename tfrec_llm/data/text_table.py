@@ -101,7 +101,9 @@ class TextTable:
         skipped_records: Sequence[int] = (),
     ):
         if source_format not in SOURCE_FORMATS:
-            raise ValueError(f"source_format must be one of {SOURCE_FORMATS}, got {source_format!r}")
+            raise ValueError(
+                f"source_format must be one of {SOURCE_FORMATS}, got {source_format!r}"
+            )
         self.path = path
         self.frame = frame
         self.source_format = source_format

@@ -26,7 +26,14 @@ TFDS_BATCH_SIZE = 1_000_000
 GENRE_PADDING = -1
 MANUAL_DIR_OPTION = "--tfds-manual-dir"
 GENDER_LABELS = {True: "M", False: "F"}  # TFDS: user_gender True = male.
-REQUIRED_FEATURES = ("user_id", "movie_id", "movie_title", "movie_genres", "timestamp", "user_rating")
+REQUIRED_FEATURES = (
+    "user_id",
+    "movie_id",
+    "movie_title",
+    "movie_genres",
+    "timestamp",
+    "user_rating",
+)
 
 
 def _decode(values: np.ndarray) -> np.ndarray:
@@ -71,7 +78,9 @@ def load_tfds(
     finite = np.isfinite(columns["user_rating"])
     if not finite.all():
         first = int(np.flatnonzero(~finite)[0])
-        recorder.record("non-finite user_rating: row dropped", f"{name}:example {first}", int((~finite).sum()))
+        recorder.record(
+            "non-finite user_rating: row dropped", f"{name}:example {first}", int((~finite).sum())
+        )
         columns = {key: values[finite] for key, values in columns.items()}
     if len(columns["user_id"]) == 0:
         raise DataError(f"TFDS dataset {name} has no usable examples.")
@@ -134,7 +143,9 @@ def _read_batches(
         ) from error
     missing = [f for f in REQUIRED_FEATURES if f not in info.features]
     if missing:
-        raise DataError(f"TFDS dataset {name} lacks the features {missing}; it has {list(info.features)}.")
+        raise DataError(
+            f"TFDS dataset {name} lacks the features {missing}; it has {list(info.features)}."
+        )
     genre_names = list(info.features["movie_genres"].feature.names)
     padding = {key: _padding_value(tf, spec) for key, spec in dataset.element_spec.items()}
     padded = dataset.padded_batch(TFDS_BATCH_SIZE, padding_values=padding)
@@ -157,7 +168,8 @@ def _concatenate(batches: List[Dict[str, np.ndarray]]) -> Dict[str, np.ndarray]:
         parts = [batch[key] for batch in batches]
         if key == "movie_genres":
             parts = [
-                np.pad(p, ((0, 0), (0, width - p.shape[1])), constant_values=GENRE_PADDING) for p in parts
+                np.pad(p, ((0, 0), (0, width - p.shape[1])), constant_values=GENRE_PADDING)
+                for p in parts
             ]
         columns[key] = np.concatenate(parts)
     return columns
@@ -203,14 +215,20 @@ def _catalog(
 
 def _user_features(user_ids: np.ndarray, columns: Dict[str, np.ndarray]) -> Optional[UserFeatures]:
     """Demographics per user (first example), or None when the config has none."""
-    if not any(key in columns for key in ("user_gender", "bucketized_user_age", "user_occupation_text")):
+    if not any(
+        key in columns for key in ("user_gender", "bucketized_user_age", "user_occupation_text")
+    ):
         return None
     unique_users, first = np.unique(user_ids, return_index=True)
     features = {}
     if "bucketized_user_age" in columns:
-        features["age_bucket"] = age_bucket_labels(columns["bucketized_user_age"][first].astype(str))
+        features["age_bucket"] = age_bucket_labels(
+            columns["bucketized_user_age"][first].astype(str)
+        )
     if "user_gender" in columns:
-        features["gender"] = np.where(columns["user_gender"][first], GENDER_LABELS[True], GENDER_LABELS[False])
+        features["gender"] = np.where(
+            columns["user_gender"][first], GENDER_LABELS[True], GENDER_LABELS[False]
+        )
     if "user_occupation_text" in columns:
         features["occupation"] = np.char.strip(_decode(columns["user_occupation_text"][first]))
     return UserFeatures(user_ids=unique_users, columns=features)
