@@ -22,6 +22,8 @@ setup(
         # TF Text ops for KerasHub's tokenizers (same minor as TensorFlow).
         "tensorflow-text>=2.21,<2.22",
         "tensorflow-datasets>=4.9.7,<5",
+        # TFDS 4.9.10 imports it but does not declare it.
+        "importlib_resources>=6",
         # TF 2.21 no longer installs TensorBoard; we write its logs.
         "tensorboard>=2.21,<2.22",
         "numpy>=1.26,<3",

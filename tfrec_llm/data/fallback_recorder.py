@@ -3,9 +3,7 @@
 from typing import Optional
 
 from tfrec_llm.data.data_error import DataError
-from tfrec_llm.data.interaction_data import LoadReport
-
-NOTE_PREFIX = "note (kept): "
+from tfrec_llm.data.interaction_data import NOTE_PREFIX, LoadReport
 
 
 class FallbackRecorder:

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 DEFAULT_SCENARIO = "default"
+NOTE_PREFIX = "note (kept): "
 TEXT_FIELD_SEPARATOR = ". "
 
 
@@ -183,10 +184,13 @@ class LoadReport:
     def summary(self) -> str:
         if not self.skipped:
             return "no rows skipped"
-        return "; ".join(
-            f"{count} rows skipped: {reason}, first at {where}"
-            for reason, (count, where) in self.skipped.items()
-        )
+        parts = []
+        for reason, (count, where) in self.skipped.items():
+            if reason.startswith(NOTE_PREFIX):
+                parts.append(f"{count} rows kept with a note: {reason[len(NOTE_PREFIX):].strip()}, first at {where}")
+            else:
+                parts.append(f"{count} rows skipped: {reason}, first at {where}")
+        return "; ".join(parts)
 
 
 @dataclasses.dataclass
