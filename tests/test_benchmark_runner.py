@@ -209,6 +209,7 @@ def test_child_process_measures_memory_and_matches_in_process(tmp_path):
     here_metrics, _ = run_model(POPULARITY, config, data, str(tmp_path / "here"), separate_process=False)
     assert child_metrics["overall"] == here_metrics["overall"]
     assert 0 < cost["rss_before_run_mb"] <= cost["peak_rss_mb"]
+    assert cost["memory_source"] in ("VmHWM", "ru_maxrss")
     assert 0 < cost["wall_seconds"] < cost["process_seconds"]
 
 

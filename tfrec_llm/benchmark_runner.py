@@ -26,12 +26,17 @@ data reach it through multiprocessing's in-memory pipe, never a file).
 Inside the child:
 - `wall_seconds`: wall time of that model's `train` call (data split,
   text encoding, training, saving, evaluation);
-- `rss_before_run_mb`: the child's peak resident memory (`ru_maxrss`)
-  once Python, TensorFlow and the data copy are loaded, before `train`;
+- `rss_before_run_mb`: the child's peak resident memory once Python,
+  TensorFlow and the data copy are loaded, before `train`;
 - `peak_rss_mb`: the child's peak resident memory at the end: the whole
   process, so it includes the `rss_before_run_mb` floor;
   `peak_rss_mb - rss_before_run_mb` approximates what training and
   evaluation themselves added.
+Peak memory is the kernel's high-water mark of the child's own address
+space (`VmHWM` in /proc/self/status). Not `ru_maxrss`: on Linux that value
+survives exec, so a spawned child would report at least the parent's peak.
+Where /proc is missing (macOS) `ru_maxrss` is the fallback, with that caveat
+(`memory_source` in each cost says which was used).
 `process_seconds` (measured by the parent) adds process start-up and the
 TensorFlow import. With `separate_processes=False` (used by fast tests)
 models run in the calling process and memory is not measured (None): a
@@ -72,8 +77,11 @@ RUN_COST_FILE = "benchmark_run.json"
 METRICS_FILE = "metrics.json"
 SPAWN_START_METHOD = "spawn"
 BYTES_PER_MB = 1024 * 1024
+KILOBYTE = 1024
+PROC_STATUS_FILE = "/proc/self/status"
+PEAK_RSS_FIELD = "VmHWM:"
 # `ru_maxrss` is in kilobytes on Linux and in bytes on macOS.
-MAX_RSS_UNIT_BYTES = 1 if sys.platform == "darwin" else 1024
+MAX_RSS_UNIT_BYTES = 1 if sys.platform == "darwin" else KILOBYTE
 
 # Targets of the issue.
 COLD_TO_WARM_MIN_RATIO = 0.8
@@ -92,9 +100,10 @@ PASSED, MISSED, NOT_MEASURABLE = "pass", "MISS", "n/a"
 MISSING = "–"
 
 MEMORY_NOTE = (
-    "peak RSS: ru_maxrss of the model's own child process (Python + TensorFlow + the data copy + "
-    "training and evaluation); RSS before run: the same once TensorFlow and the data were loaded, "
-    "before training. Their difference approximates what training and evaluation added."
+    "peak RSS: the resident-memory high-water mark (VmHWM) of the model's own child process (Python + "
+    "TensorFlow + the data copy + training and evaluation); RSS before run: the same once TensorFlow and "
+    "the data were loaded, before training. Their difference approximates what training and evaluation "
+    "added. Wall times are sensitive to other load on the machine."
 )
 IN_PROCESS_MEMORY_NOTE = "memory not measured: the models ran in the benchmark's own process."
 
@@ -135,7 +144,7 @@ def run_model(name: str, config: ExperimentConfig, data, model_dir: str,
         metrics = _read_json(os.path.join(model_dir, METRICS_FILE))
     else:
         metrics, cost = _train_and_measure(name, config, data, model_dir)
-        cost["peak_rss_mb"] = cost["rss_before_run_mb"] = None
+        cost["peak_rss_mb"] = cost["rss_before_run_mb"] = cost["memory_source"] = None
     cost["process_seconds"] = time.time() - started
     for phase in ("data_seconds", "text_seconds", "train_seconds", "eval_seconds"):
         cost[phase] = metrics["training"].get(phase)
@@ -332,15 +341,22 @@ def _train_and_measure(name, config, data, model_dir):
         from tfrec_llm.popularity_baseline import train_popularity_baseline as train_function
     else:
         from tfrec_llm.recommender_trainer import train as train_function
-    rss_before = _max_rss_mb()
+    rss_before, memory_source = _peak_rss_mb()
     started = time.time()
     metrics = train_function(config, model_dir, data=data)
-    return metrics, {"wall_seconds": time.time() - started, "peak_rss_mb": _max_rss_mb(),
-                     "rss_before_run_mb": rss_before}
+    wall_seconds = time.time() - started
+    return metrics, {"wall_seconds": wall_seconds, "peak_rss_mb": _peak_rss_mb()[0],
+                     "rss_before_run_mb": rss_before, "memory_source": memory_source}
 
 
-def _max_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * MAX_RSS_UNIT_BYTES / BYTES_PER_MB
+def _peak_rss_mb() -> Tuple[float, str]:
+    """(peak resident memory of this process in MB, where it was read)."""
+    if os.path.exists(PROC_STATUS_FILE):
+        with open(PROC_STATUS_FILE, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith(PEAK_RSS_FIELD):
+                    return int(line.split()[1]) * KILOBYTE / BYTES_PER_MB, "VmHWM"
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * MAX_RSS_UNIT_BYTES / BYTES_PER_MB, "ru_maxrss"
 
 
 def _write_plots(models, output_dir):
