@@ -9,7 +9,8 @@
 
 Figures are drawn on matplotlib's Agg canvas directly (no pyplot, no global
 backend switch), so plotting works without a display and in any process.
-Strata without examples (metric None) are drawn as gaps.
+Strata without examples (metric None) are drawn as gaps. A model keeps its
+colour in every plot.
 """
 
 import os
@@ -18,6 +19,7 @@ from typing import Dict
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 POPULARITY_BUCKETS_FILE = "popularity_buckets.png"
 USER_STRATA_FILE = "user_strata.png"
@@ -34,10 +36,10 @@ BAR_GROUP_WIDTH = 0.8
 def plot_popularity_buckets(reports: Dict[str, dict], path: str) -> str:
     """Recall@50 per popularity bucket, one line per model; returns `path`."""
     figure, axes = _new_figure()
-    for name, report in reports.items():
+    for i, (name, report) in enumerate(reports.items()):
         buckets = report["popularity_buckets"]
         axes.plot([b["bucket"] for b in buckets], [_value(b.get(BUCKET_METRIC)) for b in buckets],
-                  marker="o", label=name)
+                  marker="o", label=name, color=_model_color(i))
     axes.set_xlabel("item popularity bucket (0 = most popular items)")
     axes.set_ylabel(BUCKET_METRIC)
     axes.set_title(f"{BUCKET_METRIC} by item popularity")
@@ -51,7 +53,8 @@ def plot_user_strata(reports: Dict[str, dict], path: str) -> str:
     width = BAR_GROUP_WIDTH / max(len(reports), 1)
     for i, (name, report) in enumerate(reports.items()):
         values = [_value(report["strata"].get(stratum, {}).get(USER_STRATA_METRIC)) for stratum in USER_STRATA]
-        axes.bar(positions + (i - (len(reports) - 1) / 2) * width, values, width, label=name)
+        axes.bar(positions + (i - (len(reports) - 1) / 2) * width, values, width, label=name,
+                 color=_model_color(i))
     axes.set_xticks(positions)
     axes.set_xticklabels(USER_STRATA, rotation=20)
     axes.set_ylabel(USER_STRATA_METRIC)
@@ -62,10 +65,11 @@ def plot_user_strata(reports: Dict[str, dict], path: str) -> str:
 def plot_loss_curves(reports: Dict[str, dict], path: str) -> str:
     """Training loss per epoch, one line per trained model; returns `path`."""
     figure, axes = _new_figure()
-    for name, report in reports.items():
+    for i, (name, report) in enumerate(reports.items()):
         loss = report.get("training", {}).get("loss", [])
         if loss:
-            axes.plot(np.arange(1, len(loss) + 1), loss, marker="o", label=name)
+            axes.plot(np.arange(1, len(loss) + 1), loss, marker="o", label=name, color=_model_color(i))
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("epoch")
     axes.set_ylabel("training loss")
     axes.set_title("Training loss")
@@ -94,6 +98,11 @@ def _save(figure, axes, path):
     figure.tight_layout()
     figure.savefig(path, format="png")
     return path
+
+
+def _model_color(position):
+    """The same colour for a model in every plot (even where a model is left out)."""
+    return f"C{position}"
 
 
 def _value(metric):
