@@ -114,9 +114,9 @@ class ModelConfig:
         use_item_ids: feed the item-id embedding into the item tower.
             (Switching one off gives the ID-only / text-only baselines.)
         lstm_units: width of the user tower's LSTM.
-        item_id_dropout: training-time probability of replacing an item's id
-            by the out-of-vocabulary id, so the OOV embedding (used by
-            cold-start items) is learned and the text path carries meaning.
+        item_id_dropout: training-time probability of dropping an item's id
+            vector, so the text path learns to carry items alone, as it
+            must for cold-start items (which have no id vector).
         temperature: softmax temperature of the retrieval task.
         logq_correction: pass in-batch sampling probabilities (item
             popularity) to the retrieval task to correct popularity bias.
@@ -129,7 +129,7 @@ class ModelConfig:
     use_text: bool = True
     use_item_ids: bool = True
     lstm_units: int = 64
-    item_id_dropout: float = 0.1
+    item_id_dropout: float = 0.3
     temperature: float = 0.1
     logq_correction: bool = False
     retrieval_weight: float = 1.0

@@ -29,7 +29,7 @@ def build_model(config: ExperimentConfig, assets: ModelAssets, text_encoder=None
         if text_encoder is None:
             raise ValueError(f"text.mode={config.text.mode!r} needs the text encoder.")
         if config.text.mode == "lora":
-            text_encoder.backbone.enable_lora(config.text.lora_rank)
+            text_encoder.enable_lora(config.text.lora_rank)
         text_kwargs = {"token_ids": assets.token_ids, "text_encoder": text_encoder.bridge_layer()}
     elif use_text:
         if assets.text_features is None:

@@ -10,6 +10,8 @@ O(items)); user embeddings read history items from that table. Reports:
   not excluded there, as in TFRS).
 """
 
+import weakref
+
 import numpy as np
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
@@ -21,9 +23,28 @@ HISTORY_CUTS = (1, 3, 5)
 FACTORIZED_TOP_KS = (10, 50, 100)
 
 
+class _InferenceFunctions:
+    """The model's inference `tf.function`s, traced once per model and input shape family."""
+
+    def __init__(self, model):
+        self.items = tf.function(lambda indices: model.item_embeddings(indices, training=False),
+                                 reduce_retracing=True)
+        self.users = tf.function(lambda batch, table: model.user_embeddings(
+            batch, lambda indices: tf.gather(table, indices), training=False), reduce_retracing=True)
+
+
+_FUNCTIONS = weakref.WeakKeyDictionary()
+
+
+def _functions(model) -> _InferenceFunctions:
+    if model not in _FUNCTIONS:
+        _FUNCTIONS[model] = _InferenceFunctions(model)
+    return _FUNCTIONS[model]
+
+
 def catalog_embeddings(model, num_index_rows: int, batch_size: int = 2048) -> np.ndarray:
     """float32 [V, d] item embeddings of every item index (inference mode)."""
-    embed = tf.function(lambda indices: model.item_embeddings(indices, training=False))
+    embed = _functions(model).items
     parts = [embed(tf.range(start, min(start + batch_size, num_index_rows)))
              for start in range(0, num_index_rows, batch_size)]
     return np.concatenate([np.asarray(p) for p in parts]).astype(np.float32)
@@ -32,12 +53,12 @@ def catalog_embeddings(model, num_index_rows: int, batch_size: int = 2048) -> np
 def query_embeddings(model, features: dict, item_table: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """float32 [n, d] user embeddings of example `features`, history items read from `item_table`."""
     table = tf.constant(item_table)
-    embed = tf.function(lambda batch: model.user_embeddings(
-        batch, lambda indices: tf.gather(table, indices), training=False))
+    embed = _functions(model).users
     n = len(features["history"])
     parts = [np.zeros((0, item_table.shape[1]), np.float32)]
     for start in range(0, n, batch_size):
-        parts.append(np.asarray(embed({k: v[start:start + batch_size] for k, v in features.items()})))
+        batch = {k: tf.constant(v[start:start + batch_size]) for k, v in features.items()}
+        parts.append(np.asarray(embed(batch, table)))
     return np.concatenate(parts).astype(np.float32)
 
 
@@ -93,7 +114,7 @@ def evaluate_model(model, assets, examples, exclude_seen: bool = True, max_examp
 def factorized_top_k_accuracy(users: np.ndarray, catalog_vectors: np.ndarray, targets: np.ndarray,
                               batch_size: int = 1024) -> dict:
     """TFRS `FactorizedTopK` top-K accuracy over the catalog (no exclusions)."""
-    ks = tuple(k for k in FACTORIZED_TOP_KS if k <= len(catalog_vectors))
+    ks = tuple(k for k in FACTORIZED_TOP_KS if k <= len(catalog_vectors)) or (len(catalog_vectors),)
     index = tfrs.layers.factorized_top_k.BruteForce(k=max(ks))
     index.index(tf.constant(catalog_vectors), identifiers=tf.range(len(catalog_vectors)))
     metric = tfrs.metrics.FactorizedTopK(candidates=index, ks=ks)

@@ -28,7 +28,9 @@ def _checkpoint_is_readable(prefix: str) -> bool:
         for name in reader.get_variable_to_shape_map():
             reader.get_tensor(name)
         return True
-    except (tf.errors.OpError, ValueError, OSError):
+    except Exception:  # pylint: disable=broad-except
+        # The reader raises OpError, ValueError, OSError or IndexError
+        # ("Read less bytes than requested") depending on where a file is cut.
         return False
 
 
@@ -48,7 +50,7 @@ def discard_corrupt_backups(backup_dir: str) -> int:
             for path in tf.io.gfile.glob(prefix + ".*"):
                 tf.io.gfile.remove(path)
         if good:
-            tf.train.update_checkpoint_state(directory, good[-1], all_model_checkpoint_paths=good)
+            tf.compat.v1.train.update_checkpoint_state(directory, good[-1], all_model_checkpoint_paths=good)
         else:
             tf.io.gfile.remove(os.path.join(directory, "checkpoint"))
     return dropped

@@ -33,9 +33,11 @@ def test_output_keeps_the_index_shape_and_adds_the_embedding_axis():
 def test_embedding_is_the_projected_text_plus_the_id_slot_embedding():
     tower = _frozen_tower()
     indices = tf.constant([2, 3, 4, 5, 0])
+    slots = tf.gather(ID_SLOTS, indices).numpy()
     text = tower.text_projection(tf.gather(TEXT_FEATURES, indices)).numpy()
-    ids = tower.id_embedding(tf.gather(ID_SLOTS, indices)).numpy()
+    ids = tower.id_embedding(slots).numpy() * (slots != OOV_SLOT)[:, None]  # OOV items: no id vector
     np.testing.assert_allclose(tower(indices).numpy(), text + ids, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(tower(tf.constant([4])).numpy(), text[2:3], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(tower.text_vectors(indices).numpy(), text, rtol=1e-6)
 
 
@@ -50,28 +52,29 @@ def test_id_only_and_text_only_towers():
     ids_only = _frozen_tower(use_text=False, text_features=None)
     assert not hasattr(ids_only, "text_projection")
     vectors = ids_only(tf.constant([4, 5, 1, 2])).numpy()
-    np.testing.assert_allclose(vectors[0], vectors[1])  # cold items = the OOV embedding
-    np.testing.assert_allclose(vectors[0], vectors[2])  # unknown items too
-    np.testing.assert_allclose(vectors[0], ids_only.id_embedding.embeddings.numpy()[OOV_SLOT])
+    np.testing.assert_allclose(vectors[:3], 0.0)  # cold and unknown items have no id vector
+    np.testing.assert_allclose(vectors[3], ids_only.id_embedding.embeddings.numpy()[2])
     text_only = _frozen_tower(use_item_ids=False)
     assert not hasattr(text_only, "id_embedding")
     np.testing.assert_allclose(text_only(tf.constant([4])).numpy(), text_only(tf.constant([5])).numpy())
 
 
-def test_id_dropout_replaces_trained_slots_by_oov_in_training_only():
+def test_id_dropout_drops_trained_id_vectors_in_training_only():
     tower = _frozen_tower(use_text=False, text_features=None, item_id_dropout=1.0)
     indices = tf.constant([2, 3, 0, 4])
     table = tower.id_embedding.embeddings.numpy()
-    np.testing.assert_allclose(tower(indices, training=True).numpy(), table[[OOV_SLOT, OOV_SLOT, PAD_SLOT, OOV_SLOT]])
-    np.testing.assert_allclose(tower(indices, training=False).numpy(), table[[2, 3, PAD_SLOT, OOV_SLOT]])
+    no_vector = np.zeros_like(table[0])
+    np.testing.assert_allclose(tower(indices, training=True).numpy(),
+                               [no_vector, no_vector, table[PAD_SLOT], no_vector])
+    np.testing.assert_allclose(tower(indices, training=False).numpy(),
+                               [table[2], table[3], table[PAD_SLOT], no_vector])
 
 
 def test_partial_id_dropout_drops_some_ids_at_about_its_rate():
     tower = _frozen_tower(use_text=False, text_features=None, item_id_dropout=0.5)
     indices = tf.constant([2] * 400)
     vectors = tower(indices, training=True).numpy()
-    oov = tower.id_embedding.embeddings.numpy()[OOV_SLOT]
-    dropped = np.all(np.isclose(vectors, oov), axis=1).mean()
+    dropped = np.all(np.isclose(vectors, 0.0), axis=1).mean()
     assert 0.35 < dropped < 0.65
 
 

@@ -6,7 +6,13 @@ Input: item indices (see `data/item_vocabulary.py`). Two text modes:
 - fine-tune / LoRA: `token_ids` is a [V, L] table and `text_encoder` a
   `KerasHubBridgeLayer`; BERT runs on the distinct items of each call.
 The text vector goes through a small MLP; the id vector is an embedding of
-the item's id slot (cold items share the OOV slot). The two are summed.
+the item's id slot. The two are summed. Items without an id slot of their
+own (cold-start and unknown items, OOV slot) get NO id vector: they are
+their text alone. Training-time id dropout sends items to the OOV slot, so
+the text path learns to carry an item by itself (modality dropout).
+Measured on the built-in world: with a shared learned OOV embedding instead,
+cold-item Recall@50 of the full model was 0.245 against 0.327 for a
+text-only model: the OOV vector swamped the text.
 """
 
 import numpy as np
@@ -26,8 +32,8 @@ class ItemTower(tf_keras.layers.Layer):
         embedding_dim: output width.
         use_text: include the text path.
         use_item_ids: include the id-embedding path.
-        item_id_dropout: training-time probability of replacing an id slot
-            by the OOV slot (teaches the OOV embedding and the text path).
+        item_id_dropout: training-time probability of dropping an item's id
+            vector (teaches the text path to carry items alone).
         text_features: float32 [V, d_text] frozen text table (frozen mode).
         token_ids: int32 [V, L] token table (fine-tune modes).
         text_encoder: a `KerasHubBridgeLayer` (fine-tune modes).
@@ -77,13 +83,18 @@ class ItemTower(tf_keras.layers.Layer):
             raw = tf.gather(self.text_features, item_indices)
         return self.text_projection(raw)
 
-    def call(self, item_indices, training=None):
-        item_indices = tf.cast(item_indices, tf.int32)
-        shape = tf.shape(item_indices)
-        flat = tf.reshape(item_indices, [-1])
+    def embed(self, item_indices, training=None):
+        """(item embeddings, projected text vectors or None) of 1-D `item_indices`.
+
+        One BERT pass serves both: the joint model's attribute task reads the
+        text vectors of the same forward pass.
+        """
+        flat = tf.cast(item_indices, tf.int32)
         vectors = tf.zeros([tf.size(flat), self.embedding_dim], dtype=self.compute_dtype)
+        text = None
         if self.use_text:
-            vectors += tf.cast(self.text_vectors(flat, training=training), self.compute_dtype)
+            text = self.text_vectors(flat, training=training)
+            vectors += tf.cast(text, self.compute_dtype)
         if self.use_item_ids:
             slots = tf.gather(self.id_slots, flat)
             if training and self.item_id_dropout > 0:
@@ -91,5 +102,11 @@ class ItemTower(tf_keras.layers.Layer):
                 dropped = tf.random.stateless_uniform(tf.shape(slots), seed=tf.stack([tf.constant(DROPOUT_SEED, tf.int64), step])) \
                     < self.item_id_dropout
                 slots = tf.where(dropped & (slots > OOV_SLOT), OOV_SLOT, slots)
-            vectors += tf.cast(self.id_embedding(slots), self.compute_dtype)
-        return tf.reshape(vectors, tf.concat([shape, [self.embedding_dim]], axis=0))
+            has_own_id = tf.cast(tf.not_equal(slots, OOV_SLOT), self.compute_dtype)[:, tf.newaxis]
+            vectors += tf.cast(self.id_embedding(slots), self.compute_dtype) * has_own_id
+        return vectors, text
+
+    def call(self, item_indices, training=None):
+        item_indices = tf.cast(item_indices, tf.int32)
+        vectors, _ = self.embed(tf.reshape(item_indices, [-1]), training=training)
+        return tf.reshape(vectors, tf.concat([tf.shape(item_indices), [self.embedding_dim]], axis=0))

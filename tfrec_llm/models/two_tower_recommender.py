@@ -75,7 +75,7 @@ class TwoTowerRecommender(tfrs.models.Model):
 
     def item_embeddings(self, item_indices, training=None):
         """L2-normalised item embeddings of any-shaped `item_indices`."""
-        return tf.math.l2_normalize(self.item_tower(item_indices, training=training), axis=-1)
+        return tf.math.l2_normalize(tf.cast(self.item_tower(item_indices, training=training), tf.float32), axis=-1)
 
     def user_embeddings(self, features, item_vectors_of, training=None):
         """L2-normalised user embeddings; `item_vectors_of(indices)` gives history item vectors."""
@@ -83,7 +83,7 @@ class TwoTowerRecommender(tfrs.models.Model):
         user_features = {name: features[f"user_{name}"] for name in self.user_tower.feature_names}
         vectors = self.user_tower(item_vectors_of(history), tf.not_equal(history, PAD_INDEX),
                                   features["scenario"], user_features, training=training)
-        return tf.math.l2_normalize(vectors, axis=-1)
+        return tf.math.l2_normalize(tf.cast(vectors, tf.float32), axis=-1)
 
     def rating_logits(self, user_vectors, item_vectors):
         """Ranking-head output for aligned user and item embeddings ([..., d] each)."""
@@ -93,7 +93,8 @@ class TwoTowerRecommender(tfrs.models.Model):
         history = tf.cast(features["history"], tf.int32)
         target = tf.cast(features["target"], tf.int32)
         unique, position = tf.unique(tf.concat([tf.reshape(history, [-1]), target], axis=0))
-        unique_vectors = self.item_embeddings(unique, training=training)
+        unique_vectors, unique_text = self.item_tower.embed(unique, training=training)
+        unique_vectors = tf.math.l2_normalize(tf.cast(unique_vectors, tf.float32), axis=-1)
         history_size = tf.size(history)
 
         def history_vectors(_):
@@ -102,17 +103,18 @@ class TwoTowerRecommender(tfrs.models.Model):
 
         users = self.user_embeddings(features, history_vectors, training=training)
         items = tf.gather(unique_vectors, position[history_size:])
-        return users, items
+        target_text = None if unique_text is None else tf.gather(unique_text, position[history_size:])
+        return users, items, target_text
 
     def call(self, features, training=False):
-        users, items = self._batch_embeddings(features, training)
+        users, items, _ = self._batch_embeddings(features, training)
         return {"user_embedding": users, "item_embedding": items,
                 "rating": self.rating_logits(users, items)}
 
     # Loss --------------------------------------------------------------------
 
     def compute_loss(self, features, training=False):
-        users, items = self._batch_embeddings(features, training)
+        users, items, target_text = self._batch_embeddings(features, training)
         target = tf.cast(features["target"], tf.int32)
         config = self.config
         loss = tf.constant(0.0)
@@ -125,7 +127,6 @@ class TwoTowerRecommender(tfrs.models.Model):
             loss += config.ranking_weight * self.ranking_task(
                 labels=features["label"], predictions=self.rating_logits(users, items))
         if self.uses_attributes:
-            text = self.item_tower.text_vectors(target, training=training)
             loss += config.attribute_weight * self.attribute_task(
-                labels=tf.gather(self.item_attributes, target), predictions=self.attribute_head(text))
+                labels=tf.gather(self.item_attributes, target), predictions=self.attribute_head(target_text))
         return loss

@@ -40,6 +40,7 @@ class TextEncoder:
         self.source = source
         self._bridge = None
         self._encode_fn = None
+        self.lora_rank = None
 
     @property
     def hidden_dim(self) -> int:
@@ -68,6 +69,20 @@ class TextEncoder:
             tokens = self.tokenizer(tf.constant(texts[start:start + batch_size]))
             chunks.append(np.asarray(packer(tokens), dtype=np.int32))
         return np.concatenate(chunks)
+
+    def enable_lora(self, rank: int):
+        """Switches the backbone to LoRA adapters (KerasHub `enable_lora`); idempotent.
+
+        The bridge layer is rebuilt so it exposes the new adapter variables.
+        """
+        if self.lora_rank == rank:
+            return
+        if self.lora_rank is not None:
+            raise ValueError(f"LoRA is already enabled with rank {self.lora_rank}; cannot switch to {rank}.")
+        self.backbone.enable_lora(rank)
+        self.lora_rank = rank
+        self._bridge = None
+        self._encode_fn = None
 
     def bridge_layer(self) -> KerasHubBridgeLayer:
         """The tf_keras layer around the backbone (one per encoder)."""
