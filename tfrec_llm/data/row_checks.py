@@ -7,7 +7,8 @@ safe fallback. Vectorised with NumPy/pandas so 10M-row files stay fast.
 
 Fallbacks (each counted in `InteractionData.report`):
 - a repeated header row, an empty required value, a non-numeric rating,
-  label or timestamp: the interaction row is dropped;
+  label or timestamp, a label beyond the float32 range or a timestamp
+  beyond the int64 range: the interaction row is dropped;
 - an interaction whose item is not in the catalog: dropped;
 - a catalog row with an empty id: dropped;
 - an item without any text: kept, its id becomes its text;
@@ -15,6 +16,7 @@ Fallbacks (each counted in `InteractionData.report`):
 Errors: duplicated catalog ids, no usable row left.
 """
 
+import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -28,6 +30,8 @@ from tfrec_llm.data.text_table import TextTable
 TEXT_JOINER = ", "
 ISO_DATETIME_FORMAT = "ISO8601"
 FLOAT_EXACT_INTEGER_LIMIT = 2**53  # float64 holds every integer below this exactly
+INT64_RANGE = (int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max))
+FLOAT32_LARGEST = float(np.finfo(np.float32).max)  # labels are stored as float32
 
 
 def _first(mask: np.ndarray) -> Optional[int]:
@@ -86,16 +90,19 @@ def drop_empty(
 def parse_numbers(
     table: TextTable, keep: np.ndarray, column: str, recorder: FallbackRecorder
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Parses `column` as finite float64; other rows are dropped and counted.
+    """Parses `column` as finite numbers that fit float32; other rows are dropped and counted.
 
     Returns:
-        (numbers aligned with the table's rows, NaN where not kept; new keep).
+        (float64 numbers aligned with the table's rows; new keep).
     """
     raw = table.stripped_series(column)
     numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = keep & ~np.isfinite(numbers)
     record_rows(recorder, table, bad, f"non-numeric {column}: row dropped", raw)
-    return numbers, keep & ~bad
+    keep = keep & ~bad
+    too_large = keep & (np.abs(np.nan_to_num(numbers)) > FLOAT32_LARGEST)
+    record_rows(recorder, table, too_large, f"{column} beyond the float32 range: row dropped", raw)
+    return numbers, keep & ~too_large
 
 
 def parse_timestamps(
@@ -103,9 +110,10 @@ def parse_timestamps(
 ) -> Tuple[np.ndarray, np.ndarray]:
     """Parses `column` as int64 timestamps; bad rows are dropped and counted.
 
-    Numbers are taken as they are (fractions are floored). A column none of
-    whose values is a number is read as ISO 8601 datetimes and converted to
-    Unix seconds.
+    Numbers are taken as they are (fractions are floored; integers are
+    exact, however many digits); numbers beyond the int64 range are dropped
+    and counted. A column none of whose values is a number is read as ISO
+    8601 datetimes and converted to Unix seconds.
 
     Returns:
         (int64 timestamps aligned with the table's rows, 0 where not kept;
@@ -129,18 +137,33 @@ def parse_timestamps(
     record_rows(recorder, table, bad, f"non-numeric {column}: row dropped", raw)
     keep = keep & ~bad
     good = np.flatnonzero(keep)
-    if pd.api.types.is_integer_dtype(parsed):
+    if pd.api.types.is_signed_integer_dtype(parsed):
         timestamps[good] = parsed.to_numpy(dtype=np.int64)[good]
         return timestamps, keep
     huge = np.abs(numbers[good]) >= FLOAT_EXACT_INTEGER_LIMIT
     timestamps[good[~huge]] = np.floor(numbers[good[~huge]]).astype(np.int64)
     if huge.any():  # e.g. nanoseconds: parse the digits without a float round trip
-        digits = raw.iloc[good[huge]].to_numpy(dtype=str)
+        huge_rows = good[huge]
         try:
-            timestamps[good[huge]] = digits.astype(np.int64)
-        except (ValueError, OverflowError):
-            timestamps[good[huge]] = np.floor(numbers[good[huge]]).astype(np.int64)
+            timestamps[huge_rows] = raw.iloc[huge_rows].to_numpy(dtype=str).astype(np.int64)
+            return timestamps, keep
+        except (ValueError, OverflowError):  # "1e30", too many digits: row by row
+            exact = [_exact_floor(raw.iloc[row], numbers[row]) for row in huge_rows]
+        fits = np.array([INT64_RANGE[0] <= value <= INT64_RANGE[1] for value in exact])
+        outside = np.zeros(len(raw), dtype=bool)
+        outside[huge_rows[~fits]] = True
+        record_rows(recorder, table, outside, f"{column} beyond the int64 range: row dropped", raw)
+        keep = keep & ~outside
+        timestamps[huge_rows[fits]] = [value for value, fit in zip(exact, fits) if fit]
     return timestamps, keep
+
+
+def _exact_floor(text: str, number: float) -> int:
+    """The integer `text` spells exactly, else the floor of its float value `number`."""
+    try:
+        return int(text)
+    except ValueError:  # "1e30", "12345678901234567.5", ...
+        return math.floor(number)
 
 
 def build_interactions(
