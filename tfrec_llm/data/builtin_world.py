@@ -1,10 +1,16 @@
 """A seeded synthetic world in which item text carries the signal.
 
 `generate_builtin_world(config)` is the default data of
-`tfrec-llm train --data builtin`: offline, deterministic for a given config
-(seed included), about 80,000 interactions in well under three seconds at the
-default size, and able to produce millions of interactions through the
-config's size knobs (all sampling is vectorised NumPy, in chunks).
+`tfrec-llm train --data builtin`: offline and deterministic for a given config
+(seed included). Sizes and costs on one CPU core: the default 2,000 items,
+3,000 users and 80,000 interactions take about 0.4 s; 1M interactions
+(40,000 users) about 3 s; 10M interactions (400,000 users) about half a
+minute and 1.3 GB, mostly the string id arrays of the canonical schema. All
+sampling is vectorised NumPy, in chunks of `EVENT_CHUNK_SIZE` events.
+
+Default statistics (see `dataset_statistics.describe`): 65% of the
+interactions on the top 20% of items, item popularity Gini 0.60, 35% of the
+users with at most 5 interactions, mean rating 3.5.
 
 The world is built so that a text tower *can* help:
 
@@ -26,7 +32,8 @@ The world is built so that a text tower *can* help:
   affinity_temperature)`, where `affinity_i = dot(one-hot taste, topics_i)`.
   (Acting on one taste at a time keeps the sampler exact and fast: there are
   only `num_topics` distributions over items per period.) No user rates an
-  item twice. Ratings 1-5 grow with the affinity between the item and the
+  item twice: a repeated draw is redrawn, so heavy users who exhausted their
+  favourite items move on to less popular ones. Ratings 1-5 grow with the affinity between the item and the
   user's whole current taste mixture, plus a user bias and noise.
 - Scenarios (e.g. "books", "films") share the topic space but use different
   surface words and have different popularity; every item belongs to one
@@ -83,7 +90,7 @@ MAX_RATING = 5
 # drawing without replacement among the user's unseen items.
 DUPLICATE_REDRAW_ROUNDS = 6
 # Candidates drawn per repeated event in each round.
-REDRAW_CANDIDATES = 8
+REDRAW_CANDIDATES = 16
 # Events processed at once, to bound memory at large sizes.
 EVENT_CHUNK_SIZE = 1_000_000
 # Independent random streams, so e.g. the items do not depend on num_users.
@@ -114,8 +121,9 @@ class BuiltinWorldConfig:
             over a random ranking of the items.
         popularity_alpha: exponent of popularity in the choice probability.
         affinity_temperature: lower = users stick closer to their tastes.
-        user_activity_pareto_shape: shape of the Pareto distribution of user
-            activity; lower = heavier tail.
+        user_activity_pareto_shape: every user has one event; the others
+            are spread in proportion to Pareto (Lomax) weights of this
+            shape; lower = heavier tail and more sparse users.
         max_interactions_per_user: cap on a user's events (also capped at
             half the catalog).
         taste_drift: how far a user's taste weights w move over their
@@ -125,9 +133,12 @@ class BuiltinWorldConfig:
         region_taste_correlation: probability that a user's main taste is
             one of their region's favoured topics.
         cold_item_share: share of the items released late (cold items).
-        time_cut_quantile: quantile of the event timestamps after which the
-            cold items are released; split at this quantile to make them
-            cold-start items.
+        time_cut_quantile: the intended time cut, as a quantile of all
+            event timestamps. Cold items only have events with timestamps
+            strictly above `np.quantile(timestamps, time_cut_quantile,
+            method="higher")`, i.e. above that quantile by any method, so
+            a global time split there (train = events at or before the cut)
+            makes them cold-start items that training never sees.
         cold_item_popularity_boost: popularity multiplier of cold items
             after their release (new releases draw attention).
         rating_affinity_weight: how much affinity raises a rating.
@@ -562,7 +573,8 @@ def _redraw_duplicates(config, sampler: _ItemSampler, user_index, rows, item_ind
         new_items, clash = _first_new_candidates(
             sampler, rows[duplicates], users, kept_keys, num_items, rng)
         new_keys = users * num_items + new_items
-        clash[_duplicate_positions(new_keys)[0]] = True
+        found = np.flatnonzero(~clash)
+        clash[found[_duplicate_positions(new_keys[found])[0]]] = True  # same pick twice
         item_index[duplicates[~clash]] = new_items[~clash]
         kept_keys = _insert_sorted(kept_keys, new_keys[~clash])
         duplicates = duplicates[clash]
@@ -572,21 +584,21 @@ def _redraw_duplicates(config, sampler: _ItemSampler, user_index, rows, item_ind
 
 
 def _first_new_candidates(sampler, rows, users, kept_keys, num_items, rng):
-    """Per event, the first of REDRAW_CANDIDATES draws the user does not have.
+    """Per event, the first of up to REDRAW_CANDIDATES draws the user does not have.
 
-    Returns (items, found_none); chunked to bound memory.
+    Returns (items, found_none); items is -1 where none was found.
     """
-    items = np.empty(len(rows), dtype=np.int64)
-    found_none = np.empty(len(rows), dtype=bool)
-    events_per_chunk = max(1, EVENT_CHUNK_SIZE // REDRAW_CANDIDATES)
-    for start in range(0, len(rows), events_per_chunk):
-        chunk = slice(start, start + events_per_chunk)
-        count = len(rows[chunk])
-        candidates = sampler.draw(np.repeat(rows[chunk], REDRAW_CANDIDATES), rng)
-        candidates = candidates.reshape(count, REDRAW_CANDIDATES)
-        is_new = ~_sorted_contains(kept_keys, users[chunk, None] * num_items + candidates)
-        items[chunk] = candidates[np.arange(count), np.argmax(is_new, axis=1)]
-        found_none[chunk] = ~is_new.any(axis=1)
+    items = np.full(len(rows), -1, dtype=np.int64)
+    found_none = np.ones(len(rows), dtype=bool)
+    pending = np.arange(len(rows))
+    for _ in range(REDRAW_CANDIDATES):
+        if len(pending) == 0:
+            break
+        candidates = sampler.draw(rows[pending], rng)
+        is_new = ~_sorted_contains(kept_keys, users[pending] * num_items + candidates)
+        items[pending[is_new]] = candidates[is_new]
+        found_none[pending[is_new]] = False
+        pending = pending[~is_new]
     return items, found_none
 
 
@@ -621,10 +633,14 @@ def _draw_unseen_items(num_items, sampler, user_index, rows, item_index, positio
             scores[owners, taken_items] = -np.inf
             sizes = group_size[chunk]
             most = sizes.max()
-            ranked = np.argpartition(-scores, most - 1, axis=1)[:, :most]
+            best = np.argpartition(-scores, most - 1, axis=1)[:, :most]
+            best_scores = np.take_along_axis(scores, best, axis=1)
+            ranked = np.take_along_axis(best, np.argsort(-best_scores, axis=1), axis=1)
             owner = np.repeat(np.arange(len(chunk)), sizes)
             rank = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
             chosen = ranked[owner, rank]
+            if np.isneginf(scores[owner, chosen]).any():
+                raise RuntimeError("builtin world: a user ran out of unseen items")
             targets = positions[np.repeat(group_start[chunk], sizes) + rank]
             item_index[targets] = chosen
             layer_keys.append(user_index[targets] * num_items + chosen)
@@ -642,7 +658,12 @@ def _items_of_users(kept_keys, users, num_items):
 
 
 def _sorted_contains(sorted_keys, keys) -> np.ndarray:
-    found = np.searchsorted(sorted_keys, keys)
+    """Whether each key is in `sorted_keys` (sorting the queries first is much faster)."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    order = np.argsort(keys)
+    found = np.empty(len(keys), dtype=np.int64)
+    found[order] = np.searchsorted(sorted_keys, keys[order])
     found = np.minimum(found, len(sorted_keys) - 1)
     return sorted_keys[found] == keys
 
