@@ -1,0 +1,87 @@
+"""Recommendations from an export directory alone (no model dir, no training code).
+
+Uses the latest `retrieval` version (its `serving_default` signature: the
+model's default context; history items are excluded) and the titles in its
+`assets.extra/item_catalog.tsv`. With `explain=True`, each recommended item
+is paired with the history item whose `item_encoder` embedding is most
+similar to its own (cosine similarity of the L2-normalised item
+embeddings): "recommended because you watched ...". At most K =
+min(max_k, catalog size) items can be returned (K is fixed at export).
+"""
+
+from typing import List, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from tfrec_llm.serving.explained_recommendation import ExplainedRecommendation
+from tfrec_llm.serving.item_catalog_file import read_item_catalog
+from tfrec_llm.serving.item_encoder_module import ITEM_EMBEDDING_OUTPUT, ITEM_IDS_INPUT
+from tfrec_llm.serving.recommendation import Recommendation
+from tfrec_llm.serving.retrieval_module import ITEM_IDS_OUTPUT, SCORES_OUTPUT
+from tfrec_llm.serving.saved_model_exporter import ITEM_ENCODER, RETRIEVAL
+from tfrec_llm.serving.saved_model_loading import load_latest_version
+
+SERVING_SIGNATURE = "serving_default"
+
+
+class SavedModelRecommender:
+    """Loads an export's latest retrieval model once; `recommend` per request.
+
+    Args:
+        export_dir: a directory written by `export_models` (and `add_items`).
+
+    Example:
+        recommender = SavedModelRecommender("exports")
+        for item_id, title, score in recommender.recommend(["50", "181"], k=5):
+            print(item_id, title, score)
+    """
+
+    def __init__(self, export_dir: str):
+        self.export_dir = export_dir
+        self.retrieval_path, retrieval = load_latest_version(export_dir, RETRIEVAL)
+        self._retrieve = retrieval.signatures[SERVING_SIGNATURE]
+        item_ids, titles = read_item_catalog(self.retrieval_path)
+        self.titles = dict(zip(item_ids.tolist(), titles.tolist()))
+        self._encode_items = None
+
+    def recommend(self, history: Sequence[str], k: int = 10, explain: bool = False) -> List[tuple]:
+        """Top-k `Recommendation`s (or `ExplainedRecommendation`s) for a history, oldest item first."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}.")
+        history = [str(item_id) for item_id in history]
+        outputs = self._retrieve(history=tf.constant([history], dtype=tf.string, shape=[1, len(history)]))
+        item_ids = [i.decode("utf-8") for i in outputs[ITEM_IDS_OUTPUT].numpy()[0]]
+        scores = outputs[SCORES_OUTPUT].numpy()[0]
+        rows = [Recommendation(item_id, self.titles.get(item_id, ""), float(score))
+                for item_id, score in zip(item_ids, scores) if item_id][:k]
+        if not explain:
+            return rows
+        return self._explained(rows, history)
+
+    def _explained(self, rows, history) -> List[ExplainedRecommendation]:
+        known = [item_id for item_id in dict.fromkeys(history) if item_id in self.titles]
+        if not known:
+            return [ExplainedRecommendation(*row, "", "", float("nan")) for row in rows]
+        recommended = self._item_vectors([row.item_id for row in rows])
+        similarity = recommended @ self._item_vectors(known).T
+        best = np.argmax(similarity, axis=1) if rows else np.zeros(0, int)
+        return [ExplainedRecommendation(*row, known[j], self.titles[known[j]], float(similarity[i, j]))
+                for i, (row, j) in enumerate(zip(rows, best))]
+
+    def _item_vectors(self, item_ids) -> np.ndarray:
+        if self._encode_items is None:
+            _, item_encoder = load_latest_version(self.export_dir, ITEM_ENCODER)
+            self._encode_items = item_encoder.signatures[SERVING_SIGNATURE]
+        vectors = self._encode_items(**{ITEM_IDS_INPUT: tf.constant(item_ids, dtype=tf.string, shape=[len(item_ids)])})
+        return vectors[ITEM_EMBEDDING_OUTPUT].numpy()
+
+
+def recommend(export_dir: str, history: Sequence[str], k: int = 10, explain: bool = False) -> List[tuple]:
+    """Top-k recommendations for `history` from the export alone (see module docstring).
+
+    Returns `Recommendation(item_id, title, score)` rows, or with
+    `explain=True` `ExplainedRecommendation(item_id, title, score,
+    because_of_item_id, because_of_title, similarity)` rows.
+    """
+    return SavedModelRecommender(export_dir).recommend(history, k, explain)
