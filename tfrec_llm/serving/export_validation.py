@@ -98,5 +98,9 @@ def _compare_strings(name, want, got, order_scores, where, atol):
         if not mismatch.any():
             return
     position = tuple(int(i) for i in np.argwhere(mismatch)[0])
-    raise ExportValidationError(f"{where}: output {name!r} at {position} is {got[position]!r}, "
-                                f"expected {want[position]!r}.")
+    raise ExportValidationError(f"{where}: output {name!r} at {position} is {_text(got[position])!r}, "
+                                f"expected {_text(want[position])!r}.")
+
+
+def _text(value: bytes) -> str:
+    return bytes(value).decode("utf-8", errors="replace")
