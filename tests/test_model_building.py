@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras
-from conftest import first_batch, make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
+from tiny_fixtures import first_batch, make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
 
 from tfrec_llm.model_building import build_model, checkpoint_path, example_batch, restore_weights, save_weights
 from tfrec_llm.text.encoder_loading import load_text_encoder, save_text_encoder

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
+from tiny_fixtures import make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
 from tfrec_llm.model_evaluation import (HISTORY_CUTS, catalog_embeddings, cut_histories, evaluate_model,

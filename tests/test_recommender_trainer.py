@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras
-from conftest import TRAINED_MODEL_EPOCHS, make_built_model, make_tiny_config, make_tiny_world
+from tiny_fixtures import TRAINED_MODEL_EPOCHS, make_built_model, make_tiny_config, make_tiny_world
 
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.experiment_data import prepare_experiment_data, vocabularies_from_assets

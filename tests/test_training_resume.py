@@ -29,7 +29,7 @@ def _child(output_dir, kill_after, signal_name):
     import logging  # pylint: disable=import-outside-toplevel
     logging.basicConfig(level=logging.INFO)
     sys.path.insert(0, TESTS_DIR)
-    from conftest import make_tiny_config, make_tiny_world  # pylint: disable=import-outside-toplevel
+    from tiny_fixtures import make_tiny_config, make_tiny_world  # pylint: disable=import-outside-toplevel
     import tf_keras  # pylint: disable=import-outside-toplevel
 
     import tfrec_llm.recommender_trainer as trainer  # pylint: disable=import-outside-toplevel

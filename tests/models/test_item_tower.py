@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import make_tiny_encoder
+from tiny_fixtures import make_tiny_encoder
 
 from tfrec_llm.data.item_vocabulary import OOV_SLOT, PAD_SLOT
 from tfrec_llm.models.item_tower import ItemTower

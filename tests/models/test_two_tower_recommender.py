@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras
-from conftest import first_batch, make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
+from tiny_fixtures import first_batch, make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
 
 BATCH = 12
 TASKS_OFF = {"retrieval_weight": 0.0, "ranking_weight": 0.0, "attribute_weight": 0.0, "item_id_dropout": 0.0}

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import TINY_VOCABULARY, make_tiny_config, make_tiny_encoder
+from tiny_fixtures import TINY_VOCABULARY, make_tiny_config, make_tiny_encoder
 from safetensors.numpy import save_file
 
 from tfrec_llm.text.encoder_loading import (TextEncoderError, learn_word_piece_vocabulary, load_text_encoder,

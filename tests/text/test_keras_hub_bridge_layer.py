@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras
-from conftest import first_batch, make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
+from tiny_fixtures import first_batch, make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
 
 from tfrec_llm.text.keras_hub_bridge_layer import KerasHubBridgeLayer, mean_pool
 

@@ -1,7 +1,7 @@
 """Tests for TextEncoder: tokenization into fixed token tables and pooled encoding."""
 
 import numpy as np
-from conftest import TINY_SEQUENCE_LENGTH, TINY_VOCABULARY, make_tiny_encoder
+from tiny_fixtures import TINY_SEQUENCE_LENGTH, TINY_VOCABULARY, make_tiny_encoder
 
 VOCABULARY = list(TINY_VOCABULARY)
 CLS, SEP, PAD = VOCABULARY.index("[CLS]"), VOCABULARY.index("[SEP]"), VOCABULARY.index("[PAD]")
