@@ -1,0 +1,36 @@
+"""Serving benchmark: the exported retrieval SavedModel vs NumPy top-k, on CPU.
+
+    python benchmarks/bench_serving.py                      # 10k, 100k, 1M items
+    python benchmarks/bench_serving.py --sizes 10000,100000 --json results.json
+
+Prints p50/p99 latency at batch 1 and throughput at batch 64 for each
+catalog size (synthetic embeddings, d=64); see
+`tfrec_llm/serving/serving_benchmark.py` for what is measured.
+"""
+
+import argparse
+import json
+
+import tfrec_llm  # noqa: F401  (selects legacy Keras before TensorFlow loads)
+from tfrec_llm.serving.serving_benchmark import DEFAULT_CATALOG_SIZES, run_serving_benchmark
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_CATALOG_SIZES),
+                        help="comma-separated catalog sizes")
+    parser.add_argument("--dim", type=int, default=64, help="embedding width")
+    parser.add_argument("--k", type=int, default=100, help="top-k size")
+    parser.add_argument("--latency-calls", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5, help="timed batch-64 rounds (median reported)")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    args = parser.parse_args()
+    rows = run_serving_benchmark([int(s) for s in args.sizes.split(",") if s.strip()], embedding_dim=args.dim,
+                                 max_k=args.k, latency_calls=args.latency_calls, rounds=args.rounds)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
