@@ -4,6 +4,7 @@ Hand-written regressions first, then property-based tests.
 """
 
 import numpy as np
+import pandas as pd
 
 from tfrec_llm.data.tabular_files import TabularColumns, load_tabular_files
 
@@ -62,4 +63,36 @@ def test_ratings_beyond_float32_are_dropped_not_made_infinite(tmp_path):
     assert data.report.skipped == {
         "rating beyond the float32 range: row dropped": [2, f"{events_path}:2"],
         "note (kept): user with a single interaction": [1, f"{events_path}:4"],
+    }
+
+
+def test_parquet_text_columns_with_nulls_keep_every_character(tmp_path):
+    events = pd.DataFrame(
+        {"user_id": ["alice", None, "alice"], "item_id": ["10", "11", "12"], "timestamp": [1, 2, 3]}
+    )
+    items = pd.DataFrame({"item_id": ["10", "11", "12"], "title": ["Heat", None, "Alien"]})
+    events.to_parquet(tmp_path / "events.parquet", index=False)
+    items.to_parquet(tmp_path / "items.parquet", index=False)
+
+    data = load_tabular_files(str(tmp_path / "events.parquet"), str(tmp_path / "items.parquet"))
+
+    assert data.interactions.user_ids.tolist() == ["alice", "alice"]
+    assert data.catalog.texts().tolist() == ["Heat", "11", "Alien"]
+
+
+def test_parquet_integral_floats_beyond_int64_keep_their_float_spelling(tmp_path):
+    events = pd.DataFrame(
+        {"user_id": ["u1"] * 3, "item_id": [1.0, 2.0, 1e30], "timestamp": [5.0, 1e30, 7.0]}
+    )
+    items = pd.DataFrame({"item_id": ["1", "2", "1e+30"], "title": ["A", "B", "C"]})
+    events.to_parquet(tmp_path / "events.parquet", index=False)
+    items.to_parquet(tmp_path / "items.parquet", index=False)
+    events_path = str(tmp_path / "events.parquet")
+
+    data = load_tabular_files(events_path, str(tmp_path / "items.parquet"))
+
+    assert data.interactions.item_ids.tolist() == ["1", "1e+30"]
+    assert data.interactions.timestamps.tolist() == [5, 7]
+    assert data.report.skipped == {
+        "timestamp beyond the int64 range: row dropped": [1, f"{events_path}:row 2"]
     }

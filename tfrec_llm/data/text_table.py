@@ -32,6 +32,7 @@ WRONG_FIELD_COUNT = "wrong number of fields: row dropped"
 PYARROW_INSTALL_HINT = "pip install pyarrow"
 SOURCE_FORMATS = ("lines", "csv", "parquet")
 QUOTE_SCAN_CHUNK_BYTES = 1 << 24
+INT64_FLOAT_BOUNDS = (-(2.0**63), 2.0**63)  # floats in [low, high) convert to int64 exactly
 
 
 def _require_file(path: str):
@@ -401,10 +402,14 @@ def _column_as_str(column: pd.Series) -> np.ndarray:
     elif pd.api.types.is_float_dtype(column):
         numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
         finite = np.isfinite(numbers)
+        values = numbers.astype(str)
         if np.all(numbers[finite] == np.round(numbers[finite])):
-            values = np.where(finite, np.nan_to_num(numbers).astype(np.int64).astype(str), "")
-        else:
-            values = numbers.astype(str)
+            # Integral floats lose their ".0"; those beyond int64 keep their float spelling ("1e+30").
+            fits = finite & (numbers >= INT64_FLOAT_BOUNDS[0]) & (numbers < INT64_FLOAT_BOUNDS[1])
+            values[fits] = numbers[fits].astype(np.int64).astype(str)
+            values[~finite] = ""
     else:
-        values = column.astype(str).to_numpy(dtype=str)
+        # Through Python objects: pandas 3 string columns with nulls truncate every value to its
+        # first character in `to_numpy(dtype=str)`.
+        values = column.to_numpy(dtype=object, na_value="").astype(str)
     return np.where(missing, "", values).astype(str)
