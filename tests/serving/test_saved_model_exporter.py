@@ -244,3 +244,18 @@ def test_saved_model_cli_shows_documented_signatures(export_dir):
                  "inputs['history']", "inputs['scenario']", "inputs['user_age']", "inputs['k']",
                  "outputs['item_ids']", "outputs['scores']"):
         assert text in shown
+
+
+def test_finetuned_text_encoder_is_exported_with_its_trained_bert(tmp_path):
+    from conftest import train_topic_model  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.trained_model import TrainedModel  # pylint: disable=import-outside-toplevel
+    model_dir = train_topic_model(str(tmp_path / "model"), {"text": {"mode": "finetune"}, "train": {"epochs": 1}})
+    export_models(model_dir, str(tmp_path / "export"), validate=False, model_names=["item_text_encoder"])
+    finetuned = TrainedModel.load(model_dir)
+    tower = finetuned.model.item_tower
+    indices = np.arange(FIRST_ITEM_INDEX, FIRST_ITEM_INDEX + 4)
+    tower.id_slots.assign(np.full_like(tower.id_slots.numpy(), OOV_SLOT))
+    expected = finetuned.model.item_embeddings(tf.constant(indices), training=False).numpy()
+    texts = finetuned.assets.item_texts[indices - FIRST_ITEM_INDEX]
+    encoded = signature(str(tmp_path / "export"), "item_text_encoder")(text=tf.constant(texts))["item_embedding"]
+    np.testing.assert_allclose(encoded.numpy(), expected, atol=ATOL)

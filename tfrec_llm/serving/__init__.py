@@ -1,6 +1,6 @@
 """Export of trained models as TF Serving SavedModels, and serving from them.
 
-- `model_export.export_models`: model dir -> `<export_dir>/<model>/<version>/`
+- `saved_model_exporter.export_models`: model dir -> `<export_dir>/<model>/<version>/`
   (retrieval, ranking, user_encoder, item_encoder, item_text_encoder), with
   warm-up requests, `models.config` and validation in fresh processes;
 - `catalog_growth.add_items`: new items from text, without retraining;

@@ -25,8 +25,8 @@ import tensorflow as tf
 
 from tfrec_llm.data.item_vocabulary import UNKNOWN_INDEX
 from tfrec_llm.model_evaluation import catalog_embeddings
-from tfrec_llm.serving import item_text_encoder_module, ranking_module, retrieval_module, user_encoder_module
-from tfrec_llm.serving import item_encoder_module
+from tfrec_llm.serving import (item_encoder_module, item_text_encoder_module, ranking_module, retrieval_module,
+                               user_encoder_module)
 from tfrec_llm.serving.context_lookup import ContextLookup
 from tfrec_llm.serving.export_info import ExportInfo
 from tfrec_llm.serving.export_layout import model_versions, next_version, version_path
