@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--export-dir", required=True)
     export.add_argument("--max-k", type=int, default=100)
     export.add_argument("--no-validate", action="store_true", help="skip the fresh-process validation")
+    export.add_argument("--config-base-path", help="model base path written into models.config (e.g. /models)")
 
     add_items = commands.add_parser("add-items", help="add new items (from their text) to the retrieval export")
     add_items.add_argument("--export-dir", required=True)
@@ -147,7 +148,8 @@ def _run(args):
         print(format_metrics(metrics))
     elif args.command == "export":
         from tfrec_llm.serving.saved_model_exporter import export_models  # pylint: disable=import-outside-toplevel
-        paths = export_models(args.model_dir, args.export_dir, max_k=args.max_k, validate=not args.no_validate)
+        paths = export_models(args.model_dir, args.export_dir, max_k=args.max_k, validate=not args.no_validate,
+                              config_base_path=args.config_base_path)
         print("\n".join(f"{name}: {path}" for name, path in paths.items()))
     elif args.command == "add-items":
         from tfrec_llm.serving.catalog_growth import add_items  # pylint: disable=import-outside-toplevel
@@ -158,7 +160,7 @@ def _run(args):
         for row in recommend(args.export_dir, history, k=args.k, explain=args.explain):
             print("\t".join(str(cell) for cell in row))
     elif args.command == "bench-serving":
-        from benchmarks_runner import run_serving_benchmark  # pylint: disable=import-outside-toplevel,import-error
+        from tfrec_llm.serving.serving_benchmark import run_serving_benchmark  # pylint: disable=import-outside-toplevel
         run_serving_benchmark([int(s) for s in args.sizes.split(",")])
     elif args.command == "benchmark":
         from tfrec_llm.benchmark_runner import run_benchmark  # pylint: disable=import-outside-toplevel
@@ -192,8 +194,10 @@ def main(argv=None) -> int:
     from tfrec_llm.text.encoder_loading import TextEncoderError  # pylint: disable=import-outside-toplevel
     try:
         _run(args)
-    except (ConfigError, DataError, TextEncoderError, FileNotFoundError) as error:
-        print(f"tfrec-llm {args.command}: error: {error}", file=sys.stderr)
+    except (ConfigError, DataError, TextEncoderError, FileNotFoundError, FileExistsError, ValueError) as error:
+        if args.verbose:
+            raise
+        print(f"tfrec-llm {args.command}: error: {error}  (run with -v for the traceback)", file=sys.stderr)
         return 2
     return 0
 

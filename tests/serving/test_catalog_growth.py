@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import TOPIC_WORDS
+from serving_fixtures import TOPIC_WORDS
 from tfrec_llm.serving.catalog_growth import add_items, read_new_items
 from tfrec_llm.serving.export_info import ExportInfo
 from tfrec_llm.serving.export_layout import model_versions

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
-from conftest import MAX_HISTORY
+from serving_fixtures import MAX_HISTORY
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, OOV_SLOT, UNKNOWN_INDEX
 from tfrec_llm.model_evaluation import catalog_embeddings, query_embeddings
 from tfrec_llm.serving import model_version_writer
@@ -247,7 +247,7 @@ def test_saved_model_cli_shows_documented_signatures(export_dir):
 
 
 def test_finetuned_text_encoder_is_exported_with_its_trained_bert(tmp_path):
-    from conftest import train_topic_model  # pylint: disable=import-outside-toplevel
+    from serving_fixtures import train_topic_model  # pylint: disable=import-outside-toplevel
     from tfrec_llm.trained_model import TrainedModel  # pylint: disable=import-outside-toplevel
     model_dir = train_topic_model(str(tmp_path / "model"), {"text": {"mode": "finetune"}, "train": {"epochs": 1}})
     export_models(model_dir, str(tmp_path / "export"), validate=False, model_names=["item_text_encoder"])
