@@ -1110,3 +1110,53 @@ def test_tfds_examples_lose_nothing_silently(source):
 @given(garbage_sources())
 def test_garbage_files_raise_data_error_or_load_valid_rows(source):
     check_source(source)
+
+
+# ------------------------------------------------------------- locations
+
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+BLANK_LOOKING_RECORDS = ([], ["  "], ["\t"], [""], ["\x0b"], [" \x0c "], ["\xa0"])
+
+
+def test_locations_skip_only_lines_pandas_skips(tmp_path):
+    events = 'user_id,item_id,timestamp\nu1,a,1\n\x0b\n""\n  \nu2,a,2\n,a,3\nu3,a,x\n'
+    events_path = _write(tmp_path, "events.csv", events)
+
+    data = load_tabular_files(events_path, _write(tmp_path, "items.csv", ITEMS_CSV))
+
+    assert data.report.skipped["empty user_id: row dropped"] == [3, f"{events_path}:3"]
+    assert data.report.skipped["non-numeric timestamp: row dropped"] == [1, f"{events_path}:8"]
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(BLANK_LOOKING_RECORDS),
+            st.builds(lambda user: [user, "a", "1"], st.sampled_from(["u1", "u\n2", "u,3"])),
+        ),
+        max_size=6,
+    ),
+    st.lists(st.builds(lambda user: [user, "b", "2"], st.sampled_from(["u4", "u\r5"])), max_size=3),
+    csv_style(),
+)
+def test_the_first_bad_timestamp_is_located_on_its_own_line(before, after, style):
+    header = ["user_id", "item_id", "timestamp"]
+    bad = ["u9", "a", "not a time"]
+    content, _ = csv_bytes(header, before + [bad] + after + [["u8", "b", "3"]], style)
+    prefix, _ = csv_bytes(header, before, style)
+    bad_line = len(LINE_BREAK.findall(prefix.decode("utf-8-sig"))) + 1
+    with tempfile.TemporaryDirectory() as folder:
+        events_path = os.path.join(folder, "events.csv")
+        with open(events_path, "wb") as handle:
+            handle.write(content)
+        items_path = os.path.join(folder, "items.csv")
+        with open(items_path, "w", encoding="utf-8") as handle:
+            handle.write(ITEMS_CSV)
+
+        data = load_tabular_files(events_path, items_path)
+
+    assert data.report.skipped["non-numeric timestamp: row dropped"] == [
+        1,
+        f"{events_path}:{bad_line}",
+    ]

@@ -32,6 +32,7 @@ WRONG_FIELD_COUNT = "wrong number of fields: row dropped"
 PYARROW_INSTALL_HINT = "pip install pyarrow"
 SOURCE_FORMATS = ("lines", "csv", "parquet")
 QUOTE_SCAN_CHUNK_BYTES = 1 << 24
+BLANK_LINE_CHARACTERS = " \t\r\n"  # pandas skips lines of only these; nothing else is blank
 INT64_FLOAT_BOUNDS = (-(2.0**63), 2.0**63)  # floats in [low, high) convert to int64 exactly
 
 
@@ -62,10 +63,6 @@ def _first_undecodable_line(path: str, encoding: str) -> Optional[int]:
             except UnicodeDecodeError:
                 return line_number
     return None
-
-
-def _is_blank_record(record: List[str]) -> bool:
-    return not record or (len(record) == 1 and not record[0].strip())
 
 
 class TextTable:
@@ -364,20 +361,33 @@ def _csv_records(path: str) -> Iterator[Tuple[int, int, bool]]:
     """(record number, first line, is blank) of each CSV record, 1-based.
 
     Files without any quote character have one record per line and are
-    scanned as plain lines (fast); others go through the `csv` module.
+    scanned as plain lines (fast); others go through the `csv` module. A
+    record is blank as pandas sees it: one line of only spaces and tabs (a
+    line `""` or of other whitespace is a row).
     """
     if not _has_quote_character(path):
+        blank_bytes = BLANK_LINE_CHARACTERS.encode("ascii")
         with open(path, "rb") as handle:
             for line_number, line in enumerate(handle, start=1):
-                yield line_number, line_number, not line.strip()
+                yield line_number, line_number, not line.strip(blank_bytes)
         return
     try:
         with open(path, newline="", encoding=CSV_ENCODING, errors="replace") as handle:
-            reader = csv.reader(handle)
+            last_line = [""]
+
+            def remembered_lines():
+                for line in handle:
+                    last_line[0] = line
+                    yield line
+
+            reader = csv.reader(remembered_lines())
             previous_end = 0
-            for record_number, record in enumerate(reader, start=1):
+            for record_number, _ in enumerate(reader, start=1):
                 start_line, previous_end = previous_end + 1, reader.line_num
-                yield record_number, start_line, _is_blank_record(record)
+                one_line = previous_end == start_line
+                yield record_number, start_line, one_line and not last_line[0].strip(
+                    BLANK_LINE_CHARACTERS
+                )
     except csv.Error:
         return
 
