@@ -31,12 +31,13 @@ setup(
         "pandas>=2.1,<4",
         # Hugging Face checkpoints (model.safetensors) through KerasHub.
         "safetensors>=0.4,<1",
+        # PredictionLog protos for TF Serving warm-up records written at export.
+        "tensorflow-serving-api>=2.21,<2.22",
     ],
     extras_require={
         "parquet": ["pyarrow>=14"],
-        "serving": ["tensorflow-serving-api>=2.21,<2.22"],
         "plots": ["matplotlib>=3.7,<4"],
-        "test": ["pytest>=8", "hypothesis>=6.100", "matplotlib>=3.7,<4", "tensorflow-serving-api>=2.21,<2.22"],
+        "test": ["pytest>=8", "hypothesis>=6.100", "matplotlib>=3.7,<4"],
     },
     entry_points={"console_scripts": ["tfrec-llm=tfrec_llm.cli:main"]},
 )
