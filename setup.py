@@ -33,11 +33,12 @@ setup(
         "safetensors>=0.4,<1",
         # PredictionLog protos for TF Serving warm-up records written at export.
         "tensorflow-serving-api>=2.21,<2.22",
+        # PNG plots of `tfrec-llm benchmark`.
+        "matplotlib>=3.7,<4",
     ],
     extras_require={
         "parquet": ["pyarrow>=14"],
-        "plots": ["matplotlib>=3.7,<4"],
-        "test": ["pytest>=8", "hypothesis>=6.100", "matplotlib>=3.7,<4"],
+        "test": ["pytest>=8", "hypothesis>=6.100"],
     },
     entry_points={"console_scripts": ["tfrec-llm=tfrec_llm.cli:main"]},
 )
