@@ -107,6 +107,12 @@ class FamilyTally:
     def failed(self) -> bool:
         return self.crash_count > 0 or self.violation_count > 0
 
+    def as_json(self) -> dict:
+        values = dataclasses.asdict(self)  # asdict makes Counters of (key, count) pairs
+        for name in ("fallback_rows", "fallback_inputs", "refusal_causes"):
+            values[name] = dict(getattr(self, name))
+        return values
+
     def add_failure(self, kind: str, error: BaseException, example):
         described = [
             f"{type(error).__name__}: {error}"[:EXAMPLE_CHARACTERS],
@@ -114,13 +120,20 @@ class FamilyTally:
         ]
         if kind == "crash":
             self.crash_count += 1
-            described.append("".join(traceback.format_tb(error.__traceback__)[-2:]))
+            described.append(where_raised(error))
             if len(self.crashes) < SHOWN_EXAMPLES:
                 self.crashes.append(described)
         else:
             self.violation_count += 1
             if len(self.violations) < SHOWN_EXAMPLES:
                 self.violations.append(described)
+
+
+def where_raised(error: BaseException) -> str:
+    """The last frames of the package in the traceback (else the last frame)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [frame for frame in frames if f"{os.sep}tfrec_llm{os.sep}" in frame.filename]
+    return "".join(traceback.format_list(ours[-2:] or frames[-1:]))
 
 
 def record_outcome(
@@ -299,6 +312,9 @@ class ServingTally:
     @property
     def failed(self) -> bool:
         return self.malformed_count > 0 or self.error_count > 0
+
+    def as_json(self) -> dict:
+        return dataclasses.asdict(self)
 
     def add(self, kind: str, problem: str, inputs: dict):
         summary = [problem[:EXAMPLE_CHARACTERS], request_summary(inputs)]
@@ -554,7 +570,7 @@ def main(argv=None) -> int:
             "examples": args.examples,
             "seed": args.seed,
             "failed": failed,
-            "families": [dataclasses.asdict(tally) for tally in all_tallies],
+            "families": [tally.as_json() for tally in all_tallies],
         }
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(results, handle, indent=2)
