@@ -81,7 +81,8 @@ class FamilyTally:
     Args:
         name: e.g. "users_csv" or "config dicts".
         tried, accepted, refused: inputs, and how they ended.
-        rows, kept_rows: data rows in the files and rows kept (file loaders).
+        rows, kept_rows: data rows in the files of accepted inputs, and rows
+            kept (file loaders; rows = kept + dropped when nothing is lost).
         fallback_rows: reason -> rows it dropped or repaired, over all inputs.
         fallback_inputs: reason -> inputs in which it occurred.
         refusal_causes: generalised refusal message -> inputs.
@@ -162,12 +163,12 @@ def record_outcome(
         tally.accepted += outcome
         tally.refused += not outcome
         return
-    tally.rows += outcome.rows
     if not outcome.accepted:
         tally.refused += 1
         tally.refusal_causes[general_cause(outcome.error)] += 1
         return
     tally.accepted += 1
+    tally.rows += outcome.rows
     tally.kept_rows += outcome.kept_rows
     for reason, count in outcome.fallbacks.items():
         tally.fallback_rows[reason] += count
