@@ -6,8 +6,8 @@ and of any JSON type. An accepted config must hold every value it was
 given and survive a JSON round trip.
 
 The strategies and `check_config*` are public: `benchmarks/reliability_report.py`
-runs them at a larger scale. Known gaps are pinned at the end as strict
-xfails with minimal reproductions (they pass once fixed).
+runs them at a larger scale. The end of the file holds
+regression tests for gaps the properties once found.
 """
 
 import dataclasses
@@ -199,30 +199,22 @@ def test_json_config_files_of_any_dict_validate_or_raise_config_error(content):
     check_config_file(content)
 
 
-# ---------------------------------------------- known gaps (strict xfails)
+# ---------------------------------------------- once-known gaps (regression tests)
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeDecodeError,
-                   reason="from_json_file lets UnicodeDecodeError through (the CLI shows a traceback)")  # fmt: skip
 def test_config_file_that_is_not_utf8_raises_config_error():
     assert check_config_file(b'{"train": {"epochs": 3}, "note": "caf\xe9"}') is False
 
 
-@pytest.mark.xfail(strict=True, raises=RecursionError,
-                   reason="from_json_file lets RecursionError through for deeply nested JSON")  # fmt: skip
 def test_deeply_nested_config_file_raises_config_error():
     assert check_config_file(b"[" * 100_000 + b"]" * 100_000) is False
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="updated() calls dict.update on a non-dict section value")  # fmt: skip
 def test_updated_with_a_section_that_is_not_an_object_raises_config_error():
     with pytest.raises(ConfigError):
         ExperimentConfig().updated({"train": 5})
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="validate() accepts NaN/inf weights and learning rates, zero batch sizes")  # fmt: skip
 @pytest.mark.parametrize(
     "values",
     [

@@ -12,6 +12,7 @@ Example:
 
 import dataclasses
 import json
+import math
 import typing
 from typing import List, Optional
 
@@ -100,6 +101,10 @@ class TextConfig:
         _check_choice("text.mode", self.mode, TEXT_MODES)
         _check_positive("text.sequence_length", self.sequence_length)
         _check_positive("text.lora_rank", self.lora_rank)
+        _check_positive("text.encode_batch_size", self.encode_batch_size)
+        for name in ("fallback_vocabulary_size", "fallback_num_layers", "fallback_hidden_dim",
+                     "fallback_num_heads", "fallback_intermediate_dim"):
+            _check_positive(f"text.{name}", getattr(self, name))
         if self.sequence_length < 3:
             raise ConfigError("text.sequence_length must be >= 3 ([CLS], one token, [SEP]).")
 
@@ -145,8 +150,11 @@ class ModelConfig:
         if not (self.use_text or self.use_item_ids):
             raise ConfigError("model.use_text and model.use_item_ids cannot both be false.")
         for name in ("retrieval_weight", "ranking_weight", "attribute_weight"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"model.{name} must be >= 0.")
+            value = getattr(self, name)
+            if not (value >= 0 and math.isfinite(value)):
+                raise ConfigError(f"model.{name} must be >= 0, got {value!r} (a finite number is needed).")
+        for units in self.ranking_hidden_units:
+            _check_positive("model.ranking_hidden_units[]", units)
 
 
 @dataclasses.dataclass
@@ -184,6 +192,8 @@ class TrainConfig:
         _check_positive("train.batch_size", self.batch_size)
         _check_positive("train.learning_rate", self.learning_rate)
         _check_choice("train.strategy", self.strategy, STRATEGIES)
+        if self.seed < 0:
+            raise ConfigError(f"train.seed must be >= 0, got {self.seed}.")
         if self.checkpoint_every_steps < 0 or self.eval_max_examples < 0:
             raise ConfigError("train.checkpoint_every_steps and train.eval_max_examples must be >= 0.")
 
@@ -228,6 +238,12 @@ class ExperimentConfig:
             raise ConfigError(f"Config file not found: {path}") from error
         except json.JSONDecodeError as error:
             raise ConfigError(f"{path}: invalid JSON at line {error.lineno}: {error.msg}") from error
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"{path}: not UTF-8 text (byte {error.start}).") from error
+        except RecursionError as error:
+            raise ConfigError(f"{path}: JSON nested too deeply.") from error
+        except OSError as error:
+            raise ConfigError(f"Cannot read config file {path}: {error.strerror or error}.") from error
         return cls.from_dict(values)
 
     def to_json_file(self, path: str):
@@ -237,9 +253,13 @@ class ExperimentConfig:
     def updated(self, overrides: dict) -> "ExperimentConfig":
         """A copy with `{"section": {"key": value}}` overrides applied."""
         merged = self.to_dict()
+        if not isinstance(overrides, dict):
+            raise ConfigError("Config overrides must be an object of sections.")
         for section, values in overrides.items():
             if section not in merged:
                 raise ConfigError(f"Unknown config section {section!r}.")
+            if not isinstance(values, dict):
+                raise ConfigError(f"Overrides of config section {section!r} must be an object.")
             merged[section].update(values)
         return ExperimentConfig.from_dict(merged)
 
@@ -285,10 +305,10 @@ def _check_choice(name, value, choices):
 
 
 def _check_positive(name, value):
-    if not value > 0:
-        raise ConfigError(f"{name} must be > 0, got {value!r}.")
+    if not (value > 0 and math.isfinite(value)):
+        raise ConfigError(f"{name} must be > 0, got {value!r} (a finite number is needed).")
 
 
 def _check_range(name, value, low, high):
-    if not low <= value <= high:
+    if not low <= value <= high:  # also false for NaN
         raise ConfigError(f"{name} must be in [{low}, {high}], got {value!r}.")
