@@ -124,3 +124,17 @@ def test_finetune_modes_need_the_text_encoder_and_frozen_mode_its_table(tmp_path
     ids_only = build_model(make_tiny_config(model={"use_text": False}), dataclasses.replace(assets, text_features=None))
     assert not ids_only.item_tower.use_text
     assert os.path.exists(tmp_path / "text_cache.npz")
+
+
+@pytest.mark.parametrize("mode", ["frozen", "finetune"])
+def test_mixed_precision_towers_compute_in_float16_and_the_loss_in_float32(tmp_path, mode):
+    config = make_tiny_config(train={"mixed_precision": True}, text={"mode": mode})
+    encoder = make_tiny_encoder()
+    experiment, assets = make_tiny_assets(config, encoder, tmp_path)
+    model = make_built_model(config, assets, encoder)
+    assert model.item_tower.compute_dtype == "float16"
+    assert model.user_tower.compute_dtype == "float16"
+    assert model.item_tower.variable_dtype == "float32"
+    assert tf_keras.mixed_precision.global_policy().name == "float32"  # not leaked
+    loss = model.compute_loss(first_batch(experiment.train_examples), training=True)
+    assert loss.dtype == tf.float32 and np.isfinite(loss.numpy())

@@ -4,10 +4,12 @@ The single place where towers and tasks are wired, shared by training
 (fresh model) and evaluation/export (model restored from a checkpoint).
 """
 
+import contextlib
 import os
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.model_assets import ModelAssets
@@ -17,6 +19,30 @@ from tfrec_llm.models.user_tower import UserTower
 
 CHECKPOINT_DIR = "checkpoint"
 CHECKPOINT_PREFIX = "model"
+
+
+@contextlib.contextmanager
+def tower_precision(policy_name: str):
+    """Builds layers under `policy_name` (e.g. "mixed_float16"), leaving the global policy float32.
+
+    Only the towers compute in mixed precision. TFRS tasks stay float32: they
+    create layers inside `call` (e.g. RemoveAccidentalHits) under whatever
+    global policy is active, and tf_keras autocasts only a layer's first
+    input, which would mix float16 and float32 operands.
+    """
+    previous = tf_keras.mixed_precision.global_policy()
+    tf_keras.mixed_precision.set_global_policy(policy_name)
+    try:
+        yield
+    finally:
+        tf_keras.mixed_precision.set_global_policy(previous)
+
+
+def mixed_precision_policy(config: ExperimentConfig) -> str:
+    """The towers' dtype policy: mixed_bfloat16 on TPU, mixed_float16 elsewhere, or float32."""
+    if not config.train.mixed_precision:
+        return "float32"
+    return "mixed_bfloat16" if config.train.strategy == "tpu" else "mixed_float16"
 
 
 def build_model(config: ExperimentConfig, assets: ModelAssets, text_encoder=None) -> TwoTowerRecommender:
@@ -35,6 +61,17 @@ def build_model(config: ExperimentConfig, assets: ModelAssets, text_encoder=None
         if assets.text_features is None:
             raise ValueError("Frozen text mode needs assets.text_features (the encoded catalog).")
         text_kwargs = {"text_features": assets.text_features}
+    with tower_precision(mixed_precision_policy(config)):
+        item_tower, user_tower = _build_towers(config, assets, text_kwargs)
+    popularity = assets.item_popularity.astype(np.float64)
+    sampling = (popularity / max(popularity.sum(), 1.0)).astype(np.float32)
+    return TwoTowerRecommender(item_tower, user_tower, model_config, label_kind=assets.label_kind,
+                               item_attributes=assets.item_attributes, item_sampling_probability=sampling)
+
+
+def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: dict):
+    model_config = config.model
+    use_text = model_config.use_text
     item_tower = ItemTower(assets.id_slots, model_config.embedding_dim, use_text=use_text,
                            use_item_ids=model_config.use_item_ids,
                            item_id_dropout=model_config.item_id_dropout, name="item_tower", **text_kwargs)
@@ -42,10 +79,7 @@ def build_model(config: ExperimentConfig, assets: ModelAssets, text_encoder=None
                            num_scenarios=len(assets.scenario_values) + 1,
                            user_feature_sizes={k: len(v) + 1 for k, v in assets.user_feature_values.items()},
                            name="user_tower")
-    popularity = assets.item_popularity.astype(np.float64)
-    sampling = (popularity / max(popularity.sum(), 1.0)).astype(np.float32)
-    return TwoTowerRecommender(item_tower, user_tower, model_config, label_kind=assets.label_kind,
-                               item_attributes=assets.item_attributes, item_sampling_probability=sampling)
+    return item_tower, user_tower
 
 
 def example_batch(assets: ModelAssets, max_history: int, batch_size: int = 2) -> dict:

@@ -25,7 +25,7 @@ from tfrec_llm.distribution import make_strategy
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.experiment_data import ExperimentData, prepare_experiment_data
 from tfrec_llm.model_assets import ModelAssets
-from tfrec_llm.model_building import build_model, example_batch, save_weights
+from tfrec_llm.model_building import build_model, example_batch, mixed_precision_policy, save_weights
 from tfrec_llm.model_evaluation import evaluate_model
 from tfrec_llm.training_resume import discard_corrupt_backups, epoch_stream, resume_position
 from tfrec_llm.text.encoder_loading import load_text_encoder, save_text_encoder
@@ -108,10 +108,6 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
     config.to_json_file(os.path.join(output_dir, CONFIG_FILE))
     train_config = config.train
     set_seeds(train_config.seed, train_config.deterministic)
-    if train_config.mixed_precision:
-        policy = "mixed_bfloat16" if train_config.strategy == "tpu" else "mixed_float16"
-        tf_keras.mixed_precision.set_global_policy(policy)
-        keras.mixed_precision.set_global_policy(policy)
 
     timings = {}
     started = time.time()
@@ -124,7 +120,14 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
     started = time.time()
     with strategy.scope():
         catalog_texts = experiment.data.catalog.texts(config.text.text_fields)
-        encoder = load_text_encoder(config.text.encoder, catalog_texts, config.text, train_config.seed)
+        # Keras 3 (the BERT backbone) reads its global dtype policy when the
+        # backbone is built; the tf_keras towers get theirs in build_model.
+        previous_policy = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy(mixed_precision_policy(config))
+        try:
+            encoder = load_text_encoder(config.text.encoder, catalog_texts, config.text, train_config.seed)
+        finally:
+            keras.mixed_precision.set_global_policy(previous_policy)
         texts, token_table, text_features = text_tables(config, experiment, encoder, output_dir)
         assets = build_assets(experiment, texts, token_table, text_features)
         timings["text_seconds"] = time.time() - started

@@ -86,8 +86,9 @@ class TwoTowerRecommender(tfrs.models.Model):
         return tf.math.l2_normalize(tf.cast(vectors, tf.float32), axis=-1)
 
     def rating_logits(self, user_vectors, item_vectors):
-        """Ranking-head output for aligned user and item embeddings ([..., d] each)."""
-        return tf.squeeze(self.ranking_head(tf.concat([user_vectors, item_vectors], axis=-1)), axis=-1)
+        """Ranking-head output for aligned user and item embeddings ([..., d] each), float32."""
+        logits = self.ranking_head(tf.concat([user_vectors, item_vectors], axis=-1))
+        return tf.cast(tf.squeeze(logits, axis=-1), tf.float32)
 
     def _batch_embeddings(self, features, training):
         history = tf.cast(features["history"], tf.int32)
@@ -128,5 +129,6 @@ class TwoTowerRecommender(tfrs.models.Model):
                 labels=features["label"], predictions=self.rating_logits(users, items))
         if self.uses_attributes:
             loss += config.attribute_weight * self.attribute_task(
-                labels=tf.gather(self.item_attributes, target), predictions=self.attribute_head(target_text))
+                labels=tf.gather(self.item_attributes, target),
+                predictions=tf.cast(self.attribute_head(target_text), tf.float32))
         return loss
