@@ -138,8 +138,8 @@ class ModelConfig:
     temperature: float = 0.1
     logq_correction: bool = False
     retrieval_weight: float = 1.0
-    ranking_weight: float = 0.2
-    attribute_weight: float = 0.1
+    ranking_weight: float = 0.05
+    attribute_weight: float = 0.5
     ranking_hidden_units: List[int] = dataclasses.field(default_factory=lambda: [64])
 
     def validate(self):

@@ -34,7 +34,7 @@ def _embeddings(model, batch):
 
 
 def _retrieval_loss(users, items, ids, temperature, sampling_probability=None):
-    """TFRS Retrieval by hand: summed softmax cross-entropy, accidental hits removed."""
+    """TFRS Retrieval by hand: mean softmax cross-entropy over the batch, accidental hits removed."""
     scores = users @ items.T / temperature
     if sampling_probability is not None:
         scores = scores - np.log(np.clip(sampling_probability[ids], 1e-6, 1.0))[None, :]
@@ -42,7 +42,7 @@ def _retrieval_loss(users, items, ids, temperature, sampling_probability=None):
     scores = np.where(accidental, -1e9, scores)
     top = scores.max(axis=1, keepdims=True)
     log_softmax = scores - top - np.log(np.exp(scores - top).sum(axis=1, keepdims=True))
-    return -np.trace(log_softmax)
+    return -np.trace(log_softmax) / len(ids)
 
 
 def _binary_cross_entropy(labels, logits):

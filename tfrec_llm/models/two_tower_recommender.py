@@ -19,6 +19,9 @@ from tfrec_llm.data.item_vocabulary import PAD_INDEX
 from tfrec_llm.experiment_config import ModelConfig
 
 
+PER_EXAMPLE = tf_keras.losses.Reduction.NONE
+
+
 class TwoTowerRecommender(tfrs.models.Model):
     """Two-tower retrieval and ranking with a text-reading item tower.
 
@@ -46,16 +49,21 @@ class TwoTowerRecommender(tfrs.models.Model):
         self.user_tower = user_tower
         self.config = config
         self.label_kind = label_kind
-        self.retrieval_task = tfrs.tasks.Retrieval(temperature=config.temperature,
+        # Every task returns per-example losses (reduction NONE), averaged over
+        # the GLOBAL batch in compute_loss: correct under tf.distribute, where
+        # Keras rejects AUTO reduction and replicas' gradients are summed.
+        self.retrieval_task = tfrs.tasks.Retrieval(
+            loss=tf_keras.losses.CategoricalCrossentropy(from_logits=True, reduction=PER_EXAMPLE),
+            temperature=config.temperature,
                                                    remove_accidental_hits=True, name="retrieval")
         self.ranking_head = tf_keras.Sequential(
             [tf_keras.layers.Dense(units, activation="relu") for units in config.ranking_hidden_units]
             + [tf_keras.layers.Dense(1)], name="ranking_head")
         if label_kind == "rating":
-            ranking_loss = tf_keras.losses.MeanSquaredError()
+            ranking_loss = tf_keras.losses.MeanSquaredError(reduction=PER_EXAMPLE)
             ranking_metrics = [tf_keras.metrics.RootMeanSquaredError(name="rating_rmse")]
         else:
-            ranking_loss = tf_keras.losses.BinaryCrossentropy(from_logits=True)
+            ranking_loss = tf_keras.losses.BinaryCrossentropy(from_logits=True, reduction=PER_EXAMPLE)
             ranking_metrics = [tf_keras.metrics.AUC(from_logits=True, name="click_auc")]
         self.ranking_task = tfrs.tasks.Ranking(loss=ranking_loss, metrics=ranking_metrics, name="ranking")
         self.uses_attributes = (item_attributes is not None and config.attribute_weight > 0
@@ -65,7 +73,8 @@ class TwoTowerRecommender(tfrs.models.Model):
                                                name="item_attributes")
             self.attribute_head = tf_keras.layers.Dense(self.item_attributes.shape[1], name="attribute_head")
             self.attribute_task = tfrs.tasks.Ranking(
-                loss=tf_keras.losses.BinaryCrossentropy(from_logits=True), name="attributes")
+                loss=tf_keras.losses.BinaryCrossentropy(from_logits=True, reduction=PER_EXAMPLE),
+                name="attributes")
         self.uses_logq = config.logq_correction and item_sampling_probability is not None
         if self.uses_logq:
             self.item_sampling_probability = tf.Variable(
@@ -115,20 +124,25 @@ class TwoTowerRecommender(tfrs.models.Model):
     # Loss --------------------------------------------------------------------
 
     def compute_loss(self, features, training=False):
+        """Weighted sum of the tasks' losses, each a mean over the global batch."""
         users, items, target_text = self._batch_embeddings(features, training)
         target = tf.cast(features["target"], tf.int32)
         config = self.config
-        loss = tf.constant(0.0)
+        per_example = tf.zeros_like(target, dtype=tf.float32)
         if config.retrieval_weight > 0:
             sampling = tf.gather(self.item_sampling_probability, target) if self.uses_logq else None
-            loss += config.retrieval_weight * self.retrieval_task(
+            per_example += config.retrieval_weight * self.retrieval_task(
                 users, items, compute_metrics=False, candidate_ids=target,
                 candidate_sampling_probability=sampling)
         if config.ranking_weight > 0:
-            loss += config.ranking_weight * self.ranking_task(
-                labels=features["label"], predictions=self.rating_logits(users, items))
+            labels = tf.cast(features["label"], tf.float32)[:, tf.newaxis]
+            per_example += config.ranking_weight * self.ranking_task(
+                labels=labels, predictions=self.rating_logits(users, items)[:, tf.newaxis],
+                compute_metrics=bool(training))
         if self.uses_attributes:
-            loss += config.attribute_weight * self.attribute_task(
+            per_example += config.attribute_weight * self.attribute_task(
                 labels=tf.gather(self.item_attributes, target),
-                predictions=tf.cast(self.attribute_head(target_text), tf.float32))
-        return loss
+                predictions=tf.cast(self.attribute_head(target_text), tf.float32), compute_metrics=False)
+        if tf.distribute.has_strategy() and tf.distribute.in_cross_replica_context():
+            return tf.reduce_mean(per_example)  # a whole-batch call outside strategy.run (e.g. building)
+        return tf.nn.compute_average_loss(per_example)
