@@ -1,6 +1,7 @@
 """`tfrec-llm` command line: a thin layer over the library API.
 
-Subcommands: train, evaluate, export, add-items, recommend, bench-serving,
+Subcommands: train, evaluate, export, add-items, recommend (--history or --query),
+bench-serving, bench-queries,
 benchmark, data describe. Each maps flags onto an `ExperimentConfig` (or
 plain arguments) and calls one library function; errors in user input end
 with a one-line message and exit code 2, not a stack trace.
@@ -76,9 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     recommend = commands.add_parser("recommend", help="recommend from exported SavedModels only")
     recommend.add_argument("--export-dir", required=True)
-    recommend.add_argument("--history", required=True, help="comma-separated item ids, oldest first")
+    request = recommend.add_mutually_exclusive_group(required=True)
+    request.add_argument("--history", help="comma-separated item ids, oldest first")
+    request.add_argument("--query", help="a natural-language request, e.g. 'a funny cartoon for kids'")
     recommend.add_argument("--k", type=int, default=10)
     recommend.add_argument("--explain", action="store_true")
+
+    queries = commands.add_parser("bench-queries",
+                                  help="natural-language requests: the model vs exact-word search and BERT alone")
+    queries.add_argument("--model-dir", required=True)
+    queries.add_argument("--queries", required=True, help="JSON request list, e.g. benchmarks/queries/builtin.json")
+    queries.add_argument("--output", help="write the report JSON here")
 
     bench = commands.add_parser("bench-serving", help="latency/throughput of the retrieval SavedModel")
     bench.add_argument("--sizes", default="10000,100000,1000000")
@@ -155,10 +164,24 @@ def _run(args):
         from tfrec_llm.serving.catalog_growth import add_items  # pylint: disable=import-outside-toplevel
         print(f"new retrieval version: {add_items(args.export_dir, args.items)}")
     elif args.command == "recommend":
-        from tfrec_llm.serving.saved_model_recommender import recommend  # pylint: disable=import-outside-toplevel
-        history = [h.strip() for h in args.history.split(",") if h.strip()]
-        for row in recommend(args.export_dir, history, k=args.k, explain=args.explain):
+        if args.query is not None:
+            from tfrec_llm.serving.text_query_retriever import TextQueryRetriever  # pylint: disable=import-outside-toplevel
+            if args.explain:
+                raise ValueError("--explain names history items; a --query request has none.")
+            rows = TextQueryRetriever.from_export(args.export_dir).search(args.query, k=args.k)
+        else:
+            from tfrec_llm.serving.saved_model_recommender import recommend  # pylint: disable=import-outside-toplevel
+            history = [h.strip() for h in args.history.split(",") if h.strip()]
+            rows = recommend(args.export_dir, history, k=args.k, explain=args.explain)
+        for row in rows:
             print("\t".join(str(cell) for cell in row))
+    elif args.command == "bench-queries":
+        from tfrec_llm.text_query_benchmark import format_text_query_report, run_text_query_benchmark  # pylint: disable=import-outside-toplevel
+        report = run_text_query_benchmark(args.model_dir, args.queries)
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as f:
+                json.dump(report, f, indent=1)
+        print(format_text_query_report(report))
     elif args.command == "bench-serving":
         from tfrec_llm.serving.serving_benchmark import run_serving_benchmark  # pylint: disable=import-outside-toplevel
         run_serving_benchmark([int(s) for s in args.sizes.split(",")])

@@ -115,3 +115,13 @@ def test_add_items_needs_an_export(tmp_path):
         add_items(str(tmp_path), str(tmp_path / "new.csv"))
     with pytest.raises(ValueError, match="model_name must be one of"):
         add_items(str(tmp_path), str(tmp_path / "new.csv"), model_name="item_text_encoder")
+
+
+def test_text_requests_find_items_added_to_the_export(grown_export):
+    from tfrec_llm.serving.text_query_retriever import TextQueryRetriever  # pylint: disable=import-outside-toplevel
+    directory, _ = grown_export
+    retriever = TextQueryRetriever.from_export(directory)
+    for item_id, text in NEW_ITEMS:
+        # The request is the new item's own text: its embedding is the item's, cosine 1.
+        best = retriever.search(text, k=1)[0]
+        assert best.item_id == item_id and best.score == pytest.approx(1.0, abs=1e-5)
