@@ -125,3 +125,12 @@ def test_text_requests_find_items_added_to_the_export(grown_export):
         # The request is the new item's own text: its embedding is the item's, cosine 1.
         best = retriever.search(text, k=1)[0]
         assert best.item_id == item_id and best.score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_the_text_retrieval_export_grows_with_the_catalog(grown_export):
+    directory, _ = grown_export
+    assert model_versions(directory, "text_retrieval") == [1, 2]
+    serve = load_saved_model(os.path.join(directory, "text_retrieval", "2")).signatures["serving_default"]
+    texts = [text for _, text in NEW_ITEMS]
+    best = [row[0].decode() for row in serve(query=tf.constant(texts))["item_ids"].numpy()]
+    assert best == [item_id for item_id, _ in NEW_ITEMS]

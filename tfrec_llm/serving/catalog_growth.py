@@ -4,8 +4,8 @@ New items (a CSV with `item_id` and text columns) are embedded by the
 latest `item_text_encoder` export: their text through BERT and the item
 tower's text path, with the out-of-vocabulary id slot, as cold-start items
 are in training. They are appended to the item table of every exported
-model holding one (retrieval, ranking, user_encoder, item_encoder: their
-catalogs stay identical), each written as a new version. No retraining:
+model holding one (retrieval, ranking, user_encoder, item_encoder,
+text_retrieval: their catalogs stay identical), each written as a new version. No retraining:
 user tower and ranking head are re-saved unchanged from the latest
 versions, and settings come from their `export_info.json`.
 
@@ -39,9 +39,10 @@ from tfrec_llm.serving.model_version_writer import write_model_version
 from tfrec_llm.serving.ranking_module import RankingModule
 from tfrec_llm.serving.retrieval_module import RetrievalModule
 from tfrec_llm.serving.saved_model_exporter import (ITEM_ENCODER, ITEM_TABLE_MODELS, ITEM_TEXT_ENCODER, RANKING,
-                                                    RETRIEVAL, USER_ENCODER)
+                                                    RETRIEVAL, TEXT_RETRIEVAL, USER_ENCODER)
 from tfrec_llm.serving.saved_model_loading import load_saved_model
 from tfrec_llm.serving.serving_catalog import ServingCatalog, check_item_ids
+from tfrec_llm.serving.text_retrieval_module import TextRetrievalModule
 from tfrec_llm.serving.user_encoder_module import UserEncoderModule
 
 logger = logging.getLogger(__name__)
@@ -147,6 +148,8 @@ def rebuild_module(model_name: str, loaded, info: ExportInfo, catalog: ServingCa
     items = ItemLookup(catalog, scratch_dir)
     if model_name == ITEM_ENCODER:
         return ItemEncoderModule(items)
+    if model_name == TEXT_RETRIEVAL:
+        return TextRetrievalModule(loaded.text_encoder, items, info.max_k)
     context = ContextLookup(np.asarray(info.scenario_values, dtype=str),
                             {k: np.asarray(v, dtype=str) for k, v in info.user_feature_values.items()})
     history = HistoryEncoder(items, context, loaded.history_encoder.user_tower, info.max_history)

@@ -6,6 +6,8 @@ Writes `<export_dir>/<model_name>/<version>/` for
 - `user_encoder`: history (+ context) -> user embedding;
 - `item_encoder`: item ids -> item embedding;
 - `item_text_encoder`: raw item text -> item embedding (BERT in-graph);
+- `text_retrieval`: a natural-language request -> top-K item ids and scores
+  (the item_text_encoder computation + the item table);
 plus `<export_dir>/models.config` listing every exported model. The first
 four read a precomputed item-embedding table: no BERT, core TF ops only.
 See `export/README.md` for signatures and serving.
@@ -26,7 +28,7 @@ import tensorflow as tf
 from tfrec_llm.data.item_vocabulary import UNKNOWN_INDEX
 from tfrec_llm.model_evaluation import catalog_embeddings
 from tfrec_llm.serving import (item_encoder_module, item_text_encoder_module, ranking_module, retrieval_module,
-                               user_encoder_module)
+                               text_retrieval_module, user_encoder_module)
 from tfrec_llm.serving.context_lookup import ContextLookup
 from tfrec_llm.serving.export_info import ExportInfo
 from tfrec_llm.serving.export_layout import model_versions, next_version, version_path
@@ -40,6 +42,7 @@ from tfrec_llm.serving.ranking_head_module import RankingHeadModule
 from tfrec_llm.serving.ranking_module import RankingModule
 from tfrec_llm.serving.retrieval_module import RetrievalModule
 from tfrec_llm.serving.serving_catalog import ServingCatalog
+from tfrec_llm.serving.text_retrieval_module import TextRetrievalModule
 from tfrec_llm.serving.user_encoder_module import UserEncoderModule
 from tfrec_llm.serving.user_tower_module import UserTowerModule
 from tfrec_llm.trained_model import TrainedModel
@@ -51,9 +54,12 @@ RANKING = ranking_module.MODEL_NAME
 USER_ENCODER = user_encoder_module.MODEL_NAME
 ITEM_ENCODER = item_encoder_module.MODEL_NAME
 ITEM_TEXT_ENCODER = item_text_encoder_module.MODEL_NAME
-MODEL_NAMES = (RETRIEVAL, RANKING, USER_ENCODER, ITEM_ENCODER, ITEM_TEXT_ENCODER)
+TEXT_RETRIEVAL = text_retrieval_module.MODEL_NAME
+MODEL_NAMES = (RETRIEVAL, RANKING, USER_ENCODER, ITEM_ENCODER, ITEM_TEXT_ENCODER, TEXT_RETRIEVAL)
 # Models holding the item table (grown together by `add_items`).
-ITEM_TABLE_MODELS = (RETRIEVAL, RANKING, USER_ENCODER, ITEM_ENCODER)
+ITEM_TABLE_MODELS = (RETRIEVAL, RANKING, USER_ENCODER, ITEM_ENCODER, TEXT_RETRIEVAL)
+# Models that read item text: exported only for models trained with text.
+TEXT_MODELS = (ITEM_TEXT_ENCODER, TEXT_RETRIEVAL)
 DEFAULT_MAX_K = 100
 
 
@@ -77,11 +83,12 @@ def export_models(model_dir: str, export_dir: str, version: Optional[int] = None
     """
     names = _selected_models(model_names)
     trained = TrainedModel.load(model_dir)
-    if ITEM_TEXT_ENCODER in names and not trained.config.model.use_text:
+    text_names = [n for n in names if n in TEXT_MODELS]
+    if text_names and not trained.config.model.use_text:
         if model_names is not None:
-            raise ValueError(f"{ITEM_TEXT_ENCODER} needs a model trained with text (model.use_text=true).")
-        logger.warning("The model reads no item text: %s is not exported.", ITEM_TEXT_ENCODER)
-        names = [n for n in names if n != ITEM_TEXT_ENCODER]
+            raise ValueError(f"{text_names} need a model trained with text (model.use_text=true).")
+        logger.warning("The model reads no item text: %s are not exported.", text_names)
+        names = [n for n in names if n not in TEXT_MODELS]
     os.makedirs(export_dir, exist_ok=True)
     versions = {name: int(version) if version is not None else next_version(export_dir, name) for name in names}
     taken = [version_path(export_dir, n, v) for n, v in versions.items() if os.path.exists(version_path(export_dir, n, v))]
@@ -122,6 +129,7 @@ def build_export_modules(trained: TrainedModel, catalog: ServingCatalog, names: 
         USER_ENCODER: lambda: UserEncoderModule(history),
         ITEM_ENCODER: lambda: ItemEncoderModule(items),
         ITEM_TEXT_ENCODER: lambda: item_text_encoder(trained),
+        TEXT_RETRIEVAL: lambda: TextRetrievalModule(item_text_encoder(trained), items, max_k),
     }
     return {name: builders[name]() for name in names}
 
