@@ -43,7 +43,6 @@ class TextQueryRetriever:
     def __init__(self, encode_texts: Callable, catalog: ServingCatalog):
         self._encode_texts = encode_texts
         self.catalog = catalog
-        self._titles = catalog.item_titles
 
     @classmethod
     def from_trained_model(cls, trained, catalog: ServingCatalog = None) -> "TextQueryRetriever":
@@ -91,7 +90,7 @@ class TextQueryRetriever:
         k = min(k, len(scores))
         best = np.argpartition(-scores, k - 1)[:k]
         best = best[np.argsort(-scores[best], kind="stable")]
-        return [Recommendation(str(self.catalog.item_ids[i]), str(self._titles[i]), float(scores[i])) for i in best]
+        return [Recommendation(str(self.catalog.item_ids[i]), str(self.catalog.item_titles[i]), float(scores[i])) for i in best]
 
 
 def _checked_queries(queries: Sequence[str]) -> List[str]:
