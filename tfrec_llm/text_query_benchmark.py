@@ -58,10 +58,14 @@ def run_text_query_benchmark(model_dir: str, queries_path: str, seed: int = 0) -
 
 
 def _encoder_cosines(trained, queries) -> np.ndarray:
-    encoder = trained.text_encoder
-    length = trained.config.text.sequence_length
-    items = _normalized(encoder.encode(encoder.tokenize(trained.assets.item_texts, length)))
-    return _normalized(encoder.encode(encoder.tokenize(queries, length))) @ items.T
+    """Cosines of mean-pooled BERT vectors: the frozen cache where there is one, else one pass over the catalog."""
+    encoder, assets = trained.text_encoder, trained.assets
+    if assets.text_features is not None:
+        item_vectors = assets.text_features[FIRST_ITEM_INDEX:]
+    else:  # fine-tuned BERT: its current weights, over the token table the model reads
+        item_vectors = encoder.encode(assets.token_ids[FIRST_ITEM_INDEX:])
+    request_vectors = encoder.encode(encoder.tokenize(queries, assets.token_ids.shape[1]))
+    return _normalized(request_vectors) @ _normalized(item_vectors).T
 
 
 def _normalized(vectors: np.ndarray) -> np.ndarray:

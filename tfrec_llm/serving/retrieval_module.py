@@ -34,6 +34,17 @@ def exclude_history_items(scores, history_indices):
     return tf.tensor_scatter_nd_update(scores, positions, blocked)
 
 
+def top_catalog_items(scores, items, top_k: int, k) -> dict:
+    """The `top_k` best of `scores` [B, N] as `item_ids`/`scores` outputs sliced to `k` (k <= top_k).
+
+    `top_k` is fixed per SavedModel (TFRS#298); excluded items (score -inf)
+    that still reach it get the id "".
+    """
+    top_scores, positions = tf.math.top_k(scores, k=top_k)
+    item_ids = tf.where(tf.math.is_finite(top_scores), tf.gather(items.item_ids, positions), "")
+    return {ITEM_IDS_OUTPUT: item_ids[:, :k], SCORES_OUTPUT: top_scores[:, :k]}
+
+
 class RetrievalModule(tf.Module):
     """Signatures `serving_default` and `retrieve_with_context` (see module docstring).
 
@@ -92,9 +103,7 @@ class RetrievalModule(tf.Module):
     def _top_items(self, users, history, k):
         items = self.history_encoder.items
         scores = exclude_history_items(tf.matmul(users, items.item_vectors, transpose_b=True), history)
-        top_scores, positions = tf.math.top_k(scores, k=self.top_k)
-        item_ids = tf.where(tf.math.is_finite(top_scores), tf.gather(items.item_ids, positions), "")
-        return {ITEM_IDS_OUTPUT: item_ids[:, :k], SCORES_OUTPUT: top_scores[:, :k]}
+        return top_catalog_items(scores, items, self.top_k, k)
 
     def warmup_requests(self):
         """Requests covering a normal, an empty and an unknown-item history, and the context signature."""

@@ -10,7 +10,7 @@ item's score is the dot product of its embedding with the request's: the
 catalog items the model places next to an item so described.
 
 The request must be in the language of the item texts (the text fields
-joined by ". "); `benchmarks/bench_text_queries.py` measures how well
+joined by ". "); `tfrec-llm bench-queries` measures how well
 requests written as a person would write them find their items.
 """
 

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from tfrec_llm.serving.item_lookup import ItemLookup
 from tfrec_llm.serving.item_text_encoder_module import ITEM_EMBEDDING_OUTPUT, TEXT_INPUT
-from tfrec_llm.serving.retrieval_module import ITEM_IDS_OUTPUT, K_INPUT, SCORES_OUTPUT
+from tfrec_llm.serving.retrieval_module import K_INPUT, top_catalog_items
 from tfrec_llm.serving.warmup_request import WarmupRequest
 
 MODEL_NAME = "text_retrieval"
@@ -68,9 +68,8 @@ class TextRetrievalModule(tf.Module):
 
     def _top_items(self, queries, k):
         vectors = self.text_encoder.encode({TEXT_INPUT: queries})[ITEM_EMBEDDING_OUTPUT]
-        scores = tf.matmul(vectors, self.items.item_vectors.value(), transpose_b=True)
-        top_scores, positions = tf.math.top_k(scores, k=self.top_k)
-        return {ITEM_IDS_OUTPUT: tf.gather(self.items.item_ids, positions)[:, :k], SCORES_OUTPUT: top_scores[:, :k]}
+        scores = tf.matmul(vectors, self.items.item_vectors, transpose_b=True)
+        return top_catalog_items(scores, self.items, self.top_k, k)
 
     def warmup_requests(self):
         return [WarmupRequest("serving_default", {QUERY_INPUT: np.array(EXAMPLE_QUERIES)}),
