@@ -12,7 +12,7 @@ Optional inputs, each a section of its own:
   `<repo>/../shared/data`, skipped when absent), read into a scratch folder
   and checked like generated ones (rows counted from the files);
 - serving: with `--export-dir`, `drive_signatures` sends generated requests
-  to the exported retrieval and ranking SavedModels (skipped when
+  to the exported retrieval, ranking and text_retrieval SavedModels (skipped when
   `tfrec_llm.serving` cannot be imported).
 
 Exit code 1 if anything crashed, lost rows silently or answered malformed.
@@ -279,7 +279,9 @@ def run_real_data(parsers, shared_data: str) -> List[FamilyTally]:
 
 # ------------------------------------------------------------------ serving
 
-SERVING_MODELS = ("retrieval", "ranking")
+SERVING_MODELS = ("retrieval", "ranking", "text_retrieval")
+# Models answering with top-k item lists (checked by retrieval_problem).
+TOP_K_MODELS = ("retrieval", "text_retrieval")
 UNKNOWN_IDS = ("zz-unknown", "-1", "0", "__unknown_item__")
 ODD_IDS = ("映画", "e\u0301", "\U0001f600", " m1", "\x00", "x" * 10_000, "\n", "'\"")
 CELL_POOL_WEIGHTS = (0.55, 0.25, 0.1, 0.1)  # known ids, "" padding, unknown ids, odd ids
@@ -288,6 +290,8 @@ BATCH_SIZES = (0, 1, 2, 7)
 ROW_LENGTHS = (0, 1, 3, 50, 1000)
 K_VALUES = (-3, 0, 1, 5, 10**6, 2**31 - 1)
 UNSEEN_CONTEXT_VALUES = ("", "unseen-value", "映画")
+QUERY_INPUT = "query"  # text_retrieval's natural-language requests
+TEXTS = ("", "   ", "a funny film for the whole family", "[CLS] [SEP] [PAD]", "word " * 5_000) + ODD_IDS
 
 
 @dataclasses.dataclass
@@ -349,6 +353,9 @@ def generated_request(rng, input_specs: dict, known: List[str], context_values: 
             inputs[name] = np.array(rng.choice(K_VALUES), dtype=np.int32)
         elif spec.shape.rank == 2:
             inputs[name] = id_matrix(rng, batch, int(rng.choice(ROW_LENGTHS)), known)
+        elif name == QUERY_INPUT:
+            pool = list(TEXTS) + list(known)
+            inputs[name] = np.array([pool[pick] for pick in rng.integers(len(pool), size=batch)], dtype=object)
         else:
             values = list(context_values.get(name, [])) + list(UNSEEN_CONTEXT_VALUES)
             picks = rng.integers(len(values), size=batch)
@@ -361,7 +368,8 @@ def retrieval_problem(outputs: dict, inputs: dict, top_k: int, catalog: set) -> 
     item_ids = np.empty(outputs["item_ids"].shape, dtype=object)
     item_ids.flat[:] = [item_id.decode("utf-8") for item_id in outputs["item_ids"].flat]
     scores = outputs["scores"]
-    batch = inputs["history"].shape[0]
+    requests = inputs["history"] if "history" in inputs else inputs[QUERY_INPUT]
+    batch = requests.shape[0]
     k = top_k if "k" not in inputs else int(np.clip(inputs["k"], 0, top_k))
     if outputs["item_ids"].shape != (batch, k) or scores.shape != (batch, k):
         return f"shapes {outputs['item_ids'].shape}/{scores.shape}, expected ({batch}, {k})"
@@ -373,7 +381,8 @@ def retrieval_problem(outputs: dict, inputs: dict, top_k: int, catalog: set) -> 
         return "scores not sorted best first"
     if ((item_ids == "") != np.isneginf(scores)).any():
         return "an empty item id without a -inf score, or the reverse"
-    for row, history in zip(item_ids, inputs["history"]):
+    histories = inputs["history"] if "history" in inputs else np.empty((batch, 0), dtype=object)
+    for row, history in zip(item_ids, histories):
         ids = [i for i in row if i]
         if not set(ids) <= catalog:
             return f"ids outside the catalog: {sorted(set(ids) - catalog)[:3]}"
@@ -401,12 +410,13 @@ def request_summary(inputs: dict) -> str:
 
 # ======================= SERVING DRIVER: run only with --export-dir =======================
 def drive_signatures(export_dir: str, n: int, seed_value: int = 0) -> List[ServingTally]:
-    """Sends `n` generated requests to each signature of the exported retrieval and ranking models.
+    """Sends `n` generated requests to each signature of the exported retrieval, ranking and text_retrieval models.
 
     Uses the latest version of each model in `export_dir`. Requests hold
     batches of 0 to 7 rows, rows of 0 to 1000 ids mixing known ids, ""
     padding anywhere, empty rows, unknown ids and odd unicode (and, for the
-    context signatures, unseen context values and out-of-range k). A
+    context signatures, unseen context values and out-of-range k; for
+    text_retrieval, empty, odd-unicode and 5,000-word requests). A
     retrieval answer is well-formed with shape [B, clip(k, 0, K)], scores
     best first without NaN, "" exactly where the score is -inf, only catalog
     ids, no repeats and no history item; a ranking answer with finite
@@ -448,7 +458,7 @@ def drive_signatures(export_dir: str, n: int, seed_value: int = 0) -> List[Servi
                 except Exception as error:  # pylint: disable=broad-except
                     tally.add("error", f"{type(error).__name__}: {error}", inputs)
                     continue
-                if model_name == "retrieval":
+                if model_name in TOP_K_MODELS:
                     problem = retrieval_problem(outputs, inputs, top_k, set(known))
                 else:
                     problem = ranking_problem(outputs, inputs)

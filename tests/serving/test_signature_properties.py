@@ -4,7 +4,9 @@ Hypothesis generates batches of histories mixing catalog ids, "" padding,
 unknown ids, unicode and very long rows, candidate lists and k values. Every
 answer must be well-formed: right shapes, finite scores sorted best first
 (or -inf for the trailing "no item" slots, whose id is ""), only catalog ids,
-no item of the request history among the results.
+no item of the request history among the results. Natural-language requests
+(`text_retrieval`) are any unicode text: empty, whitespace, control
+characters, very long.
 """
 
 import os
@@ -79,3 +81,24 @@ def test_ranking_scores_every_generated_request(ranking, histories, candidates):
         values = out[key].numpy()
         assert values.shape == (batch, len(candidates))
         assert np.all(np.isfinite(values))
+
+
+@pytest.fixture(scope="module")
+def text_retrieval(export_dir):
+    import tensorflow_text  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+    return tf.saved_model.load(_latest(export_dir, "text_retrieval"))
+
+
+@SETTINGS
+@given(queries=st.lists(st.one_of(st.text(max_size=40), st.text(min_size=500, max_size=2000), st.just("")),
+                        max_size=6),
+       k=st.integers(min_value=-5, max_value=500))
+def test_text_retrieval_answers_every_generated_request(text_retrieval, queries, k):
+    out = text_retrieval.signatures["retrieve_top_k"](query=tf.constant(queries, dtype=tf.string, shape=[len(queries)]),
+                                                      k=tf.constant(k, tf.int32))
+    ids, scores = out["item_ids"].numpy(), out["scores"].numpy()
+    assert ids.shape == scores.shape == (len(queries), min(max(k, 0), 10))
+    assert np.all(np.isfinite(scores)) and np.all(np.diff(scores, axis=1) <= 1e-6)
+    for row_ids in ids:
+        decoded = [i.decode() for i in row_ids]
+        assert set(decoded) <= set(CATALOG_IDS) and len(set(decoded)) == len(decoded)
