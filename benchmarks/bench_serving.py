@@ -5,14 +5,14 @@
 
 Prints p50/p99 latency at batch 1 and throughput at batch 64 for each
 catalog size (synthetic embeddings, d=64); see
-`tfrec_llm/serving/serving_benchmark.py` for what is measured.
+`tfrec_llm/benchmark/serving_benchmark.py` for what is measured.
 """
 
 import argparse
 import json
 
 import tfrec_llm  # noqa: F401  (selects legacy Keras before TensorFlow loads)
-from tfrec_llm.serving.serving_benchmark import DEFAULT_CATALOG_SIZES, run_serving_benchmark
+from tfrec_llm.benchmark.serving_benchmark import DEFAULT_CATALOG_SIZES, run_serving_benchmark
 
 
 def main():

@@ -1,6 +1,6 @@
 """Reliability report: the data and config property checks at scale, plus the serving signatures.
 
-Runs the invariants of `tests/data/test_parsers_properties.py` and
+Runs the invariants of `tests/data/loaders/test_parsers_properties.py` and
 `tests/test_config_properties.py` directly (not through pytest) on many
 generated inputs per family, and prints, per family: inputs tried,
 accepted, refused with `DataError`/`ConfigError`, rows dropped or repaired
@@ -425,8 +425,8 @@ def drive_signatures(export_dir: str, n: int, seed_value: int = 0) -> List[Servi
     # pylint: disable=import-outside-toplevel
     import tensorflow as tf
 
-    from tfrec_llm.serving.export_info import ExportInfo
-    from tfrec_llm.serving.item_catalog_file import read_item_catalog
+    from tfrec_llm.serving.export.export_info import ExportInfo
+    from tfrec_llm.serving.catalog.item_catalog_file import read_item_catalog
     from tfrec_llm.serving.saved_model_loading import load_latest_version
 
     rng = np.random.default_rng(seed_value)

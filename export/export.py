@@ -4,7 +4,7 @@
     docker run -p 8501:8501 -v "$PWD/exports:/models" tensorflow/serving \
         --model_config_file=/models/models.config     # with --config-base-path /models
 
-A thin wrapper over `tfrec_llm.serving.saved_model_exporter.export_models`;
+A thin wrapper over `tfrec_llm.serving.export.exporter.export_models`;
 see export/README.md for the models, their signatures and serving.
 """
 
@@ -16,7 +16,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
 import tfrec_llm  # noqa: E402,F401  (selects legacy Keras before TensorFlow loads)
-from tfrec_llm.serving.saved_model_exporter import DEFAULT_MAX_K, MODEL_NAMES, export_models  # noqa: E402
+from tfrec_llm.serving.export.exporter import DEFAULT_MAX_K, MODEL_NAMES, export_models  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -8,6 +8,7 @@ module name, since `conftest` is ambiguous once several test folders have one.
 
 import copy
 import os
+import pathlib
 
 import tfrec_llm  # noqa: F401  (selects tf_keras before TensorFlow is imported)
 
@@ -15,6 +16,9 @@ import numpy as np
 
 from tfrec_llm.data.interaction_data import InteractionData, ItemCatalog, Interactions
 from tfrec_llm.experiment_config import ExperimentConfig
+
+# ../shared/data beside the checkout (MovieLens: read at test time, never copied into the project).
+SHARED_DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 
 TOPIC_WORDS = (
     ("space", "galaxy", "star"),
@@ -77,7 +81,7 @@ def make_tiny_encoder(seed=0, num_layers=1, hidden_dim=16):
     import keras  # pylint: disable=import-outside-toplevel
     import keras_hub  # pylint: disable=import-outside-toplevel
 
-    from tfrec_llm.text.text_encoder import TextEncoder  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.models.text.text_encoder import TextEncoder  # pylint: disable=import-outside-toplevel
 
     keras.utils.set_random_seed(seed)
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=list(TINY_VOCABULARY), lowercase=True)
@@ -92,8 +96,8 @@ def make_tiny_assets(config, encoder, cache_dir, data=None):
 
     `cache_dir` receives the frozen-mode text cache.
     """
-    from tfrec_llm.experiment_data import prepare_experiment_data  # pylint: disable=import-outside-toplevel
-    from tfrec_llm.recommender_trainer import build_assets, text_tables  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training.experiment_data import prepare_experiment_data  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training.trainer import build_assets, text_tables  # pylint: disable=import-outside-toplevel
 
     os.makedirs(cache_dir, exist_ok=True)
     experiment = prepare_experiment_data(config, make_tiny_world() if data is None else data)
@@ -105,8 +109,8 @@ def make_built_model(config, assets, encoder=None):
     """A fresh model from `build_model` with every variable created, compiled with Adam."""
     import tf_keras  # pylint: disable=import-outside-toplevel
 
-    from tfrec_llm.model_building import build_model  # pylint: disable=import-outside-toplevel
-    from tfrec_llm.recommender_trainer import build_variables  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training.model_building import build_model  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training.trainer import build_variables  # pylint: disable=import-outside-toplevel
 
     model = build_model(config, assets, encoder)
     build_variables(model, assets, config)

@@ -141,31 +141,31 @@ def format_metrics(metrics: dict) -> str:
 
 def _run(args):
     if args.command == "train":
-        from tfrec_llm.recommender_trainer import train  # pylint: disable=import-outside-toplevel
+        from tfrec_llm.training.trainer import train  # pylint: disable=import-outside-toplevel
         metrics = train(_train_config(args), args.output_dir)
         print(format_metrics(metrics))
         print(f"wall times (s): " + ", ".join(f"{k}={v:.1f}" for k, v in metrics["training"].items()
                                                if k.endswith("_seconds")))
         print(f"model written to {args.output_dir}")
         if args.export_dir:
-            from tfrec_llm.serving.saved_model_exporter import export_models  # pylint: disable=import-outside-toplevel
+            from tfrec_llm.serving.export.exporter import export_models  # pylint: disable=import-outside-toplevel
             paths = export_models(args.output_dir, args.export_dir)
             print("exported: " + ", ".join(f"{k} -> {v}" for k, v in paths.items()))
     elif args.command == "evaluate":
-        from tfrec_llm.recommender_trainer import evaluate_model_dir  # pylint: disable=import-outside-toplevel
+        from tfrec_llm.training.trainer import evaluate_model_dir  # pylint: disable=import-outside-toplevel
         metrics = evaluate_model_dir(args.model_dir, {"data": _data_overrides(args)}, args.output)
         print(format_metrics(metrics))
     elif args.command == "export":
-        from tfrec_llm.serving.saved_model_exporter import export_models  # pylint: disable=import-outside-toplevel
+        from tfrec_llm.serving.export.exporter import export_models  # pylint: disable=import-outside-toplevel
         paths = export_models(args.model_dir, args.export_dir, max_k=args.max_k, validate=not args.no_validate,
                               config_base_path=args.config_base_path)
         print("\n".join(f"{name}: {path}" for name, path in paths.items()))
     elif args.command == "add-items":
-        from tfrec_llm.serving.catalog_growth import add_items  # pylint: disable=import-outside-toplevel
+        from tfrec_llm.serving.catalog.catalog_growth import add_items  # pylint: disable=import-outside-toplevel
         print(f"new retrieval version: {add_items(args.export_dir, args.items)}")
     elif args.command == "recommend":
         if args.query is not None:
-            from tfrec_llm.serving.text_query_retriever import TextQueryRetriever  # pylint: disable=import-outside-toplevel
+            from tfrec_llm.queries.retriever import TextQueryRetriever  # pylint: disable=import-outside-toplevel
             if args.explain:
                 raise ValueError("--explain names history items; a --query request has none.")
             rows = TextQueryRetriever.from_export(args.export_dir).search(args.query, k=args.k)
@@ -176,17 +176,17 @@ def _run(args):
         for row in rows:
             print("\t".join(str(cell) for cell in row))
     elif args.command == "bench-queries":
-        from tfrec_llm.text_query_benchmark import format_text_query_report, run_text_query_benchmark  # pylint: disable=import-outside-toplevel
+        from tfrec_llm.queries.benchmark import format_text_query_report, run_text_query_benchmark  # pylint: disable=import-outside-toplevel
         report = run_text_query_benchmark(args.model_dir, args.queries)
         if args.output:
             with open(args.output, "w", encoding="utf-8") as f:
                 json.dump(report, f, indent=1)
         print(format_text_query_report(report))
     elif args.command == "bench-serving":
-        from tfrec_llm.serving.serving_benchmark import run_serving_benchmark  # pylint: disable=import-outside-toplevel
+        from tfrec_llm.benchmark.serving_benchmark import run_serving_benchmark  # pylint: disable=import-outside-toplevel
         run_serving_benchmark([int(s) for s in args.sizes.split(",")])
     elif args.command == "benchmark":
-        from tfrec_llm.benchmark_runner import run_benchmark  # pylint: disable=import-outside-toplevel
+        from tfrec_llm.benchmark.runner import run_benchmark  # pylint: disable=import-outside-toplevel
         config = ExperimentConfig.from_json_file(args.config) if args.config else ExperimentConfig()
         overrides = {"data": _data_overrides(args), "text": {}, "train": {}}
         if args.text_encoder:
@@ -198,7 +198,7 @@ def _run(args):
     elif args.command == "data":
         from tfrec_llm.data.dataset_statistics import describe, format_statistics  # pylint: disable=import-outside-toplevel
         from tfrec_llm.data.data_split import split_interactions  # pylint: disable=import-outside-toplevel
-        from tfrec_llm.experiment_data import load_source  # pylint: disable=import-outside-toplevel
+        from tfrec_llm.training.experiment_data import load_source  # pylint: disable=import-outside-toplevel
         config = ExperimentConfig().updated({"data": _data_overrides(args)})
         data = load_source(config)
         d = config.data
@@ -214,7 +214,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     from tfrec_llm.data.data_error import DataError  # pylint: disable=import-outside-toplevel
-    from tfrec_llm.text.encoder_loading import TextEncoderError  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.models.text.encoder_loading import TextEncoderError  # pylint: disable=import-outside-toplevel
     try:
         _run(args)
     except (ConfigError, DataError, TextEncoderError, FileNotFoundError, FileExistsError, ValueError) as error:

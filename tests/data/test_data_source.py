@@ -8,7 +8,7 @@ import pytest
 from tfrec_llm.data import data_source
 from tfrec_llm.data.data_error import DataError
 from tfrec_llm.data.data_source import load_data, parse_overrides
-from tfrec_llm.data.tabular_files import TabularColumns
+from tfrec_llm.data.loaders.tabular_files import TabularColumns
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,15 +27,15 @@ class FakeWorldConfig:
 
 @pytest.fixture
 def fake_builtin_world(monkeypatch):
-    """Stands in for tfrec_llm.data.builtin_world; records the config it gets."""
-    module = types.ModuleType("tfrec_llm.data.builtin_world")
+    """Stands in for tfrec_llm.data.synthetic.builtin_world; records the config it gets."""
+    module = types.ModuleType("tfrec_llm.data.synthetic.builtin_world")
     module.BuiltinWorldConfig = FakeWorldConfig
     module.received = []
     module.generate_builtin_world = lambda config: module.received.append(config) or "world data"
-    monkeypatch.setitem(sys.modules, "tfrec_llm.data.builtin_world", module)
-    import tfrec_llm.data  # pylint: disable=import-outside-toplevel
+    monkeypatch.setitem(sys.modules, "tfrec_llm.data.synthetic.builtin_world", module)
+    import tfrec_llm.data.synthetic  # pylint: disable=import-outside-toplevel
 
-    monkeypatch.setattr(tfrec_llm.data, "builtin_world", module, raising=False)
+    monkeypatch.setattr(tfrec_llm.data.synthetic, "builtin_world", module, raising=False)
     return module
 
 
@@ -49,7 +49,7 @@ def recorded_loaders(monkeypatch):
 
     monkeypatch.setattr(data_source, "load_movielens_directory", recorder("directory"))
     monkeypatch.setattr(data_source, "load_tabular_files", recorder("tabular"))
-    import tfrec_llm.data.tfds_source as tfds_source  # pylint: disable=import-outside-toplevel
+    import tfrec_llm.data.loaders.tfds_source as tfds_source  # pylint: disable=import-outside-toplevel
 
     monkeypatch.setattr(tfds_source, "load_tfds", recorder("tfds"))
     return calls
@@ -98,7 +98,7 @@ def test_bad_builtin_overrides_are_data_errors(fake_builtin_world, spec, message
 
 
 def test_real_builtin_world_module_if_present():
-    pytest.importorskip("tfrec_llm.data.builtin_world")
+    pytest.importorskip("tfrec_llm.data.synthetic.builtin_world")
 
     data = load_data("builtin:num_items=60,num_users=40,num_interactions=400,seed=3")
 

@@ -14,8 +14,9 @@ from tfrec_llm.data.dataset_statistics import (
     top_item_share,
 )
 from tfrec_llm.data.interaction_data import InteractionData, Interactions, ItemCatalog
+from tiny_fixtures import SHARED_DATA
 
-ML_100K_RATINGS = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data" / "ml-100k" / "u.data"
+ML_100K_RATINGS = SHARED_DATA / "ml-100k" / "u.data"
 
 
 def _data(users, items, catalog_items, labels=None, scenarios=None, label_kind="rating"):

@@ -59,7 +59,7 @@ def test_explain_names_the_most_similar_history_item(copied_export):
 
 
 def test_recommend_sees_items_added_to_the_export(export_dir, tmp_path):
-    from tfrec_llm.serving.catalog_growth import add_items  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.serving.catalog.catalog_growth import add_items  # pylint: disable=import-outside-toplevel
     directory = str(tmp_path / "export")
     shutil.copytree(export_dir, directory)
     csv_path = tmp_path / "new.csv"

@@ -19,8 +19,8 @@ from typing import Any, Dict, Optional
 
 from tfrec_llm.data.data_error import DataError
 from tfrec_llm.data.interaction_data import InteractionData
-from tfrec_llm.data.movielens_directory import load_movielens_directory
-from tfrec_llm.data.tabular_files import TABULAR_EXTENSIONS, TabularColumns, load_tabular_files
+from tfrec_llm.data.loaders.movielens_directory import load_movielens_directory
+from tfrec_llm.data.loaders.tabular_files import TABULAR_EXTENSIONS, TabularColumns, load_tabular_files
 
 BUILTIN = "builtin"
 TFDS_PREFIX = "tfds:"
@@ -60,7 +60,7 @@ def load_data(
     if spec == BUILTIN or spec.startswith(BUILTIN + ":"):
         return _load_builtin(spec[len(BUILTIN) + 1 :])
     if spec.startswith(TFDS_PREFIX):
-        from tfrec_llm.data.tfds_source import load_tfds  # pylint: disable=import-outside-toplevel
+        from tfrec_llm.data.loaders.tfds_source import load_tfds  # pylint: disable=import-outside-toplevel
 
         return load_tfds(
             spec[len(TFDS_PREFIX) :],
@@ -84,7 +84,7 @@ def load_data(
 
 def _load_builtin(overrides_text: str) -> InteractionData:
     # Imported lazily: the built-in world is its own module, loaded only when used.
-    from tfrec_llm.data import builtin_world  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.data.synthetic import builtin_world  # pylint: disable=import-outside-toplevel
 
     config_class = builtin_world.BuiltinWorldConfig
     overrides = parse_overrides(overrides_text, config_class)

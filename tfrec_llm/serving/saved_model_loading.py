@@ -9,8 +9,8 @@ import os
 
 import tensorflow as tf
 
-from tfrec_llm.serving.export_layout import latest_version_path
-from tfrec_llm.serving.saved_model_ops import read_required_ops, required_ops_path, saved_model_op_names
+from tfrec_llm.serving.export.export_layout import latest_version_path
+from tfrec_llm.serving.export.saved_model_ops import read_required_ops, required_ops_path, saved_model_op_names
 
 TF_TEXT_OP_PREFIX = "TFText>"
 

@@ -15,11 +15,11 @@ import numpy as np
 import tensorflow as tf
 
 from tfrec_llm.serving.explained_recommendation import ExplainedRecommendation
-from tfrec_llm.serving.item_catalog_file import read_item_catalog
-from tfrec_llm.serving.item_encoder_module import ITEM_EMBEDDING_OUTPUT, ITEM_IDS_INPUT
+from tfrec_llm.serving.catalog.item_catalog_file import read_item_catalog
+from tfrec_llm.serving.signatures.item_encoder_module import ITEM_EMBEDDING_OUTPUT, ITEM_IDS_INPUT
 from tfrec_llm.serving.recommendation import Recommendation
-from tfrec_llm.serving.retrieval_module import ITEM_IDS_OUTPUT, SCORES_OUTPUT
-from tfrec_llm.serving.saved_model_exporter import ITEM_ENCODER, RETRIEVAL
+from tfrec_llm.serving.signatures.retrieval_module import ITEM_IDS_OUTPUT, SCORES_OUTPUT
+from tfrec_llm.serving.export.exporter import ITEM_ENCODER, RETRIEVAL
 from tfrec_llm.serving.saved_model_loading import load_latest_version
 
 SERVING_SIGNATURE = "serving_default"

@@ -1,0 +1,140 @@
+"""Tests for building models and for checkpoints restored into fresh models."""
+
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+from tiny_fixtures import first_batch, make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
+
+from tfrec_llm.training.model_building import build_model, checkpoint_path, example_batch, restore_weights, save_weights
+from tfrec_llm.models.text.encoder_loading import load_text_encoder, save_text_encoder
+
+TRAIN_STEPS = 3
+
+
+def _trained(config, assets, encoder, batch):
+    model = make_built_model(config, assets, encoder)
+    for _ in range(TRAIN_STEPS):
+        model.train_step(batch)
+    return model
+
+
+def _outputs(model, batch):
+    return {name: value.numpy() for name, value in model(batch).items()}
+
+
+def _assert_same_outputs(model, other, batch):
+    expected, actual = _outputs(model, batch), _outputs(other, batch)
+    for name, value in expected.items():
+        np.testing.assert_allclose(actual[name], value, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_example_batch_builds_every_feature_the_model_reads(tmp_path):
+    config = make_tiny_config()
+    _, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
+    with_features = dataclasses.replace(assets, user_feature_values={"age": np.array(["18", "25"])})
+    batch = example_batch(with_features, max_history=5, batch_size=3)
+    assert sorted(batch) == ["history", "label", "scenario", "target", "user_age"]
+    assert batch["history"].shape == (3, 5)
+    assert batch["target"].tolist() == [2, 2, 2]  # the first catalog item
+
+
+def test_frozen_checkpoint_restored_in_a_fresh_model_reproduces_its_outputs(tmp_path):
+    config = make_tiny_config()
+    experiment, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
+    batch = first_batch(experiment.train_examples)
+    model = _trained(config, assets, None, batch)
+    assert save_weights(model, str(tmp_path)) == checkpoint_path(str(tmp_path))
+    tf_keras.utils.set_random_seed(1)
+    fresh = make_built_model(config, assets)
+    assert not np.allclose(_outputs(fresh, batch)["user_embedding"], _outputs(model, batch)["user_embedding"])
+    restore_weights(fresh, str(tmp_path))
+    _assert_same_outputs(model, fresh, batch)
+
+
+@pytest.mark.parametrize("mode", ["finetune", "lora"])
+def test_finetuned_bert_is_restored_from_the_checkpoint_and_the_saved_encoder(tmp_path, mode):
+    """The path evaluation and export take: saved encoder preset + build_model + restore_weights."""
+    config = make_tiny_config(text={"mode": mode})
+    encoder = make_tiny_encoder()
+    experiment, assets = make_tiny_assets(config, encoder, tmp_path)
+    batch = first_batch(experiment.train_examples)
+    model = _trained(config, assets, encoder, batch)
+    save_weights(model, str(tmp_path))
+    save_text_encoder(encoder, str(tmp_path / "text_encoder"))
+
+    reloaded_encoder = load_text_encoder(str(tmp_path / "text_encoder"), [], config.text)
+    fresh = build_model(config, assets, reloaded_encoder)
+    fresh(example_batch(assets, config.data.max_history))
+    fresh.compute_loss(example_batch(assets, config.data.max_history))
+    restore_weights(fresh, str(tmp_path))
+    _assert_same_outputs(model, fresh, batch)
+
+
+def test_restore_into_a_model_of_other_sizes_fails_clearly(tmp_path):
+    config = make_tiny_config()
+    experiment, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
+    save_weights(make_built_model(config, assets), str(tmp_path))
+    wider = make_built_model(make_tiny_config(model={"embedding_dim": 8}), assets)
+    with pytest.raises(ValueError, match="does not match this model.*config.json"):
+        restore_weights(wider, str(tmp_path))
+
+
+def test_restore_into_a_model_with_parts_the_checkpoint_lacks_fails_clearly(tmp_path):
+    config = make_tiny_config(model={"use_item_ids": False})
+    _, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
+    save_weights(make_built_model(config, assets), str(tmp_path))
+    with_ids = make_built_model(make_tiny_config(), assets)
+    with pytest.raises(ValueError, match="does not match this model"):
+        restore_weights(with_ids, str(tmp_path))
+
+
+def test_restore_without_a_checkpoint_says_so(tmp_path):
+    config = make_tiny_config()
+    _, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
+    with pytest.raises(FileNotFoundError, match="No checkpoint at .*was training finished"):
+        restore_weights(make_built_model(config, assets), str(tmp_path / "empty"))
+
+
+def test_restore_ignores_the_optimizer_state_quietly(tmp_path, caplog):
+    config = make_tiny_config()
+    experiment, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
+    batch = first_batch(experiment.train_examples)
+    save_weights(_trained(config, assets, None, batch), str(tmp_path))
+    names = [name for name, _ in tf.train.list_variables(checkpoint_path(str(tmp_path)))]
+    assert any(name.startswith("model/optimizer/") for name in names)
+    fresh = build_model(config, assets)  # not compiled: no optimizer to restore into
+    fresh(batch)
+    fresh.compute_loss(batch)
+    restore_weights(fresh, str(tmp_path))
+    del fresh
+    assert "unrestored values" not in caplog.text
+
+
+def test_finetune_modes_need_the_text_encoder_and_frozen_mode_its_table(tmp_path):
+    config = make_tiny_config()
+    _, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
+    with pytest.raises(ValueError, match="text.mode='finetune' needs the text encoder"):
+        build_model(make_tiny_config(text={"mode": "finetune"}), assets)
+    with pytest.raises(ValueError, match="Frozen text mode needs assets.text_features"):
+        build_model(config, dataclasses.replace(assets, text_features=None))
+    ids_only = build_model(make_tiny_config(model={"use_text": False}), dataclasses.replace(assets, text_features=None))
+    assert not ids_only.item_tower.use_text
+    assert os.path.exists(tmp_path / "text_cache.npz")
+
+
+@pytest.mark.parametrize("mode", ["frozen", "finetune"])
+def test_mixed_precision_towers_compute_in_float16_and_the_loss_in_float32(tmp_path, mode):
+    config = make_tiny_config(train={"mixed_precision": True}, text={"mode": mode})
+    encoder = make_tiny_encoder()
+    experiment, assets = make_tiny_assets(config, encoder, tmp_path)
+    model = make_built_model(config, assets, encoder)
+    assert model.item_tower.compute_dtype == "float16"
+    assert model.user_tower.compute_dtype == "float16"
+    assert model.item_tower.variable_dtype == "float32"
+    assert tf_keras.mixed_precision.global_policy().name == "float32"  # not leaked
+    loss = model.compute_loss(first_batch(experiment.train_examples), training=True)
+    assert loss.dtype == tf.float32 and np.isfinite(loss.numpy())

@@ -1,0 +1,79 @@
+"""Tests for the glue between a trained model and the full-catalog evaluator."""
+
+import numpy as np
+import pytest
+from tiny_fixtures import make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
+
+from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
+from tfrec_llm.training.model_evaluation import (HISTORY_CUTS, catalog_embeddings, cut_histories, evaluate_model,
+                                        factorized_top_k_accuracy, query_embeddings)
+
+
+@pytest.fixture(name="setup", scope="module")
+def _setup(tmp_path_factory):
+    config = make_tiny_config()
+    experiment, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path_factory.mktemp("cache"))
+    return make_built_model(config, assets), assets, experiment
+
+
+def test_cut_histories_keeps_the_most_recent_items_oldest_first():
+    history = np.array([[2, 3, 4, 0], [5, 0, 0, 0], [0, 0, 0, 0], [6, 7, 8, 9]], np.int32)
+    assert cut_histories(history, 2).tolist() == [[3, 4], [5, 0], [0, 0], [8, 9]]
+    assert cut_histories(history, 1).tolist() == [[4], [5], [0], [9]]
+    assert cut_histories(history, 5).tolist() == [[2, 3, 4, 0, 0], [5, 0, 0, 0, 0], [0] * 5, [6, 7, 8, 9, 0]]
+    assert cut_histories(history, 2).dtype == np.int32
+
+
+def test_catalog_embeddings_are_the_item_towers_output_for_every_index(setup):
+    model, assets, _ = setup
+    table = catalog_embeddings(model, assets.num_index_rows, batch_size=7)
+    assert table.shape == (assets.num_index_rows, 16) and table.dtype == np.float32
+    expected = model.item_embeddings(np.arange(assets.num_index_rows), training=False).numpy()
+    np.testing.assert_allclose(table, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_query_embeddings_match_the_models_user_embeddings(setup):
+    model, assets, experiment = setup
+    features = experiment.test_examples.features()
+    table = catalog_embeddings(model, assets.num_index_rows)
+    users = query_embeddings(model, features, table, batch_size=10)
+    assert users.shape == (len(experiment.test_examples), 16)
+    np.testing.assert_allclose(users, model(features)["user_embedding"].numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_factorized_top_k_accuracy_by_hand():
+    # 12 items on a half circle: scores for user [1, 0] fall with the item index.
+    angles = np.linspace(0, np.pi, 12)
+    catalog = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
+    users = np.array([[1, 0], [1, 0], [1, 0]], np.float32)
+    targets = np.array([2, 11, 9])  # ranks 3, 12 and 10
+    assert factorized_top_k_accuracy(users, catalog, targets) == {"top_10_accuracy": pytest.approx(2 / 3)}
+
+
+def test_evaluate_model_returns_the_documented_report(setup):
+    model, assets, experiment = setup
+    examples = experiment.test_examples
+    report = evaluate_model(model, assets, examples, exclude_seen=True)
+    assert {"overall", "strata", "lists", "n", "factorized_top_k"} <= set(report)
+    assert report["overall"]["n"] == int((examples.target >= FIRST_ITEM_INDEX).sum()) == len(examples)
+    for keep in HISTORY_CUTS:
+        assert set(report["strata"][f"history_cut_{keep}"]) == set(report["overall"])
+    assert {"cold_items", "warm_items", "sparse_users"} <= set(report["strata"])
+    assert set(report["factorized_top_k"]) == {"top_10_accuracy"}  # 48 items: k=50 and 100 do not fit
+    assert 0.0 <= report["overall"]["recall@10"] <= report["overall"]["recall@50"] <= 1.0
+
+
+def test_evaluate_model_subsamples_with_max_examples(setup):
+    model, assets, experiment = setup
+    report = evaluate_model(model, assets, experiment.test_examples, max_examples=20, seed=3)
+    assert report["overall"]["n"] == 20
+    again = evaluate_model(model, assets, experiment.test_examples, max_examples=20, seed=3)
+    assert again["overall"] == report["overall"]
+
+
+def test_excluding_seen_items_never_ranks_a_target_lower(setup):
+    model, assets, experiment = setup
+    excluded = evaluate_model(model, assets, experiment.test_examples, exclude_seen=True)
+    kept = evaluate_model(model, assets, experiment.test_examples, exclude_seen=False)
+    assert excluded["overall"]["mrr"] >= kept["overall"]["mrr"]
+    assert excluded["overall"]["recall@10"] >= kept["overall"]["recall@10"]

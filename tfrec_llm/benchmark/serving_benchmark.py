@@ -1,0 +1,153 @@
+"""Latency and throughput of the exported retrieval SavedModel on CPU, next to NumPy.
+
+For each catalog size, a retrieval SavedModel is built over synthetic
+L2-normalised item embeddings (and an untrained user tower of the same
+width), saved, loaded back and called through its `serving_default`
+signature, as TF Serving would run it: ids -> user tower -> one matrix
+product -> history exclusion -> `tf.math.top_k`. The NumPy baseline scores
+random user vectors with a matrix product and takes the top k with
+`argpartition` plus a sort of those k (no user tower, no exclusion: a lower
+bound on the same scoring work).
+
+Reported: p50 / p99 latency of single-request calls (batch 1) over all
+timed calls, and throughput (queries per second) at batch 64 as the median
+of `rounds` timed rounds.
+
+Example:
+    rows = run_serving_benchmark([10_000, 100_000])
+"""
+
+import dataclasses
+import os
+import tempfile
+import time
+from typing import Callable, List, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from tfrec_llm.models.user_tower import UserTower
+from tfrec_llm.serving.catalog.context_lookup import ContextLookup
+from tfrec_llm.serving.catalog.history_encoder import HistoryEncoder
+from tfrec_llm.serving.catalog.item_lookup import ItemLookup
+from tfrec_llm.serving.signatures.retrieval_module import RetrievalModule
+from tfrec_llm.serving.catalog.serving_catalog import ServingCatalog
+from tfrec_llm.serving.signatures.user_tower_module import UserTowerModule
+
+DEFAULT_CATALOG_SIZES = (10_000, 100_000, 1_000_000)
+LATENCY_BATCH = 1
+THROUGHPUT_BATCH = 64
+PERCENTILES = (50, 99)
+
+
+@dataclasses.dataclass
+class ServingBenchmark:
+    """Benchmark settings; `run` measures, `format_table` prints.
+
+    Args:
+        embedding_dim: item/user embedding width d.
+        history_length: items per request history.
+        max_k: top-k size.
+        max_history: history items the user tower reads.
+        latency_calls: timed batch-1 calls per engine and size (at most).
+        rounds: timed batch-64 rounds per engine and size.
+        batches_per_round: batch-64 calls per round.
+        time_budget_seconds: stop a measurement early after this long.
+        warmup_calls: untimed calls before measuring.
+        seed: seed of the synthetic data.
+
+    Example:
+        benchmark = ServingBenchmark(latency_calls=50)
+        print(benchmark.format_table(benchmark.run([10_000])))
+    """
+
+    embedding_dim: int = 64
+    history_length: int = 10
+    max_k: int = 100
+    max_history: int = 20
+    latency_calls: int = 200
+    rounds: int = 5
+    batches_per_round: int = 5
+    time_budget_seconds: float = 20.0
+    warmup_calls: int = 3
+    seed: int = 0
+
+    def run(self, catalog_sizes: Sequence[int] = DEFAULT_CATALOG_SIZES) -> List[dict]:
+        """One row per (catalog size, engine): p50_ms, p99_ms, queries_per_second."""
+        rows = []
+        for size in catalog_sizes:
+            rng = np.random.default_rng(self.seed)
+            vectors = rng.standard_normal((int(size), self.embedding_dim), dtype=np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            with tempfile.TemporaryDirectory(prefix="tfrec-llm-bench-") as work:
+                retrieve = self._saved_retrieval(vectors, work)
+                histories = np.array([[f"item{i}" for i in rng.integers(0, size, self.history_length)]
+                                      for _ in range(THROUGHPUT_BATCH)])
+                rows.append(self._measure(size, "SavedModel retrieval", lambda batch: retrieve(
+                    history=tf.constant(histories[:batch]))["item_ids"].numpy()))
+            users = rng.standard_normal((THROUGHPUT_BATCH, self.embedding_dim), dtype=np.float32)
+            rows.append(self._measure(size, "NumPy matmul+argpartition",
+                                      lambda batch: numpy_top_k(users[:batch], vectors, self.max_k)))
+        return rows
+
+    def _saved_retrieval(self, vectors: np.ndarray, work_dir: str):
+        size = len(vectors)
+        catalog = ServingCatalog(np.char.add("item", np.arange(size).astype(str)), np.full(size, ""), vectors,
+                                 np.zeros((2, self.embedding_dim), np.float32))
+        tower = UserTower(self.embedding_dim, self.embedding_dim, num_scenarios=1, user_feature_sizes={})
+        tower(tf.zeros([1, 1, self.embedding_dim]), tf.ones([1, 1], tf.bool), tf.zeros([1], tf.int32), {})
+        history = HistoryEncoder(ItemLookup(catalog, os.path.join(work_dir, "scratch")),
+                                 ContextLookup(np.zeros(0, str), {}), UserTowerModule(tower, self.embedding_dim, 0),
+                                 self.max_history)
+        module = RetrievalModule(history, self.max_k)
+        path = os.path.join(work_dir, "retrieval")
+        tf.saved_model.save(module, path, signatures=module.signatures())
+        return tf.saved_model.load(path).signatures["serving_default"]
+
+    def _measure(self, size: int, engine: str, call: Callable[[int], object]) -> dict:
+        for _ in range(self.warmup_calls):
+            call(LATENCY_BATCH)
+            call(THROUGHPUT_BATCH)
+        latencies = []
+        deadline = time.perf_counter() + self.time_budget_seconds
+        while len(latencies) < self.latency_calls and (len(latencies) < 2 or time.perf_counter() < deadline):
+            started = time.perf_counter()
+            call(LATENCY_BATCH)
+            latencies.append(time.perf_counter() - started)
+        throughputs = []
+        deadline = time.perf_counter() + self.time_budget_seconds
+        while len(throughputs) < self.rounds and (not throughputs or time.perf_counter() < deadline):
+            started = time.perf_counter()
+            for _ in range(self.batches_per_round):
+                call(THROUGHPUT_BATCH)
+            throughputs.append(self.batches_per_round * THROUGHPUT_BATCH / (time.perf_counter() - started))
+        p50, p99 = np.percentile(np.asarray(latencies) * 1000.0, PERCENTILES)
+        return {"catalog_size": int(size), "engine": engine, "p50_ms": float(p50), "p99_ms": float(p99),
+                "queries_per_second": float(np.median(throughputs)), "latency_calls": len(latencies),
+                "throughput_rounds": len(throughputs)}
+
+    @staticmethod
+    def format_table(rows: List[dict]) -> str:
+        header = f"{'catalog':>10}  {'engine':<28}{'p50 ms (b=1)':>14}{'p99 ms (b=1)':>14}{'queries/s (b=64)':>18}"
+        lines = [header, "-" * len(header)]
+        for row in rows:
+            lines.append(f"{row['catalog_size']:>10,}  {row['engine']:<28}{row['p50_ms']:>14.2f}"
+                         f"{row['p99_ms']:>14.2f}{row['queries_per_second']:>18,.0f}")
+        return "\n".join(lines)
+
+
+def numpy_top_k(users: np.ndarray, item_vectors: np.ndarray, k: int) -> np.ndarray:
+    """[B, k] catalog positions of the highest dot products, best first (matmul + argpartition)."""
+    scores = users @ item_vectors.T
+    k = min(k, scores.shape[1])
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1)
+    return np.take_along_axis(top, order, axis=1)
+
+
+def run_serving_benchmark(catalog_sizes: Sequence[int] = DEFAULT_CATALOG_SIZES, **settings) -> List[dict]:
+    """Runs `ServingBenchmark(**settings)` over `catalog_sizes`, prints the table, returns the rows."""
+    benchmark = ServingBenchmark(**settings)
+    rows = benchmark.run(catalog_sizes)
+    print(benchmark.format_table(rows))
+    return rows

@@ -1,0 +1,1 @@
+"""The towers and the joint TFRS model."""

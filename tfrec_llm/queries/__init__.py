@@ -1,0 +1,1 @@
+"""Natural-language requests: request sets, metrics, the TF-IDF baseline, the retriever and its benchmark."""

@@ -1,0 +1,1 @@
+"""Catalog lookups of exports: item ids and texts, user context, history encoding, catalog growth."""

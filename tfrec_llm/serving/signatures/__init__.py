@@ -1,0 +1,1 @@
+"""The tf.Module of each exported model and its serving signatures."""

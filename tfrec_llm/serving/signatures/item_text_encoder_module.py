@@ -1,0 +1,74 @@
+"""The exported `item_text_encoder` model: raw item text -> item embedding.
+
+Serves items that have text but no trained id (new or cold items): the
+text is tokenised in-graph with the model's KerasHub `BertTokenizer` and
+`StartEndPacker` (one segment; never `MultiSegmentPacker`, whose
+`RoundRobinTrim` op stock TF Serving lacks), read by BERT (mean pooling)
+and the item tower's text projection, plus whatever the item tower adds
+for an item in the out-of-vocabulary id slot (`oov_vector`), then
+L2-normalised: exactly `TwoTowerRecommender.item_embeddings` of an item
+with that text and the OOV id slot.
+
+Serving it needs the TF Text tokenizer ops (load `tensorflow_text` first,
+or a TF Serving build that includes them); `assets.extra/required_ops.txt`
+lists every op it uses. Pass the same text the model was trained on: the
+item's text fields joined by ". " (see `ItemCatalog.texts`).
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from tfrec_llm.serving.export.warmup_request import WarmupRequest
+
+MODEL_NAME = "item_text_encoder"
+TEXT_INPUT = "text"
+ITEM_EMBEDDING_OUTPUT = "item_embedding"
+EXAMPLE_TEXTS = ("A space opera. Sci-Fi", "", "Amour. Drama|Romance")
+
+
+class ItemTextEncoderModule(tf.Module):
+    """Signature `serving_default`: `text` string [B] -> `item_embedding` float32 [B, d].
+
+    Args:
+        tokenizer: the KerasHub `BertTokenizer` the model was trained with.
+        packer: a KerasHub `StartEndPacker` ([CLS] ... [SEP], padded).
+        text_encoder: the `KerasHubBridgeLayer` (token ids -> pooled vector)
+            with the trained (frozen or fine-tuned) BERT weights.
+        text_projection: the item tower's text projection layer.
+        oov_vector: float32 [d] the item tower's id part for OOV-slot items
+            (see `saved_model_exporter.oov_id_vector`).
+
+    Example:
+        module = ItemTextEncoderModule(encoder.tokenizer, encoder.packer(32), encoder.bridge_layer(),
+                                       model.item_tower.text_projection, oov_vector)
+        module.encode({"text": tf.constant(["A space opera"])})["item_embedding"]  # [1, d]
+    """
+
+    model_name = MODEL_NAME
+    needs_text_ops = True  # TF Text tokenizer ops: validated with tensorflow_text loaded
+
+    def __init__(self, tokenizer, packer, text_encoder, text_projection, oov_vector):
+        super().__init__(name=MODEL_NAME)
+        # Untracked Keras objects; their variables are tracked below.
+        object.__setattr__(self, "_tokenizer", tokenizer)
+        object.__setattr__(self, "_packer", packer)
+        object.__setattr__(self, "_text_encoder", text_encoder)
+        object.__setattr__(self, "_text_projection", text_projection)
+        self.text_encoder_variables = list(text_encoder.weights)
+        self.text_projection_variables = list(text_projection.variables)
+        self.oov_vector = tf.Variable(np.asarray(oov_vector, np.float32), trainable=False, name="oov_vector")
+        self.encode = tf.function(self._encode)
+
+    def signatures(self) -> dict:
+        spec = {TEXT_INPUT: tf.TensorSpec([None], tf.string, name=TEXT_INPUT)}
+        return {"serving_default": self.encode.get_concrete_function(spec)}
+
+    def _encode(self, inputs):
+        """Inputs: `text` string [B] raw item texts. Outputs: `item_embedding` float32 [B, d], L2-normalised."""
+        token_ids = self._packer(self._tokenizer(inputs[TEXT_INPUT]))
+        pooled = self._text_encoder(token_ids, training=False)
+        text_vectors = tf.cast(self._text_projection(pooled, training=False), tf.float32)
+        return {ITEM_EMBEDDING_OUTPUT: tf.math.l2_normalize(text_vectors + self.oov_vector, axis=-1)}
+
+    def warmup_requests(self):
+        return [WarmupRequest("serving_default", {TEXT_INPUT: np.array(EXAMPLE_TEXTS)})]

@@ -1,0 +1,124 @@
+"""Builds a `TwoTowerRecommender` from a config, assets and a text encoder.
+
+The single place where towers and tasks are wired, shared by training
+(fresh model) and evaluation/export (model restored from a checkpoint).
+"""
+
+import contextlib
+import os
+
+import numpy as np
+import tensorflow as tf
+import tf_keras
+
+from tfrec_llm.experiment_config import ExperimentConfig
+from tfrec_llm.training.model_assets import ModelAssets
+from tfrec_llm.models.item_tower import ItemTower
+from tfrec_llm.models.two_tower_recommender import TwoTowerRecommender
+from tfrec_llm.models.user_tower import UserTower
+
+CHECKPOINT_DIR = "checkpoint"
+CHECKPOINT_PREFIX = "model"
+
+
+@contextlib.contextmanager
+def tower_precision(policy_name: str):
+    """Builds layers under `policy_name` (e.g. "mixed_float16"), leaving the global policy float32.
+
+    Only the towers compute in mixed precision. TFRS tasks stay float32: they
+    create layers inside `call` (e.g. RemoveAccidentalHits) under whatever
+    global policy is active, and tf_keras autocasts only a layer's first
+    input, which would mix float16 and float32 operands.
+    """
+    previous = tf_keras.mixed_precision.global_policy()
+    tf_keras.mixed_precision.set_global_policy(policy_name)
+    try:
+        yield
+    finally:
+        tf_keras.mixed_precision.set_global_policy(previous)
+
+
+def mixed_precision_policy(config: ExperimentConfig) -> str:
+    """The towers' dtype policy: mixed_bfloat16 on TPU, mixed_float16 elsewhere, or float32."""
+    if not config.train.mixed_precision:
+        return "float32"
+    return "mixed_bfloat16" if config.train.strategy == "tpu" else "mixed_float16"
+
+
+def build_model(config: ExperimentConfig, assets: ModelAssets, text_encoder=None) -> TwoTowerRecommender:
+    """A fresh (untrained) model; call inside `strategy.scope()` to distribute it."""
+    model_config = config.model
+    use_text = model_config.use_text
+    finetune = use_text and config.text.mode in ("finetune", "lora")
+    text_kwargs = {}
+    if use_text and finetune:
+        if text_encoder is None:
+            raise ValueError(f"text.mode={config.text.mode!r} needs the text encoder.")
+        if config.text.mode == "lora":
+            text_encoder.enable_lora(config.text.lora_rank)
+        text_kwargs = {"token_ids": assets.token_ids, "text_encoder": text_encoder.bridge_layer()}
+    elif use_text:
+        if assets.text_features is None:
+            raise ValueError("Frozen text mode needs assets.text_features (the encoded catalog).")
+        text_kwargs = {"text_features": assets.text_features}
+    with tower_precision(mixed_precision_policy(config)):
+        item_tower, user_tower = _build_towers(config, assets, text_kwargs)
+    popularity = assets.item_popularity.astype(np.float64)
+    sampling = (popularity / max(popularity.sum(), 1.0)).astype(np.float32)
+    return TwoTowerRecommender(item_tower, user_tower, model_config, label_kind=assets.label_kind,
+                               item_attributes=assets.item_attributes, item_sampling_probability=sampling)
+
+
+def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: dict):
+    model_config = config.model
+    use_text = model_config.use_text
+    item_tower = ItemTower(assets.id_slots, model_config.embedding_dim, use_text=use_text,
+                           use_item_ids=model_config.use_item_ids,
+                           item_id_dropout=model_config.item_id_dropout, name="item_tower", **text_kwargs)
+    user_tower = UserTower(model_config.embedding_dim, model_config.lstm_units,
+                           num_scenarios=len(assets.scenario_values) + 1,
+                           user_feature_sizes={k: len(v) + 1 for k, v in assets.user_feature_values.items()},
+                           name="user_tower")
+    return item_tower, user_tower
+
+
+def example_batch(assets: ModelAssets, max_history: int, batch_size: int = 2) -> dict:
+    """A tiny all-padding batch that builds every layer's variables."""
+    batch = {"history": np.zeros((batch_size, max_history), np.int32),
+             "target": np.full(batch_size, 2, np.int32),
+             "label": np.zeros(batch_size, np.float32),
+             "scenario": np.zeros(batch_size, np.int32)}
+    for name in assets.user_feature_values:
+        batch[f"user_{name}"] = np.zeros(batch_size, np.int32)
+    return batch
+
+
+def checkpoint_path(model_dir: str) -> str:
+    return os.path.join(model_dir, CHECKPOINT_DIR, CHECKPOINT_PREFIX)
+
+
+def save_weights(model, model_dir: str) -> str:
+    """Writes the model's variables with `tf.train.Checkpoint` (not .h5: it misses BERT)."""
+    return tf.train.Checkpoint(model=model).write(checkpoint_path(model_dir))
+
+
+def restore_weights(model, model_dir: str):
+    """Restores weights written by `save_weights`; fails if any model variable is unmatched.
+
+    Raises ValueError (naming the checkpoint) when the model was built with
+    other sizes, text mode or tasks than the checkpoint. The optimizer state
+    the checkpoint also holds is not needed to predict and is ignored.
+    """
+    path = checkpoint_path(model_dir)
+    if not tf.io.gfile.exists(path + ".index"):
+        raise FileNotFoundError(f"No checkpoint at {path}: was training finished in {model_dir!r}?")
+    try:
+        status = tf.train.Checkpoint(model=model).read(path)
+        status.assert_existing_objects_matched()
+    except (AssertionError, ValueError) as error:
+        raise ValueError(
+            f"The checkpoint {path} does not match this model: it was built with other sizes, text mode "
+            f"or tasks than the checkpoint was trained with (see {model_dir}/config.json). {error}"
+        ) from error
+    status.expect_partial()
+    return status

@@ -1,0 +1,198 @@
+"""`train()`: data -> text tables -> joint TFRS model -> checkpoint, metrics.
+
+Writes into `output_dir`:
+- `config.json` (the ExperimentConfig), `assets.npz`, `text_encoder/`
+  (KerasHub preset), `checkpoint/` (final weights), `metrics.json`;
+- `backup/`: Keras `BackupAndRestore` state while training runs: running
+  the same command again after an interruption resumes from it;
+- `logs/`: TensorBoard logs; `text_cache.npz`: the frozen BERT vectors.
+"""
+
+import csv
+import hashlib
+import json
+import logging
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tf_keras
+
+from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
+from tfrec_llm.training.distribution import make_strategy
+from tfrec_llm.experiment_config import ExperimentConfig
+from tfrec_llm.training.experiment_data import ExperimentData, prepare_experiment_data
+from tfrec_llm.training.model_assets import ModelAssets
+from tfrec_llm.training.model_building import build_model, example_batch, mixed_precision_policy, save_weights
+from tfrec_llm.training.model_evaluation import evaluate_model
+from tfrec_llm.training.resume import discard_corrupt_backups, epoch_stream, resume_position
+from tfrec_llm.models.text.encoder_loading import load_text_encoder, save_text_encoder
+from tfrec_llm.training.trained_model import CONFIG_FILE, TEXT_ENCODER_DIR, TrainedModel
+
+logger = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.json"
+TRAINING_LOG_FILE = "training_log.csv"
+
+
+def epoch_losses(log_path: str) -> list:
+    """Per-epoch training loss from Keras' CSVLogger file (complete across resumes)."""
+    if not os.path.exists(log_path):
+        return []
+    with open(log_path, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return [float(row["loss"]) for row in rows if row.get("loss")]
+
+
+def set_seeds(seed: int, deterministic: bool):
+    """Seeds Python, NumPy, TensorFlow (tf_keras) and Keras 3."""
+    tf_keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def text_tables(config: ExperimentConfig, experiment: ExperimentData, encoder, cache_dir: str):
+    """Token-id table [V, L] and, in frozen mode, BERT vectors [V, d] (cached on disk)."""
+    catalog = experiment.data.catalog
+    texts = catalog.texts(config.text.text_fields)
+    texts = np.where(np.char.str_len(texts) > 0, texts, catalog.item_ids)
+    tokens = encoder.tokenize(texts, config.text.sequence_length)
+    token_table = np.concatenate([np.zeros((FIRST_ITEM_INDEX, tokens.shape[1]), np.int32), tokens])
+    if config.text.mode != "frozen" or not config.model.use_text:
+        return texts, token_table, None
+    key = hashlib.sha256(("\n".join(texts.tolist()) + encoder.source + str(tokens.shape)).encode()).hexdigest()
+    cache_path = os.path.join(cache_dir, "text_cache.npz")
+    if os.path.exists(cache_path):
+        with np.load(cache_path, allow_pickle=False) as cached:
+            if str(cached["key"]) == key:
+                return texts, token_table, cached["features"]
+    started = time.time()
+    vectors = encoder.encode(tokens, config.text.encode_batch_size)
+    logger.info("Encoded %d item texts with BERT in %.1fs", len(tokens), time.time() - started)
+    features = np.concatenate([np.zeros((FIRST_ITEM_INDEX, vectors.shape[1]), np.float32), vectors])
+    np.savez(cache_path + ".tmp.npz", key=np.asarray(key), features=features)
+    os.replace(cache_path + ".tmp.npz", cache_path)
+    return texts, token_table, features
+
+
+def build_assets(experiment: ExperimentData, texts, token_table, text_features) -> ModelAssets:
+    catalog = experiment.data.catalog
+    titles = catalog.text_fields.get("title", texts)
+    attributes = None
+    if catalog.attributes is not None and catalog.attributes.shape[1] > 0:
+        attributes = np.concatenate([np.zeros((FIRST_ITEM_INDEX, catalog.attributes.shape[1]), np.float32),
+                                     catalog.attributes])
+    return ModelAssets(
+        label_kind=experiment.data.label_kind, item_ids=catalog.item_ids, item_titles=np.asarray(titles, str),
+        item_texts=texts, id_slots=experiment.vocabulary.id_slots, item_popularity=experiment.item_popularity(),
+        cold_items=experiment.cold_items(), token_ids=token_table, text_features=text_features,
+        item_attributes=attributes, attribute_names=list(catalog.attribute_names),
+        scenario_values=experiment.context.scenarios.values,
+        user_feature_values={k: v.values for k, v in experiment.context.user_features.items()})
+
+
+def build_variables(model, assets, config: ExperimentConfig):
+    """Creates every variable (task heads included) before the optimizer sees them."""
+    batch = example_batch(assets, config.data.max_history)
+    model(batch)
+    model.compute_loss(batch, training=False)
+
+
+def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
+    """Trains, saves and evaluates; returns the metrics dict (also in metrics.json)."""
+    config.validate()
+    os.makedirs(output_dir, exist_ok=True)
+    config.to_json_file(os.path.join(output_dir, CONFIG_FILE))
+    train_config = config.train
+    set_seeds(train_config.seed, train_config.deterministic)
+
+    timings = {}
+    started = time.time()
+    experiment = prepare_experiment_data(config, data)
+    timings["data_seconds"] = time.time() - started
+    logger.info("Data: %d train examples, %d test examples, %d items (%d cold)", len(experiment.train_examples),
+                len(experiment.test_examples), experiment.vocabulary.num_items, len(experiment.split.cold_item_ids))
+
+    strategy = make_strategy(train_config.strategy, train_config.tpu)
+    started = time.time()
+    with strategy.scope():
+        catalog_texts = experiment.data.catalog.texts(config.text.text_fields)
+        # Keras 3 (the BERT backbone) reads its global dtype policy when the
+        # backbone is built; the tf_keras towers get theirs in build_model.
+        previous_policy = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy(mixed_precision_policy(config))
+        try:
+            encoder = load_text_encoder(config.text.encoder, catalog_texts, config.text, train_config.seed)
+        finally:
+            keras.mixed_precision.set_global_policy(previous_policy)
+        texts, token_table, text_features = text_tables(config, experiment, encoder, output_dir)
+        assets = build_assets(experiment, texts, token_table, text_features)
+        timings["text_seconds"] = time.time() - started
+        model = build_model(config, assets, encoder)
+        build_variables(model, assets, config)
+        model.compile(optimizer=tf_keras.optimizers.Adam(train_config.learning_rate))
+
+    backup_dir = os.path.join(output_dir, "backup")
+    discard_corrupt_backups(backup_dir)
+    batch_size = min(train_config.batch_size, len(experiment.train_examples))
+    steps_per_epoch = len(experiment.train_examples) // batch_size
+    start_epoch, start_step = resume_position(backup_dir, steps_per_epoch,
+                                              train_config.checkpoint_every_steps > 0)
+    log_path = os.path.join(output_dir, TRAINING_LOG_FILE)
+    if (start_epoch, start_step) != (0, 0):
+        logger.info("Resuming from backup: epoch %d, step %d", start_epoch + 1, start_step)
+    elif os.path.exists(log_path):
+        os.remove(log_path)  # a fresh run: the old curve belongs to another run
+    callbacks = [
+        tf_keras.callbacks.BackupAndRestore(backup_dir, save_freq=train_config.checkpoint_every_steps or "epoch"),
+        tf_keras.callbacks.TensorBoard(os.path.join(output_dir, "logs"), update_freq="epoch"),
+        tf_keras.callbacks.CSVLogger(log_path, append=True),
+    ]
+    stream = epoch_stream(experiment.train_examples.features(), batch_size, train_config.seed,
+                          train_config.epochs, start_epoch, start_step)
+    started = time.time()
+    model.fit(stream, epochs=train_config.epochs, steps_per_epoch=steps_per_epoch,
+                        callbacks=callbacks, verbose=train_config.verbose)
+    timings["train_seconds"] = time.time() - started
+
+    save_weights(model, output_dir)
+    assets.save(output_dir)
+    save_text_encoder(encoder, os.path.join(output_dir, TEXT_ENCODER_DIR))
+
+    started = time.time()
+    metrics = evaluate_model(model, assets, experiment.test_examples, experiment.split.excludes_seen_items,
+                             train_config.eval_max_examples, train_config.seed)
+    timings["eval_seconds"] = time.time() - started
+    metrics["training"] = {
+        "loss": epoch_losses(log_path),
+        "text_encoder": encoder.source, "text_encoder_pretrained": encoder.pretrained,
+        "trainable_variables": len(model.trainable_variables),
+        "train_examples": len(experiment.train_examples), **timings}
+    with open(os.path.join(output_dir, METRICS_FILE), "w", encoding="utf-8") as f:
+        json.dump(metrics, f, indent=2)
+    return metrics
+
+
+def evaluate_model_dir(model_dir: str, config_overrides: dict = None, output_path: str = None) -> dict:
+    """Evaluates a trained model on its split of `config.data` (optionally overridden, e.g. another source)."""
+    trained = TrainedModel.load(model_dir)
+    config = trained.config.updated(config_overrides or {})
+    catalog_ids = trained.assets.item_ids
+    from tfrec_llm.training.experiment_data import vocabularies_from_assets  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training.experiment_data import load_source  # pylint: disable=import-outside-toplevel
+    data = load_source(config)
+    vocabulary, context = vocabularies_from_assets(trained.assets, data.user_features)
+    unknown = len(set(data.catalog.item_ids.tolist()) - set(catalog_ids.tolist()))
+    if unknown:
+        logger.warning("%d catalog items of the evaluation data are unknown to the model: they score as "
+                       "unknown items and cannot be retrieved.", unknown)
+    experiment = prepare_experiment_data(config, data, vocabulary, context)
+    metrics = evaluate_model(trained.model, trained.assets, experiment.test_examples,
+                             experiment.split.excludes_seen_items, config.train.eval_max_examples, config.train.seed)
+    if output_path:
+        with open(output_path, "w", encoding="utf-8") as f:
+            json.dump(metrics, f, indent=2)
+    return metrics
