@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tfrec_llm.data.data_split import (chronological_order, leave_last_out, random_split, split_interactions,
-                                       time_cut)
+from tfrec_llm.data.data_split import (DataSplit, chronological_order, leave_last_out, random_split,
+                                       split_interactions, time_cut)
 from tfrec_llm.data.interaction_data import Interactions
 
 
@@ -110,6 +110,40 @@ def test_random_split_is_seeded_and_partitions_the_events():
     assert 30 <= len(first.test) <= 70  # ~50 of 200
     assert first.protocol == "random"
     assert not first.excludes_seen_items
+
+
+def test_chronological_order_breaks_ties_by_the_given_positions():
+    events = _events([("a", "x", 5), ("a", "y", 5), ("a", "z", 1)])
+    assert chronological_order(events, np.array([7, 3, 9])).tolist() == [2, 1, 0]
+
+
+def test_random_split_keeps_the_input_order_of_same_second_events():
+    events = _events([("a", "w", 100), ("a", "x", 100), ("a", "y", 100), ("a", "z", 100), ("b", "y", 50)])
+    split = random_split(events, 0.3, seed=1)
+    assert split.test_positions.tolist() == [2]  # a's "y", between train events in the input
+    assert split.train_positions.tolist() == [0, 1, 3, 4]
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_interactions, st.sampled_from(["leave_last_out", "time_cut", "random"]))
+def test_split_positions_point_back_to_the_input_events(events, protocol):
+    try:
+        split = split_interactions(events, protocol, time_cut_quantile=0.6, random_test_fraction=0.4, seed=2)
+    except ValueError:
+        return  # time_cut with all timestamps equal
+    # `_events` labels each event with its input position.
+    assert split.train_positions.tolist() == split.train.labels.astype(int).tolist()
+    assert split.test_positions.tolist() == split.test.labels.astype(int).tolist()
+    assert sorted(np.concatenate([split.train_positions, split.test_positions]).tolist()) == list(range(len(events)))
+
+
+def test_hand_built_split_defaults_to_train_then_test_positions():
+    split = DataSplit("random", EVENTS.select(np.arange(4)), EVENTS.select(np.arange(4, 6)), np.array([]))
+    assert split.train_positions.tolist() == [0, 1, 2, 3]
+    assert split.test_positions.tolist() == [4, 5]
+    with pytest.raises(ValueError, match="test_positions has shape \\(1,\\) for 2 test events"):
+        DataSplit("random", EVENTS.select(np.arange(4)), EVENTS.select(np.arange(4, 6)), np.array([]),
+                  test_positions=np.array([4]))
 
 
 def test_split_interactions_dispatches_on_the_protocol_name():

@@ -90,9 +90,12 @@ def test_subset_keeps_seen_items_pointing_into_the_shared_array():
 
 
 def _brute_force(events, is_example, in_history, vocabulary, max_history):
-    """(targets, histories) by the definition: earlier = (timestamp, position) before the target's."""
+    """(targets, histories) by the definition: earlier = (timestamp, input position) before the target's.
+
+    The input position is the event's row in the original `_events` list, which `_events` stores as its label.
+    """
     n = len(events)
-    key = [(events.user_ids[i], events.timestamps[i], i) for i in range(n)]
+    key = [(events.user_ids[i], events.timestamps[i], events.labels[i]) for i in range(n)]
     order = sorted(range(n), key=lambda i: key[i])
     targets, histories = [], []
     for i in order:
@@ -136,6 +139,40 @@ def test_histories_hold_exactly_the_latest_strictly_earlier_events(events, proto
     assert not np.isin(cold, train.target).any()
     assert not np.isin(cold, train.history).any()
     assert (vocabulary.id_slots[cold] == OOV_SLOT).all()
+
+
+def test_random_split_history_holds_only_same_second_events_earlier_in_the_input():
+    # All of a's events share one second, so the input order is their time order.
+    events = _events([("a", "w", 100), ("a", "x", 100), ("a", "y", 100), ("a", "z", 100), ("b", "y", 50)])
+    split = random_split(events, 0.3, seed=1)
+    assert split.test.labels.tolist() == [2]  # seed 1 holds out a's "y", between train events in the input
+    train, test = _examples(split, max_history=3)
+    assert test.target.tolist() == [Y]
+    assert test.history.tolist() == [[W, X, PAD_INDEX]]  # not z: it came after y
+    assert test.seen_before(0).tolist() == [W, X]
+    # Training histories follow the input order too.
+    assert train.target.tolist() == [W, X, Z, Y]
+    assert train.history.tolist() == [[PAD_INDEX] * 3, [W, PAD_INDEX, PAD_INDEX], [W, X, PAD_INDEX], [PAD_INDEX] * 3]
+
+
+def test_leave_last_out_holds_out_the_last_same_second_event_in_the_input():
+    # a's latest second (9) holds x then y; w (5) and z (7) come later in the input but earlier in time.
+    events = _events([("a", "x", 9), ("a", "y", 9), ("a", "w", 5), ("a", "z", 7)])
+    train, test = _examples(leave_last_out(events), max_history=4)
+    assert test.target.tolist() == [Y]
+    assert test.history.tolist() == [[W, Z, X, PAD_INDEX]]
+    assert train.target.tolist() == [W, Z, X]
+    assert train.history.tolist()[2] == [W, Z, PAD_INDEX, PAD_INDEX]
+
+
+def test_build_examples_orders_same_second_events_by_the_given_positions():
+    events = _events([("a", "x", 1), ("a", "y", 1), ("a", "z", 1)])
+    vocabulary = ItemVocabulary(CATALOG, CATALOG)
+    context = ContextVocabularies.fit(events, None)
+    examples = build_examples(events, np.ones(3, bool), np.ones(3, bool), vocabulary, context, 2, {},
+                              positions=np.array([2, 0, 1]))  # the input order was y, z, x
+    assert examples.target.tolist() == [Y, Z, X]
+    assert examples.history.tolist() == [[PAD_INDEX, PAD_INDEX], [Y, PAD_INDEX], [Y, Z]]
 
 
 def test_build_examples_accepts_unsorted_events_and_masks():

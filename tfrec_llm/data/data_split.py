@@ -9,10 +9,14 @@ Three protocols, all returning a `DataSplit`:
   It leaks the future by design; it exists to compare with published numbers.
 
 Histories are built later (`SequenceExamples`) from events strictly before
-each target, so no target is ever in its own history.
+each target, so no target is ever in its own history. Events with the same
+timestamp are ordered by their position in the input (the file order is the
+time order within a second); every split keeps each event's input position
+(`train_positions`, `test_positions`) so that order survives the split.
 """
 
 import dataclasses
+from typing import Optional
 
 import numpy as np
 
@@ -28,12 +32,36 @@ class DataSplit:
         train: events the model trains on.
         test: held-out events; each is one evaluation target.
         cold_item_ids: catalog ids that occur in test but never in train.
+        train_positions: int64 [len(train)], each train event's position in
+            the split input; it orders events with equal timestamps.
+        test_positions: int64 [len(test)], the same for test events.
+            Both default (documented fallback for hand-built splits) to the
+            concatenation order: train events first, each in its given order.
+
+    Example:
+        split = random_split(interactions)
+        interactions.select(split.test_positions)  # the same events as split.test
     """
 
     protocol: str
     train: Interactions
     test: Interactions
     cold_item_ids: np.ndarray
+    train_positions: Optional[np.ndarray] = None
+    test_positions: Optional[np.ndarray] = None
+
+    def __post_init__(self):
+        if self.train_positions is None:
+            self.train_positions = np.arange(len(self.train))
+        if self.test_positions is None:
+            self.test_positions = len(self.train) + np.arange(len(self.test))
+        self.train_positions = np.asarray(self.train_positions, dtype=np.int64)
+        self.test_positions = np.asarray(self.test_positions, dtype=np.int64)
+        for name, events, positions in [("train", self.train, self.train_positions),
+                                        ("test", self.test, self.test_positions)]:
+            if positions.shape != (len(events),):
+                raise ValueError(f"DataSplit {name}_positions has shape {positions.shape} for "
+                                 f"{len(events)} {name} events.")
 
     @property
     def excludes_seen_items(self) -> bool:
@@ -41,9 +69,23 @@ class DataSplit:
         return self.protocol != "random"
 
 
-def chronological_order(interactions: Interactions) -> np.ndarray:
-    """Indices sorting events by user, then time, then original position."""
-    return np.lexsort((np.arange(len(interactions)), interactions.timestamps, interactions.user_ids))
+def chronological_order(interactions: Interactions, positions: Optional[np.ndarray] = None) -> np.ndarray:
+    """Indices sorting events by user, then time, then input position.
+
+    Args:
+        interactions: the events.
+        positions: each event's position in the original input (ties in time
+            are in this order); default: the order of `interactions`.
+    """
+    positions = np.arange(len(interactions)) if positions is None else np.asarray(positions)
+    return np.lexsort((positions, interactions.timestamps, interactions.user_ids))
+
+
+def _split(protocol: str, interactions: Interactions, order: np.ndarray, is_test: np.ndarray) -> DataSplit:
+    """The split of `interactions[order]` by `is_test` (aligned with `order`), keeping input positions."""
+    train_positions, test_positions = order[~is_test], order[is_test]
+    train, test = interactions.select(train_positions), interactions.select(test_positions)
+    return DataSplit(protocol, train, test, _cold_items(train, test), train_positions, test_positions)
 
 
 def _cold_items(train: Interactions, test: Interactions) -> np.ndarray:
@@ -60,9 +102,7 @@ def leave_last_out(interactions: Interactions) -> DataSplit:
     is_first = np.ones(len(order), dtype=bool)
     is_first[1:] = users[1:] != users[:-1]
     is_test = is_last & ~is_first
-    train = interactions.select(order[~is_test])
-    test = interactions.select(order[is_test])
-    return DataSplit("leave_last_out", train, test, _cold_items(train, test))
+    return _split("leave_last_out", interactions, order, is_test)
 
 
 def time_cut(interactions: Interactions, quantile: float = 0.8) -> DataSplit:
@@ -76,9 +116,7 @@ def time_cut(interactions: Interactions, quantile: float = 0.8) -> DataSplit:
             f"time_cut at quantile {quantile} puts {int(is_test.sum())} of {len(order)} events "
             "in test; choose a quantile that leaves both sides non-empty."
         )
-    train = interactions.select(order[~is_test])
-    test = interactions.select(order[is_test])
-    return DataSplit("time_cut", train, test, _cold_items(train, test))
+    return _split("time_cut", interactions, order, is_test)
 
 
 def random_split(interactions: Interactions, test_fraction: float = 0.2, seed: int = 42) -> DataSplit:
@@ -87,10 +125,7 @@ def random_split(interactions: Interactions, test_fraction: float = 0.2, seed: i
     rng = np.random.default_rng(seed)
     is_test = rng.random(len(interactions)) < test_fraction
     order = chronological_order(interactions)
-    is_test = is_test[order]
-    train = interactions.select(order[~is_test])
-    test = interactions.select(order[is_test])
-    return DataSplit("random", train, test, _cold_items(train, test))
+    return _split("random", interactions, order, is_test[order])
 
 
 def split_interactions(interactions: Interactions, protocol: str, time_cut_quantile=0.8,

@@ -101,12 +101,16 @@ class ContextVocabularies:
 
 def build_examples(events: Interactions, is_example: np.ndarray, in_history: np.ndarray,
                    vocabulary: ItemVocabulary, context: ContextVocabularies, max_history: int,
-                   user_activity_counts: Dict[str, int]) -> SequenceExamples:
+                   user_activity_counts: Dict[str, int],
+                   positions: Optional[np.ndarray] = None) -> SequenceExamples:
     """Examples for the events flagged `is_example`, histories from `in_history` events.
 
-    All three arrays are aligned with `events`, which need not be sorted.
+    All arrays are aligned with `events`, which need not be sorted. Events are
+    ordered by (user, timestamp, position): `positions` holds each event's place
+    in the original input (default: the order of `events`), so of two events in
+    the same second the one earlier in the input comes first.
     """
-    order = chronological_order(events)
+    order = chronological_order(events, positions)
     events = events.select(order)
     is_example = np.asarray(is_example, bool)[order]
     in_history = np.asarray(in_history, bool)[order]
@@ -146,15 +150,17 @@ def train_and_test_examples(split: DataSplit, vocabulary: ItemVocabulary, contex
 
     Test histories hold train events and, except in the "random" protocol,
     earlier test events of the same user (they precede the target in time).
+    Same-second events are ordered by the split's input positions.
     """
     users, counts = np.unique(split.train.user_ids, return_counts=True)
     activity = dict(zip(users.tolist(), counts.tolist()))
     train = build_examples(split.train, np.ones(len(split.train), bool), np.ones(len(split.train), bool),
-                           vocabulary, context, max_history, activity)
+                           vocabulary, context, max_history, activity, split.train_positions)
     events = _concatenate(split.train, split.test)
+    positions = np.concatenate([split.train_positions, split.test_positions])
     is_test = np.concatenate([np.zeros(len(split.train), bool), np.ones(len(split.test), bool)])
     in_history = ~is_test if split.protocol == "random" else np.ones(len(events), bool)
-    test = build_examples(events, is_test, in_history, vocabulary, context, max_history, activity)
+    test = build_examples(events, is_test, in_history, vocabulary, context, max_history, activity, positions)
     return train, test
 
 
