@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from tfrec_llm.data.synthetic import builtin_vocabulary as vocabulary
-from tfrec_llm.data.synthetic import builtin_world
+from tfrec_llm.data.synthetic import item_draws
+from tfrec_llm.data.synthetic.event_sampling import SECONDS_PER_DAY
 from tfrec_llm.data.synthetic.builtin_world import (
     BuiltinWorldConfig,
     builtin_cold_item_ids,
@@ -102,7 +103,7 @@ def test_timestamps_increase_strictly_within_each_user(small_world):
     same_user = users[1:] == users[:-1]
     assert np.all(times[1:][same_user] > times[:-1][same_user])
     start = SMALL.timeline_start
-    end = start + SMALL.timeline_days * builtin_world.SECONDS_PER_DAY
+    end = start + SMALL.timeline_days * SECONDS_PER_DAY
     assert times.min() >= start
     assert times.max() <= end + SMALL.interactions_cap_per_user
 
@@ -296,7 +297,7 @@ def test_tastes_drift_over_time():
 
 
 def test_small_chunks_give_a_valid_world(monkeypatch):
-    monkeypatch.setattr(builtin_world, "EVENT_CHUNK_SIZE", 997)
+    monkeypatch.setattr(item_draws, "EVENT_CHUNK_SIZE", 997)
     config = BuiltinWorldConfig(num_items=200, num_users=300, num_interactions=5000,
                                 cold_item_share=0.1, seed=5)
     interactions = generate_builtin_world(config).interactions
