@@ -1,5 +1,8 @@
 """Tests for the glue between a trained model and the full-catalog evaluator."""
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 from tiny_fixtures import make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
@@ -77,3 +80,15 @@ def test_excluding_seen_items_never_ranks_a_target_lower(setup):
     kept = evaluate_model(model, assets, experiment.test_examples, exclude_seen=False)
     assert excluded["overall"]["mrr"] >= kept["overall"]["mrr"]
     assert excluded["overall"]["recall@10"] >= kept["overall"]["recall@10"]
+
+
+def test_an_evaluated_model_is_freed_once_deleted(tmp_path):
+    # Evaluation caches its traced functions; the cache must not keep the model (and its weights) alive.
+    config = make_tiny_config()
+    experiment, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
+    model = make_built_model(config, assets)
+    evaluate_model(model, assets, experiment.test_examples)
+    model_ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert model_ref() is None

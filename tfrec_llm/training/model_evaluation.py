@@ -10,8 +10,6 @@ O(items)); user embeddings read history items from that table. Reports:
   not excluded there, as in TFRS).
 """
 
-import weakref
-
 import numpy as np
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
@@ -33,13 +31,20 @@ class _InferenceFunctions:
             batch, lambda indices: tf.gather(table, indices), training=False), reduce_retracing=True)
 
 
-_FUNCTIONS = weakref.WeakKeyDictionary()
+_FUNCTIONS_ATTRIBUTE = "_tfrec_llm_inference_functions"
 
 
 def _functions(model) -> _InferenceFunctions:
-    if model not in _FUNCTIONS:
-        _FUNCTIONS[model] = _InferenceFunctions(model)
-    return _FUNCTIONS[model]
+    """The model's functions, kept on the model itself so they die with it.
+
+    (A module-level cache keyed by model would keep every evaluated model
+    alive: its functions reference the model.)
+    """
+    functions = getattr(model, _FUNCTIONS_ATTRIBUTE, None)
+    if functions is None:
+        functions = _InferenceFunctions(model)
+        setattr(model, _FUNCTIONS_ATTRIBUTE, functions)
+    return functions
 
 
 def catalog_embeddings(model, num_index_rows: int, batch_size: int = 2048) -> np.ndarray:
