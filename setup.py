@@ -35,6 +35,8 @@ setup(
         "tensorflow-serving-api>=2.21,<2.22",
         # PNG plots of `tfrec-llm benchmark`.
         "matplotlib>=3.7,<4",
+        # Progress bars of long phases on a terminal (tfrec_llm/progress.py).
+        "tqdm>=4.60",
     ],
     extras_require={
         "parquet": ["pyarrow>=14"],
