@@ -1,5 +1,9 @@
 """Tests for TextEncoder: tokenization into fixed token tables and pooled encoding."""
 
+import io
+import logging
+import sys
+
 import numpy as np
 from tiny_fixtures import TINY_SEQUENCE_LENGTH, TINY_VOCABULARY, make_tiny_encoder
 
@@ -56,6 +60,23 @@ def test_encode_is_deterministic_inference():
     encoder = make_tiny_encoder()
     token_ids = encoder.tokenize(TEXTS, 8)
     np.testing.assert_array_equal(encoder.encode(token_ids), encoder.encode(token_ids))
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_encode_reports_one_line_off_a_terminal_and_a_bar_on_one(caplog, monkeypatch):
+    encoder = make_tiny_encoder()
+    token_ids = np.array([[CLS, VOCABULARY.index("war"), SEP, PAD]] * 5, np.int32)
+    with caplog.at_level(logging.INFO, logger="tfrec_llm.progress"):
+        encoder.encode(token_ids, batch_size=2)
+    assert [r.getMessage().split(" in ")[0] for r in caplog.records] == ["Encoded 5 texts with BERT"]
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    encoder.encode(token_ids, batch_size=2)
+    assert "Encoding texts with BERT" in terminal.getvalue() and "5/5" in terminal.getvalue()
 
 
 def test_bridge_layer_is_built_once_with_the_unused_pooler_frozen():

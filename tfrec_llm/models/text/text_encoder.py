@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfrec_llm.models.text.keras_hub_bridge_layer import KerasHubBridgeLayer
+from tfrec_llm.progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -94,14 +95,21 @@ class TextEncoder:
         return self._bridge
 
     def encode(self, token_ids: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """Token ids -> float32 [n, hidden_dim] mean-pooled vectors (inference mode)."""
+        """Token ids -> float32 [n, hidden_dim] mean-pooled vectors (inference mode).
+
+        A long catalog shows a progress bar on a terminal; otherwise one INFO
+        line reports the count and time (`tfrec_llm.progress`).
+        """
         if self._encode_fn is None:
             bridge = self.bridge_layer()
             self._encode_fn = tf.function(lambda ids: bridge(ids, training=False), reduce_retracing=True)
         outputs = [np.zeros((0, self.hidden_dim), np.float32)]
-        for start in range(0, len(token_ids), batch_size):
-            batch = tf.constant(token_ids[start:start + batch_size], dtype=tf.int32)
-            outputs.append(np.asarray(self._encode_fn(batch), dtype=np.float32))
+        with Progress("Encoding texts with BERT", total=len(token_ids), unit="texts",
+                      summary="Encoded {count:,} texts with BERT in {seconds:.1f} s") as progress:
+            for start in range(0, len(token_ids), batch_size):
+                batch = tf.constant(token_ids[start:start + batch_size], dtype=tf.int32)
+                outputs.append(np.asarray(self._encode_fn(batch), dtype=np.float32))
+                progress.update(len(batch))
         return np.concatenate(outputs)
 
     def save(self, directory: str):
