@@ -1,6 +1,7 @@
 """Tests for the glue between a trained model and the full-catalog evaluator."""
 
 import gc
+import logging
 import weakref
 
 import numpy as np
@@ -64,6 +65,15 @@ def test_evaluate_model_returns_the_documented_report(setup):
     assert {"cold_items", "warm_items", "sparse_users"} <= set(report["strata"])
     assert set(report["factorized_top_k"]) == {"top_10_accuracy"}  # 48 items: k=50 and 100 do not fit
     assert 0.0 <= report["overall"]["recall@10"] <= report["overall"]["recall@50"] <= 1.0
+
+
+def test_evaluate_model_reports_one_line_off_a_terminal(setup, caplog):
+    model, assets, experiment = setup
+    with caplog.at_level(logging.INFO, logger="tfrec_llm.progress"):
+        report = evaluate_model(model, assets, experiment.test_examples, max_examples=10)
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 1
+    assert lines[0].startswith(f"Evaluated {report['overall']['n']} test examples (full histories, history cuts")
 
 
 def test_evaluate_model_subsamples_with_max_examples(setup):

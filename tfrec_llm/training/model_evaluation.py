@@ -16,6 +16,7 @@ import tensorflow_recommenders as tfrs
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, PAD_INDEX
 from tfrec_llm.evaluation.full_catalog_evaluator import FullCatalogEvaluator
+from tfrec_llm.progress import Progress
 
 HISTORY_CUTS = (1, 3, 5)
 FACTORIZED_TOP_KS = (10, 50, 100)
@@ -104,16 +105,28 @@ def evaluate_model(model, assets, examples, exclude_seen: bool = True, max_examp
         item_features_for_diversity=diversity_features)
     scenario_names = np.concatenate([["unknown"], assets.scenario_values])[examples.scenario]
     features = examples.features()
-    users = query_embeddings(model, features, item_table)
-    report = evaluator.evaluate(users, catalog_vectors, targets, exclusions, examples.user_activity,
-                                scenarios=scenario_names if len(assets.scenario_values) > 1 else None)
-    for keep in HISTORY_CUTS:
-        cut_features = dict(features, history=cut_histories(examples.history, keep))
-        cut_report = evaluator.evaluate(query_embeddings(model, cut_features, item_table), catalog_vectors,
-                                        targets, exclusions, examples.user_activity)
-        report["strata"][f"history_cut_{keep}"] = cut_report["overall"]
-    report["factorized_top_k"] = factorized_top_k_accuracy(users, catalog_vectors, targets)
+    with _evaluation_progress(len(examples)) as progress:
+        users = query_embeddings(model, features, item_table)
+        report = evaluator.evaluate(users, catalog_vectors, targets, exclusions, examples.user_activity,
+                                    scenarios=scenario_names if len(assets.scenario_values) > 1 else None)
+        progress.update(1)
+        for keep in HISTORY_CUTS:
+            cut_features = dict(features, history=cut_histories(examples.history, keep))
+            cut_report = evaluator.evaluate(query_embeddings(model, cut_features, item_table), catalog_vectors,
+                                            targets, exclusions, examples.user_activity)
+            report["strata"][f"history_cut_{keep}"] = cut_report["overall"]
+            progress.update(1)
+        report["factorized_top_k"] = factorized_top_k_accuracy(users, catalog_vectors, targets)
+        progress.update(1)
     return report
+
+
+def _evaluation_progress(num_examples: int) -> Progress:
+    """The evaluation phase: one pass over the examples with full histories, one per history cut, TFRS top-K."""
+    cuts = ", ".join(str(keep) for keep in HISTORY_CUTS)
+    return Progress(f"Evaluating {num_examples:,} test examples", total=len(HISTORY_CUTS) + 2, unit="passes",
+                    summary=f"Evaluated {num_examples:,} test examples (full histories, history cuts {cuts}, "
+                            "TFRS top-K) in {seconds:.1f} s")
 
 
 def factorized_top_k_accuracy(users: np.ndarray, catalog_vectors: np.ndarray, targets: np.ndarray,
