@@ -18,18 +18,10 @@ def test_only_trained_items_get_their_own_id_slot():
     vocabulary = ItemVocabulary(np.array(["a", "b", "c", "d"]), np.array(["d", "b", "not-in-catalog"]))
     # index:                      pad      unknown  a        b  c        d
     assert vocabulary.id_slots.tolist() == [PAD_SLOT, OOV_SLOT, OOV_SLOT, 2, OOV_SLOT, 3]
-    assert vocabulary.num_id_slots == 4
     assert vocabulary.id_slots.dtype == np.int32
 
 
 def test_without_trained_items_everything_shares_the_oov_slot():
     vocabulary = ItemVocabulary(np.array(["a", "b"]), np.array([], dtype=str))
     assert vocabulary.id_slots.tolist() == [PAD_SLOT, OOV_SLOT, OOV_SLOT, OOV_SLOT]
-    assert vocabulary.num_id_slots == 2
 
-
-def test_ids_of_inverts_lookup_with_empty_ids_for_reserved_indices():
-    vocabulary = ItemVocabulary(np.array(["a", "b", "c"]), np.array(["a"]))
-    indices = vocabulary.lookup(["c", "a", "nope"])
-    assert vocabulary.ids_of(indices).tolist() == ["c", "a", ""]
-    assert vocabulary.ids_of([PAD_INDEX, 3]).tolist() == ["", "b"]

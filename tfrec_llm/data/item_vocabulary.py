@@ -51,17 +51,8 @@ class ItemVocabulary:
         """Rows of index-space tables: N + 2."""
         return self.num_items + FIRST_ITEM_INDEX
 
-    @property
-    def num_id_slots(self) -> int:
-        return int(self.id_slots.max()) + 1
-
     def lookup(self, item_ids) -> np.ndarray:
         """External ids -> item indices (unknown ids -> UNKNOWN_INDEX)."""
         get = self._index.get
         return np.fromiter((get(i, UNKNOWN_INDEX) for i in np.asarray(item_ids, dtype=str).tolist()),
                            dtype=np.int32, count=len(item_ids))
-
-    def ids_of(self, indices) -> np.ndarray:
-        """Item indices -> external ids ("" for padding and unknown)."""
-        table = np.concatenate([["", ""], self.item_ids])
-        return table[np.asarray(indices)]
