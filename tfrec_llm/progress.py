@@ -85,11 +85,14 @@ class Progress:
         return self
 
     def update(self, n: int = 1, note: Optional[str] = None):
-        """Marks `n` more units done; `note` (e.g. the item being worked on) is shown after the bar."""
+        """Marks `n` more units done; `note` (e.g. what is being worked on) is shown after the bar.
+
+        `update(0, note=...)` announces the next step before it starts.
+        """
         self.count += n
         if self._bar is not None:
             if note is not None:
-                self._bar.set_postfix_str(note, refresh=False)
+                self._bar.set_postfix_str(note, refresh=n == 0)
             self._bar.update(n)
 
     @property

@@ -1,5 +1,7 @@
 """Exported SavedModels reproduce the in-memory model; layout, versions, op sets, warm-up."""
 
+import io
+import logging
 import os
 import subprocess
 import sys
@@ -228,6 +230,31 @@ def test_failed_validation_publishes_nothing(model_dir, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="on purpose"):
         export_models(model_dir, str(tmp_path), validate=True, model_names=["item_encoder"])
     assert os.listdir(os.path.join(str(tmp_path), "item_encoder")) == []  # no version, no staging dir
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_export_reports_one_line_off_a_terminal_and_a_bar_over_the_models_on_one(model_dir, tmp_path, monkeypatch,
+                                                                                   caplog):
+    validated = []
+    monkeypatch.setattr(model_version_writer, "validate_saved_model", lambda path, module: validated.append(path))
+    names = ["user_encoder", "item_encoder"]
+    with caplog.at_level(logging.DEBUG):
+        export_models(model_dir, str(tmp_path / "piped"), validate=True, model_names=names)
+    lines = [r.getMessage() for r in caplog.records
+             if r.levelno >= logging.INFO and r.name.startswith(("tfrec_llm.progress", "tfrec_llm.serving"))]
+    assert len(validated) == 2 and len(lines) == 1
+    assert lines[0].startswith(f"Exported 2 models to {tmp_path / 'piped'} (each validated in a fresh TensorFlow "
+                               "process) in ")
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    export_models(model_dir, str(tmp_path / "terminal"), validate=True, model_names=names)
+    drawn = terminal.getvalue()
+    assert "Exporting and validating models" in drawn and "2/2" in drawn
+    assert all(name in drawn for name in names)  # the model being written is named beside the bar
 
 
 def test_unknown_model_name_is_rejected(model_dir, tmp_path):

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfrec_llm.data.item_vocabulary import UNKNOWN_INDEX
+from tfrec_llm.progress import Progress
 from tfrec_llm.training.model_evaluation import catalog_embeddings
 from tfrec_llm.serving.signatures import (item_encoder_module, item_text_encoder_module, ranking_module,
                                           retrieval_module, text_retrieval_module, user_encoder_module)
@@ -98,13 +99,24 @@ def export_models(model_dir: str, export_dir: str, version: Optional[int] = None
     paths = {}
     with tempfile.TemporaryDirectory(prefix=".scratch-", dir=export_dir) as scratch:
         modules = build_export_modules(trained, catalog, names, scratch, max_k)
-        for name in names:
-            info = export_info(trained, model_dir, name, max_k, catalog.num_items)
-            paths[name] = write_model_version(modules[name], export_dir, versions[name], info,
-                                              catalog if name in ITEM_TABLE_MODELS else None, validate)
+        with _export_progress(len(names), export_dir, validate) as progress:
+            for name in names:
+                progress.update(0, note=name)
+                info = export_info(trained, model_dir, name, max_k, catalog.num_items)
+                paths[name] = write_model_version(modules[name], export_dir, versions[name], info,
+                                                  catalog if name in ITEM_TABLE_MODELS else None, validate)
+                progress.update(1)
     exported = [n for n in MODEL_NAMES if model_versions(export_dir, n)]
     write_model_server_config(export_dir, exported, config_base_path)
     return paths
+
+
+def _export_progress(num_models: int, export_dir: str, validate: bool) -> Progress:
+    """Writing (and validating: a fresh TensorFlow process each, seconds per model) every model version."""
+    models = f"{num_models} model{'s' if num_models != 1 else ''}"
+    checked = "each validated in a fresh TensorFlow process" if validate else "NOT validated"
+    return Progress("Exporting and validating models" if validate else "Exporting models", total=num_models,
+                    unit="models", summary=f"Exported {models} to {export_dir} ({checked}) in {{seconds:.1f}} s")
 
 
 def serving_catalog(trained: TrainedModel) -> ServingCatalog:

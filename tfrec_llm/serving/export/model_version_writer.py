@@ -48,6 +48,6 @@ def write_model_version(module, export_dir: str, version: int, info: ExportInfo,
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    logger.info("Exported %s version %d to %s (%s)", name, version, path,
+    logger.debug("Exported %s version %d to %s (%s)", name, version, path,
                 "validated in a fresh TensorFlow process" if validate else "NOT validated")
     return path
