@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tfrec_llm.progress import Progress, default_keras_verbosity
+from tfrec_llm.progress import Progress, keras_verbosity
 
 SUMMARY = "Encoded {count:,} texts in {seconds:.1f} s"
 
@@ -80,7 +80,9 @@ def test_a_failed_phase_reports_no_summary(caplog):
     assert caplog.records == []
 
 
-def test_keras_draws_a_bar_on_a_terminal_and_one_line_per_epoch_otherwise():
-    assert default_keras_verbosity(FakeStream(terminal=True)) == 1
-    assert default_keras_verbosity(FakeStream(terminal=False)) == 2
-    assert default_keras_verbosity(object()) == 2  # no isatty at all
+def test_keras_draws_a_bar_on_a_terminal_and_one_line_per_epoch_otherwise_unless_configured():
+    assert keras_verbosity(None, FakeStream(terminal=True)) == 1
+    assert keras_verbosity(None, FakeStream(terminal=False)) == 2
+    assert keras_verbosity(None, object()) == 2  # no isatty at all
+    assert keras_verbosity(2, FakeStream(terminal=True)) == 2  # explicit values are kept
+    assert keras_verbosity(0, FakeStream(terminal=True)) == 0

@@ -172,7 +172,8 @@ class TrainConfig:
         checkpoint_every_steps: also back up mid-epoch every N steps (0 = at
             each epoch end only); `train` resumes from the backup.
         eval_max_examples: cap on test examples evaluated (0 = all).
-        verbose: Keras progress display (0 silent, 1 bar, 2 one line/epoch).
+        verbose: Keras progress display (0 silent, 1 bar, 2 one line/epoch);
+            None: 1 when stdout is a terminal, else 2.
     """
 
     epochs: int = 3
@@ -185,7 +186,7 @@ class TrainConfig:
     mixed_precision: bool = False
     checkpoint_every_steps: int = 0
     eval_max_examples: int = 0
-    verbose: int = 2
+    verbose: Optional[int] = None
 
     def validate(self):
         _check_positive("train.epochs", self.epochs)

@@ -6,7 +6,7 @@ as work gets done. When the stream is a terminal, tqdm draws a bar there
 (log records are routed around it); otherwise (a pipe, a file, a notebook,
 a test) nothing is drawn and the finished phase logs ONE INFO line, e.g.
 "Encoded 9,742 texts with BERT in 41.2 s". Training's progress is Keras'
-own (`train.verbose`, see `default_keras_verbosity`).
+own (`train.verbose`, see `keras_verbosity`).
 """
 
 import logging
@@ -29,11 +29,13 @@ def is_terminal(stream) -> bool:
         return False
 
 
-def default_keras_verbosity(stream: Optional[TextIO] = None) -> int:
-    """Keras `fit(verbose=...)`: 1 (a live bar) on a terminal, 2 (one line per epoch) otherwise.
+def keras_verbosity(configured: Optional[int] = None, stream: Optional[TextIO] = None) -> int:
+    """Keras `fit(verbose=...)`: `configured` if set, else 1 (a live bar) on a terminal, 2 (a line per epoch).
 
     Keras draws on stdout, so `stream` defaults to `sys.stdout`.
     """
+    if configured is not None:
+        return configured
     return 1 if is_terminal(sys.stdout if stream is None else stream) else 2
 
 

@@ -4,8 +4,10 @@ The session fixture `trained_model_dir` trains once (frozen text); the tests
 read its model directory. The resume test trains its own model, interrupted.
 """
 
+import io
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -106,3 +108,20 @@ def test_an_interrupted_run_resumes_from_its_backup_instead_of_restarting(tmp_pa
     assert (tmp_path / "metrics.json").exists()
     assert len(metrics["training"]["loss"]) == RESUME_EPOCHS
     assert np.isfinite(metrics["overall"]["recall@10"])
+
+
+def test_keras_draws_its_bar_when_stdout_is_a_terminal_unless_verbose_is_configured(tmp_path, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    fit, asked = tf_keras.Model.fit, []
+
+    def recording_fit(model, *args, verbose="auto", **kwargs):
+        asked.append(verbose)
+        return fit(model, *args, verbose=0, **kwargs)
+
+    monkeypatch.setattr(tf_keras.Model, "fit", recording_fit)
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    train(make_tiny_config(train={"epochs": 1, "verbose": None}), str(tmp_path), data=make_tiny_world())
+    assert asked == [1]

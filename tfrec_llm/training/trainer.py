@@ -29,6 +29,7 @@ from tfrec_llm.training.model_building import build_model, example_batch, mixed_
 from tfrec_llm.training.model_evaluation import evaluate_model
 from tfrec_llm.training.resume import discard_corrupt_backups, epoch_stream, resume_position
 from tfrec_llm.models.text.encoder_loading import load_text_encoder, save_text_encoder
+from tfrec_llm.progress import keras_verbosity
 from tfrec_llm.training.trained_model import CONFIG_FILE, TEXT_ENCODER_DIR, TrainedModel
 
 logger = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
                           train_config.epochs, start_epoch, start_step)
     started = time.time()
     model.fit(stream, epochs=train_config.epochs, steps_per_epoch=steps_per_epoch,
-                        callbacks=callbacks, verbose=train_config.verbose)
+                        callbacks=callbacks, verbose=keras_verbosity(train_config.verbose))
     timings["train_seconds"] = time.time() - started
 
     save_weights(model, output_dir)
