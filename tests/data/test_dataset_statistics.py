@@ -6,13 +6,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from tfrec_llm.data.dataset_statistics import (
-    describe,
-    format_statistics,
-    gini,
-    head_item_count,
-    top_item_share,
-)
+from tfrec_llm.data.dataset_statistics import describe, format_statistics, top_item_share
 from tfrec_llm.data.interaction_data import InteractionData, Interactions, ItemCatalog
 from tiny_fixtures import SHARED_DATA
 
@@ -100,15 +94,15 @@ def test_empty_interactions_give_zeros_and_missing_ratings():
     assert "n/a" in format_statistics(stats)
 
 
-def test_gini_extremes():
-    assert gini(np.array([4, 4, 4, 4])) == pytest.approx(0.0)
-    assert gini(np.array([0, 0, 0, 10])) == pytest.approx(3 / 4)
+def test_top_share_on_uniform_counts():
+    assert top_item_share(np.full(10, 7), 0.2) == pytest.approx(0.2)
 
 
-def test_head_and_top_share_on_uniform_counts():
-    counts = np.full(10, 7)
-    assert head_item_count(counts, 0.8) == 8
-    assert top_item_share(counts, 0.2) == pytest.approx(0.2)
+def test_an_empty_catalog_without_interactions_describes_as_zeros():
+    stats = describe(_data([], [], []))
+    assert stats["num_items"] == 0
+    assert stats["item_popularity_gini"] == 0.0
+    assert stats["head_item_count_80"] == 0
 
 
 def test_format_statistics_aligns_rows_and_expands_dicts(tiny):

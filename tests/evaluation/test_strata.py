@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from tfrec_llm.evaluation.strata import (
+    head_item_count,
     head_item_mask,
     item_strata,
     popularity_buckets,
@@ -36,6 +37,30 @@ def test_head_breaks_popularity_ties_by_lower_index():
 
 def test_head_is_empty_without_interactions():
     assert not head_item_mask(np.zeros(4), 0.8).any()
+    assert head_item_count(np.zeros(4), 0.8) == 0
+
+
+@pytest.mark.parametrize("popularity, share", [([7, 6, 6, 6], 0.28), ([7, 6, 6, 6, 6, 6, 6, 7], 0.14)])
+def test_an_item_holding_exactly_the_share_is_the_whole_head(popularity, share):
+    # 7 / 25 == 0.28 and 7 / 50 == 0.14, but 0.28 * 25 and 0.14 * 50 round up past 7 in floating point
+    popularity = np.array(popularity)
+    assert head_item_count(popularity, share) == 1
+    assert head_item_mask(popularity, share).tolist() == [True] + [False] * (len(popularity) - 1)
+
+
+def test_head_count_and_mask_agree_and_hold_the_share():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        popularity = rng.integers(0, 30, size=rng.integers(1, 12))
+        share = float(rng.choice([0.1, 0.14, 0.28, 0.5, 0.56, 0.8, 1.0]))
+        count = head_item_count(popularity, share)
+        head = head_item_mask(popularity, share)
+        assert head.sum() == count
+        total = popularity.sum()
+        if total:
+            held = np.sort(popularity)[::-1]
+            assert held[:count].sum() / total >= share
+            assert held[:count - 1].sum() / total < share  # the smallest such set
 
 
 def test_item_strata_split_head_tail_and_cold():

@@ -23,9 +23,10 @@ from typing import Dict, Iterable, Optional
 import numpy as np
 
 from tfrec_llm.data.interaction_data import InteractionData
+from tfrec_llm.evaluation.list_metrics import gini
+from tfrec_llm.evaluation.strata import DEFAULT_HEAD_SHARE, head_item_count
 
 TOP_ITEM_FRACTION = 0.2
-HEAD_INTERACTION_SHARE = 0.8
 SPARSE_COUNT = 5
 _MISSING = float("nan")
 
@@ -63,8 +64,8 @@ def describe(data: InteractionData, cold_item_ids: Optional[Iterable[str]] = Non
         "num_interactions": len(interactions),
         "density": _ratio(len(interactions), num_users * num_items),
         "top20_item_share": top_item_share(item_counts, TOP_ITEM_FRACTION),
-        "item_popularity_gini": gini(item_counts),
-        "head_item_count_80": head_item_count(item_counts, HEAD_INTERACTION_SHARE),
+        "item_popularity_gini": gini(item_counts) if num_items else 0.0,
+        "head_item_count_80": head_item_count(item_counts, DEFAULT_HEAD_SHARE),
         "share_users_le5": _ratio(np.count_nonzero(user_counts <= SPARSE_COUNT), num_users),
         "share_items_le5": _ratio(np.count_nonzero(item_counts <= SPARSE_COUNT), num_items),
         "median_interactions_per_user": float(np.median(user_counts)) if num_users else _MISSING,
@@ -104,26 +105,6 @@ def top_item_share(item_counts: np.ndarray, fraction: float) -> float:
         return 0.0
     top = max(1, int(len(item_counts) * fraction))
     return float(np.sort(item_counts)[::-1][:top].sum() / total)
-
-
-def gini(item_counts: np.ndarray) -> float:
-    """Gini coefficient of the counts: 0 = all equal, near 1 = one item has all."""
-    total = item_counts.sum()
-    if total == 0:
-        return 0.0
-    ascending = np.sort(item_counts).astype(np.float64)
-    n = len(ascending)
-    ranks = np.arange(1, n + 1)
-    return float(((2 * ranks - n - 1) * ascending).sum() / (n * total))
-
-
-def head_item_count(item_counts: np.ndarray, share: float) -> int:
-    """Fewest most-popular items that together hold `share` of the interactions."""
-    total = item_counts.sum()
-    if total == 0:
-        return 0
-    cumulative = np.cumsum(np.sort(item_counts)[::-1])
-    return int(np.searchsorted(cumulative, share * total, side="left") + 1)
 
 
 def _item_counts(data: InteractionData) -> np.ndarray:

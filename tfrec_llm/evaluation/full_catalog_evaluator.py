@@ -64,7 +64,7 @@ class FullCatalogEvaluator:
         ks: Sequence[int] = (10, 50, 100),
         list_k: int = 10,
         chunk_size: int = 1024,
-        head_share: float = 0.8,
+        head_share: float = strata.DEFAULT_HEAD_SHARE,
         num_popularity_buckets: int = 10,
     ):
         self.item_popularity = np.asarray(item_popularity)

@@ -1,10 +1,13 @@
 """Strata of catalog items and of test examples, as boolean masks.
 
 Items (by training popularity, i.e. interaction counts):
-- head: the most popular items that together hold `head_share` (e.g. 80%) of
-  all training interactions. Items are sorted by popularity, descending (ties
-  by lower index first, a stable sort), and taken until the cumulative share
-  reaches `head_share`. If no item was ever seen the head is empty.
+- head: the smallest set of most popular items that together hold at least
+  `head_share` (e.g. 80%) of all training interactions. Items are sorted by
+  popularity, descending (ties by lower index first, a stable sort), and
+  taken until `cumulative count / total >= head_share`. Comparing shares
+  counts an exact share: 7 of 25 interactions reach 0.28, although
+  `0.28 * 25` is 7.000000000000001 in floating point. If no item was ever
+  seen the head is empty.
 - tail: every other item that is not cold.
 - cold_items: items training never saw (the caller's cold mask; they must
   have popularity 0).
@@ -24,6 +27,8 @@ from typing import Dict
 
 import numpy as np
 
+DEFAULT_HEAD_SHARE = 0.8
+"""Share of the interactions held by the head items, unless told otherwise."""
 SPARSE_USER_MAX_INTERACTIONS = 5
 MEDIUM_USER_MAX_INTERACTIONS = 20
 
@@ -43,25 +48,32 @@ def popularity_order(item_popularity: np.ndarray) -> np.ndarray:
     return np.argsort(-item_popularity, kind="stable")
 
 
+def head_item_count(item_popularity: np.ndarray, head_share: float) -> int:
+    """Size of the head: the fewest most popular items holding >= `head_share` of interactions.
+
+    Examples:
+        >>> head_item_count(np.array([10, 50, 30, 5, 5, 0]), 0.8)
+        2
+    """
+    item_popularity = _check_popularity(item_popularity)
+    if not 0.0 < head_share <= 1.0:
+        raise ValueError(f"head_share must be in (0, 1], got {head_share}.")
+    cumulative = np.cumsum(item_popularity[popularity_order(item_popularity)])
+    if cumulative.size == 0 or cumulative[-1] == 0:
+        return 0
+    # The last share is exactly 1.0 >= head_share, so some item reaches it.
+    return int(np.argmax(cumulative / cumulative[-1] >= head_share)) + 1
+
+
 def head_item_mask(item_popularity: np.ndarray, head_share: float) -> np.ndarray:
-    """`[num_items]` bool: the popular items holding `head_share` of interactions.
+    """`[num_items]` bool: the `head_item_count` most popular items.
 
     Examples:
         >>> head_item_mask(np.array([10, 50, 30, 5, 5, 0]), 0.8)
         array([False,  True,  True, False, False, False])
     """
-    item_popularity = _check_popularity(item_popularity)
-    if not 0.0 < head_share <= 1.0:
-        raise ValueError(f"head_share must be in (0, 1], got {head_share}.")
-    head = np.zeros(len(item_popularity), dtype=bool)
-    total = item_popularity.sum()
-    if total == 0:
-        return head
-    order = popularity_order(item_popularity)
-    cumulative_share = np.cumsum(item_popularity[order]) / total
-    reached = np.flatnonzero(cumulative_share >= head_share)
-    head_count = reached[0] + 1 if reached.size else np.count_nonzero(item_popularity)
-    head[order[:head_count]] = True
+    head = np.zeros(len(_check_popularity(item_popularity)), dtype=bool)
+    head[popularity_order(item_popularity)[:head_item_count(item_popularity, head_share)]] = True
     return head
 
 
