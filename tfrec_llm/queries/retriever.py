@@ -19,11 +19,9 @@ from typing import Callable, List, Sequence
 import numpy as np
 import tensorflow as tf
 
-from tfrec_llm.serving.signatures.item_text_encoder_module import ITEM_EMBEDDING_OUTPUT, TEXT_INPUT
+from tfrec_llm.serving.signatures.item_text_encoder_module import ENCODE_BATCH_SIZE, ITEM_EMBEDDING_OUTPUT, TEXT_INPUT
 from tfrec_llm.serving.recommendation import Recommendation
 from tfrec_llm.serving.catalog.serving_catalog import ServingCatalog
-
-ENCODE_BATCH_SIZE = 256
 
 
 class TextQueryRetriever:

@@ -34,7 +34,7 @@ from tfrec_llm.serving.catalog.history_encoder import HistoryEncoder
 from tfrec_llm.serving.catalog.item_catalog_file import read_item_catalog
 from tfrec_llm.serving.signatures.item_encoder_module import ItemEncoderModule
 from tfrec_llm.serving.catalog.item_lookup import ItemLookup
-from tfrec_llm.serving.signatures.item_text_encoder_module import ITEM_EMBEDDING_OUTPUT, TEXT_INPUT
+from tfrec_llm.serving.signatures.item_text_encoder_module import ENCODE_BATCH_SIZE, ITEM_EMBEDDING_OUTPUT, TEXT_INPUT
 from tfrec_llm.serving.export.model_version_writer import write_model_version
 from tfrec_llm.serving.signatures.ranking_module import RankingModule
 from tfrec_llm.serving.signatures.retrieval_module import RetrievalModule
@@ -49,7 +49,6 @@ logger = logging.getLogger(__name__)
 
 ITEM_ID_COLUMN = "item_id"
 TITLE_COLUMN = "title"
-ENCODE_BATCH_SIZE = 256
 
 
 @dataclasses.dataclass

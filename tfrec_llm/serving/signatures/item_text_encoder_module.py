@@ -19,10 +19,12 @@ import numpy as np
 import tensorflow as tf
 
 from tfrec_llm.serving.export.warmup_request import WarmupRequest
+from tfrec_llm.serving.signatures.item_encoder_module import ITEM_EMBEDDING_OUTPUT
 
 MODEL_NAME = "item_text_encoder"
 TEXT_INPUT = "text"
-ITEM_EMBEDDING_OUTPUT = "item_embedding"
+# Texts per call when a client encodes many texts (new items, requests).
+ENCODE_BATCH_SIZE = 256
 EXAMPLE_TEXTS = ("A space opera. Sci-Fi", "", "Amour. Drama|Romance")
 
 
