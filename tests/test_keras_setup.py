@@ -8,6 +8,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+from tfrec_llm.keras_setup import import_tensorflow_quietly
+
 
 def _run(code):
     env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
@@ -42,3 +46,37 @@ def test_keras_version_error_is_an_import_error():
     from tfrec_llm.keras_setup import KerasVersionError  # pylint: disable=import-outside-toplevel
 
     assert issubclass(KerasVersionError, ImportError)  # `except ImportError` catches it
+
+
+STARTUP_MARKERS = ("cpu_feature_guard", "port.cc", "cudart_stub")
+SMALL_BUILTIN = "builtin:num_items=100,num_users=60,num_interactions=600"
+
+
+def _cli(*arguments):
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TF_USE_LEGACY_KERAS")}
+    return subprocess.run([sys.executable, "-m", "tfrec_llm.cli", *arguments], env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def _startup_lines(stderr):
+    return [line for line in stderr.splitlines() if any(marker in line for marker in STARTUP_MARKERS)]
+
+
+def test_cli_keeps_tensorflows_startup_lines_off_stderr_unless_verbose():
+    arguments = ["data", "describe", "--data", SMALL_BUILTIN]
+    verbose = _cli("-v", *arguments)
+    assert verbose.returncode == 0, verbose.stderr
+    if not _startup_lines(verbose.stderr):
+        pytest.skip("this TensorFlow build prints no start-up lines on this machine: nothing to hide")
+    quiet = _cli(*arguments)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout == verbose.stdout
+    assert _startup_lines(quiet.stderr) == []
+
+
+def test_a_log_level_chosen_by_the_user_is_left_alone(monkeypatch):
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)  # as if TensorFlow were not imported yet
+    assert import_tensorflow_quietly() is False
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+    assert "tensorflow" not in sys.modules  # not imported behind the user's back either

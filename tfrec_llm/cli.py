@@ -13,6 +13,7 @@ import logging
 import sys
 
 import tfrec_llm  # noqa: F401  (selects legacy Keras before TensorFlow loads)
+from tfrec_llm.keras_setup import import_tensorflow_quietly
 from tfrec_llm.experiment_config import ConfigError, ExperimentConfig
 
 logger = logging.getLogger("tfrec_llm")
@@ -211,6 +212,8 @@ def _run(args):
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if not args.verbose:
+        import_tensorflow_quietly()  # TensorFlow's C++ start-up lines only with -v
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     from tfrec_llm.data.data_error import DataError  # pylint: disable=import-outside-toplevel

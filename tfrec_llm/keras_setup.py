@@ -7,8 +7,14 @@ anything touches `tf.keras`, so it must be set before TensorFlow is used.
 Importing `tfrec_llm` calls `ensure_legacy_keras()`; users never need to set it.
 KerasHub (the BERT item encoder) stays on Keras 3; `text/keras_bridge.py`
 joins the two worlds.
+
+`import_tensorflow_quietly()` (called by the CLI unless `-v`) keeps
+TensorFlow's C++ start-up lines (oneDNN, CUDA stub, CPU feature notices)
+off the terminal.
 """
 
+import contextlib
+import logging
 import os
 import sys
 
@@ -36,3 +42,44 @@ def ensure_legacy_keras():
     keras_module = getattr(tf.keras, "__name__", "")
     if not keras_module.startswith("tf_keras"):
         raise KerasVersionError(_MESSAGE)
+
+
+TF_LOG_LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
+QUIET_TF_LOG_LEVEL = "2"  # C++ INFO and WARNING lines dropped, errors kept
+
+
+def import_tensorflow_quietly() -> bool:
+    """Imports TensorFlow without its C++ start-up lines on stderr; returns whether it silenced them.
+
+    Sets `TF_CPP_MIN_LOG_LEVEL=2` and quiets the `tensorflow` and `absl`
+    Python loggers to errors. TensorFlow 2.21 prints its oneDNN and CUDA
+    notices (`port.cc`, `cudart_stub.cc`) before absl logging is initialised,
+    where that variable does not reach, so stderr (file descriptor 2) points
+    at /dev/null while `import tensorflow` runs; an import that fails still
+    raises its Python error. Does nothing (returns False) when the user set
+    `TF_CPP_MIN_LOG_LEVEL` (their choice) or TensorFlow is already imported.
+    """
+    if TF_LOG_LEVEL_VARIABLE in os.environ or "tensorflow" in sys.modules:
+        return False
+    os.environ[TF_LOG_LEVEL_VARIABLE] = QUIET_TF_LOG_LEVEL
+    ensure_legacy_keras()
+    with _stderr_discarded():
+        import tensorflow  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    return True
+
+
+@contextlib.contextmanager
+def _stderr_discarded():
+    """Points file descriptor 2 (what C++ code writes to) at /dev/null, then back."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w", encoding="utf-8") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
