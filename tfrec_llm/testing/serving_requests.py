@@ -26,6 +26,8 @@ BATCH_SIZES = (0, 1, 2, 7)
 ROW_LENGTHS = (0, 1, 3, 50, 1000)
 K_VALUES = (-3, 0, 1, 5, 10**6, 2**31 - 1)
 UNSEEN_CONTEXT_VALUES = ("", "unseen-value", "映画")
+# Input names are spelled as a client spells them, not imported from tfrec_llm.serving: the
+# driver checks the public contract (and the report loads TensorFlow only with --export-dir).
 QUERY_INPUT = "query"  # text_retrieval's natural-language requests
 TEXTS = ("", "   ", "a funny film for the whole family", "[CLS] [SEP] [PAD]", "word " * 5_000) + ODD_IDS
 
