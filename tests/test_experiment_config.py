@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tfrec_llm.experiment_config import ConfigError, ExperimentConfig
+from tfrec_llm.experiment_config import COLUMN_ROLES, ConfigError, DataConfig, ExperimentConfig
 
 
 def test_defaults_are_valid_and_documented_values():
@@ -127,3 +127,48 @@ def test_updated_applies_overrides_and_validates():
         ExperimentConfig().updated({"optimizer": {"name": "sgd"}})
     with pytest.raises(ConfigError, match=r"train\.epochs must be > 0"):
         ExperimentConfig().updated({"train": {"epochs": -1}})
+
+
+def test_data_columns_survive_a_json_round_trip_and_parse_from_the_flag_syntax(tmp_path):
+    columns = {"user_id": "visitor", "timestamp": "ts", "text": ["title", "tags"]}
+    config = ExperimentConfig.from_dict({"data": {"source": "events.csv", "columns": columns}})
+    path = tmp_path / "config.json"
+    config.to_json_file(str(path))
+
+    assert ExperimentConfig.from_json_file(str(path)).data.columns == columns
+    assert DataConfig.parse_columns("user_id=visitor, timestamp=ts,text=title+tags") == columns
+    assert ExperimentConfig().data.columns == {}
+
+
+def test_data_column_roles_are_the_loaders_roles():
+    from tfrec_llm.data.loaders import tabular_columns  # pylint: disable=import-outside-toplevel
+
+    assert COLUMN_ROLES == tabular_columns.COLUMN_ROLES
+
+
+@pytest.mark.parametrize(
+    "columns, message",
+    [
+        ({"usr_id": "visitor"}, r"data\.columns: unknown column role 'usr_id'; roles are \['user_id'"),
+        ({"label": ""}, r"data\.columns\.label must be a column name, got ''"),
+        ({"label": ["stars"]}, r"data\.columns\.label must be a column name, got \['stars'\]"),
+        ({"text": []}, r"data\.columns\.text must be a column name or a list of them, got \[\]"),
+        (["user_id"], r"data\.columns must be dict"),
+    ],
+)
+def test_bad_data_columns_name_the_key(columns, message):
+    with pytest.raises(ConfigError, match=message):
+        ExperimentConfig.from_dict({"data": {"columns": columns}})
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("user_id", r"--columns: expected role=column, got 'user_id'"),
+        ("label=", r"--columns: expected role=column, got 'label='"),
+        ("label=a,label=b", r"--columns: role 'label' is given twice"),
+    ],
+)
+def test_bad_columns_flag_text_is_a_config_error(text, message):
+    with pytest.raises(ConfigError, match=message):
+        DataConfig.parse_columns(text)

@@ -14,7 +14,7 @@ import sys
 
 import tfrec_llm  # noqa: F401  (selects legacy Keras before TensorFlow loads)
 from tfrec_llm.keras_setup import import_tensorflow_quietly
-from tfrec_llm.experiment_config import ConfigError, ExperimentConfig
+from tfrec_llm.experiment_config import ConfigError, DataConfig, ExperimentConfig
 
 logger = logging.getLogger("tfrec_llm")
 
@@ -31,11 +31,24 @@ def _add_data_arguments(parser, required=False):
     parser.add_argument("--split", choices=["leave_last_out", "time_cut", "random"])
     parser.add_argument("--strict", action="store_true", default=None,
                         help="turn documented data fallbacks (skipped rows) into errors")
+    parser.add_argument("--columns", help="which columns of a .csv/.parquet --data/--items hold what, e.g. "
+                                          "user_id=visitor,item_id=sku,timestamp=ts,label=stars,scenario=site,"
+                                          "catalog_item_id=id,text=title+tags,attributes=genres")
 
 
-def _data_overrides(args) -> dict:
+def _add_text_length_argument(parser):
+    parser.add_argument("--text-sequence-length", type=int,
+                        help="tokens per item text, [CLS] and [SEP] included (text.sequence_length); "
+                             "longer texts are cut, with a warning counting them")
+
+
+def _data_overrides(args, config: ExperimentConfig = None) -> dict:
+    """The data section set by the flags; `--columns` adds to the columns of `config`."""
     values = {"source": args.data, "items": args.items, "tfds_manual_dir": args.tfds_manual_dir,
               "tfds_data_dir": args.tfds_data_dir, "split": args.split, "strict": args.strict}
+    if args.columns is not None:
+        base = dict(config.data.columns) if config is not None else {}
+        values["columns"] = {**base, **DataConfig.parse_columns(args.columns)}
     return {k: v for k, v in values.items() if v is not None}
 
 
@@ -54,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int)
     train.add_argument("--text-encoder", help="KerasHub preset, hf://..., local preset or HF BERT directory")
     train.add_argument("--text-mode", choices=["frozen", "finetune", "lora"])
+    _add_text_length_argument(train)
     train.add_argument("--strategy", choices=["default", "mirrored", "multiworker", "tpu"])
     train.add_argument("--mixed-precision", action="store_true", default=None)
     train.add_argument("--no-text", action="store_true", help="ID-only baseline: switch the text tower off")
@@ -98,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--output-dir", required=True)
     benchmark.add_argument("--config", help="JSON ExperimentConfig used by every model")
     benchmark.add_argument("--text-encoder")
+    _add_text_length_argument(benchmark)
     benchmark.add_argument("--epochs", type=int)
 
     data = commands.add_parser("data", help="data utilities")
@@ -113,13 +128,14 @@ def _train_config(args) -> ExperimentConfig:
                                "learning_rate": args.learning_rate, "seed": args.seed,
                                "strategy": args.strategy, "mixed_precision": args.mixed_precision}.items()
              if v is not None}
-    text = {k: v for k, v in {"encoder": args.text_encoder, "mode": args.text_mode}.items() if v is not None}
+    text = {k: v for k, v in {"encoder": args.text_encoder, "mode": args.text_mode,
+                              "sequence_length": args.text_sequence_length}.items() if v is not None}
     model = {}
     if args.no_text:
         model["use_text"] = False
     if args.no_item_ids:
         model["use_item_ids"] = False
-    return config.updated({"data": _data_overrides(args), "train": train, "text": text, "model": model})
+    return config.updated({"data": _data_overrides(args, config), "train": train, "text": text, "model": model})
 
 
 def format_metrics(metrics: dict) -> str:
@@ -189,9 +205,11 @@ def _run(args):
     elif args.command == "benchmark":
         from tfrec_llm.benchmark.runner import run_benchmark  # pylint: disable=import-outside-toplevel
         config = ExperimentConfig.from_json_file(args.config) if args.config else ExperimentConfig()
-        overrides = {"data": _data_overrides(args), "text": {}, "train": {}}
+        overrides = {"data": _data_overrides(args, config), "text": {}, "train": {}}
         if args.text_encoder:
             overrides["text"]["encoder"] = args.text_encoder
+        if args.text_sequence_length is not None:
+            overrides["text"]["sequence_length"] = args.text_sequence_length
         if args.epochs:
             overrides["train"]["epochs"] = args.epochs
         report = run_benchmark(config.updated(overrides), args.output_dir)
@@ -208,6 +226,8 @@ def _run(args):
         print(format_statistics(describe(data, cold_item_ids=split.cold_item_ids)))
         if data.report.skipped:
             print(f"loading: {data.report.summary()}")
+        for note in data.report.notes:
+            print(f"note: {note}")
 
 
 def main(argv=None) -> int:

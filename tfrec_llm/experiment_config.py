@@ -24,6 +24,8 @@ class ConfigError(ValueError):
 TEXT_MODES = ("frozen", "finetune", "lora")
 SPLITS = ("leave_last_out", "time_cut", "random")
 STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
+# The roles of `data.columns` (the same as `tfrec_llm.data.loaders.tabular_columns.COLUMN_ROLES`).
+COLUMN_ROLES = ("user_id", "item_id", "timestamp", "label", "scenario", "catalog_item_id", "text", "attributes")
 
 
 @dataclasses.dataclass
@@ -45,6 +47,17 @@ class DataConfig:
         split_seed: seed of the "random" split (42 as in the TFRS tutorials).
         max_history: how many most recent items the user tower reads.
         strict: turn documented loader fallbacks into errors.
+        columns: for .csv/.parquet files, which column holds what:
+            `{role: column}` with roles `COLUMN_ROLES`, "text" taking a list
+            of catalog columns, e.g. `{"user_id": "visitor", "text":
+            ["title", "tags"]}` (`--columns user_id=visitor,text=title+tags`).
+            Roles left out take their defaults: user_id, item_id; timestamp
+            if present, else the file order; a rating/label/score column as
+            the label, else clicks; catalog_item_id = item_id.
+
+    Example:
+        DataConfig(source="events.csv", items="items.csv",
+                   columns=DataConfig.parse_columns("user_id=visitor,label=stars"))
     """
 
     source: str = "builtin"
@@ -57,12 +70,39 @@ class DataConfig:
     split_seed: int = 42
     max_history: int = 20
     strict: bool = False
+    columns: dict = dataclasses.field(default_factory=dict)
 
     def validate(self):
         _check_choice("data.split", self.split, SPLITS)
         _check_range("data.time_cut_quantile", self.time_cut_quantile, 0.0, 1.0)
         _check_range("data.random_test_fraction", self.random_test_fraction, 0.0, 1.0)
         _check_positive("data.max_history", self.max_history)
+        for role, name in self.columns.items():
+            if role not in COLUMN_ROLES:
+                raise ConfigError(
+                    f"data.columns: unknown column role {role!r}; roles are {list(COLUMN_ROLES)}.")
+            names = name if role == "text" and isinstance(name, list) else [name]
+            if not names or not all(isinstance(n, str) and n for n in names):
+                kind = "a column name or a list of them" if role == "text" else "a column name"
+                raise ConfigError(f"data.columns.{role} must be {kind}, got {name!r}.")
+
+    @staticmethod
+    def parse_columns(text: str) -> dict:
+        """`--columns` text -> `{role: column}`; "text" joins several with "+".
+
+        Example:
+            >>> DataConfig.parse_columns("user_id=visitor, text=title+tags")
+            {'user_id': 'visitor', 'text': ['title', 'tags']}
+        """
+        columns = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            role, equals, name = (p.strip() for p in part.partition("="))
+            if not equals or not role or not name:
+                raise ConfigError(f"--columns: expected role=column, got {part!r}.")
+            if role in columns:
+                raise ConfigError(f"--columns: role {role!r} is given twice.")
+            columns[role] = [n.strip() for n in name.split("+")] if role == "text" else name
+        return columns
 
 
 @dataclasses.dataclass

@@ -10,12 +10,13 @@ Accepted forms:
 - an existing directory: a raw MovieLens directory (ml-100k, ml-1m,
   ml-latest, ml-latest-small);
 - a `.csv` or `.parquet` file: the user's interactions, with `items` the
-  catalog file.
+  catalog file and `columns` (a `TabularColumns` or a `{role: column}`
+  mapping such as the data config's "columns") naming their columns.
 """
 
 import dataclasses
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional, Union
 
 from tfrec_llm.data.data_error import DataError
 from tfrec_llm.data.interaction_data import InteractionData
@@ -42,7 +43,7 @@ def load_data(
     tfds_manual_dir: Optional[str] = None,
     tfds_data_dir: Optional[str] = None,
     strict: bool = False,
-    columns: Optional[TabularColumns] = None,
+    columns: Optional[Union[TabularColumns, Mapping[str, Any]]] = None,
 ) -> InteractionData:
     """Loads the data source named by `spec` (see the module docstring).
 
@@ -52,11 +53,19 @@ def load_data(
         tfds_manual_dir: folder with a manually downloaded TFDS archive.
         tfds_data_dir: where TFDS prepares its data.
         strict: raise a `DataError` instead of applying any fallback.
-        columns: column names for .csv/.parquet files.
+        columns: column names for .csv/.parquet files: a `TabularColumns`
+            or `{role: column}` (see `TabularColumns.from_mapping`).
 
     Raises:
-        DataError: for a spec of no accepted form, or bad data.
+        DataError: for a spec of no accepted form, bad data, or `columns`
+            with a source that is no .csv/.parquet file.
     """
+    is_file = os.path.splitext(spec)[1].lower() in TABULAR_EXTENSIONS
+    if columns and not is_file:
+        raise DataError(
+            f"Column names (--columns, data.columns) apply to .csv/.parquet interaction files only, not to "
+            f"--data {spec!r}."
+        )
     if spec == BUILTIN or spec.startswith(BUILTIN + ":"):
         return _load_builtin(spec[len(BUILTIN) + 1 :])
     if spec.startswith(TFDS_PREFIX):
@@ -70,7 +79,7 @@ def load_data(
         )
     if os.path.isdir(spec):
         return load_movielens_directory(spec, strict=strict)
-    if os.path.splitext(spec)[1].lower() in TABULAR_EXTENSIONS:
+    if is_file:
         if not os.path.isfile(spec):
             raise DataError(f"Interactions file not found: {spec}.")
         if not items:
@@ -78,6 +87,8 @@ def load_data(
                 f"{spec} is an interactions file: also give the item catalog file with "
                 "--items (a .csv/.parquet with one row per item)."
             )
+        if columns is not None and not isinstance(columns, TabularColumns):
+            columns = TabularColumns.from_mapping(columns)
         return load_tabular_files(spec, items, columns=columns, strict=strict)
     raise DataError(f"Cannot load --data {spec!r}: use {ACCEPTED_FORMS}.")
 

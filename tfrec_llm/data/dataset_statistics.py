@@ -41,7 +41,10 @@ def describe(data: InteractionData, cold_item_ids: Optional[Iterable[str]] = Non
             `cold_item_interactions`.
 
     Returns:
-        A dict with name, label_kind, num_users, num_items (catalog),
+        A dict with name, label_kind, columns (which file column became
+        user id, item id, timestamp or "file order", label, scenario, text
+        and attributes; only for sources with configurable columns, i.e.
+        `data.report.columns` is not empty), num_users, num_items (catalog),
         num_items_with_interactions, num_interactions, density,
         top20_item_share, item_popularity_gini, head_item_count_80,
         share_users_le5, share_items_le5, median_interactions_per_user,
@@ -58,6 +61,7 @@ def describe(data: InteractionData, cold_item_ids: Optional[Iterable[str]] = Non
     stats = {
         "name": data.name,
         "label_kind": data.label_kind,
+        "columns": dict(data.report.columns),
         "num_users": num_users,
         "num_items": num_items,
         "num_items_with_interactions": int(np.count_nonzero(item_counts)),
@@ -74,6 +78,8 @@ def describe(data: InteractionData, cold_item_ids: Optional[Iterable[str]] = Non
             str(name): int(count) for name, count in zip(scenarios, scenario_counts)
         },
     }
+    if not stats["columns"]:
+        del stats["columns"]
     if cold_item_ids is not None:
         cold = np.unique(np.asarray(list(cold_item_ids), dtype=str))
         stats["num_cold_items"] = len(cold)

@@ -168,10 +168,16 @@ class LoadReport:
     """What a loader skipped or repaired, so nothing is lost silently.
 
     `skipped` maps a reason to (count, first location), e.g.
-    {"non-numeric rating": (12, "ratings.csv:381")}.
+    {"non-numeric rating": (12, "ratings.csv:381")}. `columns` says which
+    column became what (role -> description, e.g. {"timestamp": "file
+    order"}) and `notes` what a loader chose about whole columns (e.g. a
+    column left out of the item text); both are empty for loaders with a
+    fixed layout.
     """
 
     skipped: Dict[str, List] = dataclasses.field(default_factory=dict)
+    columns: Dict[str, str] = dataclasses.field(default_factory=dict)
+    notes: List[str] = dataclasses.field(default_factory=list)
 
     def add(self, reason: str, location: str, count: int = 1):
         if count <= 0:

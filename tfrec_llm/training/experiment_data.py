@@ -43,7 +43,8 @@ def load_source(config: ExperimentConfig) -> InteractionData:
     from tfrec_llm.data.data_source import load_data  # pylint: disable=import-outside-toplevel
     data_config = config.data
     return load_data(data_config.source, items=data_config.items, tfds_manual_dir=data_config.tfds_manual_dir,
-                     tfds_data_dir=data_config.tfds_data_dir, strict=data_config.strict)
+                     tfds_data_dir=data_config.tfds_data_dir, strict=data_config.strict,
+                     columns=data_config.columns or None)
 
 
 def prepare_experiment_data(config: ExperimentConfig, data: InteractionData = None,

@@ -30,6 +30,7 @@ from tfrec_llm.training.model_evaluation import evaluate_model
 from tfrec_llm.training.resume import discard_corrupt_backups, epoch_stream, resume_position
 from tfrec_llm.models.text.encoder_loading import load_text_encoder, save_text_encoder
 from tfrec_llm.progress import keras_verbosity
+from tfrec_llm.models.text.text_encoder import warn_about_cut_texts
 from tfrec_llm.training.trained_model import CONFIG_FILE, TEXT_ENCODER_DIR, TrainedModel
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,8 @@ def text_tables(config: ExperimentConfig, experiment: ExperimentData, encoder, c
     catalog = experiment.data.catalog
     texts = catalog.texts(config.text.text_fields)
     texts = np.where(np.char.str_len(texts) > 0, texts, catalog.item_ids)
-    tokens = encoder.tokenize(texts, config.text.sequence_length)
+    tokens, lengths = encoder.tokenize(texts, config.text.sequence_length, return_lengths=True)
+    warn_about_cut_texts(lengths, config.text.sequence_length, encoder.backbone.max_sequence_length)
     token_table = np.concatenate([np.zeros((FIRST_ITEM_INDEX, tokens.shape[1]), np.int32), tokens])
     if config.text.mode != "frozen" or not config.model.use_text:
         return texts, token_table, None

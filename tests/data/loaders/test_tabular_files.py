@@ -47,6 +47,7 @@ def test_label_scenario_attributes_and_chosen_text_fields(tmp_path):
         user_id="who",
         item_id="what",
         timestamp="when",
+        catalog_item_id="item_id",
         label="stars",
         scenario="domain",
         text_fields=["name", "categories"],
@@ -327,3 +328,145 @@ def test_file_that_is_not_parquet_is_an_error(tmp_path):
 
     with pytest.raises(DataError, match=r"items\.parquet: cannot be read as Parquet"):
         load_tabular_files(events_path, items_path)
+
+
+# ------------------------------------------------ own data: columns found by name
+
+
+def _rows(text):
+    """The data rows of a CSV text as lists of strings (header skipped)."""
+    return [line.split(",") for line in text.strip().splitlines()[1:]]
+
+
+def test_file_without_timestamp_is_in_file_order_and_its_rating_column_is_the_label(tmp_path, caplog):
+    events = "user,item,Rating\nu1,a,4\nu2,b,x\nu1,b,5\nu2,a,3\nu2,c,1\n"
+    events_path, items_path = _files(tmp_path, events=events)
+    columns = TabularColumns(user_id="user", item_id="item", catalog_item_id="item_id")
+
+    with caplog.at_level("INFO", logger="tfrec_llm"):
+        data = load_tabular_files(events_path, items_path, columns)
+
+    kept = [(position, row) for position, row in enumerate(_rows(events)) if row[2] != "x"]
+    assert data.interactions.timestamps.tolist() == [position for position, _ in kept]
+    assert data.interactions.labels.tolist() == [float(row[2]) for _, row in kept]
+    assert data.label_kind == "rating"
+    assert data.report.skipped == {"non-numeric Rating: row dropped": [1, f"{events_path}:3"]}
+    assert data.report.columns["timestamp"] == "file order (no timestamp column)"
+    assert data.report.columns["label"] == "Rating (ratings, found by its name)"
+    assert "using column 'Rating' as the label (ratings)" in caplog.text
+    assert "events.csv has no timestamp column: its row order is taken as the time order" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "header, label",
+    [
+        ("user_id,item_id,timestamp,score", "score"),
+        ("user_id,item_id,timestamp,LABEL,rating", "rating"),
+        ("user_id,item_id,timestamp,Label,score", "Label"),
+    ],
+)
+def test_label_column_is_found_by_name_rating_before_label_before_score(tmp_path, header, label):
+    rows = ["u1,a,1", "u1,b,2", "u2,a,3", "u2,c,4"]
+    extra = len(header.split(",")) - 3
+    events = header + "\n" + "".join(
+        f"{row}{''.join(f',{(n + 1) * (k + 2)}' for k in range(extra))}\n" for n, row in enumerate(rows)
+    )
+    events_path, items_path = _files(tmp_path, events=events)
+
+    data = load_tabular_files(events_path, items_path)
+
+    position = header.split(",").index(label)
+    assert data.interactions.labels.tolist() == [float(row[position]) for row in _rows(events)]
+    assert data.label_kind == "rating"
+    assert data.report.columns["label"] == f"{label} (ratings, found by its name)"
+
+
+def test_a_column_with_a_label_name_in_another_role_is_not_the_label(tmp_path):
+    events = "score,item_id,timestamp\nu1,a,1\nu1,b,2\nu2,a,3\n"
+    events_path, items_path = _files(tmp_path, events=events)
+
+    data = load_tabular_files(events_path, items_path, TabularColumns(user_id="score"))
+
+    assert data.label_kind == "click"
+    assert data.interactions.labels.tolist() == [1.0, 1.0, 1.0]
+    assert data.report.columns["label"] == "none (clicks: every label 1)"
+
+
+def test_date_string_timestamps_parse_and_same_day_events_keep_their_file_order(tmp_path):
+    events = "user_id,item_id,timestamp\nu1,a,2020-01-31\nu1,b,2020-01-31\nu2,a,2020-02-01\n"
+    events_path, items_path = _files(tmp_path, events=events)
+
+    data = load_tabular_files(events_path, items_path)
+
+    days = pd.to_datetime([row[2] for row in _rows(events)], utc=True)
+    expected = ((days - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(seconds=1)).tolist()
+    assert data.interactions.timestamps.tolist() == expected
+    assert data.report.columns["timestamp"] == "timestamp (found by its name)"
+
+
+def test_named_timestamp_or_label_missing_from_the_file_is_an_error_naming_file_and_columns(tmp_path):
+    events_path, items_path = _files(tmp_path)
+
+    with pytest.raises(
+        DataError,
+        match=r"events\.csv: the interactions file lacks column\(s\) 'ts'; its columns are "
+        r"'user_id', 'item_id', 'timestamp'\. Name the right columns with --columns role=column",
+    ):
+        load_tabular_files(events_path, items_path, TabularColumns(timestamp="ts"))
+    with pytest.raises(DataError, match=r"events\.csv: .* lacks column\(s\) 'stars'"):
+        load_tabular_files(events_path, items_path, TabularColumns(label="stars"))
+
+
+def test_catalog_item_id_column_defaults_to_the_interactions_item_id_name(tmp_path):
+    events = "visitor,sku\nv1,a\nv1,b\nv2,c\n"
+    items = "sku,title\na,Shoe\nb,Hat\nc,Scarf\n"
+    events_path, items_path = _files(tmp_path, events=events, items=items)
+
+    data = load_tabular_files(events_path, items_path, TabularColumns(user_id="visitor", item_id="sku"))
+
+    assert data.interactions.item_ids.tolist() == [row[1] for row in _rows(events)]
+    assert data.catalog.texts().tolist() == [row[1] for row in _rows(items)]
+    assert data.report.columns["catalog_item_id"] == "sku"
+    with pytest.raises(
+        DataError,
+        match=r"items\.csv: the catalog file lacks column\(s\) 'sku'; its columns are 'item_id', .*"
+        r"--columns catalog_item_id=<column>",
+    ):
+        load_tabular_files(*_files(tmp_path, events=events), TabularColumns(user_id="visitor", item_id="sku"))
+
+
+def test_all_numeric_column_left_out_of_the_text_is_noted(tmp_path, caplog):
+    items = "item_id,title,year\na,Dune,1965\nb,Emma,1815\nc,Ubik,\n"
+    events_path, items_path = _files(tmp_path, items=items)
+
+    with caplog.at_level("INFO", logger="tfrec_llm"):
+        data = load_tabular_files(events_path, items_path)
+
+    assert list(data.catalog.text_fields) == ["title"]
+    assert data.report.notes == [
+        "items.csv: all-numeric column 'year' is not used as item text "
+        "(name the text columns with --columns text=a+b to keep it)"
+    ]
+    assert data.report.notes[0] in caplog.text
+    assert data.report.columns["text"] == "title"
+    named = load_tabular_files(events_path, items_path, TabularColumns(text_fields=["title", "year"]))
+    assert named.catalog.texts().tolist()[0] == "Dune. 1965" and named.report.notes == []
+
+
+def test_columns_from_a_role_mapping(tmp_path):
+    columns = TabularColumns.from_mapping(
+        {"user_id": "who", "item_id": "what", "catalog_item_id": "item_id", "text": ["name", "categories"]}
+    )
+    events_path, items_path = _files(tmp_path, events="who,what\nu1,a\nu1,b\nu2,a\n")
+
+    data = load_tabular_files(events_path, items_path, columns)
+
+    assert data.catalog.texts().tolist() == ["Red shoe. shoes|sport", "Blue hat. hats", "Green scarf"]
+    assert list(data.report.columns) == [
+        "user_id", "item_id", "timestamp", "label", "scenario", "catalog_item_id", "text", "attributes",
+    ]
+    assert TabularColumns.from_mapping({"text": "name"}).text_fields == ["name"]
+    with pytest.raises(DataError, match=r"unknown column role 'user'; roles are user_id, item_id"):
+        TabularColumns.from_mapping({"user": "who"})
+    with pytest.raises(DataError, match=r"column role 'label' takes one column"):
+        TabularColumns.from_mapping({"label": ["a", "b"]})

@@ -87,3 +87,32 @@ def test_bridge_layer_is_built_once_with_the_unused_pooler_frozen():
     assert not encoder.backbone.get_layer("pooled_dense").trainable
     pooler = {v.value.ref() for v in encoder.backbone.get_layer("pooled_dense").weights}
     assert pooler and not pooler & {v.ref() for v in bridge.trainable_weights}
+
+
+def test_tokenize_returns_each_texts_length_before_the_cut():
+    encoder = make_tiny_encoder()
+    token_ids, lengths = encoder.tokenize(TEXTS, sequence_length=5, batch_size=2, return_lengths=True)
+
+    np.testing.assert_array_equal(token_ids, encoder.tokenize(TEXTS, sequence_length=5))
+    expected = [len(encoder.tokenizer(text)) + 2 for text in TEXTS]  # + [CLS] and [SEP]
+    assert lengths.tolist() == expected
+    assert max(expected) > 5  # the long text was cut
+
+
+def test_cut_texts_are_counted_in_a_warning_that_names_the_setting(caplog):
+    from tfrec_llm.models.text.text_encoder import warn_about_cut_texts  # pylint: disable=import-outside-toplevel
+
+    lengths = np.array([3, 9, 6, 7, 40])
+    with caplog.at_level("WARNING"):
+        assert warn_about_cut_texts(lengths, 6, 512) == 3
+    assert ("3 of 5 item texts (60.0%) were longer than text.sequence_length=6 tokens and were cut "
+            "(longest: 40 tokens); raise it with --text-sequence-length or text.sequence_length") in caplog.text
+
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert warn_about_cut_texts(lengths, 64, 8) == 2
+    assert "2 of 5 item texts (40.0%) were longer than the text encoder's limit of 8 tokens" in caplog.text
+
+    caplog.clear()
+    assert warn_about_cut_texts(lengths, 40, 512) == 0
+    assert caplog.text == ""

@@ -171,29 +171,31 @@ def build_interactions(
     recorder: FallbackRecorder,
     user_column: str,
     item_column: str,
-    timestamp_column: str,
+    timestamp_column: Optional[str],
     label_column: Optional[str] = None,
     scenario_column: Optional[str] = None,
 ) -> Tuple[Interactions, np.ndarray]:
     """Validated interactions of `table`.
 
     Without `label_column` every label is 1.0 (an implicit click); without
-    `scenario_column` every scenario is "default" (so is an empty scenario
-    value, counted).
+    `timestamp_column` the file order is the time order (the timestamp of
+    a row is its position in the table); without `scenario_column` every
+    scenario is "default" (so is an empty scenario value, counted).
 
     Returns:
         (interactions, positions of their rows in `table`).
     """
     keep = np.ones(len(table), dtype=bool)
     keep = drop_repeated_headers(table, keep, recorder)
-    required = [user_column, item_column, timestamp_column] + (
-        [label_column] if label_column else []
-    )
+    required = [c for c in (user_column, item_column, timestamp_column, label_column) if c]
     keep = drop_empty(table, keep, required, recorder)
     labels = np.ones(len(table), dtype=np.float64)
     if label_column:
         labels, keep = parse_numbers(table, keep, label_column, recorder)
-    timestamps, keep = parse_timestamps(table, keep, timestamp_column, recorder)
+    if timestamp_column:
+        timestamps, keep = parse_timestamps(table, keep, timestamp_column, recorder)
+    else:
+        timestamps = np.arange(len(table), dtype=np.int64)
     if scenario_column:
         scenarios = table.stripped(scenario_column)
         empty = keep & table.is_empty(scenario_column)

@@ -141,19 +141,20 @@ class TextTable:
         """Boolean array: the column's value is empty or whitespace."""
         return (self.stripped_series(column) == "").to_numpy(dtype=bool)
 
-    def require_columns(self, names: Sequence[str], role: str):
+    def require_columns(self, names: Sequence[str], role: str, hint: Optional[str] = None):
         """Raises a `DataError` naming every missing column and those that exist.
 
         Args:
             names: the columns the caller needs.
             role: what the file is, for the message (e.g. "interactions file").
+            hint: how to fix it (default: "Fix the file's header.").
         """
         missing = [n for n in names if n not in self.columns]
         if missing:
             raise DataError(
                 f"{self.path}: the {role} lacks column(s) {_shown_names(missing)}; "
-                f"its columns are {_shown_names(self.columns)}. Name the right "
-                "columns (TabularColumns) or fix the file's header."
+                f"its columns are {_shown_names(self.columns)}. "
+                + (hint or "Fix the file's header.")
             )
 
     def location(self, position: int) -> str:

@@ -60,15 +60,34 @@ class TextEncoder:
             return_padding_mask=False,
         )
 
-    def tokenize(self, texts, sequence_length: int, batch_size: int = 4096) -> np.ndarray:
-        """Texts -> int32 [n, sequence_length] token ids with [CLS] ... [SEP] and padding."""
+    def tokenize(self, texts, sequence_length: int, batch_size: int = 4096, return_lengths: bool = False):
+        """Texts -> int32 [n, sequence_length] token ids with [CLS] ... [SEP] and padding.
+
+        `sequence_length` is capped at the backbone's `max_sequence_length`;
+        longer texts are cut (their [SEP] kept last).
+
+        Args:
+            texts: the texts.
+            sequence_length: tokens per row, [CLS] and [SEP] included.
+            batch_size: texts per tokenizer call.
+            return_lengths: also return each text's length in tokens before
+                the cut ([CLS] and [SEP] included), to count cut texts
+                without tokenizing twice.
+
+        Returns:
+            The token ids, or (token ids, int64 [n] lengths) with `return_lengths`.
+        """
         sequence_length = min(sequence_length, self.backbone.max_sequence_length)
         packer = self.packer(sequence_length)
         texts = np.asarray(texts, dtype=str)
         chunks = [np.zeros((0, sequence_length), np.int32)]
+        lengths = [np.zeros(0, np.int64)]
         for start in range(0, len(texts), batch_size):
             tokens = self.tokenizer(tf.constant(texts[start:start + batch_size]))
             chunks.append(np.asarray(packer(tokens), dtype=np.int32))
+            lengths.append(_token_counts(tokens, self.pad_token_id) + 2)
+        if return_lengths:
+            return np.concatenate(chunks), np.concatenate(lengths)
         return np.concatenate(chunks)
 
     def enable_lora(self, rank: int):
@@ -116,3 +135,41 @@ class TextEncoder:
         """Writes a KerasHub preset directory; `load_text_encoder(directory)` reads it back."""
         self.backbone.save_to_preset(directory)
         self.tokenizer.save_to_preset(directory)
+
+
+def _token_counts(tokens, pad_token_id: int) -> np.ndarray:
+    """Tokens per text of a tokenizer's output: a list of lists, ragged, or dense and padded."""
+    if isinstance(tokens, list):
+        return np.asarray([len(row) for row in tokens], dtype=np.int64)
+    if isinstance(tokens, tf.RaggedTensor):
+        return np.asarray(tokens.row_lengths(), dtype=np.int64)
+    return np.count_nonzero(np.asarray(tokens) != pad_token_id, axis=1).astype(np.int64)
+
+
+def warn_about_cut_texts(lengths: np.ndarray, requested_length: int, max_sequence_length: int) -> int:
+    """Logs a warning counting texts longer than their token rows; returns the count.
+
+    Args:
+        lengths: tokens per text before the cut ([CLS] and [SEP] included),
+            from `TextEncoder.tokenize(..., return_lengths=True)`.
+        requested_length: `text.sequence_length`.
+        max_sequence_length: the backbone's limit (rows are the smaller one).
+
+    Example:
+        >>> warn_about_cut_texts(np.array([3, 40, 12]), 32, 512)
+        1
+    """
+    row_length = min(requested_length, max_sequence_length)
+    cut = int(np.count_nonzero(np.asarray(lengths) > row_length))
+    if cut:
+        if requested_length > max_sequence_length:
+            limit = f"the text encoder's limit of {row_length}"
+            fix = "shorten the texts or choose fewer text fields (text.text_fields)"
+        else:
+            limit = f"text.sequence_length={row_length}"
+            fix = "raise it with --text-sequence-length or text.sequence_length in --config"
+        share = 100.0 * cut / len(lengths)
+        logger.warning("%s of %s item texts (%s) were longer than %s tokens and were cut "
+                       "(longest: %d tokens); %s.", f"{cut:,}", f"{len(lengths):,}",
+                       f"{share:.1f}%" if share >= 0.1 else "<0.1%", limit, int(np.max(lengths)), fix)
+    return cut
