@@ -7,6 +7,9 @@ import sys
 import numpy as np
 from tiny_fixtures import TINY_SEQUENCE_LENGTH, TINY_VOCABULARY, make_tiny_encoder
 
+from tfrec_llm.experiment_config import TextConfig
+from tfrec_llm.models.text.encoder_loading import load_text_encoder, save_text_encoder
+
 VOCABULARY = list(TINY_VOCABULARY)
 CLS, SEP, PAD = VOCABULARY.index("[CLS]"), VOCABULARY.index("[SEP]"), VOCABULARY.index("[PAD]")
 TEXTS = ["Space galaxy", "love", "war soldier battle story of the crime detective", "", "heart 42"]
@@ -87,6 +90,21 @@ def test_bridge_layer_is_built_once_with_the_unused_pooler_frozen():
     assert not encoder.backbone.get_layer("pooled_dense").trainable
     pooler = {v.value.ref() for v in encoder.backbone.get_layer("pooled_dense").weights}
     assert pooler and not pooler & {v.ref() for v in bridge.trainable_weights}
+
+
+def test_fingerprint_tells_apart_encoders_of_another_seed_or_shape():
+    fingerprint = make_tiny_encoder(seed=0).fingerprint()
+    assert make_tiny_encoder(seed=0).fingerprint() == fingerprint  # rebuilt alike (other layer names)
+    assert make_tiny_encoder(seed=1).fingerprint() != fingerprint
+    assert make_tiny_encoder(hidden_dim=32).fingerprint() != fingerprint
+    assert make_tiny_encoder(num_layers=2).fingerprint() != fingerprint
+
+
+def test_fingerprint_survives_saving_and_loading(tmp_path):
+    encoder = make_tiny_encoder()
+    save_text_encoder(encoder, str(tmp_path))
+    loaded = load_text_encoder(str(tmp_path), [], TextConfig())
+    assert loaded.fingerprint() == encoder.fingerprint()
 
 
 def test_tokenize_returns_each_texts_length_before_the_cut():

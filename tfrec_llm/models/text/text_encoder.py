@@ -7,6 +7,8 @@ TF Text op. `StartEndPacker` is used (one segment), never the multi-segment
 packer whose `RoundRobinTrim` op stock TF Serving lacks.
 """
 
+import hashlib
+import json
 import logging
 
 import keras_hub
@@ -130,6 +132,25 @@ class TextEncoder:
                 outputs.append(np.asarray(self._encode_fn(batch), dtype=np.float32))
                 progress.update(len(batch))
         return np.concatenate(outputs)
+
+    def fingerprint(self) -> str:
+        """A sha256 hex digest of everything that decides `tokenize` and `encode` outputs.
+
+        Covers the source, the backbone and tokenizer configs (without their
+        auto-generated names), the vocabulary and every backbone weight, so two
+        fallback encoders of another seed or size differ even though both are
+        "fallback". Cheap next to encoding: one pass over the weights.
+        """
+        digest = hashlib.sha256(self.source.encode())
+        for layer in (self.backbone, self.tokenizer):
+            config = {k: v for k, v in layer.get_config().items() if k != "name"}
+            digest.update(json.dumps(config, sort_keys=True, default=str).encode())
+        digest.update("\n".join(self.tokenizer.get_vocabulary()).encode())
+        for weight in self.backbone.weights:
+            value = np.ascontiguousarray(weight.numpy())
+            digest.update(f"{value.dtype}{value.shape}".encode())
+            digest.update(value.tobytes())
+        return digest.hexdigest()
 
     def save(self, directory: str):
         """Writes a KerasHub preset directory; `load_text_encoder(directory)` reads it back."""
