@@ -19,6 +19,7 @@ from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.training.experiment_data import prepare_experiment_data, vocabularies_from_assets
 from tfrec_llm.training.model_assets import ModelAssets
 from tfrec_llm.training.model_evaluation import evaluate_model
+from tfrec_llm.training.resume import BackupConfigError
 from tfrec_llm.training.trainer import train
 from tfrec_llm.training.trained_model import TrainedModel
 
@@ -99,8 +100,14 @@ def test_an_interrupted_run_resumes_from_its_backup_instead_of_restarting(tmp_pa
     assert tf.train.latest_checkpoint(str(tmp_path / "backup" / "chief")) is not None
     assert not (tmp_path / "metrics.json").exists()
 
+    # Another training config must not resume this backup (it would mix two runs); the backup is kept.
+    with pytest.raises(BackupConfigError, match=r"train\.seed: backup 0, now 1.*delete .*backup"):
+        train(config.updated({"train": {"seed": 1}}), str(tmp_path), data=make_tiny_world())
+    assert tf.train.latest_checkpoint(str(tmp_path / "backup" / "chief")) is not None
+
     _CountingBackup.trained_batches, _CountingBackup.stop_after = 0, 0
-    metrics = train(config, str(tmp_path), data=make_tiny_world())
+    # Evaluation settings are not part of training: the backup resumes.
+    metrics = train(config.updated({"train": {"eval_max_examples": 40}}), str(tmp_path), data=make_tiny_world())
     steps_per_epoch = metrics["training"]["train_examples"] // config.train.batch_size
     remaining = RESUME_EPOCHS * steps_per_epoch - RESUME_STOP_AFTER
     # Only the batches after the last backup are trained again, never the whole run.
@@ -108,6 +115,7 @@ def test_an_interrupted_run_resumes_from_its_backup_instead_of_restarting(tmp_pa
     assert (tmp_path / "metrics.json").exists()
     assert len(metrics["training"]["loss"]) == RESUME_EPOCHS
     assert np.isfinite(metrics["overall"]["recall@10"])
+    assert not (tmp_path / "backup").exists()  # finished: no backup and no record of its config left
 
 
 def test_keras_draws_its_bar_when_stdout_is_a_terminal_unless_verbose_is_configured(tmp_path, monkeypatch):

@@ -18,7 +18,9 @@ import pytest
 import tfrec_llm  # noqa: F401
 import tensorflow as tf
 
-from tfrec_llm.training.resume import discard_corrupt_backups, epoch_stream, resume_position
+from tfrec_llm.training.resume import (BackupConfigError, check_backup_config, clear_backup_config,
+                                       discard_corrupt_backups, epoch_stream, record_backup_config,
+                                       resume_position)
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EPOCHS = 3
@@ -126,6 +128,42 @@ def test_intact_backups_are_kept(tmp_path):
     checkpoints = _write_backups(str(tmp_path), 2)
     assert discard_corrupt_backups(str(tmp_path)) == 0
     assert tf.train.latest_checkpoint(str(tmp_path / "chief")) == checkpoints[-1]
+
+
+def _tiny_config(**overrides):
+    sys.path.insert(0, TESTS_DIR)
+    from tiny_fixtures import make_tiny_config  # pylint: disable=import-outside-toplevel
+    return make_tiny_config(**overrides)
+
+
+def test_a_backup_resumes_only_under_its_training_config(tmp_path):
+    config = _tiny_config()
+    _write_backups(str(tmp_path), 1)
+    record_backup_config(str(tmp_path), config)
+    check_backup_config(str(tmp_path), config)
+    # Display, evaluation and encoding batch size do not change training: the backup still resumes.
+    check_backup_config(str(tmp_path), config.updated({"train": {"verbose": 2, "eval_max_examples": 7},
+                                                       "text": {"encode_batch_size": 5}}))
+    with pytest.raises(BackupConfigError, match=r"model\.embedding_dim: backup 16, now 8.*delete .*backup"):
+        check_backup_config(str(tmp_path), config.updated({"model": {"embedding_dim": 8}}))
+    with pytest.raises(BackupConfigError, match=r"train\.seed: backup 0, now 3"):
+        check_backup_config(str(tmp_path), config.updated({"train": {"seed": 3}}))
+
+
+def test_a_backup_without_a_readable_config_record_is_refused(tmp_path):
+    _write_backups(str(tmp_path), 1)
+    with pytest.raises(BackupConfigError, match="no readable training_config.json"):
+        check_backup_config(str(tmp_path), _tiny_config())
+    (tmp_path / "training_config.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(BackupConfigError, match="no readable training_config.json"):
+        check_backup_config(str(tmp_path), _tiny_config())
+
+
+def test_without_a_backup_any_config_starts_fresh_and_the_record_is_cleared(tmp_path):
+    record_backup_config(str(tmp_path / "backup"), _tiny_config())
+    check_backup_config(str(tmp_path / "backup"), _tiny_config(train={"seed": 3}))  # no checkpoint: no check
+    clear_backup_config(str(tmp_path / "backup"))
+    assert not (tmp_path / "backup").exists()
 
 
 if __name__ == "__main__":

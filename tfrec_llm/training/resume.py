@@ -8,16 +8,27 @@ already trained on. Same seed, same batches, interrupted or not.
 
 A truncated or corrupted newest backup is detected before training; it is
 dropped (with a warning) so Keras restores the previous good one.
+
+A backup belongs to one training config: `backup/training_config.json`
+records it, and a run with another config refuses to resume it
+(`BackupConfigError`) instead of mixing two runs. Keys that do not change
+what training computes (`NOT_TRAINING_KEYS`) are left out of the record.
 """
 
+import json
 import logging
 import os
 
 import tensorflow as tf
 
+from tfrec_llm.experiment_config import ExperimentConfig
+
 logger = logging.getLogger(__name__)
 
 BACKUP_SUBDIR = "chief"
+BACKUP_CONFIG_FILE = "training_config.json"
+# Display, evaluation after training and encoding batch size: changing them still resumes.
+NOT_TRAINING_KEYS = {"train": ("verbose", "eval_max_examples"), "text": ("encode_batch_size",)}
 _EPOCH_KEY = "ckpt_saved_epoch/.ATTRIBUTES/VARIABLE_VALUE"
 _BATCH_KEY = "ckpt_saved_batch/.ATTRIBUTES/VARIABLE_VALUE"
 
@@ -54,6 +65,68 @@ def discard_corrupt_backups(backup_dir: str) -> int:
         else:
             tf.io.gfile.remove(os.path.join(directory, "checkpoint"))
     return dropped
+
+
+class BackupConfigError(ValueError):
+    """The backup in the output directory was made with another training config."""
+
+
+def training_config(config: ExperimentConfig) -> dict:
+    """The config's dict without `NOT_TRAINING_KEYS` (JSON-normalised, as the record stores it)."""
+    values = config.to_dict()
+    for section, keys in NOT_TRAINING_KEYS.items():
+        for key in keys:
+            values[section].pop(key, None)
+    return json.loads(json.dumps(values))
+
+
+def _differences(recorded: dict, current: dict) -> list:
+    keys = sorted({(s, k) for d in (recorded, current) for s in d for k in d[s]})
+    return [f"{s}.{k}: backup {recorded.get(s, {}).get(k)!r}, now {current.get(s, {}).get(k)!r}"
+            for s, k in keys if recorded.get(s, {}).get(k) != current.get(s, {}).get(k)]
+
+
+def check_backup_config(backup_dir: str, config: ExperimentConfig):
+    """Raises `BackupConfigError` if `backup_dir` holds a backup of another training config.
+
+    No backup: nothing to check. A backup without a readable record (written
+    before records existed, or the record was damaged) is refused too.
+    """
+    if tf.train.latest_checkpoint(os.path.join(backup_dir, BACKUP_SUBDIR)) is None:
+        return
+    current = training_config(config)
+    try:
+        with open(os.path.join(backup_dir, BACKUP_CONFIG_FILE), encoding="utf-8") as f:
+            recorded = json.load(f)
+    except (OSError, ValueError):
+        recorded = None
+    if recorded == current:
+        return
+    if isinstance(recorded, dict) and all(isinstance(v, dict) for v in recorded.values()):
+        what = "another training config (" + "; ".join(_differences(recorded, current)) + ")"
+    else:
+        what = f"an unknown training config (no readable {BACKUP_CONFIG_FILE})"
+    raise BackupConfigError(
+        f"{backup_dir} holds the backup of an interrupted run with {what}; resuming it would mix two runs. "
+        f"Use a new output directory, or delete {backup_dir} to train this config from scratch.")
+
+
+def record_backup_config(backup_dir: str, config: ExperimentConfig):
+    """Writes the record `check_backup_config` compares with (atomically), before any backup is saved."""
+    os.makedirs(backup_dir, exist_ok=True)
+    path = os.path.join(backup_dir, BACKUP_CONFIG_FILE)
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(training_config(config), f, indent=2, sort_keys=True)
+    os.replace(path + ".tmp", path)
+
+
+def clear_backup_config(backup_dir: str):
+    """Removes the record once training finished (Keras deleted the backup), and `backup_dir` if empty."""
+    path = os.path.join(backup_dir, BACKUP_CONFIG_FILE)
+    if tf.train.latest_checkpoint(os.path.join(backup_dir, BACKUP_SUBDIR)) is None and os.path.exists(path):
+        os.remove(path)
+    if os.path.isdir(backup_dir) and not os.listdir(backup_dir):
+        os.rmdir(backup_dir)
 
 
 def resume_position(backup_dir: str, steps_per_epoch: int, save_freq_is_steps: bool):

@@ -1,10 +1,13 @@
 """`train()`: data -> text tables -> joint TFRS model -> checkpoint, metrics.
 
 Writes into `output_dir`:
-- `config.json` (the ExperimentConfig), `assets.npz`, `text_encoder/`
-  (KerasHub preset), `checkpoint/` (final weights), `metrics.json`;
+- `config.json` (the ExperimentConfig, written once the data and the text
+  encoder are ready: a run failing on bad data or a bad encoder leaves none),
+  `assets.npz`, `text_encoder/` (KerasHub preset), `checkpoint/` (final
+  weights), `metrics.json`;
 - `backup/`: Keras `BackupAndRestore` state while training runs: running
-  the same command again after an interruption resumes from it;
+  the same command again after an interruption resumes from it (only with
+  the same training config, recorded in `backup/training_config.json`);
 - `logs/`: TensorBoard logs; `text_cache.npz`: the frozen BERT vectors.
 """
 
@@ -27,7 +30,8 @@ from tfrec_llm.training.experiment_data import ExperimentData, prepare_experimen
 from tfrec_llm.training.model_assets import ModelAssets
 from tfrec_llm.training.model_building import build_model, example_batch, mixed_precision_policy, save_weights
 from tfrec_llm.training.model_evaluation import evaluate_model
-from tfrec_llm.training.resume import discard_corrupt_backups, epoch_stream, resume_position
+from tfrec_llm.training.resume import (check_backup_config, clear_backup_config, discard_corrupt_backups,
+                                       epoch_stream, record_backup_config, resume_position)
 from tfrec_llm.models.text.encoder_loading import load_text_encoder, save_text_encoder
 from tfrec_llm.progress import keras_verbosity
 from tfrec_llm.models.text.text_encoder import warn_about_cut_texts
@@ -66,7 +70,7 @@ def text_tables(config: ExperimentConfig, experiment: ExperimentData, encoder, c
     token_table = np.concatenate([np.zeros((FIRST_ITEM_INDEX, tokens.shape[1]), np.int32), tokens])
     if config.text.mode != "frozen" or not config.model.use_text:
         return texts, token_table, None
-    key = hashlib.sha256(("\n".join(texts.tolist()) + encoder.source + str(tokens.shape)).encode()).hexdigest()
+    key = hashlib.sha256(("\n".join(texts.tolist()) + encoder.fingerprint() + str(tokens.shape)).encode()).hexdigest()
     cache_path = os.path.join(cache_dir, "text_cache.npz")
     if os.path.exists(cache_path):
         with np.load(cache_path, allow_pickle=False) as cached:
@@ -104,11 +108,18 @@ def build_variables(model, assets, config: ExperimentConfig):
     model.compute_loss(batch, training=False)
 
 
+def write_config(config: ExperimentConfig, output_dir: str):
+    """Writes `config.json` atomically (an interruption never leaves half a file)."""
+    path = os.path.join(output_dir, CONFIG_FILE)
+    config.to_json_file(path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
 def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
     """Trains, saves and evaluates; returns the metrics dict (also in metrics.json)."""
     config.validate()
-    os.makedirs(output_dir, exist_ok=True)
-    config.to_json_file(os.path.join(output_dir, CONFIG_FILE))
+    backup_dir = os.path.join(output_dir, "backup")
+    check_backup_config(backup_dir, config)  # before the slow setup: refuse to mix two runs
     train_config = config.train
     set_seeds(train_config.seed, train_config.deterministic)
 
@@ -131,6 +142,7 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
             encoder = load_text_encoder(config.text.encoder, catalog_texts, config.text, train_config.seed)
         finally:
             keras.mixed_precision.set_global_policy(previous_policy)
+        os.makedirs(output_dir, exist_ok=True)  # data and encoder are ready: artifacts from here on
         texts, token_table, text_features = text_tables(config, experiment, encoder, output_dir)
         assets = build_assets(experiment, texts, token_table, text_features)
         timings["text_seconds"] = time.time() - started
@@ -138,7 +150,7 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
         build_variables(model, assets, config)
         model.compile(optimizer=tf_keras.optimizers.Adam(train_config.learning_rate))
 
-    backup_dir = os.path.join(output_dir, "backup")
+    write_config(config, output_dir)
     discard_corrupt_backups(backup_dir)
     batch_size = min(train_config.batch_size, len(experiment.train_examples))
     steps_per_epoch = len(experiment.train_examples) // batch_size
@@ -156,10 +168,12 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
     ]
     stream = epoch_stream(experiment.train_examples.features(), batch_size, train_config.seed,
                           train_config.epochs, start_epoch, start_step)
+    record_backup_config(backup_dir, config)
     started = time.time()
     model.fit(stream, epochs=train_config.epochs, steps_per_epoch=steps_per_epoch,
                         callbacks=callbacks, verbose=keras_verbosity(train_config.verbose))
     timings["train_seconds"] = time.time() - started
+    clear_backup_config(backup_dir)
 
     save_weights(model, output_dir)
     assets.save(output_dir)
