@@ -67,8 +67,9 @@ def test_strata_follow_the_hand_ranks(metrics):
 
 
 def test_history_cuts_change_nothing_for_a_model_that_ignores_history(metrics):
-    for keep in (1, 3, 5):
-        assert metrics["strata"][f"history_cut_{keep}"] == metrics["overall"]
+    assert list(metrics["history_cuts"]) == ["last_1", "last_3", "last_5"]
+    for cut in metrics["history_cuts"].values():
+        assert cut == metrics["overall"]
 
 
 def test_factorized_top_k_and_training_record(metrics):

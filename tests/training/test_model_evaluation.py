@@ -1,5 +1,6 @@
 """Tests for the glue between a trained model and the full-catalog evaluator."""
 
+import dataclasses
 import gc
 import logging
 import weakref
@@ -60,11 +61,25 @@ def test_evaluate_model_returns_the_documented_report(setup):
     report = evaluate_model(model, assets, examples, exclude_seen=True)
     assert {"overall", "strata", "lists", "n", "factorized_top_k"} <= set(report)
     assert report["overall"]["n"] == int((examples.target >= FIRST_ITEM_INDEX).sum()) == len(examples)
-    for keep in HISTORY_CUTS:
-        assert set(report["strata"][f"history_cut_{keep}"]) == set(report["overall"])
     assert {"cold_items", "warm_items", "sparse_users"} <= set(report["strata"])
     assert set(report["factorized_top_k"]) == {"top_10_accuracy"}  # 48 items: k=50 and 100 do not fit
     assert 0.0 <= report["overall"]["recall@10"] <= report["overall"]["recall@50"] <= 1.0
+
+
+def test_history_cuts_rescore_every_example_and_are_not_strata(setup):
+    model, assets, experiment = setup
+    examples = experiment.test_examples
+    report = evaluate_model(model, assets, examples, exclude_seen=True)
+    assert not [name for name in report["strata"] if "history_cut" in name]
+    assert list(report["history_cuts"]) == [f"last_{keep}" for keep in HISTORY_CUTS]
+    for keep in HISTORY_CUTS:
+        cut = report["history_cuts"][f"last_{keep}"]
+        assert set(cut) == set(report["overall"])
+        assert cut["n"] == report["overall"]["n"] == len(examples)  # every example, not a subset
+    # last_1 is the overall report of the same examples with their histories cut by hand.
+    cut_by_hand = evaluate_model(model, assets, dataclasses.replace(examples, history=cut_histories(
+        examples.history, 1)))
+    assert report["history_cuts"]["last_1"] == cut_by_hand["overall"] != report["overall"]
 
 
 def test_evaluate_model_reports_one_line_off_a_terminal(setup, caplog):

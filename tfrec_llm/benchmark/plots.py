@@ -2,15 +2,16 @@
 
 - `popularity_buckets.png`: Recall@50 per item-popularity bucket (bucket 0 =
   most popular items), from each report's "popularity_buckets";
-- `user_strata.png`: Recall@10 for sparse/medium/heavy users and for every
-  user's history cut to its last 1, 3 and 5 items;
+- `user_strata.png`: Recall@10 for sparse/medium/heavy users (strata of the
+  test examples) and, beside them, for every example re-scored with its
+  history cut to its last 1, 3 and 5 items (`history_cuts`, not strata);
 - `loss_curves.png`: the training loss per epoch (metrics["training"]["loss"];
   models without training, like the popularity baseline, are left out).
 
 Figures are drawn on matplotlib's Agg canvas directly (no pyplot, no global
 backend switch), so plotting works without a display and in any process.
 Strata without examples (metric None) are drawn as gaps. A model keeps its
-colour in every plot.
+colour in every plot; a skipped model (a report without metrics) is left out.
 """
 
 import os
@@ -27,7 +28,8 @@ LOSS_CURVES_FILE = "loss_curves.png"
 
 BUCKET_METRIC = "recall@50"
 USER_STRATA_METRIC = "recall@10"
-USER_STRATA = ("sparse_users", "medium_users", "heavy_users", "history_cut_1", "history_cut_3", "history_cut_5")
+USER_STRATA = ("sparse_users", "medium_users", "heavy_users")
+HISTORY_CUTS = ("last_1", "last_3", "last_5")
 FIGURE_SIZE = (8.0, 4.5)
 DPI = 100
 BAR_GROUP_WIDTH = 0.8
@@ -36,7 +38,7 @@ BAR_GROUP_WIDTH = 0.8
 def plot_popularity_buckets(reports: Dict[str, dict], path: str) -> str:
     """Recall@50 per popularity bucket, one line per model; returns `path`."""
     figure, axes = _new_figure()
-    for i, (name, report) in enumerate(reports.items()):
+    for i, (name, report) in _measured(reports):
         buckets = report["popularity_buckets"]
         axes.plot([b["bucket"] for b in buckets], [_value(b.get(BUCKET_METRIC)) for b in buckets],
                   marker="o", label=name, color=_model_color(i))
@@ -47,16 +49,19 @@ def plot_popularity_buckets(reports: Dict[str, dict], path: str) -> str:
 
 
 def plot_user_strata(reports: Dict[str, dict], path: str) -> str:
-    """Recall@10 by user activity and by history cut, grouped bars; returns `path`."""
+    """Recall@10 by user activity (strata) and with histories cut (all examples), grouped bars; returns `path`."""
     figure, axes = _new_figure()
-    positions = np.arange(len(USER_STRATA))
-    width = BAR_GROUP_WIDTH / max(len(reports), 1)
-    for i, (name, report) in enumerate(reports.items()):
-        values = [_value(report["strata"].get(stratum, {}).get(USER_STRATA_METRIC)) for stratum in USER_STRATA]
-        axes.bar(positions + (i - (len(reports) - 1) / 2) * width, values, width, label=name,
-                 color=_model_color(i))
+    labels = [*USER_STRATA, *(f"all users, {cut}" for cut in HISTORY_CUTS)]
+    positions = np.arange(len(labels))
+    measured = _measured(reports)
+    width = BAR_GROUP_WIDTH / max(len(measured), 1)
+    for slot, (i, (name, report)) in enumerate(measured):
+        values = [report["strata"].get(stratum, {}).get(USER_STRATA_METRIC) for stratum in USER_STRATA]
+        values += [report.get("history_cuts", {}).get(cut, {}).get(USER_STRATA_METRIC) for cut in HISTORY_CUTS]
+        axes.bar(positions + (slot - (len(measured) - 1) / 2) * width, [_value(v) for v in values], width,
+                 label=name, color=_model_color(i))
     axes.set_xticks(positions)
-    axes.set_xticklabels(USER_STRATA, rotation=20)
+    axes.set_xticklabels(labels, rotation=20)
     axes.set_ylabel(USER_STRATA_METRIC)
     axes.set_title(f"{USER_STRATA_METRIC} by user activity and history length")
     return _save(figure, axes, path)
@@ -65,7 +70,7 @@ def plot_user_strata(reports: Dict[str, dict], path: str) -> str:
 def plot_loss_curves(reports: Dict[str, dict], path: str) -> str:
     """Training loss per epoch, one line per trained model; returns `path`."""
     figure, axes = _new_figure()
-    for i, (name, report) in enumerate(reports.items()):
+    for i, (name, report) in _measured(reports):
         loss = report.get("training", {}).get("loss", [])
         if loss:
             axes.plot(np.arange(1, len(loss) + 1), loss, marker="o", label=name, color=_model_color(i))
@@ -98,6 +103,11 @@ def _save(figure, axes, path):
     figure.tight_layout()
     figure.savefig(path, format="png")
     return path
+
+
+def _measured(reports):
+    """(position, (name, report)) of the reports with metrics; positions count skipped ones too (colours)."""
+    return [(i, item) for i, item in enumerate(reports.items()) if "overall" in item[1]]
 
 
 def _model_color(position):

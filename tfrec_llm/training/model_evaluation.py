@@ -3,9 +3,9 @@
 Item embeddings are computed once for the whole catalog (BERT costs
 O(items)); user embeddings read history items from that table. Reports:
 - the full-catalog report of `FullCatalogEvaluator` (overall, strata, lists);
-- history-length strata: every test user re-scored with its history cut to
-  its last 1, 3 and 5 items (simulated sparse users), under
-  `strata["history_cut_<k>"]`;
+- history cuts: every test example re-scored with its history cut to its
+  last 1, 3 and 5 items, under `history_cuts["last_<k>"]` (overall metrics
+  of ALL examples: a re-scoring, not a stratum of the examples);
 - TFRS `FactorizedTopK` top-K accuracy on the same examples (seen items are
   not excluded there, as in TFRS).
 """
@@ -19,6 +19,7 @@ from tfrec_llm.evaluation.full_catalog_evaluator import FullCatalogEvaluator
 from tfrec_llm.progress import Progress
 
 HISTORY_CUTS = (1, 3, 5)
+HISTORY_CUT_PREFIX = "last_"
 FACTORIZED_TOP_KS = (10, 50, 100)
 
 
@@ -110,11 +111,12 @@ def evaluate_model(model, assets, examples, exclude_seen: bool = True, max_examp
         report = evaluator.evaluate(users, catalog_vectors, targets, exclusions, examples.user_activity,
                                     scenarios=scenario_names if len(assets.scenario_values) > 1 else None)
         progress.update(1)
+        report["history_cuts"] = {}
         for keep in HISTORY_CUTS:
             cut_features = dict(features, history=cut_histories(examples.history, keep))
             cut_report = evaluator.evaluate(query_embeddings(model, cut_features, item_table), catalog_vectors,
                                             targets, exclusions, examples.user_activity)
-            report["strata"][f"history_cut_{keep}"] = cut_report["overall"]
+            report["history_cuts"][f"{HISTORY_CUT_PREFIX}{keep}"] = cut_report["overall"]
             progress.update(1)
         report["factorized_top_k"] = factorized_top_k_accuracy(users, catalog_vectors, targets)
         progress.update(1)
