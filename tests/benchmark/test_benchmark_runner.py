@@ -1,4 +1,4 @@
-"""Tests for the benchmark harness: a real (tiny) run, the ratio table, targets and child processes."""
+"""Tests for the benchmark harness: a real (tiny) run, the report's tables, targets and child processes."""
 
 import json
 import os
@@ -7,8 +7,12 @@ import numpy as np
 import pytest
 
 import tfrec_llm  # noqa: F401  (legacy Keras before TensorFlow)
-from tfrec_llm.benchmark.runner import (
-    FULL, ID_ONLY, MODEL_NAMES, POPULARITY, TEXT_ONLY, evaluate_targets, model_configs, run_benchmark, run_model)
+from tfrec_llm.benchmark.benchmark_models import (
+    EASE, FULL, ID_ONLY, ID_ONLY_PEERS, MODEL_NAMES, POPULARITY, TEXT_ONLY, model_configs)
+from tfrec_llm.benchmark.report import format_models_markdown
+from tfrec_llm.benchmark.runner import ease_skip_reason, run_benchmark, run_model
+from tfrec_llm.benchmark.targets import (
+    NO_SPARSE_USERS_NOTE, PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10, evaluate_targets)
 from tfrec_llm.data.interaction_data import InteractionData, Interactions, ItemCatalog
 from tfrec_llm.experiment_config import ExperimentConfig
 
@@ -18,6 +22,8 @@ NUM_ITEMS = 48
 LATE_ITEMS_FROM = 40  # items 40..47 only occur after LATE_TIME: cold-start items of the time cut
 LATE_TIME = 950
 NUM_USERS = 60
+EARLY_EVENTS_PER_USER = 8  # before EARLY_TIME, always training events: no user is sparse (<= 5)
+EARLY_TIME = 600
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -31,7 +37,8 @@ def cold_start_world(seed: int = 0) -> InteractionData:
     users, items, times = [], [], []
     for user in range(NUM_USERS):
         topic = rng.integers(len(TOPIC_WORDS))
-        for time in np.sort(rng.integers(0, 1000, rng.integers(3, 14))):
+        early = np.sort(rng.integers(0, EARLY_TIME, EARLY_EVENTS_PER_USER))
+        for time in np.concatenate([early, np.sort(rng.integers(EARLY_TIME, 1000, rng.integers(1, 7)))]):
             allowed = (topics == topic) & ((np.arange(NUM_ITEMS) < LATE_ITEMS_FROM) | (time >= LATE_TIME))
             users.append(f"u{user}")
             items.append(f"i{rng.choice(np.flatnonzero(allowed))}")
@@ -60,40 +67,9 @@ def _read_report(benchmark):
         return json.load(f)
 
 
-def test_writes_reports_plots_and_every_model(benchmark):
-    report = _read_report(benchmark)
-    assert list(report["models"]) == list(MODEL_NAMES)
-    assert list(report["timings"]) == list(MODEL_NAMES)
-    for name in MODEL_NAMES:
-        assert os.path.exists(os.path.join(benchmark["model_dirs"][name], "metrics.json"))
-        assert report["models"][name]["overall"]["n"] == report["models"][FULL]["overall"]["n"] > 0
-        assert report["timings"][name]["process_seconds"] > 0
-        assert report["timings"][name]["peak_rss_mb"] is None  # in-process run: not measured
-    assert len(report["models"][FULL]["training"]["loss"]) == 1
-    assert report["models"][POPULARITY]["training"]["loss"] == []
-    assert set(report["targets"]) == {"cold_start_items", "tail_and_head", "sparse_users", "gru4rec_recall@10"}
-    assert report["models"][FULL]["strata"]["cold_items"]["n"] > 0
-    assert set(benchmark["plots"]) == {"popularity_buckets", "user_strata", "loss_curves"}
-    for path in benchmark["plots"].values():
-        with open(path, "rb") as f:
-            assert f.read(8) == PNG_SIGNATURE
-    with open(benchmark["report_md"], encoding="utf-8") as f:
-        assert f.read() == benchmark["markdown"]
-
-
-def test_baselines_differ_only_in_their_towers(benchmark):
-    report = _read_report(benchmark)
-    for name in (ID_ONLY, TEXT_ONLY, FULL):
-        with open(os.path.join(benchmark["model_dirs"][name], "config.json"), encoding="utf-8") as f:
-            saved = json.load(f)
-        assert saved["train"] == report["config"]["train"] and saved["data"] == report["config"]["data"]
-        assert (saved["model"]["use_text"], saved["model"]["use_item_ids"]) == {
-            ID_ONLY: (False, True), TEXT_ONLY: (True, False), FULL: (True, True)}[name]
-
-
-def _markdown_table(markdown: str, first_header_cell: str):
+def _markdown_table(markdown: str, first_header_cells: str):
     lines = markdown.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header_cell} |"))
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header_cells} |"))
     rows = []
     for line in lines[start:]:
         if not line.startswith("|"):
@@ -102,34 +78,108 @@ def _markdown_table(markdown: str, first_header_cell: str):
     return rows[0], rows[2:]
 
 
-def test_ratio_columns_match_the_numbers_in_report_json(benchmark):
+def _value(number):
+    return "–" if number is None else f"{number:.4f}"
+
+
+def test_writes_reports_plots_and_every_model(benchmark):
     report = _read_report(benchmark)
-    header, rows = _markdown_table(benchmark["markdown"], "stratum")
-    assert len(rows) == 1 + len(report["models"][FULL]["strata"])
+    assert list(report["models"]) == list(report["timings"]) == list(MODEL_NAMES)
+    assert EASE in MODEL_NAMES and POPULARITY in MODEL_NAMES
+    for name in MODEL_NAMES:
+        assert os.path.exists(os.path.join(benchmark["model_dirs"][name], "metrics.json"))
+        assert report["models"][name]["overall"]["n"] == report["models"][FULL]["overall"]["n"] > 0
+        assert report["timings"][name]["process_seconds"] > 0
+        assert report["timings"][name]["peak_rss_mb"] is None  # in-process run: not measured
+    assert len(report["models"][FULL]["training"]["loss"]) == 1
+    assert report["models"][POPULARITY]["training"]["loss"] == report["models"][EASE]["training"]["loss"] == []
+    assert set(report["targets"]) == {"beats_peers", "beats_published_sasrec", "id_only_published", "tail_and_head",
+                                      "cold_start_items", "sparse_users", "history_cuts"}
+    assert report["models"][FULL]["strata"]["cold_items"]["n"] > 0
+    assert report["published_reference"] is None  # not ml-100k leave-last-out
+    assert set(benchmark["plots"]) == {"popularity_buckets", "user_strata", "loss_curves"}
+    for path in benchmark["plots"].values():
+        with open(path, "rb") as f:
+            assert f.read(8) == PNG_SIGNATURE
+    with open(benchmark["report_md"], encoding="utf-8") as f:
+        assert f.read() == benchmark["markdown"]
+
+
+def test_models_differ_only_in_their_towers(benchmark):
+    report = _read_report(benchmark)
+    for name in (*ID_ONLY_PEERS, TEXT_ONLY, FULL):
+        with open(os.path.join(benchmark["model_dirs"][name], "config.json"), encoding="utf-8") as f:
+            saved = json.load(f)
+        assert saved["train"] == report["config"]["train"] and saved["data"] == report["config"]["data"]
+        assert (saved["model"]["use_text"], saved["model"]["use_item_ids"]) == {
+            ID_ONLY: (False, True), TEXT_ONLY: (True, False), FULL: (True, True)}[name]
+
+
+def test_models_table_shows_every_model_and_its_time_per_epoch(benchmark):
+    report = _read_report(benchmark)
+    header, rows = _markdown_table(benchmark["markdown"], "model | recall@10")
+    assert header[:7] == ["model", "recall@10", "recall@50", "ndcg@10", "mrr", "s/epoch", "epochs"]
+    assert [row[0] for row in rows] == list(MODEL_NAMES)
+    for row in rows:
+        cells, overall = dict(zip(header, row)), report["models"][row[0]]["overall"]
+        assert [cells[m] for m in ("recall@10", "recall@50", "ndcg@10", "mrr")] == [
+            _value(overall[m]) for m in ("recall@10", "recall@50", "ndcg@10", "mrr")]
+    timing = report["timings"][FULL]
+    assert timing["epochs"] == 1 and timing["seconds_per_epoch"] == pytest.approx(timing["train_seconds"])
+    assert dict(zip(header, rows[-1]))["s/epoch"] == f"{timing['seconds_per_epoch']:.1f}"
+    assert report["timings"][EASE]["seconds_per_epoch"] is None  # closed form: no epochs
+    assert f"l2 = {report['models'][EASE]['training']['ease']['l2']:g}" in dict(zip(header, rows[1]))["note"]
+
+
+def test_best_model_per_stratum_and_its_ratio_to_the_second(benchmark):
+    report = _read_report(benchmark)
+    header, rows = _markdown_table(benchmark["markdown"], "stratum | best recall@10")
+    assert [row[0] for row in rows] == ["overall", *report["models"][FULL]["strata"]]
     checked = 0
     for row in rows:
-        cells = dict(zip(header, row))
-        for model in (POPULARITY, TEXT_ONLY, FULL):
-            for metric in ("recall@10", "recall@50"):
-                summary = (report["models"][model]["overall"] if row[0] == "overall"
-                           else report["models"][model]["strata"][row[0]])
-                base = (report["models"][ID_ONLY]["overall"] if row[0] == "overall"
-                        else report["models"][ID_ONLY]["strata"][row[0]])
-                cell = cells[f"{model}/{ID_ONLY} {metric}"]
-                assert cells[f"{model} {metric}"] == ("–" if summary[metric] is None else f"{summary[metric]:.4f}")
-                if summary[metric] is None or not base[metric]:
-                    assert cell == "–"
-                else:
-                    assert cell == f"{summary[metric] / base[metric]:.2f}"
-                    checked += 1
+        place = row[0]
+        values = {name: (m["overall"] if place == "overall" else m["strata"][place])["recall@10"]
+                  for name, m in report["models"].items()}
+        ranked = sorted((v for v in values.values() if v is not None), reverse=True)
+        if not ranked:
+            assert row[1] == "–"
+            continue
+        assert values[row[1]] == ranked[0] and row[2] == _value(ranked[0])
+        if len(ranked) > 1 and ranked[1]:
+            ratio, second = row[3].split(" (vs ")
+            assert ratio == f"{ranked[0] / ranked[1]:.2f}" and values[second[:-1]] == ranked[1]
+            checked += 1
     assert checked > 0
-    for stratum in ("head", "tail", "cold_items", "sparse_users", "history_cut_1", "history_cut_5"):
-        assert stratum in [row[0] for row in rows]
+
+
+def test_history_cuts_have_their_own_table_never_a_stratum(benchmark):
+    report = _read_report(benchmark)
+    _, stratum_rows = _markdown_table(benchmark["markdown"], "stratum | model")
+    assert not [row for row in stratum_rows if "cut" in row[0] or row[0].startswith("last_")]
+    assert {"head", "tail", "cold_items", "sparse_users"} <= {row[0] for row in stratum_rows}
+    header, rows = _markdown_table(benchmark["markdown"], "history | model")
+    assert [(row[0], row[1]) for row in rows] == [(cut, name) for cut in ("last_1", "last_3", "last_5")
+                                                  for name in MODEL_NAMES]
+    for row in rows:
+        assert dict(zip(header, row))["recall@10"] == _value(
+            report["models"][row[1]]["history_cuts"][row[0]]["recall@10"])
+    # Popularity ignores the history: every cut scores as the full history does.
+    for cut in report["models"][POPULARITY]["history_cuts"].values():
+        assert cut == report["models"][POPULARITY]["overall"]
+
+
+def test_sparse_target_is_not_measurable_without_sparse_users(benchmark):
+    report = _read_report(benchmark)
+    assert report["models"][FULL]["strata"]["sparse_users"]["n"] == 0
+    sparse = report["targets"]["sparse_users"]
+    assert sparse["passed"] is None and sparse["note"] == NO_SPARSE_USERS_NOTE
+    assert [check["stratum"] for check in sparse["checks"]] == ["sparse_users"]  # no substitute stratum
+    assert "| sparse_users | n/a | full sparse_users recall@10" in benchmark["markdown"]
 
 
 def test_factorized_top_k_table_lists_every_model(benchmark):
     report = _read_report(benchmark)
-    header, rows = _markdown_table(benchmark["markdown"], "model")
+    header, rows = _markdown_table(benchmark["markdown"], "model | top_10_accuracy")
     assert header == ["model", "top_10_accuracy", "top_50_accuracy", "top_100_accuracy"]
     assert [row[0] for row in rows] == list(MODEL_NAMES)
     full_row = dict(zip(header, rows[-1]))
@@ -139,66 +189,102 @@ def test_factorized_top_k_table_lists_every_model(benchmark):
     assert "NOT comparable" in benchmark["markdown"]
 
 
-def _report(overall_r10=0.1, strata=None):
-    return {"overall": {"recall@10": overall_r10, "recall@50": 0.3, "n": 100}, "strata": strata or {}}
+def _summary(r10, r50=0.3, ndcg=0.05, n=10):
+    return {"recall@10": r10, "recall@50": r50, "ndcg@10": ndcg, "mrr": 0.1, "n": n}
 
 
-def _s(r10, r50, n=10):
-    return {"recall@10": r10, "recall@50": r50, "n": n}
+def _hand_report(overall, strata, cuts):
+    return {"overall": overall, "strata": strata,
+            "history_cuts": {"last_1": _summary(cuts[0]), "last_3": _summary(cuts[1]), "last_5": _summary(0.1)}}
 
 
-def hand_reports(full_sparse_n=10):
-    full = _report(0.12, {"cold_items": _s(0.1, 0.25), "warm_items": _s(0.2, 0.30), "tail": _s(0.1, 0.40),
-                          "head": _s(0.2, 0.57), "sparse_users": _s(0.15, 0.3, full_sparse_n),
-                          "history_cut_5": _s(0.09, 0.2)})
-    id_only = _report(0.1, {"cold_items": _s(0.0, 0.0), "warm_items": _s(0.2, 0.3), "tail": _s(0.1, 0.25),
-                            "head": _s(0.2, 0.60), "sparse_users": _s(0.12, 0.3, full_sparse_n),
-                            "history_cut_5": _s(0.05, 0.2)})
-    return {POPULARITY: _report(), ID_ONLY: id_only, TEXT_ONLY: _report(), FULL: full}
+def hand_reports():
+    popularity = _hand_report(_summary(0.08, ndcg=0.04), {
+        "tail": _summary(0.0, 0.90), "head": _summary(0.1, 0.90), "sparse_users": _summary(0.05)}, (0.08, 0.08))
+    ease = _hand_report(_summary(0.15, ndcg=0.07), {
+        "tail": _summary(0.0, 0.20), "head": _summary(0.1, 0.60), "sparse_users": _summary(0.10)}, (0.12, 0.16))
+    id_only = _hand_report(_summary(0.10, ndcg=0.08), {
+        "tail": _summary(0.0, 0.25), "head": _summary(0.1, 0.50), "sparse_users": _summary(0.12)}, (0.09, 0.10))
+    full = _hand_report(_summary(0.17, ndcg=0.085), {
+        "tail": _summary(0.0, 0.40), "head": _summary(0.1, 0.58), "sparse_users": _summary(0.20),
+        "cold_items": _summary(0.1, 0.25), "warm_items": _summary(0.2, 0.30)}, (0.15, 0.21))
+    return {POPULARITY: popularity, EASE: ease, ID_ONLY: id_only, TEXT_ONLY: _hand_report(_summary(0.1), {}, (0, 0)),
+            FULL: full}
 
 
-def test_targets_pass_and_miss_with_margins():
+def test_targets_compare_the_full_model_with_the_best_peer():
     targets = evaluate_targets(hand_reports(), "tiny", "time_cut")
-    cold = targets["cold_start_items"]
-    # 0.25 >= 0.8 * 0.30 = 0.24: passes by 0.01.
-    assert cold["passed"] is True
-    assert cold["checks"][0]["required"] == pytest.approx(0.24)
-    assert cold["checks"][0]["margin"] == pytest.approx(0.01)
+    recall, ndcg = targets["beats_peers"]["checks"]
+    # Recall@10: best peer EASE 0.15 -> 0.165 required, 0.17 passes; NDCG@10: best peer id_only 0.08 -> 0.088.
+    assert recall["reference"].startswith("best peer (ease)") and recall["required"] == pytest.approx(0.165)
+    assert recall["passed"] is True and recall["margin"] == pytest.approx(0.005)
+    assert ndcg["reference"].startswith("best peer (id_only)") and ndcg["margin"] == pytest.approx(-0.003)
+    assert targets["beats_peers"]["passed"] is False
     tail, head = targets["tail_and_head"]["checks"]
-    # tail 0.40 < 2 * 0.25 = 0.50: missed by 0.10; head 0.57 >= 0.95 * 0.60 = 0.57: kept.
-    assert tail["passed"] is False and tail["margin"] == pytest.approx(-0.10)
-    assert head["passed"] is True and head["required"] == pytest.approx(0.57)
-    assert targets["tail_and_head"]["passed"] is False
+    # Tail and head compare with EASE and id_only only: popularity's 0.90 does not count.
+    assert tail["reference"].startswith("best peer (id_only)") and tail["required"] == pytest.approx(0.375)
+    assert head["reference"].startswith("best peer (ease)") and head["required"] == pytest.approx(0.57)
+    assert targets["tail_and_head"]["passed"] is True
+    last_1, last_3 = targets["history_cuts"]["checks"]
+    # Same cut, best peer EASE: 0.15 < 1.3 x 0.12 = 0.156; 0.21 >= 1.3 x 0.16 = 0.208.
+    assert last_1["stratum"] == "history_cuts/last_1" and last_1["margin"] == pytest.approx(-0.006)
+    assert last_3["passed"] is True and last_3["margin"] == pytest.approx(0.002)
     sparse = targets["sparse_users"]
-    # 0.15 < 1.5 * 0.12 = 0.18.
-    assert sparse["checks"][0]["stratum"] == "sparse_users" and sparse["passed"] is False
-    assert sparse["checks"][0]["margin"] == pytest.approx(-0.03)
-    gru = targets["gru4rec_recall@10"]
-    assert gru["passed"] is True and gru["checks"][0]["margin"] == pytest.approx(0.01)
-    assert gru["comparable"] is False
+    assert sparse["passed"] is True and sparse["checks"][0]["required"] == pytest.approx(0.18)
+    cold = targets["cold_start_items"]
+    assert cold["passed"] is True and cold["checks"][0]["required"] == pytest.approx(0.24)
 
 
-def test_sparse_target_falls_back_to_history_cut_5_and_gru4rec_protocol():
-    targets = evaluate_targets(hand_reports(full_sparse_n=0), "ml-100k", "leave_last_out")
-    sparse = targets["sparse_users"]["checks"][0]
-    # 0.09 >= 1.5 * 0.05 = 0.075.
-    assert sparse["stratum"] == "history_cut_5" and sparse["passed"] is True
-    assert sparse["required"] == pytest.approx(0.075)
-    assert targets["gru4rec_recall@10"]["comparable"] is True
+def test_published_rows_count_only_on_ml_100k_leave_last_out():
+    elsewhere = evaluate_targets(hand_reports(), "tiny", "time_cut")
+    for name in ("beats_published_sasrec", "id_only_published"):
+        assert elsewhere[name]["passed"] is None and elsewhere[name]["comparable"] is False
+    targets = evaluate_targets(hand_reports(), "ml-100k", "leave_last_out")
+    sasrec = targets["beats_published_sasrec"]["checks"][0]
+    assert sasrec["required"] == pytest.approx(0.2211) and sasrec["margin"] == pytest.approx(0.17 - 0.2211)
+    gru4rec = targets["id_only_published"]["checks"][0]
+    assert (gru4rec["model"], gru4rec["reference"], gru4rec["required"]) == (ID_ONLY, "GRU4Rec (published)", 0.187)
+    assert targets["id_only_published"]["passed"] is False
 
 
-def test_target_not_measurable_without_cold_items():
+def test_sparse_target_has_no_substitute_when_there_are_no_sparse_users():
     reports = hand_reports()
-    reports[FULL]["strata"]["cold_items"] = {"recall@10": None, "recall@50": None, "n": 0}
-    cold = evaluate_targets(reports, "tiny", "time_cut")["cold_start_items"]
-    assert cold["passed"] is None and cold["checks"][0]["margin"] is None
+    for report in reports.values():
+        report["strata"]["sparse_users"] = {"recall@10": None, "recall@50": None, "n": 0}
+    sparse = evaluate_targets(reports, "tiny", "time_cut")["sparse_users"]
+    assert sparse["passed"] is None and sparse["note"] == NO_SPARSE_USERS_NOTE
+    assert sparse["checks"][0]["stratum"] == "sparse_users" and sparse["checks"][0]["value"] is None
+
+
+def test_a_skipped_ease_is_reported_and_left_out_of_the_peers():
+    reason = ease_skip_reason(50_000)
+    assert reason.startswith("EASE skipped: 50000 items") and ease_skip_reason(100) is None
+    reports = hand_reports()
+    reports[EASE] = {"skipped": reason}
+    recall = evaluate_targets(reports, "tiny", "time_cut")["beats_peers"]["checks"][0]
+    assert recall["reference"].startswith("best peer (id_only)") and recall["required"] == pytest.approx(0.11)
+    timings = {name: {} for name in reports}
+    timings[EASE] = {"skipped": reason}
+    table = format_models_markdown({"models": reports, "timings": timings})
+    assert f"| ease | – | – | – | – | – | – | {reason} |" in table
+
+
+def test_models_table_adds_the_published_rows_on_ml_100k_leave_last_out():
+    reports = hand_reports()
+    timings = {name: {} for name in reports}
+    without = format_models_markdown({"models": reports, "timings": timings, "published_reference": None})
+    assert "(published)" not in without
+    table = format_models_markdown({"models": reports, "timings": timings,
+                                    "published_reference": PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10})
+    assert "| SASRec (published) | 0.2010 | – | – | – | – | – | reference row, not run here |" in table
+    assert "| GRU4Rec (published) | 0.1870 |" in table and "| EASE (published) | 0.1480 |" in table
 
 
 def test_model_configs_switch_only_the_towers():
     config = benchmark_config()
     configs = model_configs(config)
     assert list(configs) == list(MODEL_NAMES)
-    assert configs[FULL] == config
+    assert configs[FULL] == configs[POPULARITY] == configs[EASE] == config
     assert configs[ID_ONLY].model.use_text is False and configs[TEXT_ONLY].model.use_item_ids is False
     assert configs[TEXT_ONLY].train == configs[ID_ONLY].train == config.train
 

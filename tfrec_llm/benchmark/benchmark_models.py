@@ -1,0 +1,90 @@
+"""The models a benchmark runs, and which of them are the full model's peers.
+
+All models run on the same split, with the same evaluator and, for trained
+ones, the same budget (the config's epochs, batch size, learning rate, seed):
+
+- "popularity": the most popular training items for everyone;
+- "ease": EASE (Steck 2019), a closed-form linear item-item model;
+- the id-only sequential models of `ID_ONLY_PEERS` (two towers with item-id
+  embeddings only; today "id_only", the config's user tower);
+- "text_only": item text only (`model.use_item_ids = false`);
+- "full": the config as given.
+
+Peers are the simple or id-only models the full model must beat: popularity,
+EASE and every `ID_ONLY_PEERS` model. A new id-only variant (e.g. an
+attention user tower) is one more line in `ID_ONLY_PEERS`: it is then
+trained, reported, counted as a peer and checked against its published row.
+"""
+
+import dataclasses
+from typing import Dict, List, Optional
+
+from tfrec_llm.experiment_config import ExperimentConfig
+
+POPULARITY = "popularity"
+EASE = "ease"
+ID_ONLY = "id_only"
+TEXT_ONLY = "text_only"
+FULL = "full"
+
+
+@dataclasses.dataclass(frozen=True)
+class IdOnlyPeer:
+    """An id-only sequential model: its config overrides and the published row it is held to.
+
+    Args:
+        overrides: `ExperimentConfig.updated` overrides of the full config.
+        description: one line for the report.
+        published_row: key of `targets.PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10`
+            its Recall@10 must reach on ml-100k leave-last-out, or None.
+
+    Example:
+        IdOnlyPeer({"model": {"use_text": False}}, "item ids only", "GRU4Rec")
+    """
+
+    overrides: dict
+    description: str
+    published_row: Optional[str] = None
+
+
+ID_ONLY_PEERS: Dict[str, IdOnlyPeer] = {
+    ID_ONLY: IdOnlyPeer({"model": {"use_text": False, "use_item_ids": True}},
+                        "two towers, item-id embeddings only (model.use_text=false), the config's user tower",
+                        "GRU4Rec"),
+    # Once model.user_tower exists, one line adds the attention variant:
+    # "id_only_attention": IdOnlyPeer({"model": {"use_text": False, "use_item_ids": True,
+    #     "user_tower": "attention"}}, "two towers, item-id embeddings only, attention user tower", "SASRec"),
+}
+
+SIMPLE_PEERS = (POPULARITY, EASE)
+"""Peers without training epochs (counting, closed form)."""
+
+MODEL_NAMES = (POPULARITY, EASE, *ID_ONLY_PEERS, TEXT_ONLY, FULL)
+MODEL_DESCRIPTIONS = {
+    POPULARITY: "most popular training items, the same list for everyone (no learning)",
+    EASE: "EASE (Steck 2019): closed-form linear item-item model on the training interactions, "
+          "l2 chosen on each user's last training event",
+    **{name: peer.description for name, peer in ID_ONLY_PEERS.items()},
+    TEXT_ONLY: "two towers, item text only (model.use_item_ids=false)",
+    FULL: "two towers as configured (item ids and text)",
+}
+
+
+def model_configs(config: ExperimentConfig) -> Dict[str, ExperimentConfig]:
+    """The config of each benchmark model: same data, split and budget, different towers."""
+    configs = {POPULARITY: config, EASE: config}
+    configs.update({name: config.updated(peer.overrides) for name, peer in ID_ONLY_PEERS.items()})
+    configs[TEXT_ONLY] = config.updated({"model": {"use_text": True, "use_item_ids": False}})
+    configs[FULL] = config
+    return configs
+
+
+def is_measured(report: dict) -> bool:
+    """Whether a model's report holds metrics (False for a skipped model)."""
+    return "overall" in report
+
+
+def peer_names(models: Dict[str, dict], learned_only: bool = False) -> List[str]:
+    """The measured peers among `models`: popularity (unless `learned_only`), EASE, id-only models."""
+    candidates = ([] if learned_only else [POPULARITY]) + [EASE, *ID_ONLY_PEERS]
+    return [name for name in candidates if name in models and is_measured(models[name])]

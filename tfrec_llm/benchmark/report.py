@@ -1,0 +1,212 @@
+"""report.md of a benchmark run, and the best model per stratum.
+
+Sections: the models (overall metrics, seconds per training epoch, and on
+ml-100k leave-last-out the published reference rows), the best model per
+stratum with its ratio to the second best, every model's metrics per
+stratum, the history cuts (every test example re-scored with only its last
+k items: a separate table, never a stratum), the targets, TFRS
+FactorizedTopK accuracy, costs and plots. Missing values show "–".
+"""
+
+import os
+from typing import Dict, List, Optional, Sequence
+
+from tfrec_llm.benchmark.benchmark_models import EASE, FULL, is_measured
+from tfrec_llm.benchmark.targets import TFRS_PROTOCOL, summary_at
+
+TABLE_METRICS = ("recall@10", "recall@50", "ndcg@10", "mrr")
+BEST_METRICS = ("recall@10", "recall@50")
+FACTORIZED_COLUMNS = ("top_10_accuracy", "top_50_accuracy", "top_100_accuracy")
+PASSED, MISSED, NOT_MEASURABLE = "pass", "MISS", "n/a"
+MISSING = "–"
+
+
+def best_by_stratum(models: Dict[str, dict], metrics: Sequence[str] = BEST_METRICS) -> Dict[str, dict]:
+    """{place: {metric: {"best", "value", "second", "second_value", "ratio"}}} over the measured models.
+
+    Places are "overall" then every stratum. `ratio` = best / second (None
+    when fewer than two models have a value or the second is 0).
+    """
+    measured = {name: report for name, report in models.items() if is_measured(report)}
+    places = ["overall"] + _union(list(report.get("strata", {})) for report in measured.values())
+    best = {}
+    for place in places:
+        best[place] = {}
+        for metric in metrics:
+            values = {name: summary_at(report, place).get(metric) for name, report in measured.items()}
+            ranked = sorted(((v, name) for name, v in values.items() if v is not None), key=lambda p: -p[0])
+            first = ranked[0] if ranked else (None, None)
+            second = ranked[1] if len(ranked) > 1 else (None, None)
+            best[place][metric] = {"best": first[1], "value": first[0], "second": second[1],
+                                   "second_value": second[0], "ratio": _ratio(first[0], second[0])}
+    return best
+
+
+def benchmark_markdown(report: dict, plots: Optional[Dict[str, str]] = None) -> str:
+    """The whole report.md (see the module docstring)."""
+    data, config, models = report["data"], report["config"], report["models"]
+    train = config["train"]
+    full_training = models[FULL].get("training", {})
+    encoder = full_training.get("text_encoder", config["text"]["encoder"])
+    pretrained = "pretrained" if full_training.get("text_encoder_pretrained") else "NOT pretrained"
+    seen = "excluded" if data["split"] != TFRS_PROTOCOL[1] else "not excluded (TFRS protocol)"
+    places = ["overall"] + _union(list(m.get("strata", {})) for m in models.values() if is_measured(m))
+    cuts = _union(list(m.get("history_cuts", {})) for m in models.values() if is_measured(m))
+    lines = [
+        f"# tfrec-llm benchmark: {data['name']} ({data['split']} split)",
+        "",
+        f"{data['interactions']} interactions, {data['items']} items. Every model: the same split and the same "
+        f"full-catalog evaluator (items the user already had {seen}, ties ranked pessimistically); trained "
+        f"models: {train['epochs']} epochs, batch {train['batch_size']}, learning rate {train['learning_rate']}, "
+        f"seed {train['seed']}. Text encoder: {encoder} ({pretrained}), {config['text']['mode']} mode.",
+        "",
+        *(f"- **{name}**: {description}" for name, description in report["model_descriptions"].items()),
+        "",
+        "## Models and peers (overall)",
+        "",
+        format_models_markdown(report),
+        "## Best model per stratum",
+        "",
+        "best / second: the best model's value divided by the second best's.",
+        "",
+        format_best_markdown(report["best_by_stratum"]),
+        "## Metrics by stratum",
+        "",
+        format_places_markdown(models, places, "stratum"),
+        "## History cuts",
+        "",
+        "Every test example re-scored with its history cut to its last k items (popularity ignores the "
+        "history; EASE's x_u holds the last k items). A re-scoring of all users, not a stratum.",
+        "",
+        format_places_markdown(models, [f"history_cuts/{cut}" for cut in cuts], "history"),
+        "## Targets",
+        "",
+        format_targets_markdown(report["targets"]),
+        "## TFRS FactorizedTopK accuracy (no exclusion of seen items)",
+        "",
+        format_factorized_markdown(report["factorized_top_k"], data["name"], data["split"]),
+        "## Cost",
+        "",
+        format_costs_markdown(report["timings"]),
+        report["notes"]["memory"],
+        "",
+    ]
+    if plots:
+        lines += ["## Plots", "", *(f"![{name}]({os.path.basename(path)})" for name, path in plots.items()), ""]
+    return "\n".join(lines)
+
+
+def format_models_markdown(report: dict) -> str:
+    """Models x overall metrics, seconds per training epoch, notes; then the published reference rows."""
+    header = ["model", *TABLE_METRICS, "s/epoch", "epochs", "note"]
+    lines = [_row(header), _row(["---"] * len(header))]
+    for name, metrics in report["models"].items():
+        cost = report["timings"].get(name, {})
+        if not is_measured(metrics):
+            lines.append(_row([name, *[MISSING] * (len(header) - 2), metrics.get("skipped", "skipped")]))
+            continue
+        l2 = metrics.get("training", {}).get("ease", {}).get("l2") if name == EASE else None
+        note = "" if l2 is None else f"l2 = {l2:g}, chosen on each user's last training event"
+        lines.append(_row([name, *(_number(metrics["overall"].get(m)) for m in TABLE_METRICS),
+                           _number(cost.get("seconds_per_epoch"), decimals=1), cost.get("epochs") or MISSING, note]))
+    for name, recall in (report.get("published_reference") or {}).items():
+        lines.append(_row([f"{name} (published)", _number(recall), *[MISSING] * (len(header) - 3),
+                           "reference row, not run here"]))
+    return "\n".join(lines) + "\n"
+
+
+def format_places_markdown(models: Dict[str, dict], places: List[str], title: str) -> str:
+    """One row per (place, measured model): n and `TABLE_METRICS`."""
+    header = [title, "model", "n", *TABLE_METRICS]
+    lines = [_row(header), _row(["---"] * len(header))]
+    for place in places:
+        for name, report in models.items():
+            if is_measured(report):
+                summary = summary_at(report, place)
+                lines.append(_row([place.split("/")[-1], name, summary.get("n", MISSING),
+                                   *(_number(summary.get(m)) for m in TABLE_METRICS)]))
+    return "\n".join(lines) + "\n"
+
+
+def format_best_markdown(best: Dict[str, dict]) -> str:
+    """Per place and metric: the best model, its value and best / second (with the second's name)."""
+    header = ["stratum"]
+    for metric in BEST_METRICS:
+        header += [f"best {metric}", "value", "best / second"]
+    lines = [_row(header), _row(["---"] * len(header))]
+    for place, by_metric in best.items():
+        cells = [place]
+        for metric in BEST_METRICS:
+            entry = by_metric[metric]
+            ratio = MISSING if entry["ratio"] is None else f"{entry['ratio']:.2f} (vs {entry['second']})"
+            cells += [entry["best"] or MISSING, _number(entry["value"]), ratio]
+        lines.append(_row(cells))
+    return "\n".join(lines) + "\n"
+
+
+def format_targets_markdown(targets: Dict[str, dict]) -> str:
+    """One row per check: result, value, required value and margin (value - required); then the notes."""
+    lines = [_row(["target", "result", "check", "value", "required", "margin"]), _row(["---"] * 6)]
+    notes = []
+    for name, target in targets.items():
+        for check in target["checks"]:
+            reference = (f"{check['factor']:g} x {check['reference']}"
+                         if check["factor"] != 1.0 else check["reference"])
+            result = _result(check["passed"]) if target["comparable"] and not target["note"] else NOT_MEASURABLE
+            lines.append(_row([
+                name, result, f"{check['model']} {check['stratum']} {check['metric']} >= {reference}",
+                _number(check["value"]), _number(check["required"]), _number(check["margin"], signed=True)]))
+        notes.append(f"- {name}: {target['description']}" + (f" — {target['note']}" if target["note"] else ""))
+    return "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
+
+
+def format_factorized_markdown(factorized: dict, data_name: str, split: str) -> str:
+    """Models x TFRS FactorizedTopK top-k accuracy, and the published numbers' protocol."""
+    lines = [_row(["model", *FACTORIZED_COLUMNS]), _row(["---"] * (len(FACTORIZED_COLUMNS) + 1))]
+    for name, values in factorized["models"].items():
+        lines.append(_row([name, *(_number(values.get(column)) for column in FACTORIZED_COLUMNS)]))
+    published = ", ".join(f"{name} ≈ {value}" for name, value in factorized["published_top_100"].items())
+    verdict = ("this run uses that protocol" if factorized["comparable_with_published"]
+               else f"this run ({data_name}, {split} split) is NOT comparable")
+    return ("\n".join(lines) + f"\n\nPublished top-100 accuracy ({published}) comes from the TFRS tutorials' "
+            f"protocol: {TFRS_PROTOCOL[0]}, a random 80/20 split of ratings (data.split=\"random\"); "
+            f"{verdict}.\n")
+
+
+def format_costs_markdown(timings: Dict[str, dict]) -> str:
+    """Models x wall times (seconds) and peak memory (MB); skipped models say so."""
+    columns = [("wall_seconds", "train+eval s"), ("process_seconds", "process s"), ("data_seconds", "data s"),
+               ("text_seconds", "text s"), ("train_seconds", "fit s"), ("seconds_per_epoch", "s/epoch"),
+               ("eval_seconds", "eval s"), ("peak_rss_mb", "peak RSS MB"), ("rss_before_run_mb", "RSS before run MB")]
+    lines = [_row(["model", *(title for _, title in columns)]), _row(["---"] * (len(columns) + 1))]
+    for name, cost in timings.items():
+        if "skipped" in cost:
+            lines.append(_row([name, "skipped", *[MISSING] * (len(columns) - 1)]))
+        else:
+            lines.append(_row([name, *(_number(cost.get(key), decimals=1) for key, _ in columns)]))
+    return "\n".join(lines) + "\n"
+
+
+def _union(name_lists) -> List[str]:
+    names = []
+    for name_list in name_lists:
+        names += [name for name in name_list if name not in names]
+    return names
+
+
+def _ratio(value, reference):
+    return None if value is None or not reference else value / reference
+
+
+def _result(passed):
+    return NOT_MEASURABLE if passed is None else (PASSED if passed else MISSED)
+
+
+def _number(value, decimals=4, signed=False):
+    if value is None:
+        return MISSING
+    return f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
+
+
+def _row(cells):
+    return "| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |"
