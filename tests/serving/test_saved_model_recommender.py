@@ -1,5 +1,6 @@
 """recommend(): recommendations and explanations from a copied export directory alone."""
 
+import logging
 import math
 import os
 import shutil
@@ -67,3 +68,36 @@ def test_recommend_sees_items_added_to_the_export(export_dir, tmp_path):
     add_items(directory, str(csv_path), validate=False)
     rows = recommend(directory, ["m2", "m6", "m10"], k=10)
     assert ("new_crime", "detective murder crime saga") in [(r.item_id, r.title) for r in rows]
+
+
+def _cli_rows(capsys, export, history):
+    from tfrec_llm.cli import main  # pylint: disable=import-outside-toplevel
+    capsys.readouterr()
+    assert main(["recommend", "--export-dir", export, "--history", history, "--k", "4"]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def _as_lines(rows):
+    return ["\t".join(str(cell) for cell in row) for row in rows]
+
+
+def test_cli_recommend_names_unknown_history_ids_and_ignores_them(copied_export, capsys, caplog):
+    recommender = SavedModelRecommender(copied_export)
+    with caplog.at_level(logging.WARNING):
+        printed = _cli_rows(capsys, copied_export, "m0,x9,y7,x9")
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "3 of 4 history ids are unknown to the model and were ignored: x9, y7"]
+    assert printed == _as_lines(recommender.recommend(["m0"], k=4))
+
+
+def test_cli_recommend_says_a_history_of_unknown_ids_gets_the_no_history_answer(copied_export, capsys, caplog):
+    recommender = SavedModelRecommender(copied_export)
+    with caplog.at_level(logging.WARNING):
+        printed = _cli_rows(capsys, copied_export, "x9,y7")
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith("None of the 2 history ids is known to the model (x9, y7): this is the no-history answer")
+    assert printed == _as_lines(recommender.recommend([], k=4))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        _cli_rows(capsys, copied_export, "m0,m4")
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]  # known ids: nothing to say

@@ -7,8 +7,16 @@ is paired with the history item whose `item_encoder` embedding is most
 similar to its own (cosine similarity of the L2-normalised item
 embeddings): "recommended because you watched ...". At most K =
 min(max_k, catalog size) items can be returned (K is fixed at export).
+
+History ids the model does not know (not in the served catalog: a typo, an
+item of another data set) are dropped before the request, with a warning
+naming them; a history of unknown ids only gets the no-history answer (the
+items the model rates highest for a user with no history, in the default
+context: close to the most popular ones). The TF Serving signature itself
+reads an unknown id as the unknown item.
 """
 
+import logging
 from typing import List, Sequence
 
 import numpy as np
@@ -23,6 +31,9 @@ from tfrec_llm.serving.export.exporter import ITEM_ENCODER, RETRIEVAL
 from tfrec_llm.serving.saved_model_loading import load_latest_version
 
 SERVING_SIGNATURE = "serving_default"
+MAX_LISTED_UNKNOWN_IDS = 10
+
+logger = logging.getLogger(__name__)
 
 
 class SavedModelRecommender:
@@ -49,7 +60,7 @@ class SavedModelRecommender:
         """Top-k `Recommendation`s (or `ExplainedRecommendation`s) for a history, oldest item first."""
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}.")
-        history = [str(item_id) for item_id in history]
+        history = self.known_history([str(item_id) for item_id in history])
         outputs = self._retrieve(history=tf.constant([history], dtype=tf.string, shape=[1, len(history)]))
         item_ids = [i.decode("utf-8") for i in outputs[ITEM_IDS_OUTPUT].numpy()[0]]
         scores = outputs[SCORES_OUTPUT].numpy()[0]
@@ -58,6 +69,23 @@ class SavedModelRecommender:
         if not explain:
             return rows
         return self._explained(rows, history)
+
+    def known_history(self, history: Sequence[str]) -> List[str]:
+        """`history` without the ids the model does not know, which are named in a warning."""
+        given = [item_id for item_id in history if item_id]  # "" is padding
+        known = [item_id for item_id in given if item_id in self.titles]
+        unknown = list(dict.fromkeys(item_id for item_id in given if item_id not in self.titles))
+        if unknown:
+            listed = ", ".join(unknown[:MAX_LISTED_UNKNOWN_IDS]) + (
+                f", ... ({len(unknown)} distinct)" if len(unknown) > MAX_LISTED_UNKNOWN_IDS else "")
+            if known:
+                logger.warning("%d of %d history ids are unknown to the model and were ignored: %s",
+                               len(given) - len(known), len(given), listed)
+            else:
+                logger.warning("None of the %d history ids is known to the model (%s): this is the no-history "
+                               "answer (what the model ranks first for a user without history: mostly popular "
+                               "items), the same as for an empty history.", len(given), listed)
+        return known
 
     def _explained(self, rows, history) -> List[ExplainedRecommendation]:
         known = [item_id for item_id in dict.fromkeys(history) if item_id in self.titles]
