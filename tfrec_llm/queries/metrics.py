@@ -12,12 +12,14 @@ level of precision (share of relevant items in the catalog: what a random
 ranking earns in expectation).
 """
 
+from typing import Dict, Sequence
+
 import numpy as np
 
 PRECISION_KS = (10, 100)
 
 
-def ranked_relevance(scores, relevant) -> np.ndarray:
+def ranked_relevance(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     """bool [Q, N]: `relevant` reordered by descending score, ties pessimistic."""
     scores = np.asarray(scores, dtype=np.float64)
     relevant = np.asarray(relevant, dtype=bool)
@@ -32,7 +34,8 @@ def ranked_relevance(scores, relevant) -> np.ndarray:
     return np.take_along_axis(relevant, order, axis=1)
 
 
-def text_query_metrics(scores, relevant, ks=PRECISION_KS) -> dict:
+def text_query_metrics(scores: np.ndarray, relevant: np.ndarray,
+                       ks: Sequence[int] = PRECISION_KS) -> Dict[str, float]:
     """{"precision@k": ..., "mrr": ..., "chance_precision": ..., "n": requests}, means over requests.
 
     Args:

@@ -66,7 +66,7 @@ class TextQuerySet:
             attributes.append(list(names))
         return cls(queries, attributes)
 
-    def relevance(self, item_attributes, attribute_names: Sequence[str]) -> np.ndarray:
+    def relevance(self, item_attributes: np.ndarray, attribute_names: Sequence[str]) -> np.ndarray:
         """bool [Q, N]: item n carries one of request q's attributes (`item_attributes` is [N, A])."""
         item_attributes = np.asarray(item_attributes) > 0
         columns = {name: i for i, name in enumerate(attribute_names)}

@@ -14,7 +14,7 @@ joined by ". "); `tfrec-llm bench-queries` measures how well
 requests written as a person would write them find their items.
 """
 
-from typing import Callable, List, Sequence
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -22,6 +22,9 @@ import tensorflow as tf
 from tfrec_llm.serving.signatures.item_text_encoder_module import ENCODE_BATCH_SIZE, ITEM_EMBEDDING_OUTPUT, TEXT_INPUT
 from tfrec_llm.serving.recommendation import Recommendation
 from tfrec_llm.serving.catalog.serving_catalog import ServingCatalog
+
+if TYPE_CHECKING:  # the training stack is imported only when a trained model is passed
+    from tfrec_llm.training.trained_model import TrainedModel
 
 
 class TextQueryRetriever:
@@ -38,12 +41,13 @@ class TextQueryRetriever:
             print(item_id, title, score)
     """
 
-    def __init__(self, encode_texts: Callable, catalog: ServingCatalog):
+    def __init__(self, encode_texts: Callable[[tf.Tensor], tf.Tensor], catalog: ServingCatalog):
         self._encode_texts = encode_texts
         self.catalog = catalog
 
     @classmethod
-    def from_trained_model(cls, trained, catalog: ServingCatalog = None) -> "TextQueryRetriever":
+    def from_trained_model(cls, trained: "TrainedModel",
+                           catalog: Optional[ServingCatalog] = None) -> "TextQueryRetriever":
         """In memory, from a `TrainedModel` (the model must read item text)."""
         from tfrec_llm.serving.export.exporter import item_text_encoder, serving_catalog  # pylint: disable=import-outside-toplevel
         module = item_text_encoder(trained)

@@ -9,14 +9,14 @@ and items share meaning but no words.
 import collections
 import math
 import re
-from typing import Sequence
+from typing import List, Sequence
 
 import numpy as np
 
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def words(text: str) -> list:
+def words(text: str) -> List[str]:
     return WORD.findall(str(text).lower())
 
 

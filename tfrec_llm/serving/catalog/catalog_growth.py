@@ -40,7 +40,7 @@ from tfrec_llm.serving.signatures.ranking_module import RankingModule
 from tfrec_llm.serving.signatures.retrieval_module import RetrievalModule
 from tfrec_llm.serving.export.exporter import (ITEM_ENCODER, ITEM_TABLE_MODELS, ITEM_TEXT_ENCODER, RANKING,
                                                     RETRIEVAL, TEXT_RETRIEVAL, USER_ENCODER)
-from tfrec_llm.serving.saved_model_loading import load_saved_model
+from tfrec_llm.serving.saved_model_loading import LoadedSavedModel, load_saved_model
 from tfrec_llm.serving.catalog.serving_catalog import ServingCatalog, check_item_ids
 from tfrec_llm.serving.signatures.text_retrieval_module import TextRetrievalModule
 from tfrec_llm.serving.signatures.user_encoder_module import UserEncoderModule
@@ -132,7 +132,7 @@ def encode_item_texts(export_dir: str, texts: np.ndarray) -> np.ndarray:
     return np.concatenate([p.numpy() for p in parts]).astype(np.float32)
 
 
-def exported_catalog(loaded, saved_model_dir: str) -> ServingCatalog:
+def exported_catalog(loaded: LoadedSavedModel, saved_model_dir: str) -> ServingCatalog:
     """The catalog held by a loaded item-table model (ids and vectors from its variables)."""
     items = loaded.items if hasattr(loaded, "items") else loaded.history_encoder.items
     item_ids, titles = read_item_catalog(saved_model_dir)
@@ -142,7 +142,8 @@ def exported_catalog(loaded, saved_model_dir: str) -> ServingCatalog:
     return ServingCatalog(item_ids, titles, items.item_vectors.numpy(), items.reserved_vectors.numpy())
 
 
-def rebuild_module(model_name: str, loaded, info: ExportInfo, catalog: ServingCatalog, scratch_dir: str):
+def rebuild_module(model_name: str, loaded: LoadedSavedModel, info: ExportInfo, catalog: ServingCatalog,
+                   scratch_dir: str) -> tf.Module:
     """A module of `model_name` over `catalog`, reusing the loaded model's learned functions."""
     items = ItemLookup(catalog, scratch_dir)
     if model_name == ITEM_ENCODER:

@@ -5,7 +5,7 @@ else (including "") -> 0. Vocabularies are small, so the tables hold them
 as constants.
 """
 
-from typing import Dict
+from typing import Dict, List, Union
 
 import numpy as np
 import tensorflow as tf
@@ -13,8 +13,11 @@ import tensorflow as tf
 from tfrec_llm.data.category_vocabulary import UNKNOWN_CATEGORY
 from tfrec_llm.data.interaction_data import DEFAULT_SCENARIO
 
+BatchSize = Union[int, tf.Tensor]
+"""A batch size: a Python int, or a scalar int32 tensor inside a signature."""
 
-def default_scenario_index(scenario_values) -> int:
+
+def default_scenario_index(scenario_values: np.ndarray) -> int:
     """Scenario used by signatures without context inputs.
 
     The only scenario if the model knows one, else the loaders' default
@@ -41,7 +44,8 @@ class ContextLookup(tf.Module):
         context.feature_indices({"user_age": tf.constant(["old"])}, 1)  # [[1]]
     """
 
-    def __init__(self, scenario_values, user_feature_values: Dict[str, np.ndarray], name: str = "context"):
+    def __init__(self, scenario_values: np.ndarray, user_feature_values: Dict[str, np.ndarray],
+                 name: str = "context"):
         super().__init__(name=name)
         self.feature_names = sorted(user_feature_values)
         self.scenario_values = np.asarray(scenario_values, dtype=str)
@@ -52,17 +56,17 @@ class ContextLookup(tf.Module):
         self.default_scenario = default_scenario_index(scenario_values)
 
     @property
-    def feature_input_names(self):
+    def feature_input_names(self) -> List[str]:
         """Signature input names of the user features: `user_<name>`."""
         return [f"user_{name}" for name in self.feature_names]
 
-    def scenario_indices(self, scenarios):
+    def scenario_indices(self, scenarios: tf.Tensor) -> tf.Tensor:
         return _lookup(self.scenario_table, scenarios)
 
-    def default_scenarios(self, batch_size):
+    def default_scenarios(self, batch_size: BatchSize) -> tf.Tensor:
         return tf.fill([batch_size], tf.constant(self.default_scenario, tf.int32))
 
-    def feature_indices(self, inputs: dict, batch_size):
+    def feature_indices(self, inputs: Dict[str, tf.Tensor], batch_size: BatchSize) -> tf.Tensor:
         """int32 [B, F] indices of the `user_<name>` inputs (F may be 0)."""
         columns = [_lookup(self.feature_tables.get(name), inputs[key])
                    for name, key in zip(self.feature_names, self.feature_input_names)]
@@ -70,7 +74,7 @@ class ContextLookup(tf.Module):
             return tf.zeros([batch_size, 0], tf.int32)
         return tf.stack(columns, axis=1)
 
-    def unknown_features(self, batch_size):
+    def unknown_features(self, batch_size: BatchSize) -> tf.Tensor:
         return tf.zeros([batch_size, len(self.feature_names)], tf.int32)
 
 

@@ -7,18 +7,22 @@ only the most recent `max_history` are kept, right-padded with index 0.
 Unknown ids become the unknown-item index 1 and are read as such.
 """
 
+from typing import Dict, Tuple, Union
+
 import numpy as np
 import tensorflow as tf
 
 from tfrec_llm.data.item_vocabulary import PAD_INDEX
-from tfrec_llm.serving.catalog.context_lookup import ContextLookup
+from tfrec_llm.serving.catalog.context_lookup import BatchSize, ContextLookup
 from tfrec_llm.serving.catalog.item_lookup import ItemLookup
+from tfrec_llm.serving.saved_model_loading import LoadedSavedModel
+from tfrec_llm.serving.signatures.user_tower_module import UserTowerModule
 
 HISTORY_INPUT = "history"
 SCENARIO_INPUT = "scenario"
 
 
-def compact_histories(indices, max_history: int):
+def compact_histories(indices: tf.Tensor, max_history: int) -> tf.Tensor:
     """int32 [B, max_history]: each row's last `max_history` non-padding indices, oldest first, right-padded."""
     indices = tf.convert_to_tensor(indices, tf.int32)
     present = tf.not_equal(indices, PAD_INDEX)
@@ -47,7 +51,8 @@ class HistoryEncoder(tf.Module):
         users = encoder.user_vectors(indices, *encoder.default_context(1))  # [1, d]
     """
 
-    def __init__(self, items: ItemLookup, context: ContextLookup, user_tower, max_history: int,
+    def __init__(self, items: ItemLookup, context: ContextLookup,
+                 user_tower: Union[UserTowerModule, LoadedSavedModel], max_history: int,
                  name: str = "history_encoder"):
         super().__init__(name=name)
         self.items = items
@@ -55,27 +60,27 @@ class HistoryEncoder(tf.Module):
         self.user_tower = user_tower
         self.max_history = int(max_history)
 
-    def history_spec(self):
+    def history_spec(self) -> tf.TensorSpec:
         return tf.TensorSpec([None, None], tf.string, name=HISTORY_INPUT)
 
-    def context_specs(self) -> dict:
+    def context_specs(self) -> Dict[str, tf.TensorSpec]:
         """Signature inputs of the context: `scenario` and one `user_<name>` per user feature, all [B]."""
         specs = {SCENARIO_INPUT: tf.TensorSpec([None], tf.string, name=SCENARIO_INPUT)}
         for key in self.context.feature_input_names:
             specs[key] = tf.TensorSpec([None], tf.string, name=key)
         return specs
 
-    def default_context(self, batch_size):
+    def default_context(self, batch_size: BatchSize) -> Tuple[tf.Tensor, tf.Tensor]:
         """(scenario, user features) used when a request gives no context."""
         return self.context.default_scenarios(batch_size), self.context.unknown_features(batch_size)
 
-    def context_of(self, inputs: dict):
+    def context_of(self, inputs: Dict[str, tf.Tensor]) -> Tuple[tf.Tensor, tf.Tensor]:
         """(scenario, user features) indices from string context inputs."""
         scenario = inputs[SCENARIO_INPUT]
         return (self.context.scenario_indices(scenario),
                 self.context.feature_indices(inputs, tf.shape(scenario)[0]))
 
-    def example_context(self, batch_size: int) -> dict:
+    def example_context(self, batch_size: int) -> Dict[str, np.ndarray]:
         """Context inputs for warm-up requests: each input's first known value, then "" (unknown)."""
         context = self.context
         inputs = {SCENARIO_INPUT: _first_then_unknown(context.scenario_values, batch_size)}
@@ -83,7 +88,7 @@ class HistoryEncoder(tf.Module):
             inputs[key] = _first_then_unknown(context.user_feature_values[name], batch_size)
         return inputs
 
-    def user_vectors(self, history_indices, scenario, user_features):
+    def user_vectors(self, history_indices: tf.Tensor, scenario: tf.Tensor, user_features: tf.Tensor) -> tf.Tensor:
         """float32 [B, d] L2-normalised user embeddings."""
         compact = compact_histories(history_indices, self.max_history)
         return self.user_tower.encode(self.items.vectors(compact), tf.not_equal(compact, PAD_INDEX),

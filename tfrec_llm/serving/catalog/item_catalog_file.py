@@ -6,6 +6,7 @@ module where needed, in catalog order (row i = catalog item i).
 
 import csv
 import os
+from typing import Sequence, Tuple
 
 import numpy as np
 
@@ -19,7 +20,7 @@ def item_catalog_path(saved_model_dir: str) -> str:
     return os.path.join(saved_model_dir, ASSETS_EXTRA_DIR, ITEM_CATALOG_FILE)
 
 
-def write_item_catalog(saved_model_dir: str, item_ids, item_titles):
+def write_item_catalog(saved_model_dir: str, item_ids: Sequence[str], item_titles: Sequence[str]) -> None:
     path = item_catalog_path(saved_model_dir)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as f:
@@ -28,7 +29,7 @@ def write_item_catalog(saved_model_dir: str, item_ids, item_titles):
         writer.writerows(zip(np.asarray(item_ids, str).tolist(), np.asarray(item_titles, str).tolist()))
 
 
-def read_item_catalog(saved_model_dir: str):
+def read_item_catalog(saved_model_dir: str) -> Tuple[np.ndarray, np.ndarray]:
     """(item_ids, item_titles) str arrays."""
     path = item_catalog_path(saved_model_dir)
     if not os.path.exists(path):

@@ -51,13 +51,13 @@ class ItemLookup(tf.Module):
         self.num_items = catalog.num_items
         self.embedding_dim = catalog.embedding_dim
 
-    def indices(self, item_ids):
+    def indices(self, item_ids: tf.Tensor) -> tf.Tensor:
         """int32 item indices of a string tensor of any shape."""
         line = self.id_table.lookup(item_ids)
         indices = tf.where(line == MISSING_LINE, UNKNOWN_INDEX, tf.cast(line, tf.int32) + FIRST_ITEM_INDEX)
         return tf.where(tf.equal(item_ids, ""), PAD_INDEX, indices)
 
-    def vectors(self, indices):
+    def vectors(self, indices: tf.Tensor) -> tf.Tensor:
         """Embeddings [..., d] of item indices of any shape (no catalog-sized copy).
 
         Gathers from a dense read of the table, not from the variable: a

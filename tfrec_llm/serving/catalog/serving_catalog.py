@@ -70,11 +70,12 @@ class ServingCatalog:
         return self.item_vectors.shape[1]
 
     @classmethod
-    def from_index_table(cls, item_ids, item_titles, index_table: np.ndarray) -> "ServingCatalog":
+    def from_index_table(cls, item_ids: np.ndarray, item_titles: np.ndarray,
+                         index_table: np.ndarray) -> "ServingCatalog":
         """From a [N + 2, d] table indexed by item index (what `catalog_embeddings` returns)."""
         return cls(item_ids, item_titles, index_table[FIRST_ITEM_INDEX:], index_table[:FIRST_ITEM_INDEX])
 
-    def appended(self, item_ids, item_titles, item_vectors) -> "ServingCatalog":
+    def appended(self, item_ids: np.ndarray, item_titles: np.ndarray, item_vectors: np.ndarray) -> "ServingCatalog":
         """A catalog with new items after the existing ones (ids must be new)."""
         item_ids = np.asarray(item_ids, dtype=str)
         known = item_ids[np.isin(item_ids, self.item_ids)]
@@ -86,7 +87,7 @@ class ServingCatalog:
                               self.reserved_vectors)
 
 
-def check_item_ids(item_ids: np.ndarray):
+def check_item_ids(item_ids: np.ndarray) -> None:
     """Raises `CatalogError` unless ids are unique, non-empty and free of line breaks."""
     item_ids = np.asarray(item_ids, dtype=str)
     empty = np.char.str_len(item_ids) == 0

@@ -54,7 +54,7 @@ class ExportInfo:
     def path(saved_model_dir: str) -> str:
         return os.path.join(saved_model_dir, ASSETS_EXTRA_DIR, EXPORT_INFO_FILE)
 
-    def write(self, saved_model_dir: str):
+    def write(self, saved_model_dir: str) -> None:
         path = self.path(saved_model_dir)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:

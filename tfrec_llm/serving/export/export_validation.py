@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from typing import Dict, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -35,7 +36,8 @@ class ExportValidationError(RuntimeError):
     """The exported SavedModel does not load or does not reproduce the in-memory model."""
 
 
-def validate_saved_model(saved_model_dir: str, module, atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL):
+def validate_saved_model(saved_model_dir: str, module: tf.Module, atol: float = DEFAULT_ATOL,
+                         rtol: float = DEFAULT_RTOL) -> None:
     """Loads `saved_model_dir` in a fresh process and compares it with `module` (see module docstring)."""
     needs_text_ops = getattr(module, "needs_text_ops", False)
     with tempfile.TemporaryDirectory(prefix="tfrec-llm-probe-") as work:
@@ -64,8 +66,8 @@ def validate_saved_model(saved_model_dir: str, module, atol: float = DEFAULT_ATO
         compare_outputs(expected, {name: served.get(f"{number}/{name}") for name in expected}, where, atol, rtol)
 
 
-def compare_outputs(expected: dict, served: dict, where: str, atol: float = DEFAULT_ATOL,
-                    rtol: float = DEFAULT_RTOL):
+def compare_outputs(expected: Dict[str, np.ndarray], served: Dict[str, Optional[np.ndarray]], where: str,
+                    atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL) -> None:
     """Raises `ExportValidationError` where `served` differs from `expected` (see module docstring)."""
     for name, want in expected.items():
         got = served.get(name)

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfrec_llm.data.item_vocabulary import UNKNOWN_INDEX
+from tfrec_llm.models.item_tower import ItemTower
 from tfrec_llm.progress import Progress
 from tfrec_llm.training.model_evaluation import catalog_embeddings
 from tfrec_llm.serving.signatures import (item_encoder_module, item_text_encoder_module, ranking_module,
@@ -158,7 +159,7 @@ def item_text_encoder(trained: TrainedModel) -> ItemTextEncoderModule:
                                  tower.text_projection, oov_id_vector(tower))
 
 
-def oov_id_vector(item_tower) -> np.ndarray:
+def oov_id_vector(item_tower: ItemTower) -> np.ndarray:
     """float32 [d]: what the item tower adds to the text vector of an item in the OOV id slot.
 
     Read off the tower itself (the unknown-item index has the OOV slot), so

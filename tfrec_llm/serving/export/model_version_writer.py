@@ -27,7 +27,7 @@ from tfrec_llm.serving.export.warmup_request import write_warmup_requests
 logger = logging.getLogger(__name__)
 
 
-def write_model_version(module, export_dir: str, version: int, info: ExportInfo,
+def write_model_version(module: tf.Module, export_dir: str, version: int, info: ExportInfo,
                         catalog: Optional[ServingCatalog] = None, validate: bool = True) -> str:
     """Publishes `module` as `<export_dir>/<module.model_name>/<version>/`; returns that path."""
     name = module.model_name

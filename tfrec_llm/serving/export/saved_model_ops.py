@@ -70,7 +70,7 @@ def read_required_ops(saved_model_dir: str) -> List[str]:
         return [line.strip() for line in f if line.strip()]
 
 
-def check_banned_ops(model_name: str, ops: Iterable[str]):
+def check_banned_ops(model_name: str, ops: Iterable[str]) -> None:
     """Raises `OpSetError` if any op is known to be missing in stock TF Serving."""
     banned = sorted(set(ops) & BANNED_OPS)
     if banned:
@@ -78,7 +78,7 @@ def check_banned_ops(model_name: str, ops: Iterable[str]):
                          "(KerasHub MultiSegmentPacker); use StartEndPacker.")
 
 
-def check_op_set(model_name: str, ops_outside_core: Iterable[str], allows_text_ops: bool):
+def check_op_set(model_name: str, ops_outside_core: Iterable[str], allows_text_ops: bool) -> None:
     """Raises `OpSetError` unless the ops outside core TF are allowed for this model (see module doc)."""
     outside = set(ops_outside_core)
     check_banned_ops(model_name, outside)

@@ -16,22 +16,25 @@ REPORT_JSON. Exits non-zero if the model cannot be loaded or run.
 import argparse
 import json
 import os
+from typing import Dict, List
 
 import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework import op_def_registry  # pylint: disable=no-name-in-module
 
+# Spelled here rather than imported from saved_model_ops and warmup_request: the probe imports
+# nothing of the package, whose imports could register ops before the check.
 REQUIRED_OPS = os.path.join("assets.extra", "required_ops.txt")
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 
-def ops_outside_core(saved_model_dir):
+def ops_outside_core(saved_model_dir: str) -> List[str]:
     with open(os.path.join(saved_model_dir, REQUIRED_OPS), encoding="utf-8") as f:
         ops = [line.strip() for line in f if line.strip()]
     return [op for op in ops if op_def_registry.get(op) is None]
 
 
-def replay_warmup(saved_model_dir):
+def replay_warmup(saved_model_dir: str) -> Dict[str, np.ndarray]:
     from tensorflow_serving.apis import prediction_log_pb2  # pylint: disable=import-outside-toplevel
     loaded = tf.saved_model.load(saved_model_dir)
     outputs = {}
@@ -45,7 +48,7 @@ def replay_warmup(saved_model_dir):
     return outputs
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("saved_model_dir")
     parser.add_argument("outputs_npz")

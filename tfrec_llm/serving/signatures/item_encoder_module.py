@@ -5,6 +5,8 @@ same vectors `retrieval` scores against. Unknown ids get the unknown-item
 embedding and "" the padding embedding.
 """
 
+from typing import List
+
 import numpy as np
 import tensorflow as tf
 
@@ -42,6 +44,6 @@ class ItemEncoderModule(tf.Module):
         """Inputs: `item_ids` string [B]. Outputs: `item_embedding` float32 [B, d]."""
         return {ITEM_EMBEDDING_OUTPUT: self.items.vectors(self.items.indices(inputs[ITEM_IDS_INPUT]))}
 
-    def warmup_requests(self):
+    def warmup_requests(self) -> List[WarmupRequest]:
         ids = self.items.item_ids.numpy()[:2].astype(str)
         return [WarmupRequest("serving_default", {ITEM_IDS_INPUT: np.array([ids[0], ids[-1], UNKNOWN_EXAMPLE_ID, ""])})]

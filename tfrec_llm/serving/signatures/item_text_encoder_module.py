@@ -15,11 +15,19 @@ lists every op it uses. Pass the same text the model was trained on: the
 item's text fields joined by ". " (see `ItemCatalog.texts`).
 """
 
+from typing import TYPE_CHECKING, List
+
 import numpy as np
 import tensorflow as tf
 
 from tfrec_llm.serving.export.warmup_request import WarmupRequest
 from tfrec_llm.serving.signatures.item_encoder_module import ITEM_EMBEDDING_OUTPUT
+
+if TYPE_CHECKING:  # serving a SavedModel needs none of these
+    import keras_hub
+    import tf_keras
+
+    from tfrec_llm.models.text.keras_hub_bridge_layer import KerasHubBridgeLayer
 
 MODEL_NAME = "item_text_encoder"
 TEXT_INPUT = "text"
@@ -49,7 +57,9 @@ class ItemTextEncoderModule(tf.Module):
     model_name = MODEL_NAME
     needs_text_ops = True  # TF Text tokenizer ops: validated with tensorflow_text loaded
 
-    def __init__(self, tokenizer, packer, text_encoder, text_projection, oov_vector):
+    def __init__(self, tokenizer: "keras_hub.tokenizers.BertTokenizer", packer: "keras_hub.layers.StartEndPacker",
+                 text_encoder: "KerasHubBridgeLayer", text_projection: "tf_keras.layers.Layer",
+                 oov_vector: np.ndarray):
         super().__init__(name=MODEL_NAME)
         # Untracked Keras objects; their variables are tracked below.
         object.__setattr__(self, "_tokenizer", tokenizer)
@@ -72,5 +82,5 @@ class ItemTextEncoderModule(tf.Module):
         text_vectors = tf.cast(self._text_projection(pooled, training=False), tf.float32)
         return {ITEM_EMBEDDING_OUTPUT: tf.math.l2_normalize(text_vectors + self.oov_vector, axis=-1)}
 
-    def warmup_requests(self):
+    def warmup_requests(self) -> List[WarmupRequest]:
         return [WarmupRequest("serving_default", {TEXT_INPUT: np.array(EXAMPLE_TEXTS)})]

@@ -1,6 +1,11 @@
 """The trained ranking head as a SavedModel function (user, item embeddings -> score)."""
 
+from typing import TYPE_CHECKING
+
 import tensorflow as tf
+
+if TYPE_CHECKING:  # serving a SavedModel needs no model code
+    from tfrec_llm.models.two_tower_recommender import TwoTowerRecommender
 
 
 class RankingHeadModule(tf.Module):
@@ -16,7 +21,7 @@ class RankingHeadModule(tf.Module):
         scores = head.score(users, items)  # [B, C] from [B, C, d] and [B, C, d]
     """
 
-    def __init__(self, model, embedding_dim: int, name: str = "ranking_head"):
+    def __init__(self, model: "TwoTowerRecommender", embedding_dim: int, name: str = "ranking_head"):
         super().__init__(name=name)
         object.__setattr__(self, "_model", model)  # untracked Keras model
         self.ranking_head_variables = list(model.ranking_head.variables)

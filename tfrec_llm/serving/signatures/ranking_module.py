@@ -8,11 +8,15 @@ those scores). History items are not excluded here: the caller chose the
 candidates.
 """
 
+from typing import List, Union
+
 import numpy as np
 import tensorflow as tf
 
 from tfrec_llm.serving.catalog.history_encoder import HISTORY_INPUT, HistoryEncoder
 from tfrec_llm.serving.export.warmup_request import UNKNOWN_EXAMPLE_ID, WarmupRequest
+from tfrec_llm.serving.saved_model_loading import LoadedSavedModel
+from tfrec_llm.serving.signatures.ranking_head_module import RankingHeadModule
 
 MODEL_NAME = "ranking"
 CONTEXT_SIGNATURE = "rank_with_context"
@@ -35,7 +39,7 @@ class RankingModule(tf.Module):
 
     model_name = MODEL_NAME
 
-    def __init__(self, history_encoder: HistoryEncoder, ranking_head):
+    def __init__(self, history_encoder: HistoryEncoder, ranking_head: Union[RankingHeadModule, LoadedSavedModel]):
         super().__init__(name=MODEL_NAME)
         self.history_encoder = history_encoder
         self.ranking_head = ranking_head
@@ -75,7 +79,7 @@ class RankingModule(tf.Module):
         return {SCORES_OUTPUT: self.ranking_head.score(user_vectors, candidate_vectors),
                 AFFINITY_OUTPUT: tf.reduce_sum(user_vectors * candidate_vectors, axis=-1)}
 
-    def warmup_requests(self):
+    def warmup_requests(self) -> List[WarmupRequest]:
         ids = self.history_encoder.items.item_ids.numpy()[:3].astype(str)
         history = np.array([[ids[0], ""], ["", ""]])
         candidates = np.array([[ids[-1], ids[0], UNKNOWN_EXAMPLE_ID], [ids[0], ids[-1], ids[0]]])

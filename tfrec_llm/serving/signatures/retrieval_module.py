@@ -11,11 +11,14 @@ are set to -inf before top-k), as in the offline evaluation. When fewer
 than K items remain, the trailing slots hold item id "" and score -inf.
 """
 
+from typing import Dict, List, Union
+
 import numpy as np
 import tensorflow as tf
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
 from tfrec_llm.serving.catalog.history_encoder import HISTORY_INPUT, HistoryEncoder
+from tfrec_llm.serving.catalog.item_lookup import ItemLookup
 from tfrec_llm.serving.export.warmup_request import UNKNOWN_EXAMPLE_ID, WarmupRequest
 
 MODEL_NAME = "retrieval"
@@ -25,7 +28,7 @@ ITEM_IDS_OUTPUT = "item_ids"
 SCORES_OUTPUT = "scores"
 
 
-def exclude_history_items(scores, history_indices):
+def exclude_history_items(scores: tf.Tensor, history_indices: tf.Tensor) -> tf.Tensor:
     """`scores` [B, N] with -inf at the catalog items of each row's history."""
     hits = tf.where(history_indices >= FIRST_ITEM_INDEX)
     columns = tf.cast(tf.gather_nd(history_indices, hits) - FIRST_ITEM_INDEX, tf.int64)
@@ -34,7 +37,8 @@ def exclude_history_items(scores, history_indices):
     return tf.tensor_scatter_nd_update(scores, positions, blocked)
 
 
-def top_catalog_items(scores, items, top_k: int, k) -> dict:
+def top_catalog_items(scores: tf.Tensor, items: ItemLookup, top_k: int,
+                      k: Union[int, tf.Tensor]) -> Dict[str, tf.Tensor]:
     """The `top_k` best of `scores` [B, N] as `item_ids`/`scores` outputs sliced to `k` (k <= top_k).
 
     `top_k` is fixed per SavedModel (TFRS#298); excluded items (score -inf)
@@ -105,7 +109,7 @@ class RetrievalModule(tf.Module):
         scores = exclude_history_items(tf.matmul(users, items.item_vectors, transpose_b=True), history)
         return top_catalog_items(scores, items, self.top_k, k)
 
-    def warmup_requests(self):
+    def warmup_requests(self) -> List[WarmupRequest]:
         """Requests covering a normal, an empty and an unknown-item history, and the context signature."""
         ids = self.history_encoder.items.item_ids.numpy()[:2].astype(str)
         first, second = ids[0], ids[-1]

@@ -10,11 +10,14 @@ them; `RoundRobinTrim` is never used). K = min(max_k, catalog size) is fixed
 at export (TFRS#298); the `k` input of `retrieve_top_k` slices it.
 """
 
+from typing import List, Union
+
 import numpy as np
 import tensorflow as tf
 
 from tfrec_llm.serving.catalog.item_lookup import ItemLookup
-from tfrec_llm.serving.signatures.item_text_encoder_module import ITEM_EMBEDDING_OUTPUT, TEXT_INPUT
+from tfrec_llm.serving.saved_model_loading import LoadedSavedModel
+from tfrec_llm.serving.signatures.item_text_encoder_module import ITEM_EMBEDDING_OUTPUT, TEXT_INPUT, ItemTextEncoderModule
 from tfrec_llm.serving.signatures.retrieval_module import K_INPUT, top_catalog_items
 from tfrec_llm.serving.export.warmup_request import WarmupRequest
 
@@ -42,7 +45,7 @@ class TextRetrievalModule(tf.Module):
     model_name = MODEL_NAME
     needs_text_ops = True
 
-    def __init__(self, text_encoder, items: ItemLookup, max_k: int):
+    def __init__(self, text_encoder: Union[ItemTextEncoderModule, LoadedSavedModel], items: ItemLookup, max_k: int):
         super().__init__(name=MODEL_NAME)
         if max_k < 1:
             raise ValueError(f"max_k must be >= 1, got {max_k}.")
@@ -71,7 +74,7 @@ class TextRetrievalModule(tf.Module):
         scores = tf.matmul(vectors, self.items.item_vectors, transpose_b=True)
         return top_catalog_items(scores, self.items, self.top_k, k)
 
-    def warmup_requests(self):
+    def warmup_requests(self) -> List[WarmupRequest]:
         return [WarmupRequest("serving_default", {QUERY_INPUT: np.array(EXAMPLE_QUERIES)}),
                 WarmupRequest(TOP_K_SIGNATURE, {QUERY_INPUT: np.array(EXAMPLE_QUERIES[:1]),
                                                 K_INPUT: np.array(min(3, self.top_k), np.int32)})]

@@ -4,6 +4,8 @@ For serving stacks that run their own nearest-neighbour index over the
 `item_encoder` embeddings (same space: scores are dot products).
 """
 
+from typing import List
+
 import numpy as np
 import tensorflow as tf
 
@@ -53,7 +55,7 @@ class UserEncoderModule(tf.Module):
         return {USER_EMBEDDING_OUTPUT: self.history_encoder.user_vectors(
             history, *self.history_encoder.context_of(inputs))}
 
-    def warmup_requests(self):
+    def warmup_requests(self) -> List[WarmupRequest]:
         ids = self.history_encoder.items.item_ids.numpy()[:2].astype(str)
         history = np.array([[ids[0], ids[-1]], ["", ""]])
         context = self.history_encoder.example_context(batch_size=2)

@@ -4,7 +4,12 @@ Exported inside every model that reads histories; `add_items` re-saves the
 restored function unchanged when it writes a model version with more items.
 """
 
+from typing import TYPE_CHECKING
+
 import tensorflow as tf
+
+if TYPE_CHECKING:  # serving a SavedModel needs no model code
+    from tfrec_llm.models.user_tower import UserTower
 
 
 class UserTowerModule(tf.Module):
@@ -25,7 +30,8 @@ class UserTowerModule(tf.Module):
         users = tower.encode(vectors, mask, scenario, tf.zeros([batch, 0], tf.int32))  # [batch, 64]
     """
 
-    def __init__(self, user_tower, embedding_dim: int, num_user_features: int, name: str = "user_tower"):
+    def __init__(self, user_tower: "UserTower", embedding_dim: int, num_user_features: int,
+                 name: str = "user_tower"):
         super().__init__(name=name)
         object.__setattr__(self, "_user_tower", user_tower)  # untracked Keras layer
         self.user_tower_variables = list(user_tower.variables)
