@@ -4,7 +4,7 @@ import functools
 
 from hypothesis import strategies as st
 
-from tfrec_llm.data.loaders.tabular_files import TabularColumns
+from tfrec_llm.data.loaders.tabular_columns import TabularColumns
 from tfrec_llm.testing.file_strategies import UTF8_TEXT, WILD_VALUE
 from tfrec_llm.testing.loader_invariant import GeneratedSource
 from tfrec_llm.testing.movielens_sources import load_directory

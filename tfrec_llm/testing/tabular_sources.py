@@ -10,7 +10,8 @@ import pandas as pd
 from hypothesis import strategies as st
 
 from tfrec_llm.data.loaders.row_checks import FLOAT32_LARGEST, INT64_RANGE
-from tfrec_llm.data.loaders.tabular_files import TabularColumns, load_tabular_files
+from tfrec_llm.data.loaders.tabular_columns import TabularColumns
+from tfrec_llm.data.loaders.tabular_files import load_tabular_files
 from tfrec_llm.testing.file_strategies import (
     ISO_DATETIME_TEXTS,
     ITEM_IDS,

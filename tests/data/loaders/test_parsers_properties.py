@@ -31,7 +31,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tfrec_llm.data.loaders.tabular_files import TabularColumns, load_tabular_files
+from tfrec_llm.data.loaders.tabular_columns import TabularColumns
+from tfrec_llm.data.loaders.tabular_files import load_tabular_files
 from tfrec_llm.testing.file_strategies import csv_bytes, csv_style
 from tfrec_llm.testing.garbage_sources import garbage_sources
 from tfrec_llm.testing.loader_invariant import check_source, interaction_rows
