@@ -31,6 +31,9 @@ setup(
         "pandas>=2.1,<4",
         # Hugging Face checkpoints (model.safetensors) through KerasHub.
         "safetensors>=0.4,<1",
+        # The default text encoder, hf://sentence-transformers/all-MiniLM-L6-v2: Hugging Face cache and
+        # download (KerasHub only imports it when present).
+        "huggingface_hub>=0.23",
         # PredictionLog protos for TF Serving warm-up records written at export.
         "tensorflow-serving-api>=2.21,<2.22",
         # PNG plots of `tfrec-llm benchmark`.

@@ -1,6 +1,12 @@
 """Pytest fixtures over `tiny_fixtures` (shared tiny BERT, world and configs)."""
 
-import pytest
+import os
+
+# The suite never uses the network: with the Hugging Face Hub offline, a config that forgot to pin
+# `text.encoder` ("none" in the tiny configs) falls back at once instead of downloading MiniLM.
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+import pytest  # noqa: E402  (after the environment above)
 
 from tfrec_llm.data.interaction_data import InteractionData
 from serving_fixtures import train_topic_model

@@ -40,7 +40,9 @@ TRAINED_MODEL_EPOCHS = 6
 
 TINY_CONFIG_VALUES = {
     "data": {"split": "leave_last_out", "max_history": 6},
-    "text": {"mode": "frozen", "sequence_length": TINY_SEQUENCE_LENGTH, "fallback_vocabulary_size": 200,
+    # "none": the catalog-vocabulary fallback BERT; the suite never downloads the pretrained default.
+    "text": {"encoder": "none", "mode": "frozen", "sequence_length": TINY_SEQUENCE_LENGTH,
+             "fallback_vocabulary_size": 200,
              "fallback_num_layers": 1, "fallback_hidden_dim": 16, "fallback_num_heads": 2,
              "fallback_intermediate_dim": 32, "encode_batch_size": 64},
     "model": {"embedding_dim": 16, "lstm_units": 16, "ranking_hidden_units": [16]},

@@ -14,11 +14,14 @@ import sys
 
 import tfrec_llm  # noqa: F401  (selects legacy Keras before TensorFlow loads)
 from tfrec_llm.keras_setup import import_tensorflow_quietly
-from tfrec_llm.experiment_config import ConfigError, DataConfig, ExperimentConfig
+from tfrec_llm.experiment_config import DEFAULT_TEXT_ENCODER, ConfigError, DataConfig, ExperimentConfig
 
 logger = logging.getLogger("tfrec_llm")
 
 SUMMARY_KEYS = ("recall@10", "recall@50", "recall@100", "ndcg@10", "mrr", "n")
+TEXT_ENCODER_HELP = (f"KerasHub preset, hf://..., local preset or HF BERT directory (default: {DEFAULT_TEXT_ENCODER}, "
+                     "from the Hugging Face cache or downloaded once; offline it falls back with a warning); "
+                     "'none': the not pretrained catalog-vocabulary BERT, without trying the network")
 
 
 def _add_data_arguments(parser, required=False):
@@ -65,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int)
     train.add_argument("--learning-rate", type=float)
     train.add_argument("--seed", type=int)
-    train.add_argument("--text-encoder", help="KerasHub preset, hf://..., local preset or HF BERT directory")
+    train.add_argument("--text-encoder", help=TEXT_ENCODER_HELP)
     train.add_argument("--text-mode", choices=["frozen", "finetune", "lora"])
     _add_text_length_argument(train)
     train.add_argument("--strategy", choices=["default", "mirrored", "multiworker", "tpu"])
@@ -111,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(benchmark, required=True)
     benchmark.add_argument("--output-dir", required=True)
     benchmark.add_argument("--config", help="JSON ExperimentConfig used by every model")
-    benchmark.add_argument("--text-encoder")
+    benchmark.add_argument("--text-encoder", help=TEXT_ENCODER_HELP)
     _add_text_length_argument(benchmark)
     benchmark.add_argument("--epochs", type=int)
 
@@ -136,6 +139,13 @@ def _train_config(args) -> ExperimentConfig:
     if args.no_item_ids:
         model["use_item_ids"] = False
     return config.updated({"data": _data_overrides(args, config), "train": train, "text": text, "model": model})
+
+
+def text_encoder_line(training: dict) -> str:
+    """Which text encoder a run used, from the `training` section of metrics.json."""
+    kind = ("pretrained" if training["text_encoder_pretrained"]
+            else "NOT pretrained: random weights, vocabulary from the catalog")
+    return f"text encoder: {training['text_encoder']} ({kind})"
 
 
 def format_metrics(metrics: dict) -> str:
@@ -163,6 +173,7 @@ def _run(args):
         print(format_metrics(metrics))
         print(f"wall times (s): " + ", ".join(f"{k}={v:.1f}" for k, v in metrics["training"].items()
                                                if k.endswith("_seconds")))
+        print(text_encoder_line(metrics["training"]))
         print(f"model written to {args.output_dir}")
         if args.export_dir:
             from tfrec_llm.serving.export.exporter import export_models  # pylint: disable=import-outside-toplevel

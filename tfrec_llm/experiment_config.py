@@ -105,13 +105,22 @@ class DataConfig:
         return columns
 
 
+# A small pretrained sentence encoder (6 layers, width 384, 90 MB), loaded by KerasHub.
+DEFAULT_TEXT_ENCODER = "hf://sentence-transformers/all-MiniLM-L6-v2"
+
+
 @dataclasses.dataclass
 class TextConfig:
     """The BERT item-text encoder.
 
     Args:
         encoder: a KerasHub preset name, `hf://<repo>`, a local Keras preset
-            directory or a local Hugging Face BERT checkpoint directory. None:
+            directory or a local Hugging Face BERT checkpoint directory.
+            Default: `DEFAULT_TEXT_ENCODER`, the pretrained MiniLM sentence
+            encoder (Hugging Face cache first; downloaded once where there is
+            internet; where it cannot be had, the fallback with a warning
+            saying why). "none" (or null, as configs written before this
+            default say): no pretrained encoder, without trying the network;
             a small randomly initialised BERT whose WordPiece vocabulary is
             computed from the catalog (with a warning: not pretrained).
         mode: "frozen" (encode each item once into a cache; the CPU default),
@@ -125,7 +134,7 @@ class TextConfig:
         fallback_intermediate_dim: shape of the fallback BERT.
     """
 
-    encoder: Optional[str] = None
+    encoder: Optional[str] = DEFAULT_TEXT_ENCODER
     mode: str = "frozen"
     lora_rank: int = 4
     sequence_length: int = 32

@@ -49,7 +49,7 @@ def cold_start_world(seed: int = 0) -> InteractionData:
 
 def benchmark_config() -> ExperimentConfig:
     return ExperimentConfig.from_dict({
-        "text": {"sequence_length": 8, "fallback_num_layers": 1, "fallback_hidden_dim": 16,
+        "text": {"encoder": "none", "sequence_length": 8, "fallback_num_layers": 1, "fallback_hidden_dim": 16,
                  "fallback_intermediate_dim": 32},
         "model": {"embedding_dim": 8, "lstm_units": 8, "ranking_hidden_units": [8]},
         "train": {"epochs": 1, "batch_size": 64, "verbose": 0},

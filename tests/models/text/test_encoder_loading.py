@@ -9,11 +9,14 @@ import json
 import logging
 import os
 
+import keras_hub
 import numpy as np
 import pytest
 from tiny_fixtures import TINY_VOCABULARY, make_tiny_config, make_tiny_encoder
 from safetensors.numpy import save_file
 
+from tfrec_llm.experiment_config import DEFAULT_TEXT_ENCODER, TextConfig
+from tfrec_llm.models.text import encoder_loading
 from tfrec_llm.models.text.encoder_loading import (TextEncoderError, learn_word_piece_vocabulary, load_text_encoder,
                                             save_text_encoder)
 
@@ -100,8 +103,18 @@ def test_saved_encoder_reloads_with_its_weights_and_provenance(tmp_path):
     np.testing.assert_allclose(reloaded.encode(token_ids), encoder.encode(token_ids), rtol=1e-6)
 
 
-@pytest.mark.parametrize("spec", [None, "", "fallback"])
-def test_fallback_encoder_learns_its_vocabulary_from_the_catalog(spec, caplog):
+def _no_network(monkeypatch):
+    """Fails the test if anything would look for or fetch a checkpoint online."""
+    def fail(*args, **kwargs):
+        pytest.fail("the network (or a hub lookup) was tried")
+    monkeypatch.setattr(encoder_loading, "hub_unreachable_reason", fail)
+    monkeypatch.setattr(encoder_loading, "cached_checkpoint_dir", fail)
+    monkeypatch.setattr(keras_hub.models.BertBackbone, "from_preset", fail)
+
+
+@pytest.mark.parametrize("spec", [None, "", "fallback", "none"])
+def test_fallback_encoder_learns_its_vocabulary_from_the_catalog(spec, caplog, monkeypatch):
+    _no_network(monkeypatch)  # "none" (and null, as old config files say) never try the network
     config = make_tiny_config().text
     with caplog.at_level(logging.WARNING):
         encoder = load_text_encoder(spec, ["Space galaxy", "Love heart", ""], config, seed=1)
@@ -114,6 +127,65 @@ def test_fallback_encoder_learns_its_vocabulary_from_the_catalog(spec, caplog):
     assert encoder.tokenize(["GALAXY"], 4).tolist() == [[encoder.tokenizer.cls_token_id,
                                                           vocabulary.index("galaxy"),
                                                           encoder.tokenizer.sep_token_id, 0]]
+
+
+def test_the_default_is_the_pretrained_minilm_and_tests_pin_the_fallback():
+    assert TextConfig().encoder == DEFAULT_TEXT_ENCODER == "hf://sentence-transformers/all-MiniLM-L6-v2"
+    assert make_tiny_config().text.encoder == "none"  # the suite never downloads
+
+
+def _unreachable_hub(monkeypatch):
+    monkeypatch.setattr(encoder_loading, "cached_checkpoint_dir", lambda repo_id: None)
+    monkeypatch.setattr(encoder_loading, "hub_unreachable_reason",
+                        lambda repo_id: "huggingface.co cannot be reached (no route in this test)")
+
+
+def _failing_download(monkeypatch):
+    monkeypatch.setattr(encoder_loading, "cached_checkpoint_dir", lambda repo_id: None)
+    monkeypatch.setattr(encoder_loading, "hub_unreachable_reason", lambda repo_id: None)
+
+    def fail(preset, **kwargs):
+        raise OSError(f"connection reset while downloading {preset} (in this test)")
+    monkeypatch.setattr(keras_hub.models.BertBackbone, "from_preset", fail)
+
+
+@pytest.mark.parametrize("break_the_hub, reason", [(_unreachable_hub, "cannot be reached (no route in this test)"),
+                                                    (_failing_download, "connection reset while downloading")])
+def test_default_encoder_falls_back_with_a_warning_naming_source_and_reason(break_the_hub, reason, monkeypatch,
+                                                                              caplog):
+    break_the_hub(monkeypatch)
+    with caplog.at_level(logging.WARNING):
+        encoder = load_text_encoder(DEFAULT_TEXT_ENCODER, ["Space galaxy", "Love heart"], make_tiny_config().text)
+    assert (encoder.pretrained, encoder.source) == (False, "fallback")
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert DEFAULT_TEXT_ENCODER in warning and reason in warning and "NOT pretrained" in warning
+    assert "--text-encoder none" in warning  # how to skip the attempt
+
+
+def test_another_hub_source_that_cannot_be_fetched_is_an_error_not_a_fallback(monkeypatch):
+    _unreachable_hub(monkeypatch)
+    with pytest.raises(TextEncoderError, match="(?s)Could not fetch the text encoder hf://someone/bert: "
+                                               "huggingface.co cannot be reached.*local checkpoint directory"):
+        load_text_encoder("hf://someone/bert", ["Space galaxy"], make_tiny_config().text)
+
+
+def test_a_hub_checkpoint_in_the_hugging_face_cache_loads_without_the_network(tmp_path, monkeypatch):
+    from huggingface_hub import constants  # pylint: disable=import-outside-toplevel
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    repository = tmp_path / "models--someone--tiny-bert"
+    tensors = write_hf_bert_checkpoint(str(repository / "snapshots" / revision))
+    (repository / "refs").mkdir()
+    (repository / "refs" / "main").write_text(revision)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+
+    def fail(repo_id):
+        pytest.fail("the Hub was asked although the checkpoint is cached")
+    monkeypatch.setattr(encoder_loading, "hub_unreachable_reason", fail)
+    encoder = load_text_encoder("hf://someone/tiny-bert", [], make_tiny_config().text)
+    assert (encoder.pretrained, encoder.source) == (True, "hf://someone/tiny-bert")
+    galaxy = TINY_VOCABULARY.index("galaxy")
+    np.testing.assert_array_equal(encoder.backbone.get_layer("token_embedding").embeddings.numpy()[galaxy],
+                                  tensors["embeddings.word_embeddings.weight"][galaxy])
 
 
 def test_fallback_vocabulary_keeps_rare_words_whole_within_its_size():

@@ -1,13 +1,23 @@
-"""Resolves `--text-encoder SPEC` into a `TextEncoder`.
+"""Resolves `--text-encoder SPEC` (`text.encoder`) into a `TextEncoder`.
 
 SPEC may be:
-- None / "" / "fallback": a small randomly initialised BERT whose WordPiece
-  vocabulary is computed from the catalog texts (warns: not pretrained);
+- `hf://sentence-transformers/all-MiniLM-L6-v2`, the default
+  (`DEFAULT_TEXT_ENCODER`): read from the Hugging Face cache, else
+  downloaded once where the Hub answers; where it cannot be had (offline, no
+  cached copy) the run goes on with the fallback below and a warning naming
+  the source and the reason. The failed attempt is quick: one request,
+  bounded by `hub_checkpoint.PROBE_TIMEOUT_SECONDS`;
+- "none" / "fallback" / None / "": a small randomly initialised BERT whose
+  WordPiece vocabulary is computed from the catalog texts (warns: not
+  pretrained), without trying the network. None (`"encoder": null`) is what
+  configs written before the pretrained default say, and still means this;
 - a local directory: a Keras preset (`metadata.json`) or a Hugging Face
   BERT checkpoint (`config.json` + `model.safetensors` + `vocab.txt`), both
   read by KerasHub's `from_preset`;
-- `hf://<org>/<repo>` or a KerasHub preset name (e.g. `bert_tiny_en_uncased`),
-  downloaded by KerasHub where there is internet.
+- another `hf://<org>/<repo>` (cache first, same quick check) or a KerasHub
+  preset name (e.g. `bert_tiny_en_uncased`), downloaded by KerasHub where
+  there is internet. These are what the user asked for: failing to load them
+  is an error, not a fallback.
 """
 
 import logging
@@ -20,12 +30,13 @@ import tensorflow as tf
 from keras_hub.src.tokenizers.word_piece_tokenizer import pretokenize
 from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib as wordpiece_learner
 
-from tfrec_llm.experiment_config import TextConfig
+from tfrec_llm.experiment_config import DEFAULT_TEXT_ENCODER, TextConfig
+from tfrec_llm.models.text.hub_checkpoint import cached_checkpoint_dir, hub_repo_id, hub_unreachable_reason
 from tfrec_llm.models.text.text_encoder import TextEncoder
 
 logger = logging.getLogger(__name__)
 
-FALLBACK_SPECS = (None, "", "fallback")
+FALLBACK_SPECS = (None, "", "fallback", "none")
 RESERVED_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 # Smallest count a (sub)word needs to enter the fallback vocabulary. KerasHub's
 # `compute_word_piece_vocabulary` uses 10, which on catalogs of a few thousand
@@ -42,7 +53,23 @@ class TextEncoderError(RuntimeError):
 def load_text_encoder(spec, catalog_texts, config: TextConfig, seed: int = 0) -> TextEncoder:
     """Returns the encoder named by `spec` (see module docstring)."""
     if spec in FALLBACK_SPECS:
-        return build_fallback_encoder(catalog_texts, config, seed)
+        setting = "null" if spec is None else repr(spec)
+        return build_fallback_encoder(catalog_texts, config, seed,
+                                      f"No pretrained text encoder (text.encoder: {setting})")
+    if spec == DEFAULT_TEXT_ENCODER:
+        try:
+            return load_pretrained_encoder(spec)
+        except TextEncoderError as error:
+            return build_fallback_encoder(catalog_texts, config, seed, str(error))
+    return load_pretrained_encoder(spec)
+
+
+def load_pretrained_encoder(spec: str) -> TextEncoder:
+    """The encoder at a local directory, `hf://` handle or KerasHub preset name.
+
+    Raises:
+        TextEncoderError: it cannot be had; the message says why and how to fix it.
+    """
     if os.path.isdir(spec):
         return _from_preset(spec, pretrained=True)
     if os.path.exists(spec):
@@ -50,10 +77,33 @@ def load_text_encoder(spec, catalog_texts, config: TextConfig, seed: int = 0) ->
             f"--text-encoder {spec!r} is a file; pass the directory holding a Keras preset "
             "(metadata.json) or a Hugging Face BERT checkpoint (config.json, model.safetensors, vocab.txt)."
         )
+    repo_id = hub_repo_id(spec)
+    if repo_id is not None:
+        return _from_hugging_face(spec, repo_id)
     return _from_preset(spec, pretrained=True)
 
 
-def _from_preset(spec: str, pretrained: bool) -> TextEncoder:
+def _from_hugging_face(spec: str, repo_id: str) -> TextEncoder:
+    cached = cached_checkpoint_dir(repo_id)
+    if cached is not None:
+        try:
+            return _from_preset(cached, pretrained=True, source=spec)
+        except TextEncoderError as error:  # e.g. a download cut short: fetch it again
+            logger.warning("The cached copy of %s in %s does not load (%s); downloading it again.",
+                           spec, cached, error.__cause__)
+    unreachable = hub_unreachable_reason(repo_id)
+    if unreachable is not None:
+        raise TextEncoderError(
+            f"Could not fetch the text encoder {spec}: {unreachable}, and the Hugging Face cache has no usable copy. "
+            "Offline, copy ~/.cache/huggingface from a machine that has it, or pass --text-encoder with a "
+            "local checkpoint directory (README, 'Choosing a text encoder'); --text-encoder none asks for "
+            "the (not pretrained) fallback encoder without trying."
+        )
+    logger.info("Downloading the text encoder %s (once: the Hugging Face cache keeps it).", spec)
+    return _from_preset(spec, pretrained=True)
+
+
+def _from_preset(spec: str, pretrained: bool, source: str = None) -> TextEncoder:
     try:
         backbone = keras_hub.models.BertBackbone.from_preset(spec)
         tokenizer = keras_hub.models.BertTokenizer.from_preset(spec)
@@ -62,7 +112,7 @@ def _from_preset(spec: str, pretrained: bool) -> TextEncoder:
         raise TextEncoderError(
             f"Could not load the BERT text encoder from {where} {spec!r}: {error}. "
             "Preset names and hf:// handles need internet; offline, pass a local directory "
-            "with a Keras preset or a Hugging Face BERT checkpoint, or omit --text-encoder "
+            "with a Keras preset or a Hugging Face BERT checkpoint, or --text-encoder none "
             "for the (not pretrained) fallback encoder."
         ) from error
     metadata_path = os.path.join(spec, "metadata.json") if os.path.isdir(spec) else None
@@ -72,19 +122,25 @@ def _from_preset(spec: str, pretrained: bool) -> TextEncoder:
         with open(os.path.join(spec, "tfrec_llm_encoder.json"), encoding="utf-8") as f:
             info = json.load(f)
         return TextEncoder(backbone, tokenizer, pretrained=info["pretrained"], source=info["source"])
-    return TextEncoder(backbone, tokenizer, pretrained=pretrained, source=spec)
+    logger.info("Text encoder: %s (pretrained, %d layers, width %d)", source or spec, backbone.num_layers,
+                backbone.hidden_dim)
+    return TextEncoder(backbone, tokenizer, pretrained=pretrained, source=source or spec)
 
 
-def build_fallback_encoder(catalog_texts, config: TextConfig, seed: int = 0) -> TextEncoder:
-    """A small random BERT with a WordPiece vocabulary computed from `catalog_texts`."""
+def build_fallback_encoder(catalog_texts, config: TextConfig, seed: int = 0,
+                           reason: str = "No pretrained text encoder asked for") -> TextEncoder:
+    """A small random BERT with a WordPiece vocabulary computed from `catalog_texts`.
+
+    `reason` starts the warning saying it is not pretrained (why this encoder).
+    """
     texts = [t for t in np.asarray(catalog_texts, dtype=str).tolist() if t.strip()]
     if not texts:
         raise TextEncoderError("The catalog has no item text to build a fallback vocabulary from.")
     logger.warning(
-        "No --text-encoder given: using a small randomly initialised BERT (%d layers, width %d) "
-        "with a WordPiece vocabulary computed from the catalog. It is NOT pretrained; pass a "
-        "KerasHub preset, hf:// handle or local checkpoint directory for language-model semantics.",
-        config.fallback_num_layers, config.fallback_hidden_dim)
+        "%s. Using a small randomly initialised BERT (%d layers, width %d) with a WordPiece vocabulary "
+        "computed from the catalog. It is NOT pretrained; pass a KerasHub preset, hf:// handle or local "
+        "checkpoint directory for language-model semantics.",
+        reason.rstrip("."), config.fallback_num_layers, config.fallback_hidden_dim)
     vocabulary = learn_word_piece_vocabulary(texts, config.fallback_vocabulary_size)
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
     keras.utils.set_random_seed(seed)
