@@ -2,6 +2,8 @@
 
 import io
 import logging
+import os
+import pty
 import sys
 
 import pytest
@@ -52,6 +54,22 @@ def test_on_a_terminal_the_bar_is_redrawn_as_work_gets_done_and_nothing_is_logge
         assert f"{done}/5" in drawn
     assert drawn.count("\r") >= 5  # redrawn in place
     assert caplog.records == []
+
+
+def test_the_bar_is_drawn_on_a_real_terminal_that_reports_no_size(monkeypatch):
+    """A fresh pseudo-terminal says 0 x 0 (as under `script` or some CI runners); tqdm drew nothing there."""
+    leader, follower = pty.openpty()
+    terminal = os.fdopen(follower, "w", encoding="utf-8")
+    try:
+        assert os.get_terminal_size(follower) == (0, 0)
+        monkeypatch.setattr(sys, "stderr", terminal)
+        _run_phase(None, [1, 1, 1])
+        terminal.flush()
+        drawn = os.read(leader, 65536).decode("utf-8", errors="replace")
+    finally:
+        terminal.close()
+        os.close(leader)
+    assert "Encoding texts" in drawn and "3/3" in drawn
 
 
 def test_log_lines_during_a_bar_get_lines_of_their_own(monkeypatch):

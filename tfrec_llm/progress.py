@@ -10,6 +10,7 @@ own (`train.verbose`, see `keras_verbosity`).
 """
 
 import logging
+import shutil
 import sys
 import time
 from typing import Optional, TextIO
@@ -80,8 +81,11 @@ class Progress:
         self._started = time.monotonic()
         stream = sys.stderr if self.stream is None else self.stream
         if is_terminal(stream):
+            # The size is read once, with a fallback: a pseudo-terminal may say 0 x 0, and tqdm draws
+            # nothing on a terminal of 0 rows.
+            columns, rows = shutil.get_terminal_size()
             self._bar = tqdm(total=self.total, desc=self.description, unit=self.unit, file=stream,
-                             mininterval=self.refresh_seconds, dynamic_ncols=True, leave=True)
+                             mininterval=self.refresh_seconds, ncols=columns, nrows=rows, leave=True)
             self._redirect = logging_redirect_tqdm(tqdm_class=tqdm)
             self._redirect.__enter__()
         return self
