@@ -45,13 +45,15 @@ def ensure_legacy_keras():
 
 
 TF_LOG_LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
-QUIET_TF_LOG_LEVEL = "2"  # C++ INFO and WARNING lines dropped, errors kept
+# C++ INFO, WARNING and ERROR lines dropped: on a CPU machine the ERROR ones are notices too ("failed call
+# to cuInit", "oneDNN supports DT_BOOL only on platforms with AVX-512"); real failures raise Python errors.
+QUIET_TF_LOG_LEVEL = "3"
 
 
 def import_tensorflow_quietly() -> bool:
     """Imports TensorFlow without its C++ start-up lines on stderr; returns whether it silenced them.
 
-    Sets `TF_CPP_MIN_LOG_LEVEL=2` and quiets the `tensorflow` and `absl`
+    Sets `TF_CPP_MIN_LOG_LEVEL=3` and quiets the `tensorflow` and `absl`
     Python loggers to errors. TensorFlow 2.21 prints its oneDNN and CUDA
     notices (`port.cc`, `cudart_stub.cc`) before absl logging is initialised,
     where that variable does not reach, so stderr (file descriptor 2) points
