@@ -95,7 +95,7 @@ def test_cli_recommend_says_a_history_of_unknown_ids_gets_the_no_history_answer(
     with caplog.at_level(logging.WARNING):
         printed = _cli_rows(capsys, copied_export, "x9,y7")
     (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert warning.startswith("None of the 2 history ids is known to the model (x9, y7): this is the no-history answer")
+    assert warning.startswith("No history id is known to the model (x9, y7): this is the no-history answer")
     assert printed == _as_lines(recommender.recommend([], k=4))
     caplog.clear()
     with caplog.at_level(logging.WARNING):

@@ -82,9 +82,9 @@ class SavedModelRecommender:
                 logger.warning("%d of %d history ids are unknown to the model and were ignored: %s",
                                len(given) - len(known), len(given), listed)
             else:
-                logger.warning("None of the %d history ids is known to the model (%s): this is the no-history "
-                               "answer (what the model ranks first for a user without history: mostly popular "
-                               "items), the same as for an empty history.", len(given), listed)
+                logger.warning("No history id is known to the model (%s): this is the no-history answer (what "
+                               "the model ranks first for a user without history: mostly popular items), the same "
+                               "as for an empty history.", listed)
         return known
 
     def _explained(self, rows, history) -> List[ExplainedRecommendation]:
