@@ -22,7 +22,7 @@ TRAIN_SETTINGS = {
     "data": {"max_history": MAX_HISTORY},
     "text": {"encoder": "none", "mode": "frozen", "sequence_length": 8},  # "none": never download
     "model": {"embedding_dim": 16, "lstm_units": 16, "item_id_dropout": 0.5},
-    "train": {"epochs": 6, "batch_size": 32, "verbose": 0, "learning_rate": 0.01},
+    "train": {"epochs": 6, "batch_size": 8, "verbose": 0, "learning_rate": 0.01, "early_stopping_patience": 0},
 }
 
 

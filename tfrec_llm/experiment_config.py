@@ -26,6 +26,10 @@ SPLITS = ("leave_last_out", "time_cut", "random")
 STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
 # The roles of `data.columns` (the same as `tfrec_llm.data.loaders.tabular_columns.COLUMN_ROLES`).
 COLUMN_ROLES = ("user_id", "item_id", "timestamp", "label", "scenario", "catalog_item_id", "text", "attributes")
+USER_TOWERS = ("lstm", "attention")
+TRAINING_TARGETS = ("every_position", "last_position")
+NEGATIVES = ("auto", "full_catalog", "in_batch")
+FUSIONS = ("sum", "gate")
 
 
 @dataclasses.dataclass
@@ -68,7 +72,7 @@ class DataConfig:
     time_cut_quantile: float = 0.8
     random_test_fraction: float = 0.2
     split_seed: int = 42
-    max_history: int = 20
+    max_history: int = 50
     strict: bool = False
     columns: dict = dataclasses.field(default_factory=dict)
 
@@ -177,6 +181,25 @@ class ModelConfig:
         retrieval_weight, ranking_weight, attribute_weight: multi-task loss
             weights; 0 switches a task off.
         ranking_hidden_units: widths of the ranking head's hidden layers.
+        user_tower: the user tower's sequence encoder: "lstm" or
+            "attention" (causal self-attention, SASRec-style).
+        attention_blocks, attention_heads: shape of the "attention" encoder.
+        training_targets: "every_position" (one pass over each user's
+            sequence, a loss at every position, as GRU4Rec/SASRec train) or
+            "last_position" (one example per target event, its history
+            re-read each time).
+        negatives: "full_catalog" (softmax over every item seen in
+            training), "in_batch" (the other targets of the batch, TFRS
+            `Retrieval`; logQ-corrected with `logq_correction`) or "auto":
+            full_catalog, except in_batch when BERT is fine-tuned ("finetune"
+            or "lora": a full-catalog softmax would run BERT over every item
+            at each step).
+        dropout: dropout on the user tower's inputs and encoder.
+        context_dropout: training-time probability of replacing scenario
+            and user features by "unknown", so requests without them
+            (the export's default) are served by a trained state.
+        fusion: how the item tower joins its paths: "sum" (id + text) or
+            "gate" (a learned, popularity-dependent weight between them).
     """
 
     embedding_dim: int = 64
@@ -190,9 +213,25 @@ class ModelConfig:
     ranking_weight: float = 0.05
     attribute_weight: float = 0.5
     ranking_hidden_units: List[int] = dataclasses.field(default_factory=lambda: [64])
+    user_tower: str = "lstm"
+    attention_blocks: int = 2
+    attention_heads: int = 2
+    training_targets: str = "every_position"
+    negatives: str = "auto"
+    dropout: float = 0.1
+    context_dropout: float = 0.1
+    fusion: str = "sum"
 
     def validate(self):
         _check_positive("model.embedding_dim", self.embedding_dim)
+        _check_choice("model.user_tower", self.user_tower, USER_TOWERS)
+        _check_choice("model.training_targets", self.training_targets, TRAINING_TARGETS)
+        _check_choice("model.negatives", self.negatives, NEGATIVES)
+        _check_choice("model.fusion", self.fusion, FUSIONS)
+        _check_positive("model.attention_blocks", self.attention_blocks)
+        _check_positive("model.attention_heads", self.attention_heads)
+        _check_range("model.dropout", self.dropout, 0.0, 0.9)
+        _check_range("model.context_dropout", self.context_dropout, 0.0, 1.0)
         _check_positive("model.lstm_units", self.lstm_units)
         _check_range("model.item_id_dropout", self.item_id_dropout, 0.0, 1.0)
         _check_positive("model.temperature", self.temperature)
@@ -221,12 +260,19 @@ class TrainConfig:
         checkpoint_every_steps: also back up mid-epoch every N steps (0 = at
             each epoch end only); `train` resumes from the backup.
         eval_max_examples: cap on test examples evaluated (0 = all).
+        early_stopping_patience: stop after this many epochs without a
+            better validation Recall@10 and restore the best epoch's
+            weights (0 = train every epoch, no validation hold-out). The
+            validation target is each user's last training event
+            (leave_last_out), the last 10% of the training period
+            (time_cut) or a random 5% of training events (random).
+        validation_max_examples: cap on validation examples (0 = all).
         verbose: Keras progress display (0 silent, 1 bar, 2 one line/epoch);
             None: 1 when stdout is a terminal, else 2.
     """
 
     epochs: int = 3
-    batch_size: int = 256
+    batch_size: int = 128
     learning_rate: float = 2e-3
     seed: int = 0
     deterministic: bool = True
@@ -235,6 +281,8 @@ class TrainConfig:
     mixed_precision: bool = False
     checkpoint_every_steps: int = 0
     eval_max_examples: int = 0
+    early_stopping_patience: int = 3
+    validation_max_examples: int = 5000
     verbose: Optional[int] = None
 
     def validate(self):
@@ -244,6 +292,8 @@ class TrainConfig:
         _check_choice("train.strategy", self.strategy, STRATEGIES)
         if self.seed < 0:
             raise ConfigError(f"train.seed must be >= 0, got {self.seed}.")
+        if min(self.early_stopping_patience, self.validation_max_examples) < 0:
+            raise ConfigError("train.early_stopping_patience and train.validation_max_examples must be >= 0.")
         if self.checkpoint_every_steps < 0 or self.eval_max_examples < 0:
             raise ConfigError("train.checkpoint_every_steps and train.eval_max_examples must be >= 0.")
 
@@ -261,6 +311,14 @@ class ExperimentConfig:
         for section in (self.data, self.text, self.model, self.train):
             section.validate()
         return self
+
+    @property
+    def negatives(self) -> str:
+        """`model.negatives` with "auto" resolved: "full_catalog" or "in_batch"."""
+        if self.model.negatives != "auto":
+            return self.model.negatives
+        finetunes = self.model.use_text and self.text.mode in ("finetune", "lora")
+        return "in_batch" if finetunes else "full_catalog"
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

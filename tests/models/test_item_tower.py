@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras
+from layer_checks import run_config_round_trip
 from tiny_fixtures import make_tiny_encoder
 
 from tfrec_llm.data.item_vocabulary import OOV_SLOT, PAD_SLOT
@@ -109,3 +111,42 @@ def test_finetuned_text_runs_bert_once_per_distinct_item():
     expected = tower.text_projection(encoder.encode(token_ids[[3, 2]])).numpy()
     np.testing.assert_allclose(vectors, expected[[0, 1, 0, 0]], rtol=1e-4, atol=1e-5)
     assert {v.ref() for v in bridge.trainable_weights} <= {v.ref() for v in tower.trainable_variables}
+
+
+POPULARITY = np.array([0, 0, 500, 1, 0, 0])
+
+
+def test_gate_mixes_id_and_text_by_popularity_and_cold_items_stay_text():
+    tower = _frozen_tower(fusion="gate", item_popularity=POPULARITY)
+    indices = tf.constant([2, 3, 4])
+    text = tower.text_projection(tf.gather(TEXT_FEATURES, indices)).numpy()
+    ids = tower.id_embedding(tf.gather(ID_SLOTS, indices)).numpy()
+    weight = tower.gate(np.log1p(POPULARITY[[2, 3]]).astype(np.float32)[:, None]).numpy()
+    expected = np.concatenate([weight * ids[:2] + (1 - weight) * text[:2], text[2:]])
+    np.testing.assert_allclose(tower(indices).numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert weight[0, 0] != weight[1, 0]  # a popular and a rare item get different weights
+
+
+def test_gate_learns_to_lean_on_ids_where_they_help():
+    tower = _frozen_tower(fusion="gate", item_popularity=POPULARITY)
+    optimizer = tf_keras.optimizers.Adam(0.05)
+    target = tower.id_embedding(tf.constant([2])).numpy()  # the popular item's id vector is "right"
+    before = float(tower.gate(np.log1p([[500.0]]).astype(np.float32)).numpy()[0, 0])
+    for _ in range(50):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum((tower(tf.constant([2])) - target) ** 2)
+        variables = tower.gate.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    assert float(tower.gate(np.log1p([[500.0]]).astype(np.float32)).numpy()[0, 0]) > before + 0.2
+
+
+def test_gate_needs_popularity():
+    with pytest.raises(ValueError, match="item_popularity"):
+        ItemTower(ID_SLOTS, EMBEDDING_DIM, text_features=TEXT_FEATURES, fusion="gate")
+
+
+@pytest.mark.parametrize("fusion", ["sum", "gate"])
+def test_config_round_trip(fusion):
+    restored = run_config_round_trip(_frozen_tower(fusion=fusion, item_popularity=POPULARITY))
+    indices = tf.constant([2, 3, 4])
+    assert restored(indices).shape == (3, EMBEDDING_DIM)

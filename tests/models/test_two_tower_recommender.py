@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras
-from tiny_fixtures import first_batch, make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
+from tfrec_llm.data.item_vocabulary import OOV_SLOT
+from tiny_fixtures import first_batch, make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder, make_tiny_world
 
 BATCH = 12
 TASKS_OFF = {"retrieval_weight": 0.0, "ranking_weight": 0.0, "attribute_weight": 0.0, "item_id_dropout": 0.0}
@@ -60,7 +61,7 @@ def test_call_returns_unit_embeddings_and_a_rating_per_example(world):
 
 def test_retrieval_loss_matches_the_hand_computed_in_batch_softmax(world):
     assets, batch = world
-    model = _model(assets, retrieval_weight=2.0, temperature=0.5)
+    model = _model(assets, retrieval_weight=2.0, temperature=0.5, negatives="in_batch")
     users, items, _ = _embeddings(model, batch)
     expected = 2.0 * _retrieval_loss(users, items, batch["target"], 0.5)
     np.testing.assert_allclose(model.compute_loss(batch).numpy(), expected, rtol=1e-4)
@@ -68,12 +69,69 @@ def test_retrieval_loss_matches_the_hand_computed_in_batch_softmax(world):
 
 def test_logq_correction_subtracts_the_log_sampling_probability(world):
     assets, batch = world
-    model = _model(assets, retrieval_weight=1.0, logq_correction=True)
+    model = _model(assets, retrieval_weight=1.0, logq_correction=True, negatives="in_batch")
     assert model.uses_logq
     users, items, _ = _embeddings(model, batch)
     probability = assets.item_popularity / assets.item_popularity.sum()
     expected = _retrieval_loss(users, items, batch["target"], model.config.temperature, probability)
     np.testing.assert_allclose(model.compute_loss(batch).numpy(), expected, rtol=1e-4)
+
+
+def _full_catalog_loss(users, table, targets, candidates, temperature):
+    """Softmax cross-entropy over every candidate row of the item table, by hand."""
+    scores = np.where(candidates[None, :], users @ table.T / temperature, -1e9)
+    top = scores.max(axis=1, keepdims=True)
+    log_softmax = scores - top - np.log(np.exp(scores - top).sum(axis=1, keepdims=True))
+    return -log_softmax[np.arange(len(targets)), targets]
+
+
+def test_full_catalog_loss_is_the_softmax_over_every_trained_item(world):
+    assets, batch = world
+    model = _model(assets, retrieval_weight=1.0, temperature=0.5, negatives="full_catalog")
+    users, _, _ = _embeddings(model, batch)
+    table = model.item_embeddings(tf.range(assets.num_index_rows)).numpy().astype(np.float64)
+    candidates = assets.id_slots > OOV_SLOT  # items seen in training; never padding, unknown or cold items
+    expected = _full_catalog_loss(users, table, batch["target"], candidates, 0.5).mean()
+    np.testing.assert_allclose(model.compute_loss(batch).numpy(), expected, rtol=1e-4)
+
+
+@pytest.fixture(name="sequences", scope="module")
+def _sequences(world):
+    assets, _ = world
+    from tfrec_llm.training.experiment_data import prepare_experiment_data  # pylint: disable=import-outside-toplevel
+    experiment = prepare_experiment_data(make_tiny_config(), make_tiny_world())
+    features = experiment.training_features("every_position")
+    return {k: v[:BATCH] for k, v in features.items()}
+
+
+def test_every_position_loss_sums_each_position_by_hand(world, sequences):
+    assets, _ = world
+    model = _model(assets, retrieval_weight=1.0, temperature=0.5, negatives="full_catalog")
+    table = model.item_embeddings(tf.range(assets.num_index_rows))
+    # The user embedding at position p is the inference embedding of the history up to p.
+    losses, valid = [], sequences["next_items"] != 0
+    for p in range(sequences["sequence"].shape[1]):
+        rows = np.flatnonzero(valid[:, p])
+        if not len(rows):
+            continue
+        history = np.where(np.arange(sequences["sequence"].shape[1]) <= p, sequences["sequence"][rows], 0)
+        features = {"history": history, "scenario": sequences["scenario"][rows, p],
+                    **{k: v[rows] for k, v in sequences.items() if k.startswith("user_")}}
+        users = model.user_embeddings(features, lambda indices: tf.gather(table, indices)).numpy()
+        losses.append(_full_catalog_loss(users.astype(np.float64), table.numpy().astype(np.float64),
+                                         sequences["next_items"][rows, p], assets.id_slots > OOV_SLOT, 0.5))
+    expected = np.concatenate(losses).mean()  # every target counts once
+    np.testing.assert_allclose(model.compute_loss(sequences).numpy(), expected, rtol=1e-4)
+
+
+def test_every_position_in_batch_loss_scores_each_target_against_the_others(world, sequences):
+    assets, _ = world
+    model = _model(assets, retrieval_weight=1.0, temperature=0.5, negatives="in_batch")
+    assert np.isfinite(model.compute_loss(sequences).numpy())
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(sequences, training=True)
+    grads = tape.gradient(loss, model.user_tower.trainable_variables)
+    assert all(g is not None for g in grads)
 
 
 def test_rating_loss_is_the_weighted_mean_squared_error(world):

@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 import tf_keras
 
+from layer_checks import run_config_round_trip
 from tfrec_llm.models.user_tower import UserTower
 
 EMBEDDING_DIM = 8
@@ -84,3 +85,59 @@ def test_without_user_features_only_the_scenario_is_read():
     vectors, mask, _, _ = _inputs()
     assert _run(tower, vectors, mask, np.array([0, 1]), {}).shape == (2, EMBEDDING_DIM)
     assert tower.feature_embeddings == []
+
+
+@pytest.fixture(name="any_tower", params=["lstm", "attention"])
+def _any_tower(request):
+    tf_keras.utils.set_random_seed(0)
+    return UserTower(EMBEDDING_DIM, lstm_units=6, num_scenarios=3, user_feature_sizes={"gender": 3, "age": 5},
+                     sequence_encoder=request.param, max_history=HISTORY, dropout=0.2)
+
+
+def _run_all_positions(tower, vectors, mask, scenario, features):
+    per_position = np.repeat(scenario[:, np.newaxis], vectors.shape[1], axis=1)
+    return tower(tf.constant(vectors), tf.constant(mask), tf.constant(per_position),
+                 {k: tf.constant(v) for k, v in features.items()}, all_positions=True).numpy()
+
+
+def test_position_t_never_sees_later_items(any_tower):
+    vectors, _, scenario, features = _inputs()
+    mask = np.ones((2, HISTORY), bool)
+    expected = _run_all_positions(any_tower, vectors, mask, scenario, features)
+    assert expected.shape == (2, HISTORY, EMBEDDING_DIM)
+    for t in range(HISTORY - 1):
+        changed = vectors.copy()
+        changed[:, t + 1:] = 7.0
+        got = _run_all_positions(any_tower, changed, mask, scenario, features)
+        np.testing.assert_allclose(got[:, :t + 1], expected[:, :t + 1], rtol=1e-5, atol=1e-6)
+        assert not np.allclose(got[:, t + 1:], expected[:, t + 1:])
+
+
+def test_the_last_real_position_is_the_inference_embedding(any_tower):
+    vectors, mask, scenario, features = _inputs()
+    per_position = _run_all_positions(any_tower, vectors, mask, scenario, features)
+    last = mask.sum(axis=1) - 1
+    np.testing.assert_allclose(per_position[np.arange(2), last], _run(any_tower, vectors, mask, scenario, features),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_context_dropout_trains_the_unknown_context():
+    tower = UserTower(EMBEDDING_DIM, lstm_units=6, num_scenarios=3, user_feature_sizes={"age": 5},
+                      context_dropout=1.0)
+    vectors, mask, scenario, features = _inputs()
+    features = {"age": features["age"]}
+    args = (tf.constant(vectors), tf.constant(mask), tf.constant(scenario), {"age": tf.constant(features["age"])})
+    unknown = (tf.constant(vectors), tf.constant(mask), tf.zeros(2, tf.int32), {"age": tf.zeros(2, tf.int32)})
+    np.testing.assert_allclose(tower(*args, training=True).numpy(), tower(*unknown).numpy(), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(tower(*args).numpy(), tower(*unknown).numpy())  # inference reads the context
+
+
+def test_unknown_encoder_and_attention_without_length_are_refused():
+    with pytest.raises(ValueError, match="sequence_encoder"):
+        UserTower(EMBEDDING_DIM, 6, 2, {}, sequence_encoder="gru")
+    with pytest.raises(ValueError, match="max_history"):
+        UserTower(EMBEDDING_DIM, 6, 2, {}, sequence_encoder="attention")
+
+
+def test_config_round_trip(any_tower):
+    run_config_round_trip(any_tower)

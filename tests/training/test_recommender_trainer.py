@@ -25,7 +25,7 @@ from tfrec_llm.training.trained_model import TrainedModel
 
 RESUME_EPOCHS = 2
 RESUME_BACKUP_EVERY = 3
-RESUME_STOP_AFTER = 16  # batches: in epoch 2 of 2 (11 batches of 32 per epoch)
+RESUME_STOP_AFTER = 16  # batches: in epoch 2 of 2 (10 batches of 8 sequences per epoch)
 
 
 def _test_examples(config, assets):
@@ -108,7 +108,7 @@ def test_an_interrupted_run_resumes_from_its_backup_instead_of_restarting(tmp_pa
     _CountingBackup.trained_batches, _CountingBackup.stop_after = 0, 0
     # Evaluation settings are not part of training: the backup resumes.
     metrics = train(config.updated({"train": {"eval_max_examples": 40}}), str(tmp_path), data=make_tiny_world())
-    steps_per_epoch = metrics["training"]["train_examples"] // config.train.batch_size
+    steps_per_epoch = metrics["training"]["training_rows"] // config.train.batch_size
     remaining = RESUME_EPOCHS * steps_per_epoch - RESUME_STOP_AFTER
     # Only the batches after the last backup are trained again, never the whole run.
     assert remaining <= _CountingBackup.trained_batches < remaining + RESUME_BACKUP_EVERY

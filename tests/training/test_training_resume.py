@@ -24,7 +24,7 @@ from tfrec_llm.training.resume import (BackupConfigError, check_backup_config, c
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EPOCHS = 3
-KILL_AFTER_BATCHES = 15  # mid-epoch 2 of 3 (11 steps per epoch on the tiny world)
+KILL_AFTER_BATCHES = 15  # mid-epoch 2 of 3 (10 steps of 8 sequences per epoch on the tiny world)
 
 
 def _child(output_dir, kill_after, signal_name):
@@ -49,7 +49,8 @@ def _child(output_dir, kill_after, signal_name):
                     os.kill(os.getpid(), getattr(signal, signal_name))
 
         trainer.tf_keras.callbacks.CSVLogger = KillingCSVLogger
-    config = make_tiny_config(train={"epochs": EPOCHS, "batch_size": 32, "checkpoint_every_steps": 3})
+    config = make_tiny_config(train={"epochs": EPOCHS, "batch_size": 8, "checkpoint_every_steps": 3,
+                                     "early_stopping_patience": 2})
     metrics = trainer.train(config, output_dir, data=make_tiny_world())
     print("METRICS " + json.dumps({"overall": metrics["overall"], "loss": metrics["training"]["loss"]}))
 

@@ -6,7 +6,8 @@ ones, the same budget (the config's epochs, batch size, learning rate, seed):
 - "popularity": the most popular training items for everyone;
 - "ease": EASE (Steck 2019), a closed-form linear item-item model;
 - the id-only sequential models of `ID_ONLY_PEERS` (two towers with item-id
-  embeddings only; today "id_only", the config's user tower);
+  embeddings only: "id_only" with the config's user tower, "id_only_attention"
+  with the causal self-attention tower);
 - "text_only": item text only (`model.use_item_ids = false`);
 - "full": the config as given.
 
@@ -51,9 +52,9 @@ ID_ONLY_PEERS: Dict[str, IdOnlyPeer] = {
     ID_ONLY: IdOnlyPeer({"model": {"use_text": False, "use_item_ids": True}},
                         "two towers, item-id embeddings only (model.use_text=false), the config's user tower",
                         "GRU4Rec"),
-    # Once model.user_tower exists, one line adds the attention variant:
-    # "id_only_attention": IdOnlyPeer({"model": {"use_text": False, "use_item_ids": True,
-    #     "user_tower": "attention"}}, "two towers, item-id embeddings only, attention user tower", "SASRec"),
+    "id_only_attention": IdOnlyPeer({"model": {"use_text": False, "use_item_ids": True, "user_tower": "attention"}},
+                                    "two towers, item-id embeddings only, causal self-attention user tower",
+                                    "SASRec"),
 }
 
 SIMPLE_PEERS = (POPULARITY, EASE)

@@ -10,6 +10,11 @@ the item's id slot. The two are summed. Items without an id slot of their
 own (cold-start and unknown items, OOV slot) get NO id vector: they are
 their text alone. Training-time id dropout sends items to the OOV slot, so
 the text path learns to carry an item by itself (modality dropout).
+
+Fusion "sum" adds the two vectors; fusion "gate" mixes them with a learned
+weight g = sigmoid(a * log(1 + training interactions of the item) + b):
+g * id + (1 - g) * text, so the tower can lean on ids for popular items and
+on text for rare ones.
 Measured on the built-in world: with a shared learned OOV embedding instead,
 cold-item Recall@50 of the full model was 0.245 against 0.327 for a
 text-only model: the OOV vector swamped the text.
@@ -37,6 +42,9 @@ class ItemTower(tf_keras.layers.Layer):
         text_features: float32 [V, d_text] frozen text table (frozen mode).
         token_ids: int32 [V, L] token table (fine-tune modes).
         text_encoder: a `KerasHubBridgeLayer` (fine-tune modes).
+        fusion: "sum" or "gate" (see the module docstring).
+        item_popularity: int [V] training interactions per item index
+            (needed by "gate").
 
     Example:
         tower = ItemTower(id_slots, 64, True, True, 0.1, text_features=table)
@@ -44,10 +52,19 @@ class ItemTower(tf_keras.layers.Layer):
     """
 
     def __init__(self, id_slots, embedding_dim, use_text=True, use_item_ids=True, item_id_dropout=0.0,
-                 text_features=None, token_ids=None, text_encoder=None, **kwargs):
+                 text_features=None, token_ids=None, text_encoder=None, fusion="sum", item_popularity=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if use_text and text_features is None and (token_ids is None or text_encoder is None):
             raise ValueError("use_text needs text_features (frozen) or token_ids + text_encoder (fine-tune).")
+        if fusion not in ("sum", "gate") or (fusion == "gate" and item_popularity is None):
+            raise ValueError(f"fusion must be 'sum' or 'gate' (with item_popularity), got {fusion!r}.")
+        self.fusion = fusion
+        self.gates = fusion == "gate" and use_text and use_item_ids
+        if self.gates:
+            self.log_popularity = tf.Variable(np.log1p(np.asarray(item_popularity, np.float32))[:, np.newaxis],
+                                              trainable=False, name="log_popularity")
+            self.gate = tf_keras.layers.Dense(1, activation="sigmoid", name="fusion_gate")
         self.embedding_dim = embedding_dim
         self.use_text = use_text
         self.use_item_ids = use_item_ids
@@ -103,8 +120,31 @@ class ItemTower(tf_keras.layers.Layer):
                     < self.item_id_dropout
                 slots = tf.where(dropped & (slots > OOV_SLOT), OOV_SLOT, slots)
             has_own_id = tf.cast(tf.not_equal(slots, OOV_SLOT), self.compute_dtype)[:, tf.newaxis]
-            vectors += tf.cast(self.id_embedding(slots), self.compute_dtype) * has_own_id
+            id_vectors = tf.cast(self.id_embedding(slots), self.compute_dtype) * has_own_id
+            if self.gates:
+                weight = tf.cast(self.gate(tf.gather(self.log_popularity, flat)), self.compute_dtype) * has_own_id
+                vectors = vectors * (1.0 - weight) + id_vectors * weight
+            else:
+                vectors += id_vectors
         return vectors, text
+
+    def get_config(self):
+        """The tower's settings and tables (lists, as Keras' lookup layers store vocabularies).
+
+        Fine-tune modes hold a Keras 3 BERT, which a tf_keras config cannot
+        carry: rebuild those towers with `training.model_building.build_model`.
+        """
+        if self.finetunes_text:
+            raise NotImplementedError("A fine-tuning ItemTower's BERT is not part of its config; use build_model.")
+        config = super().get_config()
+        config.update({
+            "id_slots": self.id_slots.numpy().tolist(), "embedding_dim": self.embedding_dim,
+            "use_text": self.use_text, "use_item_ids": self.use_item_ids, "item_id_dropout": self.item_id_dropout,
+            "text_features": self.text_features.numpy().tolist() if self.use_text else None,
+            "fusion": self.fusion,
+            "item_popularity": np.rint(np.expm1(self.log_popularity.numpy()[:, 0])).astype(int).tolist()
+            if self.gates else None})
+        return config
 
     def call(self, item_indices, training=None):
         item_indices = tf.cast(item_indices, tf.int32)

@@ -1,13 +1,23 @@
 """The joint TFRS model: retrieval + ranking + item-attribute tasks.
 
 Follows `tfrs.models.Model`'s thin contract: `compute_loss(features)` only
-combines the three tasks (each a TFRS task layer) with configurable weights.
-Per batch, the item tower runs once on the distinct items of histories and
-targets; user embeddings come from the LSTM over those item embeddings.
+combines the three tasks (each a task layer) with configurable weights.
+Two kinds of training batch:
 
-Features (a dict of batched tensors, see `SequenceExamples.features()`):
-`history` int32 [B, L] (right-padded item indices), `target` int32 [B],
-`label` float32 [B], `scenario` int32 [B], `user_<name>` int32 [B].
+- every position (`SequenceExamples`' sibling `TrainingSequences`):
+  `sequence` int32 [B, L] items read, `next_items` int32 [B, L] the item
+  that followed each position (0 = none), `next_labels` float32 [B, L],
+  `scenario` int32 [B, L], `user_<name>` int32 [B]. The user tower runs
+  once per sequence and is scored at every position (each position sees
+  only the items up to it);
+- last position (`SequenceExamples.features()`): `history` int32 [B, L],
+  `target` int32 [B], `label` float32 [B], `scenario` int32 [B],
+  `user_<name>` int32 [B]: one target per row.
+
+Retrieval negatives are either the whole catalog (`FullCatalogSoftmax`
+over every item seen in training) or the other targets of the batch (TFRS
+`Retrieval`, optionally logQ-corrected). Inference (`call`,
+`user_embeddings`) always reads `history` batches.
 """
 
 import numpy as np
@@ -15,8 +25,9 @@ import tensorflow as tf
 import tensorflow_recommenders as tfrs
 import tf_keras
 
-from tfrec_llm.data.item_vocabulary import PAD_INDEX
+from tfrec_llm.data.item_vocabulary import OOV_SLOT, PAD_INDEX
 from tfrec_llm.experiment_config import ModelConfig
+from tfrec_llm.models.full_catalog_softmax import FullCatalogSoftmax
 
 
 PER_EXAMPLE = tf_keras.losses.Reduction.NONE
@@ -47,6 +58,9 @@ class TwoTowerRecommender(tfrs.models.Model):
         super().__init__(**kwargs)
         self.item_tower = item_tower
         self.user_tower = user_tower
+        if config.negatives not in ("full_catalog", "in_batch"):
+            raise ValueError(f"config.negatives must be resolved to 'full_catalog' or 'in_batch' "
+                             f"(ExperimentConfig.negatives), got {config.negatives!r}.")
         self.config = config
         self.label_kind = label_kind
         # Every task returns per-example losses (reduction NONE), averaged over
@@ -54,8 +68,8 @@ class TwoTowerRecommender(tfrs.models.Model):
         # Keras rejects AUTO reduction and replicas' gradients are summed.
         self.retrieval_task = tfrs.tasks.Retrieval(
             loss=tf_keras.losses.CategoricalCrossentropy(from_logits=True, reduction=PER_EXAMPLE),
-            temperature=config.temperature,
-                                                   remove_accidental_hits=True, name="retrieval")
+            temperature=config.temperature, remove_accidental_hits=True, name="retrieval")
+        self.full_catalog_task = FullCatalogSoftmax(config.temperature, name="full_catalog_retrieval")
         self.ranking_head = tf_keras.Sequential(
             [tf_keras.layers.Dense(units, activation="relu") for units in config.ranking_hidden_units]
             + [tf_keras.layers.Dense(1)], name="ranking_head")
@@ -125,24 +139,87 @@ class TwoTowerRecommender(tfrs.models.Model):
 
     def compute_loss(self, features, training=False):
         """Weighted sum of the tasks' losses, each a mean over the global batch."""
-        users, items, target_text = self._batch_embeddings(features, training)
-        target = tf.cast(features["target"], tf.int32)
-        config = self.config
-        per_example = tf.zeros_like(target, dtype=tf.float32)
-        if config.retrieval_weight > 0:
-            sampling = tf.gather(self.item_sampling_probability, target) if self.uses_logq else None
-            per_example += config.retrieval_weight * self.retrieval_task(
-                users, items, compute_metrics=False, candidate_ids=target,
-                candidate_sampling_probability=sampling)
-        if config.ranking_weight > 0:
-            labels = tf.cast(features["label"], tf.float32)[:, tf.newaxis]
-            per_example += config.ranking_weight * self.ranking_task(
-                labels=labels, predictions=self.rating_logits(users, items)[:, tf.newaxis],
-                compute_metrics=bool(training))
-        if self.uses_attributes:
-            per_example += config.attribute_weight * self.attribute_task(
-                labels=tf.gather(self.item_attributes, target),
-                predictions=tf.cast(self.attribute_head(target_text), tf.float32), compute_metrics=False)
+        if "sequence" in features:
+            per_example = self._every_position_loss(features, training)
+        else:
+            per_example = self._last_position_loss(features, training)
         if tf.distribute.has_strategy() and tf.distribute.in_cross_replica_context():
             return tf.reduce_mean(per_example)  # a whole-batch call outside strategy.run (e.g. building)
         return tf.nn.compute_average_loss(per_example)
+
+    def _catalog_table(self, training):
+        """(L2-normalised embeddings, projected text or None) of every item index."""
+        vectors, text = self.item_tower.embed(tf.range(tf.shape(self.item_tower.id_slots)[0]), training=training)
+        return tf.math.l2_normalize(tf.cast(vectors, tf.float32), axis=-1), text
+
+    def _last_position_loss(self, features, training):
+        target = tf.cast(features["target"], tf.int32)
+        if self.config.negatives == "full_catalog":
+            table, text_table = self._catalog_table(training)
+            users = self.user_embeddings(features, lambda indices: tf.gather(table, indices), training=training)
+            items = tf.gather(table, target)
+            target_text = None if text_table is None else tf.gather(text_table, target)
+        else:
+            table = text_table = None
+            users, items, target_text = self._batch_embeddings(features, training)
+        return self._task_losses(users, items, target, target_text, features["label"], table, training)
+
+    def _every_position_loss(self, features, training):
+        sequence = tf.cast(features["sequence"], tf.int32)
+        next_items = tf.cast(features["next_items"], tf.int32)
+        if self.config.negatives == "full_catalog":
+            table, text_table = self._catalog_table(training)
+            history_vectors = tf.gather(table, sequence)
+        else:
+            table = text_table = None
+            unique, position = tf.unique(tf.concat([tf.reshape(sequence, [-1]), tf.reshape(next_items, [-1])], 0))
+            unique_vectors, unique_text = self.item_tower.embed(unique, training=training)
+            unique_vectors = tf.math.l2_normalize(tf.cast(unique_vectors, tf.float32), axis=-1)
+            history_size = tf.size(sequence)
+            history_vectors = tf.reshape(tf.gather(unique_vectors, position[:history_size]),
+                                         tf.concat([tf.shape(sequence), [-1]], axis=0))
+        user_features = {name: features[f"user_{name}"] for name in self.user_tower.feature_names}
+        users = self.user_tower(history_vectors, tf.not_equal(sequence, PAD_INDEX), features["scenario"],
+                                user_features, training=training, all_positions=True)
+        users = tf.math.l2_normalize(tf.cast(users, tf.float32), axis=-1)
+        where = tf.where(tf.not_equal(next_items, PAD_INDEX))  # [N, 2]: (row, position) of every target
+        targets = tf.gather_nd(next_items, where)
+        if table is not None:
+            items = tf.gather(table, targets)
+            target_text = None if text_table is None else tf.gather(text_table, targets)
+        else:
+            flat_position = position[history_size:]
+            flat_targets = tf.reshape(tf.range(tf.size(next_items)), tf.shape(next_items))
+            picked = tf.gather(flat_position, tf.gather_nd(flat_targets, where))
+            items = tf.gather(unique_vectors, picked)
+            target_text = None if unique_text is None else tf.gather(unique_text, picked)
+        per_target = self._task_losses(tf.gather_nd(users, where), items, targets, target_text,
+                                       tf.gather_nd(features["next_labels"], where), table, training)
+        rows = tf.shape(sequence)[0]
+        # Each target counts equally: rows carry their targets' losses, scaled so that the
+        # mean over the batch's rows is the mean over its targets (a per-target cross-entropy).
+        scale = tf.cast(rows, tf.float32) / tf.maximum(tf.cast(tf.shape(targets)[0], tf.float32), 1.0)
+        return tf.math.unsorted_segment_sum(per_target, tf.cast(where[:, 0], tf.int32), rows) * scale
+
+    def _task_losses(self, users, items, targets, target_text, labels, table, training):
+        """Per-target weighted task losses [N] for aligned user and target-item embeddings."""
+        config = self.config
+        per_target = tf.zeros_like(targets, dtype=tf.float32)
+        if config.retrieval_weight > 0:
+            if table is not None:
+                candidates = tf.greater(self.item_tower.id_slots, OOV_SLOT)  # items seen in training
+                retrieval = self.full_catalog_task(users, table, targets, candidates)
+            else:
+                sampling = tf.gather(self.item_sampling_probability, targets) if self.uses_logq else None
+                retrieval = self.retrieval_task(users, items, compute_metrics=False, candidate_ids=targets,
+                                                candidate_sampling_probability=sampling)
+            per_target += config.retrieval_weight * retrieval
+        if config.ranking_weight > 0:
+            per_target += config.ranking_weight * self.ranking_task(
+                labels=tf.cast(labels, tf.float32)[:, tf.newaxis],
+                predictions=self.rating_logits(users, items)[:, tf.newaxis], compute_metrics=bool(training))
+        if self.uses_attributes:
+            per_target += config.attribute_weight * self.attribute_task(
+                labels=tf.gather(self.item_attributes, targets),
+                predictions=tf.cast(self.attribute_head(target_text), tf.float32), compute_metrics=False)
+        return per_target

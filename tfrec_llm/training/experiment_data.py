@@ -9,7 +9,10 @@ from tfrec_llm.data.category_vocabulary import CategoryVocabulary
 from tfrec_llm.data.data_split import DataSplit, split_interactions
 from tfrec_llm.data.interaction_data import InteractionData
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, OOV_SLOT, ItemVocabulary
-from tfrec_llm.data.sequence_examples import ContextVocabularies, SequenceExamples, train_and_test_examples
+from tfrec_llm.data.sequence_examples import (ContextVocabularies, SequenceExamples, build_examples,
+                                              train_and_test_examples)
+from tfrec_llm.data.training_sequences import build_training_sequences
+from tfrec_llm.data.validation_holdout import validation_mask
 from tfrec_llm.experiment_config import ExperimentConfig
 
 logger = logging.getLogger(__name__)
@@ -25,6 +28,35 @@ class ExperimentData:
     context: ContextVocabularies
     train_examples: SequenceExamples
     test_examples: SequenceExamples
+    validation: np.ndarray = None  # bool [len(split.train)]: events held out for early stopping
+    max_history: int = 20
+
+    def validation_examples(self, max_examples: int = 0, seed: int = 0) -> SequenceExamples:
+        """Examples of the held-out validation events (histories: the training events before them)."""
+        train = self.split.train
+        in_history = ~self.validation if self.split.protocol == "random" else np.ones(len(train), bool)
+        users, counts = np.unique(train.user_ids, return_counts=True)
+        examples = build_examples(train, self.validation, in_history, self.vocabulary, self.context,
+                                  self.max_history, dict(zip(users.tolist(), counts.tolist())))
+        if max_examples and len(examples) > max_examples:
+            examples = examples.subset(np.sort(np.random.default_rng(seed).choice(len(examples), max_examples,
+                                                                                  replace=False)))
+        return examples
+
+    def training_features(self, training_targets: str) -> dict:
+        """The input arrays `fit` batches: per-position sequences or one row per target event.
+
+        Validation events (if any) are left out as targets and as history.
+        """
+        events = self.split.train.select(np.flatnonzero(~self.validation))
+        if training_targets == "every_position":
+            return build_training_sequences(events, self.vocabulary, self.context, self.max_history).features()
+        if not self.validation.any():
+            return self.train_examples.features()
+        every = np.ones(len(events), bool)
+        users, counts = np.unique(events.user_ids, return_counts=True)
+        return build_examples(events, every, every, self.vocabulary, self.context, self.max_history,
+                              dict(zip(users.tolist(), counts.tolist()))).features()
 
     def item_popularity(self) -> np.ndarray:
         """Training events per item index ([V], padding and unknown rows 0)."""
@@ -64,7 +96,9 @@ def prepare_experiment_data(config: ExperimentConfig, data: InteractionData = No
     if context is None:
         context = ContextVocabularies.fit(split.train, data.user_features)
     train, test = train_and_test_examples(split, vocabulary, context, d.max_history)
-    return ExperimentData(data, split, vocabulary, context, train, test)
+    held_out = (validation_mask(split, config.train.seed) if config.train.early_stopping_patience > 0
+                else np.zeros(len(split.train), bool))
+    return ExperimentData(data, split, vocabulary, context, train, test, held_out, d.max_history)
 
 
 def vocabularies_from_assets(assets, user_features=None):

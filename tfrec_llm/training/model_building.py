@@ -5,6 +5,7 @@ The single place where towers and tasks are wired, shared by training
 """
 
 import contextlib
+import dataclasses
 import os
 
 import numpy as np
@@ -65,6 +66,7 @@ def build_model(config: ExperimentConfig, assets: ModelAssets, text_encoder=None
         item_tower, user_tower = _build_towers(config, assets, text_kwargs)
     popularity = assets.item_popularity.astype(np.float64)
     sampling = (popularity / max(popularity.sum(), 1.0)).astype(np.float32)
+    model_config = dataclasses.replace(model_config, negatives=config.negatives)  # "auto" resolved
     return TwoTowerRecommender(item_tower, user_tower, model_config, label_kind=assets.label_kind,
                                item_attributes=assets.item_attributes, item_sampling_probability=sampling)
 
@@ -72,12 +74,18 @@ def build_model(config: ExperimentConfig, assets: ModelAssets, text_encoder=None
 def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: dict):
     model_config = config.model
     use_text = model_config.use_text
+    # Id dropout teaches the text path to carry items alone; without text it would only erase items.
+    item_id_dropout = model_config.item_id_dropout if use_text else 0.0
     item_tower = ItemTower(assets.id_slots, model_config.embedding_dim, use_text=use_text,
                            use_item_ids=model_config.use_item_ids,
-                           item_id_dropout=model_config.item_id_dropout, name="item_tower", **text_kwargs)
+                           item_id_dropout=item_id_dropout, fusion=model_config.fusion,
+                           item_popularity=assets.item_popularity, name="item_tower", **text_kwargs)
     user_tower = UserTower(model_config.embedding_dim, model_config.lstm_units,
                            num_scenarios=len(assets.scenario_values) + 1,
                            user_feature_sizes={k: len(v) + 1 for k, v in assets.user_feature_values.items()},
+                           sequence_encoder=model_config.user_tower, max_history=config.data.max_history,
+                           dropout=model_config.dropout, context_dropout=model_config.context_dropout,
+                           num_blocks=model_config.attention_blocks, num_heads=model_config.attention_heads,
                            name="user_tower")
     return item_tower, user_tower
 

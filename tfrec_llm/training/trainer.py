@@ -25,6 +25,7 @@ import tf_keras
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
 from tfrec_llm.training.distribution import make_strategy
+from tfrec_llm.training.early_stopping import ValidationEarlyStopping
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.training.experiment_data import ExperimentData, prepare_experiment_data
 from tfrec_llm.training.model_assets import ModelAssets
@@ -40,6 +41,7 @@ from tfrec_llm.training.trained_model import CONFIG_FILE, TEXT_ENCODER_DIR, Trai
 logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
+EARLY_STOPPING_DIR = "early_stopping"
 TRAINING_LOG_FILE = "training_log.csv"
 
 
@@ -76,9 +78,7 @@ def text_tables(config: ExperimentConfig, experiment: ExperimentData, encoder, c
         with np.load(cache_path, allow_pickle=False) as cached:
             if str(cached["key"]) == key:
                 return texts, token_table, cached["features"]
-    started = time.time()
-    vectors = encoder.encode(tokens, config.text.encode_batch_size)
-    logger.info("Encoded %d item texts with BERT in %.1fs", len(tokens), time.time() - started)
+    vectors = encoder.encode(tokens, config.text.encode_batch_size)  # reports its own progress
     features = np.concatenate([np.zeros((FIRST_ITEM_INDEX, vectors.shape[1]), np.float32), vectors])
     np.savez(cache_path + ".tmp.npz", key=np.asarray(key), features=features)
     os.replace(cache_path + ".tmp.npz", cache_path)
@@ -152,8 +152,16 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
 
     write_config(config, output_dir)
     discard_corrupt_backups(backup_dir)
-    batch_size = min(train_config.batch_size, len(experiment.train_examples))
-    steps_per_epoch = len(experiment.train_examples) // batch_size
+    features = experiment.training_features(config.model.training_targets)
+    num_rows = len(features["next_items" if "next_items" in features else "target"])
+    batch_size = min(train_config.batch_size, num_rows)
+    steps_per_epoch = num_rows // batch_size
+    stopper = None
+    if experiment.validation.any():
+        stopper = ValidationEarlyStopping(
+            experiment.validation_examples(train_config.validation_max_examples, train_config.seed),
+            assets.num_index_rows, os.path.join(output_dir, EARLY_STOPPING_DIR),
+            train_config.early_stopping_patience, experiment.split.excludes_seen_items)
     start_epoch, start_step = resume_position(backup_dir, steps_per_epoch,
                                               train_config.checkpoint_every_steps > 0)
     log_path = os.path.join(output_dir, TRAINING_LOG_FILE)
@@ -161,12 +169,16 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
         logger.info("Resuming from backup: epoch %d, step %d", start_epoch + 1, start_step)
     elif os.path.exists(log_path):
         os.remove(log_path)  # a fresh run: the old curve belongs to another run
+    if stopper is not None and (start_epoch, start_step) == (0, 0):
+        stopper.reset()
     callbacks = [
         tf_keras.callbacks.BackupAndRestore(backup_dir, save_freq=train_config.checkpoint_every_steps or "epoch"),
         tf_keras.callbacks.TensorBoard(os.path.join(output_dir, "logs"), update_freq="epoch"),
         tf_keras.callbacks.CSVLogger(log_path, append=True),
     ]
-    stream = epoch_stream(experiment.train_examples.features(), batch_size, train_config.seed,
+    if stopper is not None:
+        callbacks.insert(0, stopper)  # first: the loggers see its val_recall@10
+    stream = epoch_stream(features, batch_size, train_config.seed,
                           train_config.epochs, start_epoch, start_step)
     record_backup_config(backup_dir, config)
     started = time.time()
@@ -174,6 +186,7 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
                         callbacks=callbacks, verbose=keras_verbosity(train_config.verbose))
     timings["train_seconds"] = time.time() - started
     clear_backup_config(backup_dir)
+    best_epoch = stopper.restore_best(model) if stopper is not None else None
 
     save_weights(model, output_dir)
     assets.save(output_dir)
@@ -187,7 +200,11 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
         "loss": epoch_losses(log_path),
         "text_encoder": encoder.source, "text_encoder_pretrained": encoder.pretrained,
         "trainable_variables": len(model.trainable_variables),
-        "train_examples": len(experiment.train_examples), **timings}
+        "train_examples": len(experiment.train_examples), "training_rows": num_rows,
+        "epochs_run": len(epoch_losses(log_path)),
+        "best_epoch": None if best_epoch is None else best_epoch + 1,
+        "validation_recall@10": None if stopper is None else [stopper.curve[e] for e in sorted(stopper.curve)],
+        **timings}
     with open(os.path.join(output_dir, METRICS_FILE), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
     return metrics
