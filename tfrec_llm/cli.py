@@ -18,6 +18,7 @@ from tfrec_llm.experiment_config import DEFAULT_TEXT_ENCODER, ConfigError, DataC
 
 logger = logging.getLogger("tfrec_llm")
 
+BENCHMARK_MAX_EPOCHS = 50
 SUMMARY_KEYS = ("recall@10", "recall@50", "recall@100", "ndcg@10", "mrr", "n")
 TEXT_ENCODER_HELP = (f"KerasHub preset, hf://..., local preset or HF BERT directory (default: {DEFAULT_TEXT_ENCODER}, "
                      "from the Hugging Face cache or downloaded once; offline it falls back with a warning); "
@@ -116,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--config", help="JSON ExperimentConfig used by every model")
     benchmark.add_argument("--text-encoder", help=TEXT_ENCODER_HELP)
     _add_text_length_argument(benchmark)
-    benchmark.add_argument("--epochs", type=int)
+    benchmark.add_argument("--epochs", type=int, default=BENCHMARK_MAX_EPOCHS,
+                           help=f"most epochs per trained model (default {BENCHMARK_MAX_EPOCHS}); each stops "
+                                "earlier on its validation target (train.early_stopping_patience)")
 
     data = commands.add_parser("data", help="data utilities")
     data_commands = data.add_subparsers(dest="data_command", required=True)
@@ -247,6 +250,8 @@ def main(argv=None) -> int:
         import_tensorflow_quietly()  # TensorFlow's C++ start-up lines only with -v
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # TensorFlow's own INFO lines (e.g. each checkpoint's sharding time) only with -v
+        logging.getLogger("absl").setLevel(logging.WARNING)
     from tfrec_llm.data.data_error import DataError  # pylint: disable=import-outside-toplevel
     from tfrec_llm.models.text.encoder_loading import TextEncoderError  # pylint: disable=import-outside-toplevel
     try:

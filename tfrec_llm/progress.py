@@ -91,14 +91,15 @@ class Progress:
         return self
 
     def update(self, n: int = 1, note: Optional[str] = None):
-        """Marks `n` more units done; `note` (e.g. what is being worked on) is shown after the bar.
+        """Marks `n` more units done; `note` (e.g. what is being worked on) is shown beside the bar.
 
         `update(0, note=...)` announces the next step before it starts.
         """
         self.count += n
         if self._bar is not None:
             if note is not None:
-                self._bar.set_postfix_str(note, refresh=n == 0)
+                # Before the bar, not after: a narrow terminal cuts the end of the line.
+                self._bar.set_description(f"{self.description} [{note}]", refresh=n == 0)
             self._bar.update(n)
 
     @property

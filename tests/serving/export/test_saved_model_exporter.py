@@ -254,7 +254,7 @@ def test_export_reports_one_line_off_a_terminal_and_a_bar_over_the_models_on_one
     export_models(model_dir, str(tmp_path / "terminal"), validate=True, model_names=names)
     drawn = terminal.getvalue()
     assert "Exporting and validating models" in drawn and "2/2" in drawn
-    assert all(name in drawn for name in names)  # the model being written is named beside the bar
+    assert all(name in drawn for name in names), repr(drawn[-600:])  # the model being written is named beside the bar
 
 
 def test_unknown_model_name_is_rejected(model_dir, tmp_path):
