@@ -8,16 +8,31 @@ import pytest
 
 import tfrec_llm  # noqa: F401  (legacy Keras before TensorFlow)
 from tfrec_llm.benchmark.benchmark_models import (
-    EASE, FULL, ID_ONLY, ID_ONLY_PEERS, MODEL_NAMES, POPULARITY, TEXT_ONLY, model_configs)
+    EASE,
+    FULL,
+    ID_ONLY,
+    ID_ONLY_PEERS,
+    MODEL_NAMES,
+    POPULARITY,
+    TEXT_ONLY,
+    model_configs,
+)
 from tfrec_llm.benchmark.report import format_models_markdown
 from tfrec_llm.benchmark.runner import ease_skip_reason, run_benchmark, run_model
 from tfrec_llm.benchmark.targets import (
-    NO_SPARSE_USERS_NOTE, PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10, evaluate_targets)
+    NO_SPARSE_USERS_NOTE,
+    PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10,
+    evaluate_targets,
+)
 from tfrec_llm.data.interaction_data import InteractionData, Interactions, ItemCatalog
 from tfrec_llm.experiment_config import ExperimentConfig
 
-TOPIC_WORDS = [["space", "galaxy", "star"], ["love", "romance", "heart"],
-               ["crime", "detective", "murder"], ["war", "soldier", "battle"]]
+TOPIC_WORDS = [
+    ["space", "galaxy", "star"],
+    ["love", "romance", "heart"],
+    ["crime", "detective", "murder"],
+    ["war", "soldier", "battle"],
+]
 NUM_ITEMS = 48
 LATE_ITEMS_FROM = 40  # items 40..47 only occur after LATE_TIME: cold-start items of the time cut
 LATE_TIME = 950
@@ -32,8 +47,12 @@ def cold_start_world(seed: int = 0) -> InteractionData:
     rng = np.random.default_rng(seed)
     topics = np.arange(NUM_ITEMS) % len(TOPIC_WORDS)
     titles = [f"{rng.choice(TOPIC_WORDS[t])} story {i}" for i, t in enumerate(topics)]
-    catalog = ItemCatalog([f"i{i}" for i in range(NUM_ITEMS)], {"title": titles},
-                          attributes=np.eye(len(TOPIC_WORDS))[topics], attribute_names=["a", "b", "c", "d"])
+    catalog = ItemCatalog(
+        [f"i{i}" for i in range(NUM_ITEMS)],
+        {"title": titles},
+        attributes=np.eye(len(TOPIC_WORDS))[topics],
+        attribute_names=["a", "b", "c", "d"],
+    )
     users, items, times = [], [], []
     for user in range(NUM_USERS):
         topic = rng.integers(len(TOPIC_WORDS))
@@ -48,12 +67,19 @@ def cold_start_world(seed: int = 0) -> InteractionData:
 
 
 def benchmark_config() -> ExperimentConfig:
-    return ExperimentConfig.from_dict({
-        "text": {"encoder": "none", "sequence_length": 8, "fallback_num_layers": 1, "fallback_hidden_dim": 16,
-                 "fallback_intermediate_dim": 32},
-        "model": {"embedding_dim": 8, "lstm_units": 8, "ranking_hidden_units": [8]},
-        "train": {"epochs": 1, "batch_size": 64, "verbose": 0},
-    })
+    return ExperimentConfig.from_dict(
+        {
+            "text": {
+                "encoder": "none",
+                "sequence_length": 8,
+                "fallback_num_layers": 1,
+                "fallback_hidden_dim": 16,
+                "fallback_intermediate_dim": 32,
+            },
+            "model": {"embedding_dim": 8, "lstm_units": 8, "ranking_hidden_units": [8]},
+            "train": {"epochs": 1, "batch_size": 64, "verbose": 0},
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +119,15 @@ def test_writes_reports_plots_and_every_model(benchmark):
         assert report["timings"][name]["peak_rss_mb"] is None  # in-process run: not measured
     assert len(report["models"][FULL]["training"]["loss"]) == 1
     assert report["models"][POPULARITY]["training"]["loss"] == report["models"][EASE]["training"]["loss"] == []
-    assert set(report["targets"]) == {"beats_peers", "beats_published_sasrec", "id_only_published", "tail_and_head",
-                                      "cold_start_items", "sparse_users", "history_cuts"}
+    assert set(report["targets"]) == {
+        "beats_peers",
+        "beats_published_sasrec",
+        "id_only_published",
+        "tail_and_head",
+        "cold_start_items",
+        "sparse_users",
+        "history_cuts",
+    }
     assert report["models"][FULL]["strata"]["cold_items"]["n"] > 0
     assert report["published_reference"] is None  # not ml-100k leave-last-out
     assert set(benchmark["plots"]) == {"popularity_buckets", "user_strata", "loss_curves"}
@@ -111,8 +144,10 @@ def test_models_differ_only_in_their_towers(benchmark):
         with open(os.path.join(benchmark["model_dirs"][name], "config.json"), encoding="utf-8") as f:
             saved = json.load(f)
         assert saved["train"] == report["config"]["train"] and saved["data"] == report["config"]["data"]
-        assert (saved["model"]["use_text"], saved["model"]["use_item_ids"]) == {
-            ID_ONLY: (False, True), TEXT_ONLY: (True, False), FULL: (True, True)}[name]
+        expected = {TEXT_ONLY: (True, False), FULL: (True, True)}.get(name, (False, True))  # id-only peers
+        assert (saved["model"]["use_text"], saved["model"]["use_item_ids"]) == expected
+        towers = {"id_only_attention": "attention"}
+        assert saved["model"]["user_tower"] == towers.get(name, report["config"]["model"]["user_tower"])
 
 
 def test_models_table_shows_every_model_and_its_time_per_epoch(benchmark):
@@ -123,7 +158,8 @@ def test_models_table_shows_every_model_and_its_time_per_epoch(benchmark):
     for row in rows:
         cells, overall = dict(zip(header, row)), report["models"][row[0]]["overall"]
         assert [cells[m] for m in ("recall@10", "recall@50", "ndcg@10", "mrr")] == [
-            _value(overall[m]) for m in ("recall@10", "recall@50", "ndcg@10", "mrr")]
+            _value(overall[m]) for m in ("recall@10", "recall@50", "ndcg@10", "mrr")
+        ]
     timing = report["timings"][FULL]
     assert timing["epochs"] == 1 and timing["seconds_per_epoch"] == pytest.approx(timing["train_seconds"])
     assert dict(zip(header, rows[-1]))["s/epoch"] == f"{timing['seconds_per_epoch']:.1f}"
@@ -138,8 +174,10 @@ def test_best_model_per_stratum_and_its_ratio_to_the_second(benchmark):
     checked = 0
     for row in rows:
         place = row[0]
-        values = {name: (m["overall"] if place == "overall" else m["strata"][place])["recall@10"]
-                  for name, m in report["models"].items()}
+        values = {
+            name: (m["overall"] if place == "overall" else m["strata"][place])["recall@10"]
+            for name, m in report["models"].items()
+        }
         ranked = sorted((v for v in values.values() if v is not None), reverse=True)
         if not ranked:
             assert row[1] == "–"
@@ -158,11 +196,13 @@ def test_history_cuts_have_their_own_table_never_a_stratum(benchmark):
     assert not [row for row in stratum_rows if "cut" in row[0] or row[0].startswith("last_")]
     assert {"head", "tail", "cold_items", "sparse_users"} <= {row[0] for row in stratum_rows}
     header, rows = _markdown_table(benchmark["markdown"], "history | model")
-    assert [(row[0], row[1]) for row in rows] == [(cut, name) for cut in ("last_1", "last_3", "last_5")
-                                                  for name in MODEL_NAMES]
+    assert [(row[0], row[1]) for row in rows] == [
+        (cut, name) for cut in ("last_1", "last_3", "last_5") for name in MODEL_NAMES
+    ]
     for row in rows:
         assert dict(zip(header, row))["recall@10"] == _value(
-            report["models"][row[1]]["history_cuts"][row[0]]["recall@10"])
+            report["models"][row[1]]["history_cuts"][row[0]]["recall@10"]
+        )
     # Popularity ignores the history: every cut scores as the full history does.
     for cut in report["models"][POPULARITY]["history_cuts"].values():
         assert cut == report["models"][POPULARITY]["overall"]
@@ -194,22 +234,47 @@ def _summary(r10, r50=0.3, ndcg=0.05, n=10):
 
 
 def _hand_report(overall, strata, cuts):
-    return {"overall": overall, "strata": strata,
-            "history_cuts": {"last_1": _summary(cuts[0]), "last_3": _summary(cuts[1]), "last_5": _summary(0.1)}}
+    return {
+        "overall": overall,
+        "strata": strata,
+        "history_cuts": {"last_1": _summary(cuts[0]), "last_3": _summary(cuts[1]), "last_5": _summary(0.1)},
+    }
 
 
 def hand_reports():
-    popularity = _hand_report(_summary(0.08, ndcg=0.04), {
-        "tail": _summary(0.0, 0.90), "head": _summary(0.1, 0.90), "sparse_users": _summary(0.05)}, (0.08, 0.08))
-    ease = _hand_report(_summary(0.15, ndcg=0.07), {
-        "tail": _summary(0.0, 0.20), "head": _summary(0.1, 0.60), "sparse_users": _summary(0.10)}, (0.12, 0.16))
-    id_only = _hand_report(_summary(0.10, ndcg=0.08), {
-        "tail": _summary(0.0, 0.25), "head": _summary(0.1, 0.50), "sparse_users": _summary(0.12)}, (0.09, 0.10))
-    full = _hand_report(_summary(0.17, ndcg=0.085), {
-        "tail": _summary(0.0, 0.40), "head": _summary(0.1, 0.58), "sparse_users": _summary(0.20),
-        "cold_items": _summary(0.1, 0.25), "warm_items": _summary(0.2, 0.30)}, (0.15, 0.21))
-    return {POPULARITY: popularity, EASE: ease, ID_ONLY: id_only, TEXT_ONLY: _hand_report(_summary(0.1), {}, (0, 0)),
-            FULL: full}
+    popularity = _hand_report(
+        _summary(0.08, ndcg=0.04),
+        {"tail": _summary(0.0, 0.90), "head": _summary(0.1, 0.90), "sparse_users": _summary(0.05)},
+        (0.08, 0.08),
+    )
+    ease = _hand_report(
+        _summary(0.15, ndcg=0.07),
+        {"tail": _summary(0.0, 0.20), "head": _summary(0.1, 0.60), "sparse_users": _summary(0.10)},
+        (0.12, 0.16),
+    )
+    id_only = _hand_report(
+        _summary(0.10, ndcg=0.08),
+        {"tail": _summary(0.0, 0.25), "head": _summary(0.1, 0.50), "sparse_users": _summary(0.12)},
+        (0.09, 0.10),
+    )
+    full = _hand_report(
+        _summary(0.17, ndcg=0.085),
+        {
+            "tail": _summary(0.0, 0.40),
+            "head": _summary(0.1, 0.58),
+            "sparse_users": _summary(0.20),
+            "cold_items": _summary(0.1, 0.25),
+            "warm_items": _summary(0.2, 0.30),
+        },
+        (0.15, 0.21),
+    )
+    return {
+        POPULARITY: popularity,
+        EASE: ease,
+        ID_ONLY: id_only,
+        TEXT_ONLY: _hand_report(_summary(0.1), {}, (0, 0)),
+        FULL: full,
+    }
 
 
 def test_targets_compare_the_full_model_with_the_best_peer():
@@ -274,8 +339,9 @@ def test_models_table_adds_the_published_rows_on_ml_100k_leave_last_out():
     timings = {name: {} for name in reports}
     without = format_models_markdown({"models": reports, "timings": timings, "published_reference": None})
     assert "(published)" not in without
-    table = format_models_markdown({"models": reports, "timings": timings,
-                                    "published_reference": PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10})
+    table = format_models_markdown(
+        {"models": reports, "timings": timings, "published_reference": PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10}
+    )
     assert "| SASRec (published) | 0.2010 | – | – | – | – | – | reference row, not run here |" in table
     assert "| GRU4Rec (published) | 0.1870 |" in table and "| EASE (published) | 0.1480 |" in table
 
