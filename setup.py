@@ -6,7 +6,7 @@ setup(
     name="tfrec-llm",
     version="0.1.0",
     description="TensorFlow Recommenders two-tower retrieval and ranking whose item tower reads item "
-                "text with a KerasHub BERT, and whose user tower is an LSTM over the history.",
+    "text with a KerasHub BERT, and whose user tower is an LSTM over the history.",
     long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
     long_description_content_type="text/markdown",
     packages=find_packages(include=["tfrec_llm", "tfrec_llm.*"]),
@@ -43,7 +43,7 @@ setup(
     ],
     extras_require={
         "parquet": ["pyarrow>=14"],
-        "test": ["pytest>=8", "hypothesis>=6.100"],
+        "test": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.6"],
     },
     entry_points={"console_scripts": ["tfrec-llm=tfrec_llm.cli:main"]},
 )
