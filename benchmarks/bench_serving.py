@@ -17,16 +17,22 @@ from tfrec_llm.benchmark.serving_benchmark import DEFAULT_CATALOG_SIZES, run_ser
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_CATALOG_SIZES),
-                        help="comma-separated catalog sizes")
+    parser.add_argument(
+        "--sizes", default=",".join(str(s) for s in DEFAULT_CATALOG_SIZES), help="comma-separated catalog sizes"
+    )
     parser.add_argument("--dim", type=int, default=64, help="embedding width")
     parser.add_argument("--k", type=int, default=100, help="top-k size")
     parser.add_argument("--latency-calls", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="timed batch-64 rounds (median reported)")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args()
-    rows = run_serving_benchmark([int(s) for s in args.sizes.split(",") if s.strip()], embedding_dim=args.dim,
-                                 max_k=args.k, latency_calls=args.latency_calls, rounds=args.rounds)
+    rows = run_serving_benchmark(
+        [int(s) for s in args.sizes.split(",") if s.strip()],
+        embedding_dim=args.dim,
+        max_k=args.k,
+        latency_calls=args.latency_calls,
+        rounds=args.rounds,
+    )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=2)

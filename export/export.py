@@ -32,9 +32,15 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None
     try:
-        paths = export_models(args.model_dir, args.export_dir, version=args.version, max_k=args.max_k,
-                              validate=not args.no_validate, model_names=names,
-                              config_base_path=args.config_base_path)
+        paths = export_models(
+            args.model_dir,
+            args.export_dir,
+            version=args.version,
+            max_k=args.max_k,
+            validate=not args.no_validate,
+            model_names=names,
+            config_base_path=args.config_base_path,
+        )
     except (FileNotFoundError, FileExistsError, ValueError) as error:
         print(f"export: error: {error}", file=sys.stderr)
         return 2

@@ -53,6 +53,7 @@ def model_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trained(model_dir):
     from tfrec_llm.training.trained_model import TrainedModel  # pylint: disable=import-outside-toplevel
+
     return TrainedModel.load(model_dir)
 
 
@@ -60,6 +61,7 @@ def trained(model_dir):
 def export_dir(model_dir, tmp_path_factory):
     """Every model exported once, with the fresh-process validation on."""
     from tfrec_llm.serving.export.exporter import export_models  # pylint: disable=import-outside-toplevel
+
     directory = str(tmp_path_factory.mktemp("exports") / "export")
     export_models(model_dir, directory, max_k=10, validate=True)
     return directory

@@ -13,8 +13,12 @@ import tfrec_llm  # noqa: F401  (legacy Keras before TensorFlow)
 from tfrec_llm.data.interaction_data import InteractionData, Interactions, ItemCatalog, UserFeatures
 from tfrec_llm.experiment_config import ExperimentConfig
 
-TOPIC_WORDS = (("space", "galaxy", "rocket"), ("love", "romance", "wedding"),
-               ("crime", "detective", "murder"), ("war", "soldier", "battle"))
+TOPIC_WORDS = (
+    ("space", "galaxy", "rocket"),
+    ("love", "romance", "wedding"),
+    ("crime", "detective", "murder"),
+    ("war", "soldier", "battle"),
+)
 NUM_ITEMS = 48
 NUM_USERS = 90
 MAX_HISTORY = 4
@@ -33,8 +37,10 @@ def item_topic(i: int) -> int:
 def topic_world(seed: int = 0) -> InteractionData:
     rng = np.random.default_rng(seed)
     item_ids = [f"m{i}" for i in range(NUM_ITEMS)]
-    titles = [f"{TOPIC_WORDS[item_topic(i)][i % 3]} {TOPIC_WORDS[item_topic(i)][(i + 1) % 3]} tale {i}"
-              for i in range(NUM_ITEMS)]
+    titles = [
+        f"{TOPIC_WORDS[item_topic(i)][i % 3]} {TOPIC_WORDS[item_topic(i)][(i + 1) % 3]} tale {i}"
+        for i in range(NUM_ITEMS)
+    ]
     topics = np.array([item_topic(i) for i in range(NUM_ITEMS)])
     catalog = ItemCatalog(item_ids, {"title": titles}, np.eye(len(TOPIC_WORDS))[topics], ["t0", "t1", "t2", "t3"])
     users, items, times, scenarios = [], [], [], []
@@ -46,13 +52,15 @@ def topic_world(seed: int = 0) -> InteractionData:
             times.append(k * 100 + u)
             scenarios.append("web" if rng.random() < 0.5 else "app")
     interactions = Interactions(users, items, times, rng.integers(1, 6, len(users)), scenarios)
-    features = UserFeatures([f"u{u}" for u in range(NUM_USERS)],
-                            {"age": ["young" if u % 3 else "old" for u in range(NUM_USERS)]})
+    features = UserFeatures(
+        [f"u{u}" for u in range(NUM_USERS)], {"age": ["young" if u % 3 else "old" for u in range(NUM_USERS)]}
+    )
     return InteractionData("topics", interactions, catalog, user_features=features)
 
 
 def train_topic_model(model_dir: str, overrides: dict = None) -> str:
     from tfrec_llm.training.trainer import train  # pylint: disable=import-outside-toplevel
+
     config = ExperimentConfig.from_dict(TRAIN_SETTINGS)
     if overrides:
         config = config.updated(overrides)

@@ -7,17 +7,23 @@ from tfrec_llm.experiment_config import DEFAULT_TEXT_ENCODER
 
 
 def _metrics(source, pretrained):
-    return {"overall": {"recall@10": 0.5, "n": 3}, "strata": {},
-            "training": {"text_encoder": source, "text_encoder_pretrained": pretrained, "train_seconds": 1.0}}
+    return {
+        "overall": {"recall@10": 0.5, "n": 3},
+        "strata": {},
+        "training": {"text_encoder": source, "text_encoder_pretrained": pretrained, "train_seconds": 1.0},
+    }
 
 
-@pytest.mark.parametrize("source, pretrained, line", [
-    (DEFAULT_TEXT_ENCODER, True, f"text encoder: {DEFAULT_TEXT_ENCODER} (pretrained)"),
-    ("fallback", False, "text encoder: fallback (NOT pretrained: random weights, vocabulary from the catalog)"),
-])
-def test_train_ends_by_saying_which_text_encoder_the_run_used(source, pretrained, line, tmp_path, monkeypatch,
-                                                               capsys):
+@pytest.mark.parametrize(
+    "source, pretrained, line",
+    [
+        (DEFAULT_TEXT_ENCODER, True, f"text encoder: {DEFAULT_TEXT_ENCODER} (pretrained)"),
+        ("fallback", False, "text encoder: fallback (NOT pretrained: random weights, vocabulary from the catalog)"),
+    ],
+)
+def test_train_ends_by_saying_which_text_encoder_the_run_used(source, pretrained, line, tmp_path, monkeypatch, capsys):
     from tfrec_llm.training import trainer  # pylint: disable=import-outside-toplevel
+
     monkeypatch.setattr(trainer, "train", lambda config, output_dir: _metrics(source, pretrained))
     assert cli.main(["train", "--data", "builtin", "--output-dir", str(tmp_path)]) == 0
     assert line in capsys.readouterr().out.splitlines()
@@ -25,7 +31,11 @@ def test_train_ends_by_saying_which_text_encoder_the_run_used(source, pretrained
 
 def test_text_encoder_flag_none_asks_for_the_fallback_and_no_flag_for_the_pretrained_default(tmp_path):
     def config(*flags):
-        return cli._train_config(cli.build_parser().parse_args(  # pylint: disable=protected-access
-            ["train", "--output-dir", str(tmp_path), *flags]))
+        return cli._train_config(
+            cli.build_parser().parse_args(  # pylint: disable=protected-access
+                ["train", "--output-dir", str(tmp_path), *flags]
+            )
+        )
+
     assert config().text.encoder == DEFAULT_TEXT_ENCODER
     assert config("--text-encoder", "none").text.encoder == "none"

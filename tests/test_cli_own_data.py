@@ -65,8 +65,10 @@ def test_describe_notes_an_all_numeric_column_left_out_of_the_text(own_files, ca
     "columns, message",
     [
         ("usr=user", r"unknown column role 'usr'"),
-        (COLUMNS + ",label=stars",
-         r"events\.csv: the interactions file lacks column\(s\) 'stars'; its columns are 'user', 'item', 'rating'"),
+        (
+            COLUMNS + ",label=stars",
+            r"events\.csv: the interactions file lacks column\(s\) 'stars'; its columns are 'user', 'item', 'rating'",
+        ),
         ("user_id=user,item_id=item", r"items\.csv: the catalog file lacks column\(s\) 'item'.*catalog_item_id="),
     ],
 )
@@ -86,18 +88,37 @@ def test_columns_on_a_source_without_column_names_is_refused(capsys):
 
 def test_train_flags_add_columns_to_the_configs_and_set_the_text_length(own_files, tmp_path):
     config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps({"data": {"columns": {"user_id": "user", "text": ["Title"]}},
-                                       "text": {"sequence_length": 16}}), encoding="utf-8")
+    config_path.write_text(
+        json.dumps({"data": {"columns": {"user_id": "user", "text": ["Title"]}}, "text": {"sequence_length": 16}}),
+        encoding="utf-8",
+    )
     events, items = own_files
-    args = cli.build_parser().parse_args([
-        "train", "--data", events, "--items", items, "--output-dir", str(tmp_path / "run"),
-        "--config", str(config_path), "--columns", "item_id=item,catalog_item_id=sku,text=Title+Tags",
-        "--text-sequence-length", "48"])
+    args = cli.build_parser().parse_args(
+        [
+            "train",
+            "--data",
+            events,
+            "--items",
+            items,
+            "--output-dir",
+            str(tmp_path / "run"),
+            "--config",
+            str(config_path),
+            "--columns",
+            "item_id=item,catalog_item_id=sku,text=Title+Tags",
+            "--text-sequence-length",
+            "48",
+        ]
+    )
 
     config = cli._train_config(args)  # pylint: disable=protected-access
 
-    assert config.data.columns == {"user_id": "user", "item_id": "item", "catalog_item_id": "sku",
-                                   "text": ["Title", "Tags"]}
+    assert config.data.columns == {
+        "user_id": "user",
+        "item_id": "item",
+        "catalog_item_id": "sku",
+        "text": ["Title", "Tags"],
+    }
     assert config.text.sequence_length == 48
 
 
@@ -108,8 +129,24 @@ def test_benchmark_passes_columns_and_text_length_to_its_config(own_files, tmp_p
     monkeypatch.setattr(runner, "run_benchmark", lambda config, output_dir: seen.append(config) or {"markdown": ""})
     events, items = own_files
 
-    assert cli.main(["benchmark", "--data", events, "--items", items, "--output-dir", str(tmp_path),
-                     "--columns", COLUMNS, "--text-sequence-length", "40"]) == 0
+    assert (
+        cli.main(
+            [
+                "benchmark",
+                "--data",
+                events,
+                "--items",
+                items,
+                "--output-dir",
+                str(tmp_path),
+                "--columns",
+                COLUMNS,
+                "--text-sequence-length",
+                "40",
+            ]
+        )
+        == 0
+    )
 
     assert seen[0].data.columns == {"user_id": "user", "item_id": "item", "catalog_item_id": "sku"}
     assert seen[0].text.sequence_length == 40

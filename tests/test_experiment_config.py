@@ -16,12 +16,14 @@ def test_defaults_are_valid_and_documented_values():
 
 
 def test_to_dict_from_dict_round_trip():
-    config = ExperimentConfig.from_dict({
-        "data": {"split": "random", "split_seed": 7, "items": "movies.csv"},
-        "text": {"mode": "lora", "lora_rank": 8, "text_fields": ["title", "genres"]},
-        "model": {"ranking_hidden_units": [32, 16], "use_item_ids": False},
-        "train": {"epochs": 5, "learning_rate": 1e-4},
-    })
+    config = ExperimentConfig.from_dict(
+        {
+            "data": {"split": "random", "split_seed": 7, "items": "movies.csv"},
+            "text": {"mode": "lora", "lora_rank": 8, "text_fields": ["title", "genres"]},
+            "model": {"ranking_hidden_units": [32, 16], "use_item_ids": False},
+            "train": {"epochs": 5, "learning_rate": 1e-4},
+        }
+    )
     values = config.to_dict()
     assert values["text"]["text_fields"] == ["title", "genres"]
     assert values["train"]["epochs"] == 5
@@ -69,28 +71,36 @@ def test_unknown_key_is_named_with_its_section():
         ExperimentConfig.from_dict({"train": {"epoch": 3}})
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"train": {"epochs": "3"}}, r"train\.epochs must be int, got str \('3'\)"),
-    ({"train": {"epochs": True}}, r"train\.epochs must be int, got bool"),
-    ({"train": {"epochs": 2.5}}, r"train\.epochs must be int, got float"),
-    ({"model": {"use_text": "yes"}}, r"model\.use_text must be bool, got str"),
-    ({"model": {"ranking_hidden_units": 64}}, r"model\.ranking_hidden_units must be list, got int"),
-    ({"model": {"ranking_hidden_units": ["64"]}}, r"model\.ranking_hidden_units\[0\] must be int, got str"),
-    ({"text": {"text_fields": "title"}}, r"text\.text_fields must be list, got str"),
-    ({"text": {"encoder": 5}}, r"text\.encoder must be str, got int"),
-    ({"data": {"items": ["a.csv"]}}, r"data\.items must be str, got list"),
-    ({"train": {"epochs": None}}, r"train\.epochs must be int, got NoneType"),
-    ({"data": {"split_seed": None}}, r"data\.split_seed must be int, got NoneType"),
-    ({"data": "builtin"}, r"Config section 'data' must be an object"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"train": {"epochs": "3"}}, r"train\.epochs must be int, got str \('3'\)"),
+        ({"train": {"epochs": True}}, r"train\.epochs must be int, got bool"),
+        ({"train": {"epochs": 2.5}}, r"train\.epochs must be int, got float"),
+        ({"model": {"use_text": "yes"}}, r"model\.use_text must be bool, got str"),
+        ({"model": {"ranking_hidden_units": 64}}, r"model\.ranking_hidden_units must be list, got int"),
+        ({"model": {"ranking_hidden_units": ["64"]}}, r"model\.ranking_hidden_units\[0\] must be int, got str"),
+        ({"text": {"text_fields": "title"}}, r"text\.text_fields must be list, got str"),
+        ({"text": {"encoder": 5}}, r"text\.encoder must be str, got int"),
+        ({"data": {"items": ["a.csv"]}}, r"data\.items must be str, got list"),
+        ({"train": {"epochs": None}}, r"train\.epochs must be int, got NoneType"),
+        ({"data": {"split_seed": None}}, r"data\.split_seed must be int, got NoneType"),
+        ({"data": "builtin"}, r"Config section 'data' must be an object"),
+    ],
+)
 def test_wrong_types_name_the_key(values, message):
     with pytest.raises(ConfigError, match=message):
         ExperimentConfig.from_dict(values)
 
 
 def test_optional_keys_accept_null_and_floats_accept_ints():
-    config = ExperimentConfig.from_dict({"text": {"encoder": None, "text_fields": None},
-                                         "train": {"learning_rate": 1}, "data": {"time_cut_quantile": 1}})
+    config = ExperimentConfig.from_dict(
+        {
+            "text": {"encoder": None, "text_fields": None},
+            "train": {"learning_rate": 1},
+            "data": {"time_cut_quantile": 1},
+        }
+    )
     assert config.text.encoder is None
     assert config.train.learning_rate == 1
 
@@ -100,20 +110,23 @@ def test_a_config_must_be_an_object():
         ExperimentConfig.from_dict([{"train": {}}])
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"text": {"mode": "bert"}}, r"text\.mode must be one of \['frozen', 'finetune', 'lora'\], got 'bert'"),
-    ({"text": {"sequence_length": 2}}, r"text\.sequence_length must be >= 3"),
-    ({"text": {"lora_rank": 0}}, r"text\.lora_rank must be > 0"),
-    ({"data": {"split": "by_day"}}, r"data\.split must be one of"),
-    ({"data": {"time_cut_quantile": 1.5}}, r"data\.time_cut_quantile must be in \[0\.0, 1\.0\], got 1\.5"),
-    ({"data": {"max_history": 0}}, r"data\.max_history must be > 0"),
-    ({"model": {"use_text": False, "use_item_ids": False}}, "cannot both be false"),
-    ({"model": {"ranking_weight": -0.1}}, r"model\.ranking_weight must be >= 0"),
-    ({"model": {"item_id_dropout": 2.0}}, r"model\.item_id_dropout must be in"),
-    ({"train": {"epochs": 0}}, r"train\.epochs must be > 0, got 0"),
-    ({"train": {"strategy": "gpu"}}, r"train\.strategy must be one of"),
-    ({"train": {"checkpoint_every_steps": -1}}, r"train\.checkpoint_every_steps and train\.eval_max_examples"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"text": {"mode": "bert"}}, r"text\.mode must be one of \['frozen', 'finetune', 'lora'\], got 'bert'"),
+        ({"text": {"sequence_length": 2}}, r"text\.sequence_length must be >= 3"),
+        ({"text": {"lora_rank": 0}}, r"text\.lora_rank must be > 0"),
+        ({"data": {"split": "by_day"}}, r"data\.split must be one of"),
+        ({"data": {"time_cut_quantile": 1.5}}, r"data\.time_cut_quantile must be in \[0\.0, 1\.0\], got 1\.5"),
+        ({"data": {"max_history": 0}}, r"data\.max_history must be > 0"),
+        ({"model": {"use_text": False, "use_item_ids": False}}, "cannot both be false"),
+        ({"model": {"ranking_weight": -0.1}}, r"model\.ranking_weight must be >= 0"),
+        ({"model": {"item_id_dropout": 2.0}}, r"model\.item_id_dropout must be in"),
+        ({"train": {"epochs": 0}}, r"train\.epochs must be > 0, got 0"),
+        ({"train": {"strategy": "gpu"}}, r"train\.strategy must be one of"),
+        ({"train": {"checkpoint_every_steps": -1}}, r"train\.checkpoint_every_steps and train\.eval_max_examples"),
+    ],
+)
 def test_invalid_values_are_rejected_with_the_key(values, message):
     with pytest.raises(ConfigError, match=message):
         ExperimentConfig.from_dict(values)

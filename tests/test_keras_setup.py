@@ -20,8 +20,7 @@ def _run(code):
 
 
 def test_import_binds_tf_keras_to_legacy_keras_in_a_clean_process():
-    result = _run("import tfrec_llm, os, tensorflow as tf; "
-                  "print(tf.keras.__name__, os.environ['TF_USE_LEGACY_KERAS'])")
+    result = _run("import tfrec_llm, os, tensorflow as tf; print(tf.keras.__name__, os.environ['TF_USE_LEGACY_KERAS'])")
     assert result.returncode == 0, result.stderr
     module, flag = result.stdout.split()[-2:]
     assert module.startswith("tf_keras")
@@ -54,8 +53,9 @@ SMALL_BUILTIN = "builtin:num_items=100,num_users=60,num_interactions=600"
 
 def _cli(*arguments):
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TF_USE_LEGACY_KERAS")}
-    return subprocess.run([sys.executable, "-m", "tfrec_llm.cli", *arguments], env=env, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "tfrec_llm.cli", *arguments], env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def _startup_lines(stderr):

@@ -25,8 +25,14 @@ class FakeStream(io.StringIO):
 
 
 def _run_phase(stream, updates, refresh_seconds=0.0):
-    with Progress("Encoding texts", total=sum(updates), summary=SUMMARY, unit="texts", stream=stream,
-                  refresh_seconds=refresh_seconds) as progress:
+    with Progress(
+        "Encoding texts",
+        total=sum(updates),
+        summary=SUMMARY,
+        unit="texts",
+        stream=stream,
+        refresh_seconds=refresh_seconds,
+    ) as progress:
         for n in updates:
             progress.update(n)
     return progress

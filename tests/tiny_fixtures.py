@@ -29,8 +29,7 @@ TOPIC_WORDS = (
 RESERVED_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 FILLER_WORDS = ["story", "the", "of", "a"]
 DIGIT_TOKENS = [str(d) for d in range(10)] + [f"##{d}" for d in range(10)]
-TINY_VOCABULARY = (RESERVED_TOKENS + [w for words in TOPIC_WORDS for w in words] + FILLER_WORDS
-                   + DIGIT_TOKENS)
+TINY_VOCABULARY = RESERVED_TOKENS + [w for words in TOPIC_WORDS for w in words] + FILLER_WORDS + DIGIT_TOKENS
 
 TINY_NUM_ITEMS = 48
 TINY_NUM_USERS = 64
@@ -41,10 +40,17 @@ TRAINED_MODEL_EPOCHS = 12  # per-position training on 83 sequences: about 10 ste
 TINY_CONFIG_VALUES = {
     "data": {"split": "leave_last_out", "max_history": 6},
     # "none": the catalog-vocabulary fallback BERT; the suite never downloads the pretrained default.
-    "text": {"encoder": "none", "mode": "frozen", "sequence_length": TINY_SEQUENCE_LENGTH,
-             "fallback_vocabulary_size": 200,
-             "fallback_num_layers": 1, "fallback_hidden_dim": 16, "fallback_num_heads": 2,
-             "fallback_intermediate_dim": 32, "encode_batch_size": 64},
+    "text": {
+        "encoder": "none",
+        "mode": "frozen",
+        "sequence_length": TINY_SEQUENCE_LENGTH,
+        "fallback_vocabulary_size": 200,
+        "fallback_num_layers": 1,
+        "fallback_hidden_dim": 16,
+        "fallback_num_heads": 2,
+        "fallback_intermediate_dim": 32,
+        "encode_batch_size": 64,
+    },
     "model": {"embedding_dim": 16, "lstm_units": 16, "ranking_hidden_units": [16]},
     # Early stopping off: tests that train a fixed number of epochs; tests of early stopping turn it on.
     "train": {"epochs": 2, "batch_size": 8, "learning_rate": 0.01, "verbose": 0, "early_stopping_patience": 0},
@@ -63,11 +69,16 @@ def make_tiny_world(num_items=TINY_NUM_ITEMS, num_users=TINY_NUM_USERS, seed=TIN
     """Items titled by topic; each user picks 4-10 items of a single topic."""
     rng = np.random.default_rng(seed)
     item_topic = np.arange(num_items) % len(TOPIC_WORDS)
-    titles = [f"{TOPIC_WORDS[t][rng.integers(3)]} {TOPIC_WORDS[t][rng.integers(3)]} story {i}"
-              for i, t in enumerate(item_topic)]
-    catalog = ItemCatalog(item_ids=[f"i{i}" for i in range(num_items)], text_fields={"title": titles},
-                          attributes=np.eye(len(TOPIC_WORDS))[item_topic],
-                          attribute_names=["space", "love", "crime", "war"])
+    titles = [
+        f"{TOPIC_WORDS[t][rng.integers(3)]} {TOPIC_WORDS[t][rng.integers(3)]} story {i}"
+        for i, t in enumerate(item_topic)
+    ]
+    catalog = ItemCatalog(
+        item_ids=[f"i{i}" for i in range(num_items)],
+        text_fields={"title": titles},
+        attributes=np.eye(len(TOPIC_WORDS))[item_topic],
+        attribute_names=["space", "love", "crime", "war"],
+    )
     users, items, timestamps = [], [], []
     for user in range(num_users):
         candidates = np.flatnonzero(item_topic == user % len(TOPIC_WORDS))
@@ -89,8 +100,13 @@ def make_tiny_encoder(seed=0, num_layers=1, hidden_dim=16):
     keras.utils.set_random_seed(seed)
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=list(TINY_VOCABULARY), lowercase=True)
     backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=len(TINY_VOCABULARY), num_layers=num_layers, num_heads=2, hidden_dim=hidden_dim,
-        intermediate_dim=2 * hidden_dim, max_sequence_length=TINY_SEQUENCE_LENGTH)
+        vocabulary_size=len(TINY_VOCABULARY),
+        num_layers=num_layers,
+        num_heads=2,
+        hidden_dim=hidden_dim,
+        intermediate_dim=2 * hidden_dim,
+        max_sequence_length=TINY_SEQUENCE_LENGTH,
+    )
     return TextEncoder(backbone, tokenizer, pretrained=False, source="tiny-test")
 
 

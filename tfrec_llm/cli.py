@@ -20,36 +20,54 @@ logger = logging.getLogger("tfrec_llm")
 
 BENCHMARK_MAX_EPOCHS = 50
 SUMMARY_KEYS = ("recall@10", "recall@50", "recall@100", "ndcg@10", "mrr", "n")
-TEXT_ENCODER_HELP = (f"KerasHub preset, hf://..., local preset or HF BERT directory (default: {DEFAULT_TEXT_ENCODER}, "
-                     "from the Hugging Face cache or downloaded once; offline it falls back with a warning); "
-                     "'none': the not pretrained catalog-vocabulary BERT, without trying the network")
+TEXT_ENCODER_HELP = (
+    f"KerasHub preset, hf://..., local preset or HF BERT directory (default: {DEFAULT_TEXT_ENCODER}, "
+    "from the Hugging Face cache or downloaded once; offline it falls back with a warning); "
+    "'none': the not pretrained catalog-vocabulary BERT, without trying the network"
+)
 
 
 def _add_data_arguments(parser, required=False):
-    parser.add_argument("--data", required=required,
-                        help="builtin[:key=value,...] | tfds:movielens/<config> | a MovieLens directory | "
-                             "an interactions .csv/.parquet file")
+    parser.add_argument(
+        "--data",
+        required=required,
+        help="builtin[:key=value,...] | tfds:movielens/<config> | a MovieLens directory | "
+        "an interactions .csv/.parquet file",
+    )
     parser.add_argument("--items", help="item catalog .csv/.parquet (with a file --data)")
     parser.add_argument("--tfds-manual-dir", help="directory with a manually downloaded TFDS archive")
     parser.add_argument("--tfds-data-dir", help="where TFDS prepares datasets")
     parser.add_argument("--split", choices=["leave_last_out", "time_cut", "random"])
-    parser.add_argument("--strict", action="store_true", default=None,
-                        help="turn documented data fallbacks (skipped rows) into errors")
-    parser.add_argument("--columns", help="which columns of a .csv/.parquet --data/--items hold what, e.g. "
-                                          "user_id=visitor,item_id=sku,timestamp=ts,label=stars,scenario=site,"
-                                          "catalog_item_id=id,text=title+tags,attributes=genres")
+    parser.add_argument(
+        "--strict", action="store_true", default=None, help="turn documented data fallbacks (skipped rows) into errors"
+    )
+    parser.add_argument(
+        "--columns",
+        help="which columns of a .csv/.parquet --data/--items hold what, e.g. "
+        "user_id=visitor,item_id=sku,timestamp=ts,label=stars,scenario=site,"
+        "catalog_item_id=id,text=title+tags,attributes=genres",
+    )
 
 
 def _add_text_length_argument(parser):
-    parser.add_argument("--text-sequence-length", type=int,
-                        help="tokens per item text, [CLS] and [SEP] included (text.sequence_length); "
-                             "longer texts are cut, with a warning counting them")
+    parser.add_argument(
+        "--text-sequence-length",
+        type=int,
+        help="tokens per item text, [CLS] and [SEP] included (text.sequence_length); "
+        "longer texts are cut, with a warning counting them",
+    )
 
 
 def _data_overrides(args, config: ExperimentConfig = None) -> dict:
     """The data section set by the flags; `--columns` adds to the columns of `config`."""
-    values = {"source": args.data, "items": args.items, "tfds_manual_dir": args.tfds_manual_dir,
-              "tfds_data_dir": args.tfds_data_dir, "split": args.split, "strict": args.strict}
+    values = {
+        "source": args.data,
+        "items": args.items,
+        "tfds_manual_dir": args.tfds_manual_dir,
+        "tfds_data_dir": args.tfds_data_dir,
+        "split": args.split,
+        "strict": args.strict,
+    }
     if args.columns is not None:
         base = dict(config.data.columns) if config is not None else {}
         values["columns"] = {**base, **DataConfig.parse_columns(args.columns)}
@@ -102,8 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_argument("--k", type=int, default=10)
     recommend.add_argument("--explain", action="store_true")
 
-    queries = commands.add_parser("bench-queries",
-                                  help="natural-language requests: the model vs exact-word search and BERT alone")
+    queries = commands.add_parser(
+        "bench-queries", help="natural-language requests: the model vs exact-word search and BERT alone"
+    )
     queries.add_argument("--model-dir", required=True)
     queries.add_argument("--queries", required=True, help="JSON request list, e.g. benchmarks/queries/builtin.json")
     queries.add_argument("--output", help="write the report JSON here")
@@ -117,9 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--config", help="JSON ExperimentConfig used by every model")
     benchmark.add_argument("--text-encoder", help=TEXT_ENCODER_HELP)
     _add_text_length_argument(benchmark)
-    benchmark.add_argument("--epochs", type=int, default=BENCHMARK_MAX_EPOCHS,
-                           help=f"most epochs per trained model (default {BENCHMARK_MAX_EPOCHS}); each stops "
-                                "earlier on its validation target (train.early_stopping_patience)")
+    benchmark.add_argument(
+        "--epochs",
+        type=int,
+        default=BENCHMARK_MAX_EPOCHS,
+        help=f"most epochs per trained model (default {BENCHMARK_MAX_EPOCHS}); each stops "
+        "earlier on its validation target (train.early_stopping_patience)",
+    )
 
     data = commands.add_parser("data", help="data utilities")
     data_commands = data.add_subparsers(dest="data_command", required=True)
@@ -130,12 +153,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _train_config(args) -> ExperimentConfig:
     config = ExperimentConfig.from_json_file(args.config) if args.config else ExperimentConfig()
-    train = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size,
-                               "learning_rate": args.learning_rate, "seed": args.seed,
-                               "strategy": args.strategy, "mixed_precision": args.mixed_precision}.items()
-             if v is not None}
-    text = {k: v for k, v in {"encoder": args.text_encoder, "mode": args.text_mode,
-                              "sequence_length": args.text_sequence_length}.items() if v is not None}
+    train = {
+        k: v
+        for k, v in {
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "learning_rate": args.learning_rate,
+            "seed": args.seed,
+            "strategy": args.strategy,
+            "mixed_precision": args.mixed_precision,
+        }.items()
+        if v is not None
+    }
+    text = {
+        k: v
+        for k, v in {
+            "encoder": args.text_encoder,
+            "mode": args.text_mode,
+            "sequence_length": args.text_sequence_length,
+        }.items()
+        if v is not None
+    }
     model = {}
     if args.no_text:
         model["use_text"] = False
@@ -146,8 +184,11 @@ def _train_config(args) -> ExperimentConfig:
 
 def text_encoder_line(training: dict) -> str:
     """Which text encoder a run used, from the `training` section of metrics.json."""
-    kind = ("pretrained" if training["text_encoder_pretrained"]
-            else "NOT pretrained: random weights, vocabulary from the catalog")
+    kind = (
+        "pretrained"
+        if training["text_encoder_pretrained"]
+        else "NOT pretrained: random weights, vocabulary from the catalog"
+    )
     return f"text encoder: {training['text_encoder']} ({kind})"
 
 
@@ -163,51 +204,70 @@ def format_metrics(metrics: dict) -> str:
             cells.append(f"{'-' if value is None else (value if key == 'n' else f'{value:.4f}'):>12}")
         lines.append(f"{name:<22}" + "".join(cells))
     if "factorized_top_k" in metrics:
-        lines.append("TFRS FactorizedTopK: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics["factorized_top_k"].items()))
+        lines.append(
+            "TFRS FactorizedTopK: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics["factorized_top_k"].items())
+        )
     if "lists" in metrics:
-        lines.append("lists: " + ", ".join(f"{k}={'-' if v is None else round(v, 4)}" for k, v in metrics["lists"].items()))
+        lines.append(
+            "lists: " + ", ".join(f"{k}={'-' if v is None else round(v, 4)}" for k, v in metrics["lists"].items())
+        )
     return "\n".join(lines)
 
 
 def _run(args):
     if args.command == "train":
         from tfrec_llm.training.trainer import train  # pylint: disable=import-outside-toplevel
+
         metrics = train(_train_config(args), args.output_dir)
         print(format_metrics(metrics))
-        print(f"wall times (s): " + ", ".join(f"{k}={v:.1f}" for k, v in metrics["training"].items()
-                                               if k.endswith("_seconds")))
+        print(
+            "wall times (s): "
+            + ", ".join(f"{k}={v:.1f}" for k, v in metrics["training"].items() if k.endswith("_seconds"))
+        )
         print(text_encoder_line(metrics["training"]))
         print(f"model written to {args.output_dir}")
         if args.export_dir:
             from tfrec_llm.serving.export.exporter import export_models  # pylint: disable=import-outside-toplevel
+
             paths = export_models(args.output_dir, args.export_dir)
             print("exported: " + ", ".join(f"{k} -> {v}" for k, v in paths.items()))
     elif args.command == "evaluate":
         from tfrec_llm.training.trainer import evaluate_model_dir  # pylint: disable=import-outside-toplevel
+
         metrics = evaluate_model_dir(args.model_dir, {"data": _data_overrides(args)}, args.output)
         print(format_metrics(metrics))
     elif args.command == "export":
         from tfrec_llm.serving.export.exporter import export_models  # pylint: disable=import-outside-toplevel
-        paths = export_models(args.model_dir, args.export_dir, max_k=args.max_k, validate=not args.no_validate,
-                              config_base_path=args.config_base_path)
+
+        paths = export_models(
+            args.model_dir,
+            args.export_dir,
+            max_k=args.max_k,
+            validate=not args.no_validate,
+            config_base_path=args.config_base_path,
+        )
         print("\n".join(f"{name}: {path}" for name, path in paths.items()))
     elif args.command == "add-items":
         from tfrec_llm.serving.catalog.catalog_growth import add_items  # pylint: disable=import-outside-toplevel
+
         print(f"new retrieval version: {add_items(args.export_dir, args.items)}")
     elif args.command == "recommend":
         if args.query is not None:
             from tfrec_llm.queries.retriever import TextQueryRetriever  # pylint: disable=import-outside-toplevel
+
             if args.explain:
                 raise ValueError("--explain names history items; a --query request has none.")
             rows = TextQueryRetriever.from_export(args.export_dir).search(args.query, k=args.k)
         else:
             from tfrec_llm.serving.saved_model_recommender import recommend  # pylint: disable=import-outside-toplevel
+
             history = [h.strip() for h in args.history.split(",") if h.strip()]
             rows = recommend(args.export_dir, history, k=args.k, explain=args.explain)
         for row in rows:
             print("\t".join(str(cell) for cell in row))
     elif args.command == "bench-queries":
         from tfrec_llm.queries.benchmark import format_text_query_report, run_text_query_benchmark  # pylint: disable=import-outside-toplevel
+
         report = run_text_query_benchmark(args.model_dir, args.queries)
         if args.output:
             with open(args.output, "w", encoding="utf-8") as f:
@@ -215,9 +275,11 @@ def _run(args):
         print(format_text_query_report(report))
     elif args.command == "bench-serving":
         from tfrec_llm.benchmark.serving_benchmark import run_serving_benchmark  # pylint: disable=import-outside-toplevel
+
         run_serving_benchmark([int(s) for s in args.sizes.split(",")])
     elif args.command == "benchmark":
         from tfrec_llm.benchmark.runner import run_benchmark  # pylint: disable=import-outside-toplevel
+
         config = ExperimentConfig.from_json_file(args.config) if args.config else ExperimentConfig()
         overrides = {"data": _data_overrides(args, config), "text": {}, "train": {}}
         if args.text_encoder:
@@ -232,11 +294,13 @@ def _run(args):
         from tfrec_llm.data.dataset_statistics import describe, format_statistics  # pylint: disable=import-outside-toplevel
         from tfrec_llm.data.data_split import split_interactions  # pylint: disable=import-outside-toplevel
         from tfrec_llm.training.experiment_data import load_source  # pylint: disable=import-outside-toplevel
+
         config = ExperimentConfig().updated({"data": _data_overrides(args)})
         data = load_source(config)
         d = config.data
-        split = split_interactions(data.interactions, d.split, d.time_cut_quantile, d.random_test_fraction,
-                                   d.split_seed)
+        split = split_interactions(
+            data.interactions, d.split, d.time_cut_quantile, d.random_test_fraction, d.split_seed
+        )
         print(format_statistics(describe(data, cold_item_ids=split.cold_item_ids)))
         if data.report.skipped:
             print(f"loading: {data.report.summary()}")
@@ -248,12 +312,14 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if not args.verbose:
         import_tensorflow_quietly()  # TensorFlow's C++ start-up lines only with -v
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     if not args.verbose:  # TensorFlow's own INFO lines (e.g. each checkpoint's sharding time) only with -v
         logging.getLogger("absl").setLevel(logging.WARNING)
     from tfrec_llm.data.data_error import DataError  # pylint: disable=import-outside-toplevel
     from tfrec_llm.models.text.encoder_loading import TextEncoderError  # pylint: disable=import-outside-toplevel
+
     try:
         _run(args)
     except (ConfigError, DataError, TextEncoderError, FileNotFoundError, FileExistsError, ValueError) as error:

@@ -83,8 +83,7 @@ class DataConfig:
         _check_positive("data.max_history", self.max_history)
         for role, name in self.columns.items():
             if role not in COLUMN_ROLES:
-                raise ConfigError(
-                    f"data.columns: unknown column role {role!r}; roles are {list(COLUMN_ROLES)}.")
+                raise ConfigError(f"data.columns: unknown column role {role!r}; roles are {list(COLUMN_ROLES)}.")
             names = name if role == "text" and isinstance(name, list) else [name]
             if not names or not all(isinstance(n, str) and n for n in names):
                 kind = "a column name or a list of them" if role == "text" else "a column name"
@@ -155,8 +154,13 @@ class TextConfig:
         _check_positive("text.sequence_length", self.sequence_length)
         _check_positive("text.lora_rank", self.lora_rank)
         _check_positive("text.encode_batch_size", self.encode_batch_size)
-        for name in ("fallback_vocabulary_size", "fallback_num_layers", "fallback_hidden_dim",
-                     "fallback_num_heads", "fallback_intermediate_dim"):
+        for name in (
+            "fallback_vocabulary_size",
+            "fallback_num_layers",
+            "fallback_hidden_dim",
+            "fallback_num_heads",
+            "fallback_intermediate_dim",
+        ):
             _check_positive(f"text.{name}", getattr(self, name))
         if self.sequence_length < 3:
             raise ConfigError("text.sequence_length must be >= 3 ([CLS], one token, [SEP]).")
@@ -378,9 +382,7 @@ def _section_from_dict(name, section_cls, values):
     fields = {f.name: f for f in dataclasses.fields(section_cls)}
     unknown = set(values) - set(fields)
     if unknown:
-        raise ConfigError(
-            f"Unknown keys in config section {name!r}: {sorted(unknown)}; valid: {sorted(fields)}."
-        )
+        raise ConfigError(f"Unknown keys in config section {name!r}: {sorted(unknown)}; valid: {sorted(fields)}.")
     annotations = typing.get_type_hints(section_cls)
     for key, value in values.items():
         _check_type(f"{name}.{key}", value, annotations[key])

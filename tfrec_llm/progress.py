@@ -63,8 +63,15 @@ class Progress:
                 progress.update(len(texts[start:start + 256]))
     """
 
-    def __init__(self, description: str, total: Optional[int], summary: str, unit: str = "it",
-                 stream: Optional[TextIO] = None, refresh_seconds: float = 0.1):
+    def __init__(
+        self,
+        description: str,
+        total: Optional[int],
+        summary: str,
+        unit: str = "it",
+        stream: Optional[TextIO] = None,
+        refresh_seconds: float = 0.1,
+    ):
         self.description = description
         self.total = total
         self.summary = summary
@@ -84,8 +91,16 @@ class Progress:
             # The size is read once, with a fallback: a pseudo-terminal may say 0 x 0, and tqdm draws
             # nothing on a terminal of 0 rows.
             columns, rows = shutil.get_terminal_size()
-            self._bar = tqdm(total=self.total, desc=self.description, unit=self.unit, file=stream,
-                             mininterval=self.refresh_seconds, ncols=columns, nrows=rows, leave=True)
+            self._bar = tqdm(
+                total=self.total,
+                desc=self.description,
+                unit=self.unit,
+                file=stream,
+                mininterval=self.refresh_seconds,
+                ncols=columns,
+                nrows=rows,
+                leave=True,
+            )
             self._redirect = logging_redirect_tqdm(tqdm_class=tqdm)
             self._redirect.__enter__()
         return self

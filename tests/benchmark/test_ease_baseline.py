@@ -8,8 +8,15 @@ import pytest
 
 import tfrec_llm  # noqa: F401  (legacy Keras before TensorFlow)
 from tfrec_llm.benchmark.ease_baseline import (
-    EaseBaseline, EaseTooLarge, check_ease_fits, gram_matrix, item_weights_from_gram, select_l2, train_ease_baseline,
-    with_seen_histories)
+    EaseBaseline,
+    EaseTooLarge,
+    check_ease_fits,
+    gram_matrix,
+    item_weights_from_gram,
+    select_l2,
+    train_ease_baseline,
+    with_seen_histories,
+)
 from tfrec_llm.data.interaction_data import InteractionData, Interactions, ItemCatalog
 from tfrec_llm.data.item_vocabulary import ItemVocabulary
 from tfrec_llm.experiment_config import ExperimentConfig
@@ -53,8 +60,13 @@ def cluster_events(seed: int = 0):
 
 
 def as_interactions(events) -> Interactions:
-    return Interactions([f"u{u}" for u, _, _ in events], [f"i{i}" for _, i, _ in events],
-                        [t for _, _, t in events], np.ones(len(events)), None)
+    return Interactions(
+        [f"u{u}" for u, _, _ in events],
+        [f"i{i}" for _, i, _ in events],
+        [t for _, _, t in events],
+        np.ones(len(events)),
+        None,
+    )
 
 
 def catalog_ids():
@@ -111,8 +123,9 @@ def test_l2_selection_picks_the_grid_value_with_the_best_validation_recall():
     expected = {}
     for l2 in GRID:
         scores = x @ ridge_item_weights(x, l2)
-        ranks = [pessimistic_rank(scores[row], target, before)
-                 for row, (before, target) in enumerate(held_out.values())]
+        ranks = [
+            pessimistic_rank(scores[row], target, before) for row, (before, target) in enumerate(held_out.values())
+        ]
         expected[f"{l2:g}"] = np.mean(np.array(ranks) <= 10)
     selection = select_l2(as_interactions(events), ItemVocabulary(catalog_ids(), catalog_ids()), GRID)
     assert selection["validation_recall@10"] == pytest.approx(expected)
@@ -132,9 +145,9 @@ def test_l2_selection_needs_users_with_two_events():
 def test_an_over_large_catalog_is_skipped_with_the_reason():
     check_ease_fits(1000)
     with pytest.raises(EaseTooLarge, match=r"EASE skipped: 30001 items need dense 30001 x 30001 matrices"):
-        check_ease_fits(30_001, memory_budget_bytes=10 ** 15)
+        check_ease_fits(30_001, memory_budget_bytes=10**15)
     with pytest.raises(EaseTooLarge, match=r"about 0\.2 GiB.*0\.1 GiB of memory"):
-        check_ease_fits(3000, memory_budget_bytes=2 ** 27)
+        check_ease_fits(3000, memory_budget_bytes=2**27)
 
 
 def cluster_world() -> InteractionData:
@@ -181,8 +194,8 @@ def test_with_seen_histories_widens_the_models_window():
     assert examples.history.shape[1] == 2 and widened.history.shape[1] >= 4
     for i in range(len(examples)):
         seen = examples.seen_before(i)
-        assert widened.history[i, :len(seen)].tolist() == seen.tolist()
-        assert not widened.history[i, len(seen):].any()
+        assert widened.history[i, : len(seen)].tolist() == seen.tolist()
+        assert not widened.history[i, len(seen) :].any()
     np.testing.assert_array_equal(widened.target, examples.target)
 
 

@@ -17,8 +17,7 @@ TEST_TIME = 100
 # Six filler items nobody ever had: like e they have popularity 0 (and are cold).
 FILLER_ITEMS = [f"f{i}" for i in range(6)]
 # Training events (all before the time cut): popularity a=3, b=2, c=2, d=1, e=0.
-TRAIN_EVENTS = [("u1", "a"), ("u1", "b"), ("u1", "c"), ("u2", "a"), ("u2", "b"),
-                ("u3", "a"), ("u3", "c"), ("u4", "d")]
+TRAIN_EVENTS = [("u1", "a"), ("u1", "b"), ("u1", "c"), ("u2", "a"), ("u2", "b"), ("u3", "a"), ("u3", "c"), ("u4", "d")]
 # Test events (after the cut) and the pessimistic rank of each target among
 # the items its user has not had yet:
 # - u9 (new user, nothing excluded) wants a: a (3) is the most popular -> rank 1;
@@ -32,8 +31,9 @@ EXPECTED_RANKS = {"a": 1, "b": 3, "c": 1, "e": 8}
 def hand_made_world() -> InteractionData:
     events = TRAIN_EVENTS + TEST_EVENTS
     timestamps = [TRAIN_TIME + i for i in range(len(TRAIN_EVENTS))] + [TEST_TIME] * len(TEST_EVENTS)
-    interactions = Interactions([u for u, _ in events], [i for _, i in events], timestamps,
-                                np.full(len(events), 4.0), None)
+    interactions = Interactions(
+        [u for u, _ in events], [i for _, i in events], timestamps, np.full(len(events), 4.0), None
+    )
     item_ids = ["a", "b", "c", "d", "e"] + FILLER_ITEMS
     catalog = ItemCatalog(item_ids, {"title": [f"title {i}" for i in item_ids]})
     return InteractionData("hand", interactions, catalog)

@@ -14,11 +14,14 @@ def test_numpy_top_k_orders_the_best_items():
 
 
 def test_tiny_benchmark_reports_both_engines():
-    benchmark = ServingBenchmark(embedding_dim=8, max_k=5, latency_calls=3, rounds=2, batches_per_round=1,
-                                 warmup_calls=1)
+    benchmark = ServingBenchmark(
+        embedding_dim=8, max_k=5, latency_calls=3, rounds=2, batches_per_round=1, warmup_calls=1
+    )
     rows = benchmark.run([40])
     assert [(r["catalog_size"], r["engine"]) for r in rows] == [
-        (40, "SavedModel retrieval"), (40, "NumPy matmul+argpartition")]
+        (40, "SavedModel retrieval"),
+        (40, "NumPy matmul+argpartition"),
+    ]
     for row in rows:
         assert 0 < row["p50_ms"] <= row["p99_ms"] and row["queries_per_second"] > 0
         assert row["latency_calls"] == 3 and row["throughput_rounds"] == 2

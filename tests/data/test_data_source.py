@@ -61,9 +61,7 @@ def test_builtin_without_overrides_uses_the_default_config(fake_builtin_world):
 
 
 def test_builtin_overrides_are_converted_to_the_field_types(fake_builtin_world):
-    load_data(
-        "builtin:num_items=500, rating_noise=0.25,scenarios=a|b|c,shares=0.2|0.8,balanced=false,name=x"
-    )
+    load_data("builtin:num_items=500, rating_noise=0.25,scenarios=a|b|c,shares=0.2|0.8,balanced=false,name=x")
 
     assert fake_builtin_world.received == [
         FakeWorldConfig(
@@ -106,9 +104,7 @@ def test_real_builtin_world_module_if_present():
 
 
 def test_tfds_prefix_routes_to_load_tfds_with_its_options(recorded_loaders):
-    result = load_data(
-        "tfds:movielens/100k-ratings", tfds_manual_dir="/manual", tfds_data_dir="/data", strict=True
-    )
+    result = load_data("tfds:movielens/100k-ratings", tfds_manual_dir="/manual", tfds_data_dir="/data", strict=True)
 
     assert result == "tfds"
     assert recorded_loaders == [
@@ -132,9 +128,7 @@ def test_tabular_file_routes_with_items_and_columns(recorded_loaders, tmp_path, 
     columns = TabularColumns(label="rating")
 
     assert load_data(str(events), items="items.csv", columns=columns) == "tabular"
-    assert recorded_loaders == [
-        ("tabular", (str(events), "items.csv"), {"columns": columns, "strict": False})
-    ]
+    assert recorded_loaders == [("tabular", (str(events), "items.csv"), {"columns": columns, "strict": False})]
 
 
 def test_tabular_file_without_items_asks_for_them(recorded_loaders, tmp_path):

@@ -5,8 +5,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tfrec_llm.data.data_split import (DataSplit, chronological_order, leave_last_out, random_split,
-                                       split_interactions, time_cut)
+from tfrec_llm.data.data_split import (
+    DataSplit,
+    chronological_order,
+    leave_last_out,
+    random_split,
+    split_interactions,
+    time_cut,
+)
 from tfrec_llm.data.interaction_data import Interactions
 
 
@@ -17,18 +23,26 @@ def _events(rows):
 
 
 def _rows(interactions):
-    return sorted(zip(interactions.user_ids.tolist(), interactions.item_ids.tolist(),
-                      interactions.timestamps.tolist()))
+    return sorted(zip(interactions.user_ids.tolist(), interactions.item_ids.tolist(), interactions.timestamps.tolist()))
 
 
 # Three users; "c" has a single event; "a"'s events arrive out of order.
-EVENTS = _events([
-    ("a", "x", 30), ("b", "x", 5), ("a", "y", 10), ("c", "z", 7), ("a", "z", 20), ("b", "w", 50),
-])
+EVENTS = _events(
+    [
+        ("a", "x", 30),
+        ("b", "x", 5),
+        ("a", "y", 10),
+        ("c", "z", 7),
+        ("a", "z", 20),
+        ("b", "w", 50),
+    ]
+)
 
 random_interactions = st.lists(
     st.tuples(st.sampled_from("uvw"), st.sampled_from(["i1", "i2", "i3", "i4", "i5"]), st.integers(0, 20)),
-    min_size=1, max_size=40).map(_events)
+    min_size=1,
+    max_size=40,
+).map(_events)
 
 
 def test_chronological_order_sorts_by_user_then_time_then_position():
@@ -142,8 +156,13 @@ def test_hand_built_split_defaults_to_train_then_test_positions():
     assert split.train_positions.tolist() == [0, 1, 2, 3]
     assert split.test_positions.tolist() == [4, 5]
     with pytest.raises(ValueError, match="test_positions has shape \\(1,\\) for 2 test events"):
-        DataSplit("random", EVENTS.select(np.arange(4)), EVENTS.select(np.arange(4, 6)), np.array([]),
-                  test_positions=np.array([4]))
+        DataSplit(
+            "random",
+            EVENTS.select(np.arange(4)),
+            EVENTS.select(np.arange(4, 6)),
+            np.array([]),
+            test_positions=np.array([4]),
+        )
 
 
 def test_split_interactions_dispatches_on_the_protocol_name():

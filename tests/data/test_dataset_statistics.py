@@ -1,7 +1,6 @@
 """Tests of describe() and format_statistics() on hand-computed and real data."""
 
 import math
-import pathlib
 
 import numpy as np
 import pytest
@@ -18,8 +17,8 @@ def _data(users, items, catalog_items, labels=None, scenarios=None, label_kind="
     return InteractionData(
         name="tiny",
         interactions=Interactions(
-            user_ids=users, item_ids=items, timestamps=np.arange(len(users)),
-            labels=labels, scenarios=scenarios),
+            user_ids=users, item_ids=items, timestamps=np.arange(len(users)), labels=labels, scenarios=scenarios
+        ),
         catalog=ItemCatalog(item_ids=catalog_items, text_fields={}),
         label_kind=label_kind,
     )
@@ -75,8 +74,7 @@ def test_interacted_items_missing_from_catalog_still_count():
 
 
 def test_click_data_reports_click_rate():
-    data = _data(["u1", "u1", "u2", "u2"], ["a", "b", "a", "b"], ["a", "b"],
-                 labels=[1, 0, 0, 0], label_kind="click")
+    data = _data(["u1", "u1", "u2", "u2"], ["a", "b", "a", "b"], ["a", "b"], labels=[1, 0, 0, 0], label_kind="click")
     stats = describe(data)
     assert stats["click_rate"] == pytest.approx(0.25)
     assert "rating_mean" not in stats
@@ -128,8 +126,12 @@ def test_ml_100k_statistics():
     data = InteractionData(
         name="ml-100k",
         interactions=Interactions(
-            user_ids=raw[:, 0].astype(str), item_ids=raw[:, 1].astype(str),
-            timestamps=raw[:, 3], labels=raw[:, 2], scenarios=None),
+            user_ids=raw[:, 0].astype(str),
+            item_ids=raw[:, 1].astype(str),
+            timestamps=raw[:, 3],
+            labels=raw[:, 2],
+            scenarios=None,
+        ),
         catalog=ItemCatalog(item_ids=np.unique(raw[:, 1]).astype(str), text_fields={}),
     )
     stats = describe(data)

@@ -2,7 +2,14 @@
 
 import numpy as np
 
-from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, OOV_SLOT, PAD_INDEX, PAD_SLOT, UNKNOWN_INDEX, ItemVocabulary
+from tfrec_llm.data.item_vocabulary import (
+    FIRST_ITEM_INDEX,
+    OOV_SLOT,
+    PAD_INDEX,
+    PAD_SLOT,
+    UNKNOWN_INDEX,
+    ItemVocabulary,
+)
 
 
 def test_lookup_maps_catalog_ids_after_the_reserved_indices():
@@ -24,4 +31,3 @@ def test_only_trained_items_get_their_own_id_slot():
 def test_without_trained_items_everything_shares_the_oov_slot():
     vocabulary = ItemVocabulary(np.array(["a", "b"]), np.array([], dtype=str))
     assert vocabulary.id_slots.tolist() == [PAD_SLOT, OOV_SLOT, OOV_SLOT, OOV_SLOT]
-

@@ -27,8 +27,7 @@ def _examples(split, max_history, user_features=None):
 
 
 # User "a": x, y, z, then w (held out); user "b": y, then x (held out). Rows are not in time order.
-HAND_EVENTS = _events([("a", "z", 30), ("b", "y", 5), ("a", "x", 10), ("a", "w", 40), ("a", "y", 20),
-                       ("b", "x", 15)])
+HAND_EVENTS = _events([("a", "z", 30), ("b", "y", 5), ("a", "x", 10), ("a", "w", 40), ("a", "y", 20), ("b", "x", 15)])
 
 
 def test_leave_last_out_examples_by_hand():
@@ -68,8 +67,10 @@ def test_unknown_items_map_to_the_unknown_index():
 
 
 def test_context_features_are_fitted_on_training_events_only():
-    events = _events([("a", "x", 1), ("a", "y", 2), ("b", "x", 3), ("b", "y", 4), ("c", "z", 5), ("c", "w", 6)],
-                     scenarios=["web", "web", "app", "tv", "web", "web"])
+    events = _events(
+        [("a", "x", 1), ("a", "y", 2), ("b", "x", 3), ("b", "y", 4), ("c", "z", 5), ("c", "w", 6)],
+        scenarios=["web", "web", "app", "tv", "web", "web"],
+    )
     users = UserFeatures(["a", "b", "c", "d"], {"age": ["18", "25", "35", "50"]})
     split = DataSplit("time_cut", events.select(np.arange(4)), events.select(np.arange(4, 6)), np.array([]))
     train, test = _examples(split, max_history=2, user_features=users)
@@ -101,39 +102,50 @@ def _brute_force(events, is_example, in_history, vocabulary, max_history):
     for i in order:
         if not is_example[i]:
             continue
-        earlier = [j for j in order if in_history[j] and events.user_ids[j] == events.user_ids[i]
-                   and key[j][1:] < key[i][1:]]
-        items = vocabulary.lookup(events.item_ids[earlier[max(0, len(earlier) - max_history):]]).tolist()
-        targets.append(int(vocabulary.lookup(events.item_ids[i:i + 1])[0]))
+        earlier = [
+            j for j in order if in_history[j] and events.user_ids[j] == events.user_ids[i] and key[j][1:] < key[i][1:]
+        ]
+        items = vocabulary.lookup(events.item_ids[earlier[max(0, len(earlier) - max_history) :]]).tolist()
+        targets.append(int(vocabulary.lookup(events.item_ids[i : i + 1])[0]))
         histories.append(items + [PAD_INDEX] * (max_history - len(items)))
     return targets, histories
 
 
 random_events = st.lists(
     st.tuples(st.sampled_from("uvw"), st.sampled_from(CATALOG[:4].tolist()), st.integers(0, 12)),
-    min_size=2, max_size=30).map(_events)
+    min_size=2,
+    max_size=30,
+).map(_events)
 
 
 @settings(max_examples=60, deadline=None)
 @given(random_events, st.sampled_from(["leave_last_out", "time_cut", "random"]), st.integers(1, 4))
 def test_histories_hold_exactly_the_latest_strictly_earlier_events(events, protocol, max_history):
     try:
-        split = {"leave_last_out": leave_last_out, "time_cut": lambda e: time_cut(e, 0.6),
-                 "random": lambda e: random_split(e, 0.4, seed=1)}[protocol](events)
+        split = {
+            "leave_last_out": leave_last_out,
+            "time_cut": lambda e: time_cut(e, 0.6),
+            "random": lambda e: random_split(e, 0.4, seed=1),
+        }[protocol](events)
     except ValueError:
         return  # time_cut with all timestamps equal
     vocabulary = ItemVocabulary(CATALOG, np.unique(split.train.item_ids))
-    train, test = train_and_test_examples(split, vocabulary, ContextVocabularies.fit(split.train, None),
-                                          max_history)
-    expected = _brute_force(split.train, np.ones(len(split.train), bool), np.ones(len(split.train), bool),
-                            vocabulary, max_history)
+    train, test = train_and_test_examples(split, vocabulary, ContextVocabularies.fit(split.train, None), max_history)
+    expected = _brute_force(
+        split.train, np.ones(len(split.train), bool), np.ones(len(split.train), bool), vocabulary, max_history
+    )
     assert (train.target.tolist(), train.history.tolist()) == expected
-    both = Interactions(*(np.concatenate([getattr(split.train, f), getattr(split.test, f)])
-                          for f in ("user_ids", "item_ids", "timestamps", "labels", "scenarios")))
+    both = Interactions(
+        *(
+            np.concatenate([getattr(split.train, f), getattr(split.test, f)])
+            for f in ("user_ids", "item_ids", "timestamps", "labels", "scenarios")
+        )
+    )
     is_test = np.arange(len(both)) >= len(split.train)
     in_history = ~is_test if protocol == "random" else np.ones(len(both), bool)
-    assert (test.target.tolist(), test.history.tolist()) == _brute_force(both, is_test, in_history, vocabulary,
-                                                                          max_history)
+    assert (test.target.tolist(), test.history.tolist()) == _brute_force(
+        both, is_test, in_history, vocabulary, max_history
+    )
     # No cold item ever reaches a training example, and cold items share the OOV id slot.
     cold = vocabulary.lookup(split.cold_item_ids)
     assert not np.isin(cold, train.target).any()
@@ -169,8 +181,9 @@ def test_build_examples_orders_same_second_events_by_the_given_positions():
     events = _events([("a", "x", 1), ("a", "y", 1), ("a", "z", 1)])
     vocabulary = ItemVocabulary(CATALOG, CATALOG)
     context = ContextVocabularies.fit(events, None)
-    examples = build_examples(events, np.ones(3, bool), np.ones(3, bool), vocabulary, context, 2, {},
-                              positions=np.array([2, 0, 1]))  # the input order was y, z, x
+    examples = build_examples(
+        events, np.ones(3, bool), np.ones(3, bool), vocabulary, context, 2, {}, positions=np.array([2, 0, 1])
+    )  # the input order was y, z, x
     assert examples.target.tolist() == [Y, Z, X]
     assert examples.history.tolist() == [[PAD_INDEX, PAD_INDEX], [Y, PAD_INDEX], [Y, Z]]
 

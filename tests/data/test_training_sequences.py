@@ -16,14 +16,21 @@ def _sequences(rows, max_history, user_features=None):
     users, items, timestamps = zip(*rows)
     events = Interactions(users, items, timestamps, np.arange(len(rows), dtype=np.float32), None)
     vocabulary = ItemVocabulary(CATALOG, CATALOG)
-    return build_training_sequences(events, vocabulary, ContextVocabularies.fit(events, user_features),
-                                    max_history)
+    return build_training_sequences(events, vocabulary, ContextVocabularies.fit(events, user_features), max_history)
 
 
 def test_windows_by_hand():
     # a: v w x y z (shuffled rows); b: w x; c: a single event, no target.
-    rows = [("a", "x", 3), ("b", "w", 1), ("a", "v", 1), ("c", "y", 9), ("a", "z", 5), ("a", "w", 2),
-            ("b", "x", 2), ("a", "y", 4)]
+    rows = [
+        ("a", "x", 3),
+        ("b", "w", 1),
+        ("a", "v", 1),
+        ("c", "y", 9),
+        ("a", "z", 5),
+        ("a", "w", 2),
+        ("b", "x", 2),
+        ("a", "y", 4),
+    ]
     sequences = _sequences(rows, max_history=3)
     # a's 4 targets, latest window first: [x y z] read [w x y]; then [w] read [v]. b: [x] read [w].
     assert sequences.inputs.tolist() == [[V, 0, 0], [W, X, Y], [W, 0, 0]]

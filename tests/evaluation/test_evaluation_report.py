@@ -56,25 +56,17 @@ def test_table_rejects_unknown_baseline():
 
 def test_table_from_evaluator_reports():
     popularity = np.array([6, 3, 1, 0])
-    evaluator = FullCatalogEvaluator(
-        popularity, popularity == 0, ks=(1, 2), list_k=2, num_popularity_buckets=2
-    )
+    evaluator = FullCatalogEvaluator(popularity, popularity == 0, ks=(1, 2), list_k=2, num_popularity_buckets=2)
     arguments = dict(
         target_items=np.array([1, 3]),
         exclude_items=[np.array([0]), np.array([], dtype=int)],
         user_activity=np.array([1, 50]),
     )
     # popularity baseline: target 1 ranks 1 (item 0 excluded), cold target 3 ranks 4
-    baseline = evaluator.evaluate(
-        np.ones((2, 1)), popularity[:, None].astype(float), **arguments
-    )
+    baseline = evaluator.evaluate(np.ones((2, 1)), popularity[:, None].astype(float), **arguments)
     # a model preferring item 3: target 1 ranks 2, target 3 ranks 1
-    model = evaluator.evaluate(
-        np.ones((2, 1)), np.array([[0.0], [1.0], [0.5], [2.0]]), **arguments
-    )
-    table = format_report_markdown(
-        {"popularity": baseline, "model": model}, "popularity", metrics=("recall@1",)
-    )
+    model = evaluator.evaluate(np.ones((2, 1)), np.array([[0.0], [1.0], [0.5], [2.0]]), **arguments)
+    table = format_report_markdown({"popularity": baseline, "model": model}, "popularity", metrics=("recall@1",))
     lines = table.splitlines()
     assert lines[0] == "| stratum | n | popularity recall@1 | model recall@1 | model/popularity recall@1 |"
     assert lines[2] == "| overall | 2 | 0.5000 | 0.5000 | 1.00 |"

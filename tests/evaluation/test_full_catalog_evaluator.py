@@ -152,13 +152,9 @@ def test_list_metrics_by_hand():
     assert lists["tail_share@2"] == pytest.approx(1 / 8)
     assert lists["exposure_gini@2"] == pytest.approx(0.55)
     # [0,1] orthogonal -> 1 (three times); [1,3] -> 1 - 1/sqrt(2)
-    assert lists["intra_list_diversity@2"] == pytest.approx(
-        (3 + 1 - 1 / math.sqrt(2)) / 4
-    )
+    assert lists["intra_list_diversity@2"] == pytest.approx((3 + 1 - 1 / math.sqrt(2)) / 4)
     # p = (popularity + 1) / (100 + 5)
-    expected_novelty = (
-        3 * -math.log2(51 / 105) + 4 * -math.log2(31 / 105) + -math.log2(11 / 105)
-    ) / 8
+    expected_novelty = (3 * -math.log2(51 / 105) + 4 * -math.log2(31 / 105) + -math.log2(11 / 105)) / 8
     assert lists["novelty@2"] == pytest.approx(expected_novelty)
 
 

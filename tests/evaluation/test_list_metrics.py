@@ -60,9 +60,7 @@ def test_tail_share_counts_filled_slots():
 
 def test_novelty_uses_add_one_smoothed_popularity():
     popularity = np.array([10, 3, 0, 1, 1])  # sum 15, smoothed denominator 20
-    expected = (
-        2 * -math.log2(11 / 20) + 2 * -math.log2(4 / 20) + -math.log2(1 / 20)
-    ) / 5
+    expected = (2 * -math.log2(11 / 20) + 2 * -math.log2(4 / 20) + -math.log2(1 / 20)) / 5
     assert novelty(TOY_LISTS, popularity) == pytest.approx(expected)
 
 

@@ -57,11 +57,7 @@ def test_ranks_match_a_brute_force_count_with_ties_and_exclusions():
     exclusions = [random.choice(12, size=random.integers(0, 6), replace=False) for _ in range(30)]
     ranks = target_ranks(scores, targets, exclusions)
     for row in range(30):
-        others = [
-            item
-            for item in range(12)
-            if item != targets[row] and item not in set(exclusions[row].tolist())
-        ]
+        others = [item for item in range(12) if item != targets[row] and item not in set(exclusions[row].tolist())]
         not_below = [item for item in others if scores[row, item] >= scores[row, targets[row]]]
         assert ranks[row] == 1 + len(not_below)
 
@@ -125,12 +121,8 @@ def test_top_k_items_on_a_toy_row():
 
 
 def test_top_k_items_leaves_excluded_and_missing_slots_empty():
-    masked = mask_excluded_items(
-        np.array([[1.0, 3.0, 2.0]]), np.array([0]), [np.array([1, 2])]
-    )
-    np.testing.assert_array_equal(
-        top_k_items(masked, 5), [[0, EMPTY_SLOT, EMPTY_SLOT, EMPTY_SLOT, EMPTY_SLOT]]
-    )
+    masked = mask_excluded_items(np.array([[1.0, 3.0, 2.0]]), np.array([0]), [np.array([1, 2])])
+    np.testing.assert_array_equal(top_k_items(masked, 5), [[0, EMPTY_SLOT, EMPTY_SLOT, EMPTY_SLOT, EMPTY_SLOT]])
 
 
 def test_wilson_interval_of_five_out_of_ten():

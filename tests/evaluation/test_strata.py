@@ -16,9 +16,7 @@ from tfrec_llm.evaluation.strata import (
 def test_head_takes_popular_items_until_eighty_percent():
     # total 100; sorted 50 (item 1), 30 (item 2) -> 0.5, 0.8 reaches 0.8
     popularity = np.array([10, 50, 30, 5, 5, 0])
-    np.testing.assert_array_equal(
-        head_item_mask(popularity, 0.8), [False, True, True, False, False, False]
-    )
+    np.testing.assert_array_equal(head_item_mask(popularity, 0.8), [False, True, True, False, False, False])
 
 
 def test_head_includes_the_item_that_crosses_the_share():
@@ -30,9 +28,7 @@ def test_head_includes_the_item_that_crosses_the_share():
 
 def test_head_breaks_popularity_ties_by_lower_index():
     # total 40; four items of 10: 0.25, 0.5 -> two items reach 0.5
-    np.testing.assert_array_equal(
-        head_item_mask(np.array([10, 10, 10, 10]), 0.5), [True, True, False, False]
-    )
+    np.testing.assert_array_equal(head_item_mask(np.array([10, 10, 10, 10]), 0.5), [True, True, False, False])
 
 
 def test_head_is_empty_without_interactions():
@@ -60,7 +56,7 @@ def test_head_count_and_mask_agree_and_hold_the_share():
         if total:
             held = np.sort(popularity)[::-1]
             assert held[:count].sum() / total >= share
-            assert held[:count - 1].sum() / total < share  # the smallest such set
+            assert held[: count - 1].sum() / total < share  # the smallest such set
 
 
 def test_item_strata_split_head_tail_and_cold():

@@ -17,8 +17,9 @@ def test_padding_never_changes_real_positions():
     expected = encoder(tf.constant(vectors), tf.constant(mask)).numpy()
     changed = vectors.copy()
     changed[0, 3:] = 50.0
-    np.testing.assert_allclose(encoder(tf.constant(changed), tf.constant(mask)).numpy()[:, :3], expected[:, :3],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        encoder(tf.constant(changed), tf.constant(mask)).numpy()[:, :3], expected[:, :3], rtol=1e-5, atol=1e-6
+    )
 
 
 def test_longer_than_max_length_is_a_clear_error():

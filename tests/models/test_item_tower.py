@@ -66,10 +66,10 @@ def test_id_dropout_drops_trained_id_vectors_in_training_only():
     indices = tf.constant([2, 3, 0, 4])
     table = tower.id_embedding.embeddings.numpy()
     no_vector = np.zeros_like(table[0])
-    np.testing.assert_allclose(tower(indices, training=True).numpy(),
-                               [no_vector, no_vector, table[PAD_SLOT], no_vector])
-    np.testing.assert_allclose(tower(indices, training=False).numpy(),
-                               [table[2], table[3], table[PAD_SLOT], no_vector])
+    np.testing.assert_allclose(
+        tower(indices, training=True).numpy(), [no_vector, no_vector, table[PAD_SLOT], no_vector]
+    )
+    np.testing.assert_allclose(tower(indices, training=False).numpy(), [table[2], table[3], table[PAD_SLOT], no_vector])
 
 
 def test_partial_id_dropout_drops_some_ids_at_about_its_rate():

@@ -7,7 +7,14 @@ import pytest
 import tensorflow as tf
 import tf_keras
 from tfrec_llm.data.item_vocabulary import OOV_SLOT
-from tiny_fixtures import first_batch, make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder, make_tiny_world
+from tiny_fixtures import (
+    first_batch,
+    make_built_model,
+    make_tiny_assets,
+    make_tiny_config,
+    make_tiny_encoder,
+    make_tiny_world,
+)
 
 BATCH = 12
 TASKS_OFF = {"retrieval_weight": 0.0, "ranking_weight": 0.0, "attribute_weight": 0.0, "item_id_dropout": 0.0}
@@ -30,8 +37,11 @@ def _model(assets, **model_overrides):
 
 def _embeddings(model, batch):
     outputs = model(batch)
-    return (outputs["user_embedding"].numpy().astype(np.float64), outputs["item_embedding"].numpy().astype(np.float64),
-            outputs["rating"].numpy().astype(np.float64))
+    return (
+        outputs["user_embedding"].numpy().astype(np.float64),
+        outputs["item_embedding"].numpy().astype(np.float64),
+        outputs["rating"].numpy().astype(np.float64),
+    )
 
 
 def _retrieval_loss(users, items, ids, temperature, sampling_probability=None):
@@ -99,6 +109,7 @@ def test_full_catalog_loss_is_the_softmax_over_every_trained_item(world):
 def _sequences(world):
     assets, _ = world
     from tfrec_llm.training.experiment_data import prepare_experiment_data  # pylint: disable=import-outside-toplevel
+
     experiment = prepare_experiment_data(make_tiny_config(), make_tiny_world())
     features = experiment.training_features("every_position")
     return {k: v[:BATCH] for k, v in features.items()}
@@ -115,11 +126,21 @@ def test_every_position_loss_sums_each_position_by_hand(world, sequences):
         if not len(rows):
             continue
         history = np.where(np.arange(sequences["sequence"].shape[1]) <= p, sequences["sequence"][rows], 0)
-        features = {"history": history, "scenario": sequences["scenario"][rows, p],
-                    **{k: v[rows] for k, v in sequences.items() if k.startswith("user_")}}
+        features = {
+            "history": history,
+            "scenario": sequences["scenario"][rows, p],
+            **{k: v[rows] for k, v in sequences.items() if k.startswith("user_")},
+        }
         users = model.user_embeddings(features, lambda indices: tf.gather(table, indices)).numpy()
-        losses.append(_full_catalog_loss(users.astype(np.float64), table.numpy().astype(np.float64),
-                                         sequences["next_items"][rows, p], assets.id_slots > OOV_SLOT, 0.5))
+        losses.append(
+            _full_catalog_loss(
+                users.astype(np.float64),
+                table.numpy().astype(np.float64),
+                sequences["next_items"][rows, p],
+                assets.id_slots > OOV_SLOT,
+                0.5,
+            )
+        )
     expected = np.concatenate(losses).mean()  # every target counts once
     np.testing.assert_allclose(model.compute_loss(sequences).numpy(), expected, rtol=1e-4)
 
@@ -145,12 +166,14 @@ def test_rating_loss_is_the_weighted_mean_squared_error(world):
 
 def test_click_labels_use_logistic_loss_and_auc(world):
     assets, batch = world
-    model = make_built_model(make_tiny_config(model={**TASKS_OFF, "ranking_weight": 1.0}),
-                             dataclasses.replace(assets, label_kind="click"))
+    model = make_built_model(
+        make_tiny_config(model={**TASKS_OFF, "ranking_weight": 1.0}), dataclasses.replace(assets, label_kind="click")
+    )
     clicks = dict(batch, label=(batch["label"] > 3).astype(np.float32))
     _, _, logits = _embeddings(model, clicks)
-    np.testing.assert_allclose(model.compute_loss(clicks).numpy(), _binary_cross_entropy(clicks["label"], logits),
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        model.compute_loss(clicks).numpy(), _binary_cross_entropy(clicks["label"], logits), rtol=1e-4
+    )
     assert [m.name for m in model.ranking_task._ranking_metrics] == ["click_auc"]
 
 
@@ -191,5 +214,6 @@ def test_catalog_table_path_gives_the_same_users_as_the_in_batch_path(world):
     users = model.user_embeddings(batch, lambda indices: tf.gather(table, indices))
     outputs = model(batch)
     np.testing.assert_allclose(users.numpy(), outputs["user_embedding"].numpy(), rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(tf.gather(table, batch["target"]).numpy(), outputs["item_embedding"].numpy(),
-                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        tf.gather(table, batch["target"]).numpy(), outputs["item_embedding"].numpy(), rtol=1e-4, atol=1e-6
+    )

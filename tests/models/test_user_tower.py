@@ -29,8 +29,9 @@ def _inputs(batch=2, seed=0):
 
 
 def _run(tower, vectors, mask, scenario, features):
-    return tower(tf.constant(vectors), tf.constant(mask), tf.constant(scenario),
-                 {k: tf.constant(v) for k, v in features.items()}).numpy()
+    return tower(
+        tf.constant(vectors), tf.constant(mask), tf.constant(scenario), {k: tf.constant(v) for k, v in features.items()}
+    ).numpy()
 
 
 def test_output_is_one_embedding_per_user(tower):
@@ -45,8 +46,12 @@ def test_padded_positions_are_ignored(tower):
     changed[0, 2:] = 99.0  # user 0's padding
     np.testing.assert_allclose(_run(tower, changed, mask, scenario, features), expected, rtol=1e-5)
     # Right padding is equivalent to a shorter history.
-    np.testing.assert_allclose(_run(tower, vectors[:1, :2], mask[:1, :2], scenario[:1],
-                                    {k: v[:1] for k, v in features.items()}), expected[:1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        _run(tower, vectors[:1, :2], mask[:1, :2], scenario[:1], {k: v[:1] for k, v in features.items()}),
+        expected[:1],
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_real_positions_matter(tower):
@@ -90,14 +95,26 @@ def test_without_user_features_only_the_scenario_is_read():
 @pytest.fixture(name="any_tower", params=["lstm", "attention"])
 def _any_tower(request):
     tf_keras.utils.set_random_seed(0)
-    return UserTower(EMBEDDING_DIM, lstm_units=6, num_scenarios=3, user_feature_sizes={"gender": 3, "age": 5},
-                     sequence_encoder=request.param, max_history=HISTORY, dropout=0.2)
+    return UserTower(
+        EMBEDDING_DIM,
+        lstm_units=6,
+        num_scenarios=3,
+        user_feature_sizes={"gender": 3, "age": 5},
+        sequence_encoder=request.param,
+        max_history=HISTORY,
+        dropout=0.2,
+    )
 
 
 def _run_all_positions(tower, vectors, mask, scenario, features):
     per_position = np.repeat(scenario[:, np.newaxis], vectors.shape[1], axis=1)
-    return tower(tf.constant(vectors), tf.constant(mask), tf.constant(per_position),
-                 {k: tf.constant(v) for k, v in features.items()}, all_positions=True).numpy()
+    return tower(
+        tf.constant(vectors),
+        tf.constant(mask),
+        tf.constant(per_position),
+        {k: tf.constant(v) for k, v in features.items()},
+        all_positions=True,
+    ).numpy()
 
 
 def test_position_t_never_sees_later_items(any_tower):
@@ -107,23 +124,23 @@ def test_position_t_never_sees_later_items(any_tower):
     assert expected.shape == (2, HISTORY, EMBEDDING_DIM)
     for t in range(HISTORY - 1):
         changed = vectors.copy()
-        changed[:, t + 1:] = 7.0
+        changed[:, t + 1 :] = 7.0
         got = _run_all_positions(any_tower, changed, mask, scenario, features)
-        np.testing.assert_allclose(got[:, :t + 1], expected[:, :t + 1], rtol=1e-5, atol=1e-6)
-        assert not np.allclose(got[:, t + 1:], expected[:, t + 1:])
+        np.testing.assert_allclose(got[:, : t + 1], expected[:, : t + 1], rtol=1e-5, atol=1e-6)
+        assert not np.allclose(got[:, t + 1 :], expected[:, t + 1 :])
 
 
 def test_the_last_real_position_is_the_inference_embedding(any_tower):
     vectors, mask, scenario, features = _inputs()
     per_position = _run_all_positions(any_tower, vectors, mask, scenario, features)
     last = mask.sum(axis=1) - 1
-    np.testing.assert_allclose(per_position[np.arange(2), last], _run(any_tower, vectors, mask, scenario, features),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        per_position[np.arange(2), last], _run(any_tower, vectors, mask, scenario, features), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_context_dropout_trains_the_unknown_context():
-    tower = UserTower(EMBEDDING_DIM, lstm_units=6, num_scenarios=3, user_feature_sizes={"age": 5},
-                      context_dropout=1.0)
+    tower = UserTower(EMBEDDING_DIM, lstm_units=6, num_scenarios=3, user_feature_sizes={"age": 5}, context_dropout=1.0)
     vectors, mask, scenario, features = _inputs()
     features = {"age": features["age"]}
     args = (tf.constant(vectors), tf.constant(mask), tf.constant(scenario), {"age": tf.constant(features["age"])})

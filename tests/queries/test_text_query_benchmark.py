@@ -8,9 +8,11 @@ from tfrec_llm.cli import main
 from tfrec_llm.queries.benchmark import SCORERS, format_text_query_report, run_text_query_benchmark
 
 # Tiny-world titles hold their topic's words ("space galaxy story 3"), attributes are the topic names.
-REQUESTS = [{"query": "galaxy star", "attributes": ["space"]},
-            {"query": "detective murder", "attributes": ["crime"]},
-            {"query": "soldier battle", "attributes": ["war"]}]
+REQUESTS = [
+    {"query": "galaxy star", "attributes": ["space"]},
+    {"query": "detective murder", "attributes": ["crime"]},
+    {"query": "soldier battle", "attributes": ["war"]},
+]
 
 
 @pytest.fixture
@@ -38,8 +40,7 @@ def test_report_scores_every_scorer_and_exact_words_beat_chance(trained_model_di
 def test_cli_writes_the_report_and_refuses_unknown_attributes(trained_model_dir, request_file, tmp_path, capsys):
     directory, _ = trained_model_dir
     output = tmp_path / "report.json"
-    assert main(["bench-queries", "--model-dir", directory, "--queries", request_file,
-                 "--output", str(output)]) == 0
+    assert main(["bench-queries", "--model-dir", directory, "--queries", request_file, "--output", str(output)]) == 0
     assert set(json.loads(output.read_text())["models"]) == set(SCORERS)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"query": "cowboys", "attributes": ["Western"]}]), encoding="utf-8")

@@ -31,13 +31,16 @@ def test_a_perfect_scorer_gets_full_marks():
     assert metrics["precision@2"] == 1.0 and metrics["mrr"] == 1.0
 
 
-@pytest.mark.parametrize("scores, relevant, ks, message", [
-    ([[1.0, 2.0]], [[False, False]], (1,), "at least one relevant"),
-    ([[1.0, 2.0]], [[True, False, False]], (1,), "both be"),
-    ([[1.0, np.nan]], [[True, False]], (1,), "finite"),
-    ([[1.0, 2.0]], [[True, False]], (3,), "1 <= k <= 2"),
-    (np.zeros((0, 2)), np.zeros((0, 2), bool), (1,), "No requests"),
-])
+@pytest.mark.parametrize(
+    "scores, relevant, ks, message",
+    [
+        ([[1.0, 2.0]], [[False, False]], (1,), "at least one relevant"),
+        ([[1.0, 2.0]], [[True, False, False]], (1,), "both be"),
+        ([[1.0, np.nan]], [[True, False]], (1,), "finite"),
+        ([[1.0, 2.0]], [[True, False]], (3,), "1 <= k <= 2"),
+        (np.zeros((0, 2)), np.zeros((0, 2), bool), (1,), "No requests"),
+    ],
+)
 def test_bad_input_is_refused_clearly(scores, relevant, ks, message):
     with pytest.raises(ValueError, match=message):
         text_query_metrics(scores, relevant, ks)

@@ -45,12 +45,15 @@ def test_search_returns_titled_rows_best_first_and_caps_k(from_export, trained):
     assert len(from_export.search("detective", k=10_000)) == len(trained.assets.item_ids)
 
 
-@pytest.mark.parametrize("queries, error, message", [
-    (["ok", ""], ValueError, "request 1"),
-    (["   "], ValueError, "request 0"),
-    ([None], ValueError, "request 0"),
-    ("one string", TypeError, "list of requests"),
-])
+@pytest.mark.parametrize(
+    "queries, error, message",
+    [
+        (["ok", ""], ValueError, "request 1"),
+        (["   "], ValueError, "request 0"),
+        ([None], ValueError, "request 0"),
+        ("one string", TypeError, "list of requests"),
+    ],
+)
 def test_bad_requests_are_refused_clearly(from_export, queries, error, message):
     with pytest.raises(error, match=message):
         from_export.query_vectors(queries)

@@ -19,27 +19,37 @@ def write(tmp_path, content):
 
 
 def test_reads_requests_and_marks_items_with_any_wanted_attribute(tmp_path):
-    path = write(tmp_path, [{"query": " something scary ", "attributes": ["Horror"]},
-                            {"query": "laughs or battles", "attributes": ["Comedy", "War"]}])
+    path = write(
+        tmp_path,
+        [
+            {"query": " something scary ", "attributes": ["Horror"]},
+            {"query": "laughs or battles", "attributes": ["Comedy", "War"]},
+        ],
+    )
     queries = TextQuerySet.read(path, NAMES)
     assert queries.queries == ["something scary", "laughs or battles"]
     items = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 0, 0]], np.float32)
     assert queries.relevance(items, NAMES).tolist() == [
-        [True, False, False, True, False], [False, True, True, True, False]]
+        [True, False, False, True, False],
+        [False, True, True, True, False],
+    ]
 
 
-@pytest.mark.parametrize("content, message", [
-    ("not json", "cannot read"),
-    ([], "non-empty JSON list"),
-    ({"query": "x"}, "non-empty JSON list"),
-    ([{"query": "x"}], "exactly the keys"),
-    ([{"query": "x", "attributes": ["Horror"], "extra": 1}], "exactly the keys"),
-    ([{"query": "  ", "attributes": ["Horror"]}], "non-empty string"),
-    ([{"query": 3, "attributes": ["Horror"]}], "non-empty string"),
-    ([{"query": "x", "attributes": []}], "non-empty list of strings"),
-    ([{"query": "x", "attributes": "Horror"}], "non-empty list of strings"),
-    ([{"query": "x", "attributes": ["Western"]}], r"unknown attributes \['Western'\]"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("not json", "cannot read"),
+        ([], "non-empty JSON list"),
+        ({"query": "x"}, "non-empty JSON list"),
+        ([{"query": "x"}], "exactly the keys"),
+        ([{"query": "x", "attributes": ["Horror"], "extra": 1}], "exactly the keys"),
+        ([{"query": "  ", "attributes": ["Horror"]}], "non-empty string"),
+        ([{"query": 3, "attributes": ["Horror"]}], "non-empty string"),
+        ([{"query": "x", "attributes": []}], "non-empty list of strings"),
+        ([{"query": "x", "attributes": "Horror"}], "non-empty list of strings"),
+        ([{"query": "x", "attributes": ["Western"]}], r"unknown attributes \['Western'\]"),
+    ],
+)
 def test_bad_files_name_the_problem(tmp_path, content, message):
     with pytest.raises(TextQuerySetError, match=message):
         TextQuerySet.read(write(tmp_path, content), NAMES)
@@ -56,9 +66,27 @@ def test_missing_and_undecodable_files_are_clear_errors(tmp_path):
 
 def test_the_shipped_request_files_are_valid():
     from tfrec_llm.data.synthetic.builtin_world import generate_builtin_world  # pylint: disable=import-outside-toplevel
+
     builtin_names = generate_builtin_world().catalog.attribute_names
     assert len(TextQuerySet.read(os.path.join(SHIPPED, "builtin.json"), builtin_names).queries) == 28
-    movielens_genres = ["Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
-                        "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
-                        "Thriller", "War", "Western"]
+    movielens_genres = [
+        "Action",
+        "Adventure",
+        "Animation",
+        "Children's",
+        "Comedy",
+        "Crime",
+        "Documentary",
+        "Drama",
+        "Fantasy",
+        "Film-Noir",
+        "Horror",
+        "Musical",
+        "Mystery",
+        "Romance",
+        "Sci-Fi",
+        "Thriller",
+        "War",
+        "Western",
+    ]
     assert len(TextQuerySet.read(os.path.join(SHIPPED, "movielens-100k.json"), movielens_genres).queries) == 18

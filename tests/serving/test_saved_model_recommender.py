@@ -26,11 +26,12 @@ def test_recommend_returns_titled_top_items_without_history(copied_export, train
     rows = recommend(copied_export, history, k=5)
     assert len(rows) == 5
     outputs = load_saved_model(os.path.join(copied_export, "retrieval", "1")).signatures["serving_default"](
-        history=tf.constant([history]))
+        history=tf.constant([history])
+    )
     assert [row.item_id for row in rows] == [i.decode() for i in outputs["item_ids"].numpy()[0][:5]]
     np.testing.assert_allclose([row.score for row in rows], outputs["scores"].numpy()[0][:5], atol=1e-6)
     titles = dict(zip(trained.assets.item_ids, trained.assets.item_titles))
-    for item_id, title, score in rows:
+    for item_id, title, _score in rows:
         assert title == titles[item_id] and item_id not in history
     assert [row.score for row in rows] == sorted((row.score for row in rows), reverse=True)
 
@@ -61,6 +62,7 @@ def test_explain_names_the_most_similar_history_item(copied_export):
 
 def test_recommend_sees_items_added_to_the_export(export_dir, tmp_path):
     from tfrec_llm.serving.catalog.catalog_growth import add_items  # pylint: disable=import-outside-toplevel
+
     directory = str(tmp_path / "export")
     shutil.copytree(export_dir, directory)
     csv_path = tmp_path / "new.csv"
@@ -72,6 +74,7 @@ def test_recommend_sees_items_added_to_the_export(export_dir, tmp_path):
 
 def _cli_rows(capsys, export, history):
     from tfrec_llm.cli import main  # pylint: disable=import-outside-toplevel
+
     capsys.readouterr()
     assert main(["recommend", "--export-dir", export, "--history", history, "--k", "4"]) == 0
     return capsys.readouterr().out.splitlines()
@@ -86,7 +89,8 @@ def test_cli_recommend_names_unknown_history_ids_and_ignores_them(copied_export,
     with caplog.at_level(logging.WARNING):
         printed = _cli_rows(capsys, copied_export, "m0,x9,y7,x9")
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
-        "3 of 4 history ids are unknown to the model and were ignored: x9, y7"]
+        "3 of 4 history ids are unknown to the model and were ignored: x9, y7"
+    ]
     assert printed == _as_lines(recommender.recommend(["m0"], k=4))
 
 

@@ -4,9 +4,7 @@ from tfrec_llm.testing.file_strategies import csv_text, data_line_count
 
 
 def test_csv_text_quotes_what_needs_quotes_and_counts_non_blank_records():
-    text, rows = csv_text(
-        ["a", "b"], [["x,y", 'say "hi"'], [], ["  "], ["", ""], ["r\rs"]], "\n", quote_all=False
-    )
+    text, rows = csv_text(["a", "b"], [["x,y", 'say "hi"'], [], ["  "], ["", ""], ["r\rs"]], "\n", quote_all=False)
     assert text == 'a,b\n"x,y","say ""hi"""\n\n  \n,\n"r\rs"\n'
     assert rows == 3
 

@@ -15,6 +15,5 @@ def test_oracle_reads_numbers_like_the_loaders():
         float(np.float32(0.0005)),
     ]
     assert [
-        expected_timestamp(t)
-        for t in ["12.9", "-0.5", "9223372036854775807", "9223372036854775808", "1e18", "0x10"]
+        expected_timestamp(t) for t in ["12.9", "-0.5", "9223372036854775807", "9223372036854775808", "1e18", "0x10"]
     ] == [12, -1, 9223372036854775807, None, 10**18, None]

@@ -24,15 +24,18 @@ def test_a_well_formed_retrieval_answer_has_no_problem():
     assert retrieval_problem(answer, _request([["a"]]), top_k=3, catalog=CATALOG) is None
 
 
-@pytest.mark.parametrize("ids, scores, history, k, problem", [
-    ([["b", "c"]], [[2.0, 1.0]], [["a"]], None, "shapes"),  # top_k is 3
-    ([["b", "c", "a"]], [[1.0, 2.0, 0.0]], [[""]], None, "not sorted"),
-    ([["b", "c", "a"]], [[np.nan, 1.0, 0.0]], [[""]], None, "NaN"),
-    ([["b", ""]], [[2.0, 1.0]], [[""]], 2, "empty item id"),
-    ([["b", "z"]], [[2.0, 1.0]], [[""]], 2, "outside the catalog"),
-    ([["b", "b"]], [[2.0, 1.0]], [[""]], 2, "twice"),
-    ([["a", "b"]], [[2.0, 1.0]], [["a"]], 2, "history item"),
-])
+@pytest.mark.parametrize(
+    "ids, scores, history, k, problem",
+    [
+        ([["b", "c"]], [[2.0, 1.0]], [["a"]], None, "shapes"),  # top_k is 3
+        ([["b", "c", "a"]], [[1.0, 2.0, 0.0]], [[""]], None, "not sorted"),
+        ([["b", "c", "a"]], [[np.nan, 1.0, 0.0]], [[""]], None, "NaN"),
+        ([["b", ""]], [[2.0, 1.0]], [[""]], 2, "empty item id"),
+        ([["b", "z"]], [[2.0, 1.0]], [[""]], 2, "outside the catalog"),
+        ([["b", "b"]], [[2.0, 1.0]], [[""]], 2, "twice"),
+        ([["a", "b"]], [[2.0, 1.0]], [["a"]], 2, "history item"),
+    ],
+)
 def test_malformed_retrieval_answers_are_named(ids, scores, history, k, problem):
     found = retrieval_problem(_answer(ids, scores), _request(history, k), top_k=3, catalog=CATALOG)
     assert found is not None and problem in found

@@ -47,19 +47,33 @@ def _child(output_dir, mode):
     mirrored = [type(v).__name__ for v in model.trainable_variables]
     changed = sum(not np.allclose(before, v.numpy()) for before, v in zip(seen["before"], model.trainable_variables))
     bert = model.item_tower.text_encoder.trainable_weights if model.item_tower.finetunes_text else []
-    print("RESULT " + json.dumps({
-        "replicas": model.distribute_strategy.num_replicas_in_sync,
-        "mirrored": sum("Mirrored" in name for name in mirrored), "trainable": len(mirrored),
-        "changed": changed, "bert_variables": len(bert), "loss": metrics["training"]["loss"]}))
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "replicas": model.distribute_strategy.num_replicas_in_sync,
+                "mirrored": sum("Mirrored" in name for name in mirrored),
+                "trainable": len(mirrored),
+                "changed": changed,
+                "bert_variables": len(bert),
+                "loss": metrics["training"]["loss"],
+            }
+        )
+    )
 
 
 @pytest.mark.parametrize("mode", ["frozen", "finetune"])
 def test_mirrored_strategy_trains_on_two_replicas(tmp_path, mode):
-    completed = subprocess.run([sys.executable, os.path.abspath(__file__), str(tmp_path), mode],
-                               capture_output=True, text=True, timeout=600, check=False)
+    completed = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), str(tmp_path), mode],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, completed.stderr[-3000:]
-    result = json.loads(lines[-1][len("RESULT "):])
+    result = json.loads(lines[-1][len("RESULT ") :])
     assert result["replicas"] == 2
     assert result["mirrored"] == result["trainable"] > 0
     assert result["changed"] == result["trainable"]  # every variable trained, BERT's too

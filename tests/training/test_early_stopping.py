@@ -23,7 +23,8 @@ def _setup(tmp_path_factory):
 def _fit(model, experiment, stopper, epochs=7):
     snapshots = []
     recorder = tf_keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda epoch, logs: snapshots.append([v.numpy().copy() for v in model.trainable_variables]))
+        on_epoch_end=lambda epoch, logs: snapshots.append([v.numpy().copy() for v in model.trainable_variables])
+    )
     features = experiment.training_features("every_position")
     dataset = tf.data.Dataset.from_tensor_slices(features).batch(32)
     history = model.fit(dataset, epochs=epochs, callbacks=[stopper, recorder], verbose=0)
@@ -51,8 +52,12 @@ def test_state_survives_a_new_callback_over_the_same_directory(setup, tmp_path, 
     scripted = iter(SCRIPTED_RECALLS)
     monkeypatch.setattr(early_stopping, "validation_recall", lambda *args: next(scripted))
     model = make_built_model(config, assets)
-    _fit(model, experiment, ValidationEarlyStopping(experiment.validation_examples(), assets.num_index_rows,
-                                                    str(tmp_path), 2), epochs=2)
+    _fit(
+        model,
+        experiment,
+        ValidationEarlyStopping(experiment.validation_examples(), assets.num_index_rows, str(tmp_path), 2),
+        epochs=2,
+    )
     resumed = ValidationEarlyStopping(experiment.validation_examples(), assets.num_index_rows, str(tmp_path), 2)
     assert resumed.curve == {0: 0.1, 1: 0.3}
     assert resumed.best_epoch == 1

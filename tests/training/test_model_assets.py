@@ -53,8 +53,15 @@ def test_round_trip_with_every_optional_table(tmp_path):
 
 
 def test_round_trip_without_optional_tables(tmp_path):
-    assets = dataclasses.replace(_full_assets(), label_kind="rating", text_features=None, item_attributes=None,
-                                 attribute_names=[], scenario_values=np.zeros(0, str), user_feature_values={})
+    assets = dataclasses.replace(
+        _full_assets(),
+        label_kind="rating",
+        text_features=None,
+        item_attributes=None,
+        attribute_names=[],
+        scenario_values=np.zeros(0, str),
+        user_feature_values={},
+    )
     assets.save(str(tmp_path))
     loaded = ModelAssets.load(str(tmp_path))
     assert loaded.text_features is None and loaded.item_attributes is None

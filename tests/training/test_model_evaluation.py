@@ -10,8 +10,14 @@ import pytest
 from tiny_fixtures import make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
-from tfrec_llm.training.model_evaluation import (HISTORY_CUTS, catalog_embeddings, cut_histories, evaluate_model,
-                                        factorized_top_k_accuracy, query_embeddings)
+from tfrec_llm.training.model_evaluation import (
+    HISTORY_CUTS,
+    catalog_embeddings,
+    cut_histories,
+    evaluate_model,
+    factorized_top_k_accuracy,
+    query_embeddings,
+)
 
 
 @pytest.fixture(name="setup", scope="module")
@@ -77,8 +83,9 @@ def test_history_cuts_rescore_every_example_and_are_not_strata(setup):
         assert set(cut) == set(report["overall"])
         assert cut["n"] == report["overall"]["n"] == len(examples)  # every example, not a subset
     # last_1 is the overall report of the same examples with their histories cut by hand.
-    cut_by_hand = evaluate_model(model, assets, dataclasses.replace(examples, history=cut_histories(
-        examples.history, 1)))
+    cut_by_hand = evaluate_model(
+        model, assets, dataclasses.replace(examples, history=cut_histories(examples.history, 1))
+    )
     assert report["history_cuts"]["last_1"] == cut_by_hand["overall"] != report["overall"]
 
 

@@ -35,8 +35,14 @@ def _test_examples(config, assets):
 
 def test_train_writes_a_complete_model_directory(trained_model_dir):
     directory, metrics = trained_model_dir
-    for name in ("config.json", "assets.npz", "metrics.json", "checkpoint/model.index",
-                 "text_encoder/tfrec_llm_encoder.json", "text_encoder/config.json"):
+    for name in (
+        "config.json",
+        "assets.npz",
+        "metrics.json",
+        "checkpoint/model.index",
+        "text_encoder/tfrec_llm_encoder.json",
+        "text_encoder/config.json",
+    ):
         assert os.path.exists(os.path.join(directory, name)), name
     with open(os.path.join(directory, "metrics.json"), encoding="utf-8") as f:
         assert json.load(f) == json.loads(json.dumps(metrics))

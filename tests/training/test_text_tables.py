@@ -19,5 +19,7 @@ def test_text_tables_warns_with_the_count_of_cut_item_texts(tmp_path, caplog):
     cut = sum(len(encoder.tokenizer(text)) + 2 > SHORT_SEQUENCE_LENGTH for text in texts)
     assert 0 < cut
     assert token_table.shape[1] == SHORT_SEQUENCE_LENGTH
-    assert (f"{cut} of {len(texts)} item texts ({100 * cut / len(texts):.1f}%) were longer than "
-            f"text.sequence_length={SHORT_SEQUENCE_LENGTH} tokens and were cut") in caplog.text
+    assert (
+        f"{cut} of {len(texts)} item texts ({100 * cut / len(texts):.1f}%) were longer than "
+        f"text.sequence_length={SHORT_SEQUENCE_LENGTH} tokens and were cut"
+    ) in caplog.text

@@ -49,8 +49,9 @@ def test_the_text_cache_is_not_reused_for_another_encoder_of_the_same_source(tmp
     _, _, stale = text_tables(config, data, make_tiny_encoder(seed=0), str(tmp_path))
     encoder = make_tiny_encoder(**other)  # same source ("tiny-test"), other weights
     _, token_table, features = text_tables(config, data, encoder, str(tmp_path))
-    np.testing.assert_allclose(features[FIRST_ITEM_INDEX:], encoder.encode(token_table[FIRST_ITEM_INDEX:]),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        features[FIRST_ITEM_INDEX:], encoder.encode(token_table[FIRST_ITEM_INDEX:]), rtol=1e-5, atol=1e-6
+    )
     assert features.shape != stale.shape or not np.allclose(features, stale)
 
 

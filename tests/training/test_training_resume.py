@@ -18,9 +18,15 @@ import pytest
 import tfrec_llm  # noqa: F401
 import tensorflow as tf
 
-from tfrec_llm.training.resume import (BackupConfigError, check_backup_config, clear_backup_config,
-                                       discard_corrupt_backups, epoch_stream, record_backup_config,
-                                       resume_position)
+from tfrec_llm.training.resume import (
+    BackupConfigError,
+    check_backup_config,
+    clear_backup_config,
+    discard_corrupt_backups,
+    epoch_stream,
+    record_backup_config,
+    resume_position,
+)
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EPOCHS = 3
@@ -29,6 +35,7 @@ KILL_AFTER_BATCHES = 15  # mid-epoch 2 of 3 (10 steps of 8 sequences per epoch o
 
 def _child(output_dir, kill_after, signal_name):
     import logging  # pylint: disable=import-outside-toplevel
+
     logging.basicConfig(level=logging.INFO)
     sys.path.insert(0, TESTS_DIR)
     from tiny_fixtures import make_tiny_config, make_tiny_world  # pylint: disable=import-outside-toplevel
@@ -37,6 +44,7 @@ def _child(output_dir, kill_after, signal_name):
     import tfrec_llm.training.trainer as trainer  # pylint: disable=import-outside-toplevel
 
     if kill_after:
+
         class KillingCSVLogger(tf_keras.callbacks.CSVLogger):
             """The trainer's CSV logger, which also kills the process after `kill_after` batches."""
 
@@ -49,21 +57,27 @@ def _child(output_dir, kill_after, signal_name):
                     os.kill(os.getpid(), getattr(signal, signal_name))
 
         trainer.tf_keras.callbacks.CSVLogger = KillingCSVLogger
-    config = make_tiny_config(train={"epochs": EPOCHS, "batch_size": 8, "checkpoint_every_steps": 3,
-                                     "early_stopping_patience": 2})
+    config = make_tiny_config(
+        train={"epochs": EPOCHS, "batch_size": 8, "checkpoint_every_steps": 3, "early_stopping_patience": 2}
+    )
     metrics = trainer.train(config, output_dir, data=make_tiny_world())
     print("METRICS " + json.dumps({"overall": metrics["overall"], "loss": metrics["training"]["loss"]}))
 
 
 def _run(output_dir, kill_after=0, signal_name="SIGKILL"):
-    return subprocess.run([sys.executable, os.path.abspath(__file__), str(output_dir), str(kill_after), signal_name],
-                          capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, os.path.abspath(__file__), str(output_dir), str(kill_after), signal_name],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def _metrics(completed):
     lines = [line for line in completed.stdout.splitlines() if line.startswith("METRICS ")]
     assert lines, f"run failed (exit {completed.returncode}):\n{completed.stderr[-3000:]}"
-    return json.loads(lines[-1][len("METRICS "):])
+    return json.loads(lines[-1][len("METRICS ") :])
 
 
 @pytest.fixture(scope="module")
@@ -91,10 +105,11 @@ def test_killed_training_resumes_to_the_uninterrupted_result(tmp_path, uninterru
 def test_epoch_stream_is_a_function_of_seed_and_epoch():
     features = {"x": np.arange(20)}
     full = [b["x"].numpy().tolist() for b in epoch_stream(features, 5, seed=3, epochs=3)]
-    resumed = [b["x"].numpy().tolist() for b in epoch_stream(features, 5, seed=3, epochs=3,
-                                                              start_epoch=1, start_step=2)]
+    resumed = [
+        b["x"].numpy().tolist() for b in epoch_stream(features, 5, seed=3, epochs=3, start_epoch=1, start_step=2)
+    ]
     assert len(full) == 12
-    assert resumed == full[4 + 2:]
+    assert resumed == full[4 + 2 :]
     assert full[:4] != full[4:8]  # each epoch has its own order
     assert sorted(sum(full[:4], [])) == list(range(20))
 
@@ -106,9 +121,13 @@ def test_resume_position_without_backup_starts_at_zero(tmp_path):
 def _write_backups(backup_dir, count):
     directory = os.path.join(backup_dir, "chief")
     step = tf.Variable(0)
-    manager = tf.train.CheckpointManager(tf.train.Checkpoint(ckpt_saved_epoch=tf.Variable(0, dtype=tf.int64),
-                                                             ckpt_saved_batch=tf.Variable(-1, dtype=tf.int64),
-                                                             step=step), directory, max_to_keep=5)
+    manager = tf.train.CheckpointManager(
+        tf.train.Checkpoint(
+            ckpt_saved_epoch=tf.Variable(0, dtype=tf.int64), ckpt_saved_batch=tf.Variable(-1, dtype=tf.int64), step=step
+        ),
+        directory,
+        max_to_keep=5,
+    )
     for i in range(count):
         step.assign(i)
         manager.save()
@@ -134,6 +153,7 @@ def test_intact_backups_are_kept(tmp_path):
 def _tiny_config(**overrides):
     sys.path.insert(0, TESTS_DIR)
     from tiny_fixtures import make_tiny_config  # pylint: disable=import-outside-toplevel
+
     return make_tiny_config(**overrides)
 
 
@@ -143,8 +163,10 @@ def test_a_backup_resumes_only_under_its_training_config(tmp_path):
     record_backup_config(str(tmp_path), config)
     check_backup_config(str(tmp_path), config)
     # Display, evaluation and encoding batch size do not change training: the backup still resumes.
-    check_backup_config(str(tmp_path), config.updated({"train": {"verbose": 2, "eval_max_examples": 7},
-                                                       "text": {"encode_batch_size": 5}}))
+    check_backup_config(
+        str(tmp_path),
+        config.updated({"train": {"verbose": 2, "eval_max_examples": 7}, "text": {"encode_batch_size": 5}}),
+    )
     with pytest.raises(BackupConfigError, match=r"model\.embedding_dim: backup 16, now 8.*delete .*backup"):
         check_backup_config(str(tmp_path), config.updated({"model": {"embedding_dim": 8}}))
     with pytest.raises(BackupConfigError, match=r"train\.seed: backup 0, now 3"):

@@ -49,12 +49,16 @@ class IdOnlyPeer:
 
 
 ID_ONLY_PEERS: Dict[str, IdOnlyPeer] = {
-    ID_ONLY: IdOnlyPeer({"model": {"use_text": False, "use_item_ids": True}},
-                        "two towers, item-id embeddings only (model.use_text=false), the config's user tower",
-                        "GRU4Rec"),
-    "id_only_attention": IdOnlyPeer({"model": {"use_text": False, "use_item_ids": True, "user_tower": "attention"}},
-                                    "two towers, item-id embeddings only, causal self-attention user tower",
-                                    "SASRec"),
+    ID_ONLY: IdOnlyPeer(
+        {"model": {"use_text": False, "use_item_ids": True}},
+        "two towers, item-id embeddings only (model.use_text=false), the config's user tower",
+        "GRU4Rec",
+    ),
+    "id_only_attention": IdOnlyPeer(
+        {"model": {"use_text": False, "use_item_ids": True, "user_tower": "attention"}},
+        "two towers, item-id embeddings only, causal self-attention user tower",
+        "SASRec",
+    ),
 }
 
 SIMPLE_PEERS = (POPULARITY, EASE)
@@ -64,7 +68,7 @@ MODEL_NAMES = (POPULARITY, EASE, *ID_ONLY_PEERS, TEXT_ONLY, FULL)
 MODEL_DESCRIPTIONS = {
     POPULARITY: "most popular training items, the same list for everyone (no learning)",
     EASE: "EASE (Steck 2019): closed-form linear item-item model on the training interactions, "
-          "l2 chosen on each user's last training event",
+    "l2 chosen on each user's last training event",
     **{name: peer.description for name, peer in ID_ONLY_PEERS.items()},
     TEXT_ONLY: "two towers, item text only (model.use_item_ids=false)",
     FULL: "two towers as configured (item ids and text)",

@@ -31,7 +31,7 @@ import dataclasses
 import json
 import os
 import time
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -50,7 +50,7 @@ EASE_MODEL_SOURCE = "ease"
 """Value of metrics["training"]["text_encoder"]: this model reads no text."""
 L2_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
 MAX_ITEMS = 30_000
-MEMORY_BUDGET_BYTES = 8 * 1024 ** 3
+MEMORY_BUDGET_BYTES = 8 * 1024**3
 BYTES_PER_ITEM_PAIR = 24  # G, P and B: three dense float64 N x N matrices
 VALIDATION_METRIC = "recall@10"
 VALIDATION_MAX_USERS = 10_000
@@ -91,8 +91,14 @@ class EaseBaseline:
 
     def user_embeddings(self, features, item_vectors_of, training=None):  # pylint: disable=unused-argument
         """float32 `[n, N]`: multi-hot of the history's catalog items (padding and unknown dropped)."""
-        counts = tf.math.bincount(tf.cast(features["history"], tf.int32), minlength=self.num_index_rows,
-                                  maxlength=self.num_index_rows, axis=-1, binary_output=True, dtype=tf.float32)
+        counts = tf.math.bincount(
+            tf.cast(features["history"], tf.int32),
+            minlength=self.num_index_rows,
+            maxlength=self.num_index_rows,
+            axis=-1,
+            binary_output=True,
+            dtype=tf.float32,
+        )
         return counts[:, FIRST_ITEM_INDEX:]
 
 
@@ -101,15 +107,15 @@ def ease_memory_bytes(num_items: int) -> int:
     return BYTES_PER_ITEM_PAIR * int(num_items) ** 2
 
 
-def check_ease_fits(num_items: int, max_items: int = MAX_ITEMS,
-                    memory_budget_bytes: int = MEMORY_BUDGET_BYTES) -> None:
+def check_ease_fits(num_items: int, max_items: int = MAX_ITEMS, memory_budget_bytes: int = MEMORY_BUDGET_BYTES) -> None:
     """Raises `EaseTooLarge` (saying EASE is skipped and why) when the dense fit would not fit."""
     needed = ease_memory_bytes(num_items)
     if num_items > max_items or needed > memory_budget_bytes:
         raise EaseTooLarge(
             f"EASE skipped: {num_items} items need dense {num_items} x {num_items} matrices, about "
-            f"{needed / 1024 ** 3:.1f} GiB, above the limit of {max_items} items or "
-            f"{memory_budget_bytes / 1024 ** 3:.1f} GiB of memory.")
+            f"{needed / 1024**3:.1f} GiB, above the limit of {max_items} items or "
+            f"{memory_budget_bytes / 1024**3:.1f} GiB of memory."
+        )
 
 
 def gram_matrix(user_rows: np.ndarray, items: np.ndarray, num_items: int) -> np.ndarray:
@@ -148,8 +154,14 @@ def catalog_events(events: Interactions, vocabulary: ItemVocabulary) -> Tuple[np
     return users, rows, items[known]
 
 
-def select_l2(train: Interactions, vocabulary: ItemVocabulary, l2_grid: Sequence[float] = L2_GRID,
-              exclude_seen: bool = True, max_users: int = VALIDATION_MAX_USERS, seed: int = 0) -> dict:
+def select_l2(
+    train: Interactions,
+    vocabulary: ItemVocabulary,
+    l2_grid: Sequence[float] = L2_GRID,
+    exclude_seen: bool = True,
+    max_users: int = VALIDATION_MAX_USERS,
+    seed: int = 0,
+) -> dict:
     """Picks l2 by validation Recall@10 on each training user's last training event (see module doc).
 
     Returns:
@@ -183,8 +195,11 @@ def select_l2(train: Interactions, vocabulary: ItemVocabulary, l2_grid: Sequence
         report = evaluator.evaluate(user_vectors, weights.T, targets, exclusions, activity)
         recalls[l2] = report["overall"][VALIDATION_METRIC]
     best = max(recalls, key=lambda l2: (recalls[l2], -list(l2_grid).index(l2)))
-    return {"l2": float(best), f"validation_{VALIDATION_METRIC}": {f"{l2:g}": r for l2, r in recalls.items()},
-            "validation_users": int(len(targets))}
+    return {
+        "l2": float(best),
+        f"validation_{VALIDATION_METRIC}": {f"{l2:g}": r for l2, r in recalls.items()},
+        "validation_users": int(len(targets)),
+    }
 
 
 def with_seen_histories(examples: SequenceExamples) -> SequenceExamples:
@@ -200,8 +215,14 @@ def with_seen_histories(examples: SequenceExamples) -> SequenceExamples:
     return dataclasses.replace(examples, history=history)
 
 
-def train_ease_baseline(config: ExperimentConfig, output_dir: str, data=None, l2_grid: Sequence[float] = L2_GRID,
-                        max_items: int = MAX_ITEMS, memory_budget_bytes: int = MEMORY_BUDGET_BYTES) -> dict:
+def train_ease_baseline(
+    config: ExperimentConfig,
+    output_dir: str,
+    data=None,
+    l2_grid: Sequence[float] = L2_GRID,
+    max_items: int = MAX_ITEMS,
+    memory_budget_bytes: int = MEMORY_BUDGET_BYTES,
+) -> dict:
     """Chooses l2, fits EASE, evaluates, writes config.json and metrics.json; returns the metrics.
 
     Raises:
@@ -218,23 +239,37 @@ def train_ease_baseline(config: ExperimentConfig, output_dir: str, data=None, l2
 
     started = time.time()
     train_events = experiment.split.train
-    selection = select_l2(train_events, experiment.vocabulary, l2_grid, experiment.split.excludes_seen_items,
-                          seed=config.train.seed)
+    selection = select_l2(
+        train_events, experiment.vocabulary, l2_grid, experiment.split.excludes_seen_items, seed=config.train.seed
+    )
     _, rows, items = catalog_events(train_events, experiment.vocabulary)
-    baseline = EaseBaseline(item_weights_from_gram(gram_matrix(rows, items, experiment.vocabulary.num_items),
-                                                   selection["l2"]))
+    baseline = EaseBaseline(
+        item_weights_from_gram(gram_matrix(rows, items, experiment.vocabulary.num_items), selection["l2"])
+    )
     timings["text_seconds"] = 0.0
     timings["train_seconds"] = time.time() - started
 
     started = time.time()
     no_tokens = np.zeros((experiment.vocabulary.size, 0), np.int32)  # the baseline reads no text
     assets = build_assets(experiment, experiment.data.catalog.texts(config.text.text_fields), no_tokens, None)
-    metrics = evaluate_model(baseline, assets, with_seen_histories(experiment.test_examples),
-                             experiment.split.excludes_seen_items, config.train.eval_max_examples, config.train.seed)
+    metrics = evaluate_model(
+        baseline,
+        assets,
+        with_seen_histories(experiment.test_examples),
+        experiment.split.excludes_seen_items,
+        config.train.eval_max_examples,
+        config.train.seed,
+    )
     timings["eval_seconds"] = time.time() - started
     metrics["training"] = {
-        "loss": [], "text_encoder": EASE_MODEL_SOURCE, "text_encoder_pretrained": False,
-        "trainable_variables": 0, "train_examples": len(experiment.train_examples), "ease": selection, **timings}
+        "loss": [],
+        "text_encoder": EASE_MODEL_SOURCE,
+        "text_encoder_pretrained": False,
+        "trainable_variables": 0,
+        "train_examples": len(experiment.train_examples),
+        "ease": selection,
+        **timings,
+    }
     with open(os.path.join(output_dir, METRICS_FILE), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
     return metrics

@@ -40,8 +40,13 @@ def plot_popularity_buckets(reports: Dict[str, dict], path: str) -> str:
     figure, axes = _new_figure()
     for i, (name, report) in _measured(reports):
         buckets = report["popularity_buckets"]
-        axes.plot([b["bucket"] for b in buckets], [_value(b.get(BUCKET_METRIC)) for b in buckets],
-                  marker="o", label=name, color=_model_color(i))
+        axes.plot(
+            [b["bucket"] for b in buckets],
+            [_value(b.get(BUCKET_METRIC)) for b in buckets],
+            marker="o",
+            label=name,
+            color=_model_color(i),
+        )
     axes.set_xlabel("item popularity bucket (0 = most popular items)")
     axes.set_ylabel(BUCKET_METRIC)
     axes.set_title(f"{BUCKET_METRIC} by item popularity")
@@ -58,8 +63,13 @@ def plot_user_strata(reports: Dict[str, dict], path: str) -> str:
     for slot, (i, (name, report)) in enumerate(measured):
         values = [report["strata"].get(stratum, {}).get(USER_STRATA_METRIC) for stratum in USER_STRATA]
         values += [report.get("history_cuts", {}).get(cut, {}).get(USER_STRATA_METRIC) for cut in HISTORY_CUTS]
-        axes.bar(positions + (slot - (len(measured) - 1) / 2) * width, [_value(v) for v in values], width,
-                 label=name, color=_model_color(i))
+        axes.bar(
+            positions + (slot - (len(measured) - 1) / 2) * width,
+            [_value(v) for v in values],
+            width,
+            label=name,
+            color=_model_color(i),
+        )
     axes.set_xticks(positions)
     axes.set_xticklabels(labels, rotation=20)
     axes.set_ylabel(USER_STRATA_METRIC)

@@ -85,12 +85,23 @@ def train_popularity_baseline(config: ExperimentConfig, output_dir: str, data=No
     timings["train_seconds"] = time.time() - started
 
     started = time.time()
-    metrics = evaluate_model(baseline, assets, experiment.test_examples, experiment.split.excludes_seen_items,
-                             config.train.eval_max_examples, config.train.seed)
+    metrics = evaluate_model(
+        baseline,
+        assets,
+        experiment.test_examples,
+        experiment.split.excludes_seen_items,
+        config.train.eval_max_examples,
+        config.train.seed,
+    )
     timings["eval_seconds"] = time.time() - started
     metrics["training"] = {
-        "loss": [], "text_encoder": POPULARITY_MODEL_SOURCE, "text_encoder_pretrained": False,
-        "trainable_variables": 0, "train_examples": len(experiment.train_examples), **timings}
+        "loss": [],
+        "text_encoder": POPULARITY_MODEL_SOURCE,
+        "text_encoder_pretrained": False,
+        "trainable_variables": 0,
+        "train_examples": len(experiment.train_examples),
+        **timings,
+    }
     with open(os.path.join(output_dir, METRICS_FILE), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
     return metrics

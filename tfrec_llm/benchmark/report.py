@@ -37,8 +37,13 @@ def best_by_stratum(models: Dict[str, dict], metrics: Sequence[str] = BEST_METRI
             ranked = sorted(((v, name) for name, v in values.items() if v is not None), key=lambda p: -p[0])
             first = ranked[0] if ranked else (None, None)
             second = ranked[1] if len(ranked) > 1 else (None, None)
-            best[place][metric] = {"best": first[1], "value": first[0], "second": second[1],
-                                   "second_value": second[0], "ratio": _ratio(first[0], second[0])}
+            best[place][metric] = {
+                "best": first[1],
+                "value": first[0],
+                "second": second[1],
+                "second_value": second[0],
+                "ratio": _ratio(first[0], second[0]),
+            }
     return best
 
 
@@ -107,11 +112,23 @@ def format_models_markdown(report: dict) -> str:
             continue
         l2 = metrics.get("training", {}).get("ease", {}).get("l2") if name == EASE else None
         note = "" if l2 is None else f"l2 = {l2:g}, chosen on each user's last training event"
-        lines.append(_row([name, *(_number(metrics["overall"].get(m)) for m in TABLE_METRICS),
-                           _number(cost.get("seconds_per_epoch"), decimals=1), cost.get("epochs") or MISSING, note]))
+        lines.append(
+            _row(
+                [
+                    name,
+                    *(_number(metrics["overall"].get(m)) for m in TABLE_METRICS),
+                    _number(cost.get("seconds_per_epoch"), decimals=1),
+                    cost.get("epochs") or MISSING,
+                    note,
+                ]
+            )
+        )
     for name, recall in (report.get("published_reference") or {}).items():
-        lines.append(_row([f"{name} (published)", _number(recall), *[MISSING] * (len(header) - 3),
-                           "reference row, not run here"]))
+        lines.append(
+            _row(
+                [f"{name} (published)", _number(recall), *[MISSING] * (len(header) - 3), "reference row, not run here"]
+            )
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -123,8 +140,16 @@ def format_places_markdown(models: Dict[str, dict], places: List[str], title: st
         for name, report in models.items():
             if is_measured(report):
                 summary = summary_at(report, place)
-                lines.append(_row([place.split("/")[-1], name, summary.get("n", MISSING),
-                                   *(_number(summary.get(m)) for m in TABLE_METRICS)]))
+                lines.append(
+                    _row(
+                        [
+                            place.split("/")[-1],
+                            name,
+                            summary.get("n", MISSING),
+                            *(_number(summary.get(m)) for m in TABLE_METRICS),
+                        ]
+                    )
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -150,12 +175,20 @@ def format_targets_markdown(targets: Dict[str, dict]) -> str:
     notes = []
     for name, target in targets.items():
         for check in target["checks"]:
-            reference = (f"{check['factor']:g} x {check['reference']}"
-                         if check["factor"] != 1.0 else check["reference"])
+            reference = f"{check['factor']:g} x {check['reference']}" if check["factor"] != 1.0 else check["reference"]
             result = _result(check["passed"]) if target["comparable"] and not target["note"] else NOT_MEASURABLE
-            lines.append(_row([
-                name, result, f"{check['model']} {check['stratum']} {check['metric']} >= {reference}",
-                _number(check["value"]), _number(check["required"]), _number(check["margin"], signed=True)]))
+            lines.append(
+                _row(
+                    [
+                        name,
+                        result,
+                        f"{check['model']} {check['stratum']} {check['metric']} >= {reference}",
+                        _number(check["value"]),
+                        _number(check["required"]),
+                        _number(check["margin"], signed=True),
+                    ]
+                )
+            )
         notes.append(f"- {name}: {target['description']}" + (f" — {target['note']}" if target["note"] else ""))
     return "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
 
@@ -166,18 +199,31 @@ def format_factorized_markdown(factorized: dict, data_name: str, split: str) -> 
     for name, values in factorized["models"].items():
         lines.append(_row([name, *(_number(values.get(column)) for column in FACTORIZED_COLUMNS)]))
     published = ", ".join(f"{name} ≈ {value}" for name, value in factorized["published_top_100"].items())
-    verdict = ("this run uses that protocol" if factorized["comparable_with_published"]
-               else f"this run ({data_name}, {split} split) is NOT comparable")
-    return ("\n".join(lines) + f"\n\nPublished top-100 accuracy ({published}) comes from the TFRS tutorials' "
-            f"protocol: {TFRS_PROTOCOL[0]}, a random 80/20 split of ratings (data.split=\"random\"); "
-            f"{verdict}.\n")
+    verdict = (
+        "this run uses that protocol"
+        if factorized["comparable_with_published"]
+        else f"this run ({data_name}, {split} split) is NOT comparable"
+    )
+    return (
+        "\n".join(lines) + f"\n\nPublished top-100 accuracy ({published}) comes from the TFRS tutorials' "
+        f'protocol: {TFRS_PROTOCOL[0]}, a random 80/20 split of ratings (data.split="random"); '
+        f"{verdict}.\n"
+    )
 
 
 def format_costs_markdown(timings: Dict[str, dict]) -> str:
     """Models x wall times (seconds) and peak memory (MB); skipped models say so."""
-    columns = [("wall_seconds", "train+eval s"), ("process_seconds", "process s"), ("data_seconds", "data s"),
-               ("text_seconds", "text s"), ("train_seconds", "fit s"), ("seconds_per_epoch", "s/epoch"),
-               ("eval_seconds", "eval s"), ("peak_rss_mb", "peak RSS MB"), ("rss_before_run_mb", "RSS before run MB")]
+    columns = [
+        ("wall_seconds", "train+eval s"),
+        ("process_seconds", "process s"),
+        ("data_seconds", "data s"),
+        ("text_seconds", "text s"),
+        ("train_seconds", "fit s"),
+        ("seconds_per_epoch", "s/epoch"),
+        ("eval_seconds", "eval s"),
+        ("peak_rss_mb", "peak RSS MB"),
+        ("rss_before_run_mb", "RSS before run MB"),
+    ]
     lines = [_row(["model", *(title for _, title in columns)]), _row(["---"] * (len(columns) + 1))]
     for name, cost in timings.items():
         if "skipped" in cost:

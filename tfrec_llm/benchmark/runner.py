@@ -58,8 +58,13 @@ from typing import Dict, Optional, Tuple
 from tfrec_llm.benchmark.benchmark_models import EASE, MODEL_DESCRIPTIONS, MODEL_NAMES, POPULARITY, model_configs
 from tfrec_llm.benchmark.report import benchmark_markdown, best_by_stratum
 from tfrec_llm.benchmark.targets import (
-    ML_100K_NAME_PART, PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10, TFRS_PROTOCOL, TFRS_PUBLISHED_TOP_100,
-    evaluate_targets, is_published_protocol)
+    ML_100K_NAME_PART,
+    PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10,
+    TFRS_PROTOCOL,
+    TFRS_PUBLISHED_TOP_100,
+    evaluate_targets,
+    is_published_protocol,
+)
 from tfrec_llm.experiment_config import ExperimentConfig
 
 logger = logging.getLogger(__name__)
@@ -85,8 +90,9 @@ MEMORY_NOTE = (
 IN_PROCESS_MEMORY_NOTE = "memory not measured: the models ran in the benchmark's own process."
 
 
-def run_model(name: str, config: ExperimentConfig, data, model_dir: str,
-              separate_process: bool = True) -> Tuple[dict, dict]:
+def run_model(
+    name: str, config: ExperimentConfig, data, model_dir: str, separate_process: bool = True
+) -> Tuple[dict, dict]:
     """Trains and evaluates one benchmark model into `model_dir`; returns (metrics, cost).
 
     See the module docstring for what the cost numbers mean.
@@ -100,13 +106,17 @@ def run_model(name: str, config: ExperimentConfig, data, model_dir: str,
         if os.path.exists(cost_path):
             os.remove(cost_path)
         process = multiprocessing.get_context(SPAWN_START_METHOD).Process(
-            target=_model_process_main, name=f"benchmark-{name}",
-            args=(name, config.to_dict(), data, model_dir, logging.getLogger().getEffectiveLevel()))
+            target=_model_process_main,
+            name=f"benchmark-{name}",
+            args=(name, config.to_dict(), data, model_dir, logging.getLogger().getEffectiveLevel()),
+        )
         process.start()
         process.join()
         if process.exitcode != 0 or not os.path.exists(cost_path):
-            raise RuntimeError(f"Benchmark model {name!r} failed in its child process (exit code "
-                               f"{process.exitcode}); its traceback is printed above.")
+            raise RuntimeError(
+                f"Benchmark model {name!r} failed in its child process (exit code "
+                f"{process.exitcode}); its traceback is printed above."
+            )
         cost = _read_json(cost_path)
         metrics = _read_json(os.path.join(model_dir, METRICS_FILE))
     else:
@@ -117,8 +127,11 @@ def run_model(name: str, config: ExperimentConfig, data, model_dir: str,
     for phase in ("data_seconds", "text_seconds", "train_seconds", "eval_seconds"):
         cost[phase] = training.get(phase)
     cost["epochs"] = training.get("epochs_run") or len(training.get("loss", [])) or None
-    cost["seconds_per_epoch"] = (training["train_seconds"] / cost["epochs"]
-                                 if cost["epochs"] and training.get("train_seconds") is not None else None)
+    cost["seconds_per_epoch"] = (
+        training["train_seconds"] / cost["epochs"]
+        if cost["epochs"] and training.get("train_seconds") is not None
+        else None
+    )
     return metrics, cost
 
 
@@ -126,6 +139,7 @@ def ease_skip_reason(num_items: int) -> Optional[str]:
     """Why EASE is skipped on a catalog of `num_items` items, or None when it fits."""
     # pylint: disable=import-outside-toplevel
     from tfrec_llm.benchmark.ease_baseline import EaseTooLarge, check_ease_fits
+
     try:
         check_ease_fits(num_items)
     except EaseTooLarge as error:
@@ -157,6 +171,7 @@ def run_benchmark(config: ExperimentConfig, output_dir: str, data=None, separate
     os.makedirs(output_dir, exist_ok=True)
     if data is None:
         from tfrec_llm.training.experiment_data import load_source  # pylint: disable=import-outside-toplevel
+
         data = load_source(config)
     models, timings, model_dirs = {}, {}, {}
     for position, (name, model_config) in enumerate(model_configs(config).items(), start=1):
@@ -172,8 +187,13 @@ def run_benchmark(config: ExperimentConfig, output_dir: str, data=None, separate
 
     published = is_published_protocol(data.name, config.data.split)
     report = {
-        "data": {"name": data.name, "source": config.data.source, "split": config.data.split,
-                 "interactions": len(data.interactions), "items": len(data.catalog)},
+        "data": {
+            "name": data.name,
+            "source": config.data.source,
+            "split": config.data.split,
+            "interactions": len(data.interactions),
+            "items": len(data.catalog),
+        },
         "config": config.to_dict(),
         "model_descriptions": dict(MODEL_DESCRIPTIONS),
         "models": models,
@@ -190,8 +210,10 @@ def run_benchmark(config: ExperimentConfig, output_dir: str, data=None, separate
     }
     plots = _write_plots(models, output_dir)
     markdown = benchmark_markdown(report, plots)
-    paths = {"report_json": os.path.join(output_dir, REPORT_JSON_FILE),
-             "report_md": os.path.join(output_dir, REPORT_MD_FILE)}
+    paths = {
+        "report_json": os.path.join(output_dir, REPORT_JSON_FILE),
+        "report_md": os.path.join(output_dir, REPORT_MD_FILE),
+    }
     with open(paths["report_json"], "w", encoding="utf-8") as f:
         json.dump(report, f, indent=2)
     with open(paths["report_md"], "w", encoding="utf-8") as f:
@@ -203,6 +225,7 @@ def _model_process_main(name, config_values, data, model_dir, log_level):
     """Entry point of a model's child process: train, then write the cost file."""
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
     import tfrec_llm  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+
     _, cost = _train_and_measure(name, ExperimentConfig.from_dict(config_values), data, model_dir)
     with open(os.path.join(model_dir, RUN_COST_FILE), "w", encoding="utf-8") as f:
         json.dump(cost, f, indent=2)
@@ -220,8 +243,12 @@ def _train_and_measure(name, config, data, model_dir):
     started = time.time()
     metrics = train_function(config, model_dir, data=data)
     wall_seconds = time.time() - started
-    return metrics, {"wall_seconds": wall_seconds, "peak_rss_mb": _peak_rss_mb()[0],
-                     "rss_before_run_mb": rss_before, "memory_source": memory_source}
+    return metrics, {
+        "wall_seconds": wall_seconds,
+        "peak_rss_mb": _peak_rss_mb()[0],
+        "rss_before_run_mb": rss_before,
+        "memory_source": memory_source,
+    }
 
 
 def _peak_rss_mb() -> Tuple[float, str]:

@@ -81,24 +81,44 @@ class ServingBenchmark:
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             with tempfile.TemporaryDirectory(prefix="tfrec-llm-bench-") as work:
                 retrieve = self._saved_retrieval(vectors, work)
-                histories = np.array([[f"item{i}" for i in rng.integers(0, size, self.history_length)]
-                                      for _ in range(THROUGHPUT_BATCH)])
-                rows.append(self._measure(size, "SavedModel retrieval", lambda batch: retrieve(
-                    history=tf.constant(histories[:batch]))["item_ids"].numpy()))
+                histories = np.array(
+                    [[f"item{i}" for i in rng.integers(0, size, self.history_length)] for _ in range(THROUGHPUT_BATCH)]
+                )
+                rows.append(
+                    self._measure(
+                        size,
+                        "SavedModel retrieval",
+                        lambda batch, retrieve=retrieve, histories=histories: retrieve(
+                            history=tf.constant(histories[:batch])
+                        )["item_ids"].numpy(),
+                    )
+                )
             users = rng.standard_normal((THROUGHPUT_BATCH, self.embedding_dim), dtype=np.float32)
-            rows.append(self._measure(size, "NumPy matmul+argpartition",
-                                      lambda batch: numpy_top_k(users[:batch], vectors, self.max_k)))
+            rows.append(
+                self._measure(
+                    size,
+                    "NumPy matmul+argpartition",
+                    lambda batch, users=users, vectors=vectors: numpy_top_k(users[:batch], vectors, self.max_k),
+                )
+            )
         return rows
 
     def _saved_retrieval(self, vectors: np.ndarray, work_dir: str):
         size = len(vectors)
-        catalog = ServingCatalog(np.char.add("item", np.arange(size).astype(str)), np.full(size, ""), vectors,
-                                 np.zeros((2, self.embedding_dim), np.float32))
+        catalog = ServingCatalog(
+            np.char.add("item", np.arange(size).astype(str)),
+            np.full(size, ""),
+            vectors,
+            np.zeros((2, self.embedding_dim), np.float32),
+        )
         tower = UserTower(self.embedding_dim, self.embedding_dim, num_scenarios=1, user_feature_sizes={})
         tower(tf.zeros([1, 1, self.embedding_dim]), tf.ones([1, 1], tf.bool), tf.zeros([1], tf.int32), {})
-        history = HistoryEncoder(ItemLookup(catalog, os.path.join(work_dir, "scratch")),
-                                 ContextLookup(np.zeros(0, str), {}), UserTowerModule(tower, self.embedding_dim, 0),
-                                 self.max_history)
+        history = HistoryEncoder(
+            ItemLookup(catalog, os.path.join(work_dir, "scratch")),
+            ContextLookup(np.zeros(0, str), {}),
+            UserTowerModule(tower, self.embedding_dim, 0),
+            self.max_history,
+        )
         module = RetrievalModule(history, self.max_k)
         path = os.path.join(work_dir, "retrieval")
         tf.saved_model.save(module, path, signatures=module.signatures())
@@ -122,17 +142,25 @@ class ServingBenchmark:
                 call(THROUGHPUT_BATCH)
             throughputs.append(self.batches_per_round * THROUGHPUT_BATCH / (time.perf_counter() - started))
         p50, p99 = np.percentile(np.asarray(latencies) * 1000.0, PERCENTILES)
-        return {"catalog_size": int(size), "engine": engine, "p50_ms": float(p50), "p99_ms": float(p99),
-                "queries_per_second": float(np.median(throughputs)), "latency_calls": len(latencies),
-                "throughput_rounds": len(throughputs)}
+        return {
+            "catalog_size": int(size),
+            "engine": engine,
+            "p50_ms": float(p50),
+            "p99_ms": float(p99),
+            "queries_per_second": float(np.median(throughputs)),
+            "latency_calls": len(latencies),
+            "throughput_rounds": len(throughputs),
+        }
 
     @staticmethod
     def format_table(rows: List[dict]) -> str:
         header = f"{'catalog':>10}  {'engine':<28}{'p50 ms (b=1)':>14}{'p99 ms (b=1)':>14}{'queries/s (b=64)':>18}"
         lines = [header, "-" * len(header)]
         for row in rows:
-            lines.append(f"{row['catalog_size']:>10,}  {row['engine']:<28}{row['p50_ms']:>14.2f}"
-                         f"{row['p99_ms']:>14.2f}{row['queries_per_second']:>18,.0f}")
+            lines.append(
+                f"{row['catalog_size']:>10,}  {row['engine']:<28}{row['p50_ms']:>14.2f}"
+                f"{row['p99_ms']:>14.2f}{row['queries_per_second']:>18,.0f}"
+            )
         return "\n".join(lines)
 
 

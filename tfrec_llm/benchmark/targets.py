@@ -55,12 +55,13 @@ def summary_at(report: dict, place: str) -> dict:
     if place == "overall":
         return report.get("overall", {})
     if place.startswith(HISTORY_CUTS_PREFIX):
-        return report.get("history_cuts", {}).get(place[len(HISTORY_CUTS_PREFIX):], {})
+        return report.get("history_cuts", {}).get(place[len(HISTORY_CUTS_PREFIX) :], {})
     return report.get("strata", {}).get(place, {})
 
 
-def best_peer(models: Dict[str, dict], place: str, metric: str,
-              learned_only: bool = False) -> Tuple[Optional[str], Optional[float]]:
+def best_peer(
+    models: Dict[str, dict], place: str, metric: str, learned_only: bool = False
+) -> Tuple[Optional[str], Optional[float]]:
     """(name, value) of the peer with the highest `metric` at `place`; (None, None) if none has one."""
     values = {name: summary_at(models[name], place).get(metric) for name in peer_names(models, learned_only)}
     values = {name: value for name, value in values.items() if value is not None}
@@ -78,41 +79,64 @@ def evaluate_targets(models: Dict[str, dict], data_name: str, split: str) -> Dic
     targets = {
         "beats_peers": _target(
             f"full Recall@10 and NDCG@10 >= {PEER_MIN_RATIO:g} x the best peer (popularity, EASE, id-only models)",
-            [_peer_check(models, "overall", metric, PEER_MIN_RATIO) for metric in ("recall@10", "ndcg@10")]),
+            [_peer_check(models, "overall", metric, PEER_MIN_RATIO) for metric in ("recall@10", "ndcg@10")],
+        ),
         "beats_published_sasrec": _target(
             f"full Recall@10 >= {PUBLISHED_MIN_RATIO:g} x SASRec's published {published_best} (only on "
             f"{PUBLISHED_PROTOCOL[0]} with the {PUBLISHED_PROTOCOL[1]} split)",
-            [_published_check(models, FULL, PUBLISHED_BEST_ROW, PUBLISHED_MIN_RATIO)], comparable=published),
+            [_published_check(models, FULL, PUBLISHED_BEST_ROW, PUBLISHED_MIN_RATIO)],
+            comparable=published,
+        ),
         "id_only_published": _target(
             "each id-only model's Recall@10 >= its published row ("
             + ", ".join(f"{name}: {peer.published_row}" for name, peer in ID_ONLY_PEERS.items() if peer.published_row)
             + f"; only on {PUBLISHED_PROTOCOL[0]} with the {PUBLISHED_PROTOCOL[1]} split)",
-            [_published_check(models, name, peer.published_row, 1.0)
-             for name, peer in ID_ONLY_PEERS.items() if peer.published_row and name in models],
-            comparable=published),
+            [
+                _published_check(models, name, peer.published_row, 1.0)
+                for name, peer in ID_ONLY_PEERS.items()
+                if peer.published_row and name in models
+            ],
+            comparable=published,
+        ),
         "tail_and_head": _target(
             f"tail: full Recall@50 >= {TAIL_MIN_RATIO_TO_PEERS:g} x the best of EASE and the id-only models; "
             f"head: at most {round((1 - HEAD_MIN_RATIO_TO_PEERS) * 100)}% below it",
-            [_peer_check(models, "tail", "recall@50", TAIL_MIN_RATIO_TO_PEERS, learned_only=True),
-             _peer_check(models, "head", "recall@50", HEAD_MIN_RATIO_TO_PEERS, learned_only=True)]),
+            [
+                _peer_check(models, "tail", "recall@50", TAIL_MIN_RATIO_TO_PEERS, learned_only=True),
+                _peer_check(models, "head", "recall@50", HEAD_MIN_RATIO_TO_PEERS, learned_only=True),
+            ],
+        ),
         "cold_start_items": _target(
             f"cold-start items: full Recall@50 >= {COLD_TO_WARM_MIN_RATIO:g} x full Recall@50 on warm items",
-            [_check(FULL, "cold_items", "recall@50", summary_at(models[FULL], "cold_items").get("recall@50"),
-                    "full warm_items recall@50", summary_at(models[FULL], "warm_items").get("recall@50"),
-                    COLD_TO_WARM_MIN_RATIO)]),
+            [
+                _check(
+                    FULL,
+                    "cold_items",
+                    "recall@50",
+                    summary_at(models[FULL], "cold_items").get("recall@50"),
+                    "full warm_items recall@50",
+                    summary_at(models[FULL], "warm_items").get("recall@50"),
+                    COLD_TO_WARM_MIN_RATIO,
+                )
+            ],
+        ),
         "sparse_users": _sparse_target(models),
         "history_cuts": _target(
             f"histories cut to their last 1 and 3 items ({cuts}): full Recall@10 >= "
             f"{HISTORY_CUT_MIN_RATIO_TO_PEERS:g} x the best peer on the same cut",
-            [_peer_check(models, HISTORY_CUTS_PREFIX + cut, "recall@10", HISTORY_CUT_MIN_RATIO_TO_PEERS)
-             for cut in CHECKED_HISTORY_CUTS]),
+            [
+                _peer_check(models, HISTORY_CUTS_PREFIX + cut, "recall@10", HISTORY_CUT_MIN_RATIO_TO_PEERS)
+                for cut in CHECKED_HISTORY_CUTS
+            ],
+        ),
     }
     return targets
 
 
 def _sparse_target(models):
-    description = (f"sparse users (<= 5 training interactions): full Recall@10 >= {SPARSE_MIN_RATIO_TO_PEERS:g} "
-                   "x the best peer")
+    description = (
+        f"sparse users (<= 5 training interactions): full Recall@10 >= {SPARSE_MIN_RATIO_TO_PEERS:g} x the best peer"
+    )
     check = _peer_check(models, "sparse_users", "recall@10", SPARSE_MIN_RATIO_TO_PEERS)
     if not summary_at(models[FULL], "sparse_users").get("n"):
         return _target(description, [check], note=NO_SPARSE_USERS_NOTE)
@@ -127,16 +151,32 @@ def _peer_check(models, place, metric, factor, learned_only=False):
 
 def _published_check(models, model, row, factor):
     value = summary_at(models.get(model, {}), "overall").get("recall@10")
-    return _check(model, "overall", "recall@10", value, f"{row} (published)",
-                  PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10[row], factor)
+    return _check(
+        model,
+        "overall",
+        "recall@10",
+        value,
+        f"{row} (published)",
+        PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10[row],
+        factor,
+    )
 
 
 def _check(model, place, metric, value, reference, reference_value, factor):
     required = None if reference_value is None else factor * reference_value
     passed = None if value is None or required is None else bool(value >= required)
-    return {"model": model, "stratum": place, "metric": metric, "value": value, "reference": reference,
-            "reference_value": reference_value, "factor": factor, "required": required, "passed": passed,
-            "margin": None if passed is None else value - required}
+    return {
+        "model": model,
+        "stratum": place,
+        "metric": metric,
+        "value": value,
+        "reference": reference,
+        "reference_value": reference_value,
+        "factor": factor,
+        "required": required,
+        "passed": passed,
+        "margin": None if passed is None else value - required,
+    }
 
 
 def _target(description: str, checks: List[dict], comparable: bool = True, note: Optional[str] = None) -> dict:
@@ -146,5 +186,4 @@ def _target(description: str, checks: List[dict], comparable: bool = True, note:
         note = "n/a (not comparable: published numbers hold only for their own data and split)"
     elif note is None and passed is None:
         note = "n/a (a value or its reference is missing: empty stratum or no measured peer)"
-    return {"description": description, "passed": passed, "comparable": comparable, "note": note,
-            "checks": checks}
+    return {"description": description, "passed": passed, "comparable": comparable, "note": note, "checks": checks}

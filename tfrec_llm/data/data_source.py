@@ -140,9 +140,7 @@ def parse_overrides(text: str, config_class) -> Dict[str, Any]:
 def _converted(key: str, value: str, default: Any) -> Any:
     if isinstance(default, tuple):
         element_default = default[0] if default else ""
-        return tuple(
-            _converted(key, v.strip(), element_default) for v in value.split(TUPLE_SEPARATOR)
-        )
+        return tuple(_converted(key, v.strip(), element_default) for v in value.split(TUPLE_SEPARATOR))
     if isinstance(default, bool):
         if value.lower() in TRUE_WORDS:
             return True
@@ -154,7 +152,6 @@ def _converted(key: str, value: str, default: Any) -> Any:
             return type(default)(value)
         except ValueError:
             raise DataError(
-                f"builtin: {key} must be a{'n integer' if isinstance(default, int) else ' number'}, "
-                f"got {value!r}."
+                f"builtin: {key} must be a{'n integer' if isinstance(default, int) else ' number'}, got {value!r}."
             ) from None
     return value

@@ -57,11 +57,14 @@ class DataSplit:
             self.test_positions = len(self.train) + np.arange(len(self.test))
         self.train_positions = np.asarray(self.train_positions, dtype=np.int64)
         self.test_positions = np.asarray(self.test_positions, dtype=np.int64)
-        for name, events, positions in [("train", self.train, self.train_positions),
-                                        ("test", self.test, self.test_positions)]:
+        for name, events, positions in [
+            ("train", self.train, self.train_positions),
+            ("test", self.test, self.test_positions),
+        ]:
             if positions.shape != (len(events),):
-                raise ValueError(f"DataSplit {name}_positions has shape {positions.shape} for "
-                                 f"{len(events)} {name} events.")
+                raise ValueError(
+                    f"DataSplit {name}_positions has shape {positions.shape} for {len(events)} {name} events."
+                )
 
     @property
     def excludes_seen_items(self) -> bool:
@@ -128,8 +131,9 @@ def random_split(interactions: Interactions, test_fraction: float = 0.2, seed: i
     return _split("random", interactions, order, is_test[order])
 
 
-def split_interactions(interactions: Interactions, protocol: str, time_cut_quantile=0.8,
-                       random_test_fraction=0.2, seed=42) -> DataSplit:
+def split_interactions(
+    interactions: Interactions, protocol: str, time_cut_quantile=0.8, random_test_fraction=0.2, seed=42
+) -> DataSplit:
     """Dispatches to the protocol named in `DataConfig.split`."""
     if protocol == "leave_last_out":
         return leave_last_out(interactions)

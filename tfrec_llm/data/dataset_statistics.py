@@ -74,17 +74,14 @@ def describe(data: InteractionData, cold_item_ids: Optional[Iterable[str]] = Non
         "share_items_le5": _ratio(np.count_nonzero(item_counts <= SPARSE_COUNT), num_items),
         "median_interactions_per_user": float(np.median(user_counts)) if num_users else _MISSING,
         "num_scenarios": len(scenarios),
-        "interactions_per_scenario": {
-            str(name): int(count) for name, count in zip(scenarios, scenario_counts)
-        },
+        "interactions_per_scenario": {str(name): int(count) for name, count in zip(scenarios, scenario_counts)},
     }
     if not stats["columns"]:
         del stats["columns"]
     if cold_item_ids is not None:
         cold = np.unique(np.asarray(list(cold_item_ids), dtype=str))
         stats["num_cold_items"] = len(cold)
-        stats["cold_item_interactions"] = int(np.count_nonzero(
-            np.isin(interactions.item_ids, cold)))
+        stats["cold_item_interactions"] = int(np.count_nonzero(np.isin(interactions.item_ids, cold)))
     stats.update(_label_statistics(data))
     return stats
 

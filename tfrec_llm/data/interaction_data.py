@@ -103,26 +103,15 @@ class ItemCatalog:
         self.item_ids = _as_str_array(self.item_ids)
         if len(np.unique(self.item_ids)) != len(self.item_ids):
             values, counts = np.unique(self.item_ids, return_counts=True)
-            raise ValueError(
-                "ItemCatalog item_ids must be unique; duplicated: "
-                f"{values[counts > 1][:5].tolist()}"
-            )
-        self.text_fields = {
-            name: _as_str_array(values) for name, values in self.text_fields.items()
-        }
+            raise ValueError(f"ItemCatalog item_ids must be unique; duplicated: {values[counts > 1][:5].tolist()}")
+        self.text_fields = {name: _as_str_array(values) for name, values in self.text_fields.items()}
         for name, values in self.text_fields.items():
             if len(values) != len(self.item_ids):
-                raise ValueError(
-                    f"Text field {name!r} has {len(values)} values for "
-                    f"{len(self.item_ids)} items."
-                )
+                raise ValueError(f"Text field {name!r} has {len(values)} values for {len(self.item_ids)} items.")
         if self.attributes is not None:
             self.attributes = np.asarray(self.attributes, dtype=np.float32)
             if self.attributes.shape[0] != len(self.item_ids):
-                raise ValueError(
-                    f"attributes has {self.attributes.shape[0]} rows for "
-                    f"{len(self.item_ids)} items."
-                )
+                raise ValueError(f"attributes has {self.attributes.shape[0]} rows for {len(self.item_ids)} items.")
 
     def __len__(self) -> int:
         return len(self.item_ids)
@@ -193,7 +182,7 @@ class LoadReport:
         parts = []
         for reason, (count, where) in self.skipped.items():
             if reason.startswith(NOTE_PREFIX):
-                parts.append(f"{count} rows kept with a note: {reason[len(NOTE_PREFIX):].strip()}, first at {where}")
+                parts.append(f"{count} rows kept with a note: {reason[len(NOTE_PREFIX) :].strip()}, first at {where}")
             else:
                 parts.append(f"{count} rows skipped: {reason}, first at {where}")
         return "; ".join(parts)

@@ -54,5 +54,8 @@ class ItemVocabulary:
     def lookup(self, item_ids) -> np.ndarray:
         """External ids -> item indices (unknown ids -> UNKNOWN_INDEX)."""
         get = self._index.get
-        return np.fromiter((get(i, UNKNOWN_INDEX) for i in np.asarray(item_ids, dtype=str).tolist()),
-                           dtype=np.int32, count=len(item_ids))
+        return np.fromiter(
+            (get(i, UNKNOWN_INDEX) for i in np.asarray(item_ids, dtype=str).tolist()),
+            dtype=np.int32,
+            count=len(item_ids),
+        )

@@ -48,8 +48,7 @@ class SequenceExamples:
 
     def features(self) -> Dict[str, np.ndarray]:
         """The model's input dict (what `tf.data` batches)."""
-        features = {"history": self.history, "target": self.target, "label": self.label,
-                    "scenario": self.scenario}
+        features = {"history": self.history, "target": self.target, "label": self.label, "scenario": self.scenario}
         features.update({f"user_{name}": values for name, values in self.user_features.items()})
         return features
 
@@ -60,11 +59,16 @@ class SequenceExamples:
     def subset(self, index) -> "SequenceExamples":
         """Rows `index` (seen-item bounds keep pointing into the shared array)."""
         return SequenceExamples(
-            history=self.history[index], target=self.target[index], label=self.label[index],
+            history=self.history[index],
+            target=self.target[index],
+            label=self.label[index],
             scenario=self.scenario[index],
             user_features={k: v[index] for k, v in self.user_features.items()},
-            user_ids=self.user_ids[index], user_activity=self.user_activity[index],
-            seen_items=self.seen_items, seen_bounds=self.seen_bounds[index])
+            user_ids=self.user_ids[index],
+            user_activity=self.user_activity[index],
+            seen_items=self.seen_items,
+            seen_bounds=self.seen_bounds[index],
+        )
 
 
 @dataclasses.dataclass
@@ -99,10 +103,16 @@ class ContextVocabularies:
         return indices
 
 
-def build_examples(events: Interactions, is_example: np.ndarray, in_history: np.ndarray,
-                   vocabulary: ItemVocabulary, context: ContextVocabularies, max_history: int,
-                   user_activity_counts: Dict[str, int],
-                   positions: Optional[np.ndarray] = None) -> SequenceExamples:
+def build_examples(
+    events: Interactions,
+    is_example: np.ndarray,
+    in_history: np.ndarray,
+    vocabulary: ItemVocabulary,
+    context: ContextVocabularies,
+    max_history: int,
+    user_activity_counts: Dict[str, int],
+    positions: Optional[np.ndarray] = None,
+) -> SequenceExamples:
     """Examples for the events flagged `is_example`, histories from `in_history` events.
 
     All arrays are aligned with `events`, which need not be sorted. Events are
@@ -133,19 +143,23 @@ def build_examples(events: Interactions, is_example: np.ndarray, in_history: np.
         history[valid, j] = eligible_items[(end - length + j)[valid]]
 
     user_ids = events.user_ids[rows]
-    activity = np.fromiter((user_activity_counts.get(u, 0) for u in user_ids.tolist()),
-                           dtype=np.int32, count=len(rows))
+    activity = np.fromiter((user_activity_counts.get(u, 0) for u in user_ids.tolist()), dtype=np.int32, count=len(rows))
     return SequenceExamples(
-        history=history, target=items[rows], label=events.labels[rows],
+        history=history,
+        target=items[rows],
+        label=events.labels[rows],
         scenario=context.scenarios.lookup(events.scenarios[rows]),
         user_features=context.user_feature_indices(user_ids),
-        user_ids=user_ids, user_activity=activity,
+        user_ids=user_ids,
+        user_activity=activity,
         seen_items=eligible_items.astype(np.int32),
-        seen_bounds=np.stack([start, end], axis=1).astype(np.int64))
+        seen_bounds=np.stack([start, end], axis=1).astype(np.int64),
+    )
 
 
-def train_and_test_examples(split: DataSplit, vocabulary: ItemVocabulary, context: ContextVocabularies,
-                            max_history: int):
+def train_and_test_examples(
+    split: DataSplit, vocabulary: ItemVocabulary, context: ContextVocabularies, max_history: int
+):
     """Training examples (every train event) and test examples (every test event).
 
     Test histories hold train events and, except in the "random" protocol,
@@ -154,8 +168,16 @@ def train_and_test_examples(split: DataSplit, vocabulary: ItemVocabulary, contex
     """
     users, counts = np.unique(split.train.user_ids, return_counts=True)
     activity = dict(zip(users.tolist(), counts.tolist()))
-    train = build_examples(split.train, np.ones(len(split.train), bool), np.ones(len(split.train), bool),
-                           vocabulary, context, max_history, activity, split.train_positions)
+    train = build_examples(
+        split.train,
+        np.ones(len(split.train), bool),
+        np.ones(len(split.train), bool),
+        vocabulary,
+        context,
+        max_history,
+        activity,
+        split.train_positions,
+    )
     events = _concatenate(split.train, split.test)
     positions = np.concatenate([split.train_positions, split.test_positions])
     is_test = np.concatenate([np.zeros(len(split.train), bool), np.ones(len(split.test), bool)])
@@ -165,5 +187,6 @@ def train_and_test_examples(split: DataSplit, vocabulary: ItemVocabulary, contex
 
 
 def _concatenate(a: Interactions, b: Interactions) -> Interactions:
-    return Interactions(*(np.concatenate([getattr(a, f.name), getattr(b, f.name)])
-                          for f in dataclasses.fields(Interactions)))
+    return Interactions(
+        *(np.concatenate([getattr(a, f.name), getattr(b, f.name)]) for f in dataclasses.fields(Interactions))
+    )

@@ -52,14 +52,19 @@ class TrainingSequences:
 
     def features(self) -> Dict[str, np.ndarray]:
         """The model's per-position input dict (what `tf.data` batches)."""
-        features = {"sequence": self.inputs, "next_items": self.next_items, "next_labels": self.next_labels,
-                    "scenario": self.scenario}
+        features = {
+            "sequence": self.inputs,
+            "next_items": self.next_items,
+            "next_labels": self.next_labels,
+            "scenario": self.scenario,
+        }
         features.update({f"user_{name}": values for name, values in self.user_features.items()})
         return features
 
 
-def build_training_sequences(events: Interactions, vocabulary: ItemVocabulary, context: ContextVocabularies,
-                             max_history: int) -> TrainingSequences:
+def build_training_sequences(
+    events: Interactions, vocabulary: ItemVocabulary, context: ContextVocabularies, max_history: int
+) -> TrainingSequences:
     """Windows of every user's events (need not be sorted); see the module docstring."""
     if max_history < 1:
         raise ValueError(f"max_history must be >= 1, got {max_history}.")
@@ -90,4 +95,5 @@ def build_training_sequences(events: Interactions, vocabulary: ItemVocabulary, c
         next_items=np.where(valid, items[target_index], PAD_INDEX).astype(np.int32),
         next_labels=np.where(valid, events.labels[target_index], 0.0).astype(np.float32),
         scenario=np.where(valid, scenarios[target_index], 0).astype(np.int32),
-        user_features=context.user_feature_indices(events.user_ids[user_start[owner]]))
+        user_features=context.user_feature_indices(events.user_ids[user_start[owner]]),
+    )

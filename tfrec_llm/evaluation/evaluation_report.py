@@ -84,25 +84,19 @@ def format_report_markdown(
     if not reports:
         raise ValueError("format_report_markdown needs at least one report.")
     if baseline is not None and baseline not in reports:
-        raise ValueError(
-            f"baseline {baseline!r} is not among the reports: {sorted(reports)}."
-        )
+        raise ValueError(f"baseline {baseline!r} is not among the reports: {sorted(reports)}.")
     model_names = list(reports)
     compared_models = [name for name in model_names if name != baseline]
     header = ["stratum", "n"]
     header += [f"{model} {metric}" for model in model_names for metric in metrics]
     if baseline is not None:
-        header += [
-            f"{model}/{baseline} {metric}" for model in compared_models for metric in metrics
-        ]
+        header += [f"{model}/{baseline} {metric}" for model in compared_models for metric in metrics]
     lines = [_table_line(header), _table_line(["---"] * len(header))]
     for row_name in _row_names(reports):
         summaries = {model: _stratum(reports[model], row_name) for model in model_names}
         cells = [row_name, _n_cell([summaries[model] for model in model_names])]
         cells += [
-            _format_number(summaries[model].get(metric), VALUE_DECIMALS)
-            for model in model_names
-            for metric in metrics
+            _format_number(summaries[model].get(metric), VALUE_DECIMALS) for model in model_names for metric in metrics
         ]
         if baseline is not None:
             cells += [

@@ -68,18 +68,13 @@ class FullCatalogEvaluator:
         num_popularity_buckets: int = 10,
     ):
         self.item_popularity = np.asarray(item_popularity)
-        self.item_strata = strata.item_strata(
-            self.item_popularity, cold_item_mask, head_share
-        )
+        self.item_strata = strata.item_strata(self.item_popularity, cold_item_mask, head_share)
         self.num_items = len(self.item_popularity)
         if self.num_items == 0:
             raise ValueError("The catalog is empty (item_popularity has no items).")
         if item_features_for_diversity is not None:
             item_features_for_diversity = np.asarray(item_features_for_diversity)
-            if (
-                item_features_for_diversity.ndim != 2
-                or len(item_features_for_diversity) != self.num_items
-            ):
+            if item_features_for_diversity.ndim != 2 or len(item_features_for_diversity) != self.num_items:
                 raise ValueError(
                     "item_features_for_diversity must have shape "
                     f"[{self.num_items}, d], got {item_features_for_diversity.shape}."
@@ -87,18 +82,14 @@ class FullCatalogEvaluator:
         self.item_features_for_diversity = item_features_for_diversity
         if len(ks) == 0:
             raise ValueError("ks must hold at least one cut-off.")
-        for name, value in [("list_k", list_k), ("chunk_size", chunk_size)] + [
-            ("ks", k) for k in ks
-        ]:
+        for name, value in [("list_k", list_k), ("chunk_size", chunk_size)] + [("ks", k) for k in ks]:
             if int(value) != value or value < 1:
                 raise ValueError(f"{name} must hold positive integers, got {value}.")
         self.ks = tuple(int(k) for k in ks)
         self.list_k = int(list_k)
         self.chunk_size = int(chunk_size)
         self.head_share = head_share
-        self.item_buckets = strata.popularity_buckets(
-            self.item_popularity, num_popularity_buckets
-        )
+        self.item_buckets = strata.popularity_buckets(self.item_popularity, num_popularity_buckets)
         self.num_popularity_buckets = int(num_popularity_buckets)
 
     def evaluate(
@@ -128,35 +119,24 @@ class FullCatalogEvaluator:
         Returns:
             The JSON-ready report dict (see `evaluation_report`).
         """
-        user_embeddings, item_embeddings = self._check_embeddings(
-            user_embeddings, item_embeddings
-        )
+        user_embeddings, item_embeddings = self._check_embeddings(user_embeddings, item_embeddings)
         num_examples = len(user_embeddings)
         target_items = np.asarray(target_items)
         self._check_example_array(target_items, num_examples, "target_items")
-        if not np.issubdtype(target_items.dtype, np.integer) or (
-            (target_items < 0) | (target_items >= self.num_items)
-        ).any():
-            raise ValueError(
-                f"target_items must be integer catalog indices in [0, {self.num_items})."
-            )
+        if (
+            not np.issubdtype(target_items.dtype, np.integer)
+            or ((target_items < 0) | (target_items >= self.num_items)).any()
+        ):
+            raise ValueError(f"target_items must be integer catalog indices in [0, {self.num_items}).")
         user_activity = np.asarray(user_activity)
         self._check_example_array(user_activity, num_examples, "user_activity")
         if exclude_items is not None and len(exclude_items) != num_examples:
-            raise ValueError(
-                f"exclude_items has {len(exclude_items)} entries for {num_examples} examples."
-            )
-        example_strata = self._example_strata(
-            target_items, user_activity, scenarios, extra_strata, num_examples
-        )
-        ranks, top_lists = self._rank_in_chunks(
-            user_embeddings, item_embeddings, target_items, exclude_items
-        )
+            raise ValueError(f"exclude_items has {len(exclude_items)} entries for {num_examples} examples.")
+        example_strata = self._example_strata(target_items, user_activity, scenarios, extra_strata, num_examples)
+        ranks, top_lists = self._rank_in_chunks(user_embeddings, item_embeddings, target_items, exclude_items)
         return {
             "overall": self._summarize(ranks),
-            "strata": {
-                name: self._summarize(ranks[mask]) for name, mask in example_strata.items()
-            },
+            "strata": {name: self._summarize(ranks[mask]) for name, mask in example_strata.items()},
             "popularity_buckets": self._bucket_summaries(ranks, target_items),
             "lists": self._list_summary(top_lists),
             "n": {
@@ -175,12 +155,8 @@ class FullCatalogEvaluator:
             stop = start + self.chunk_size
             scores = user_embeddings[start:stop] @ item_embeddings.T
             chunk_exclusions = None if exclude_items is None else exclude_items[start:stop]
-            masked = ranking_metrics.mask_excluded_items(
-                scores, target_items[start:stop], chunk_exclusions
-            )
-            ranks[start:stop] = ranking_metrics.ranks_in_masked_scores(
-                masked, target_items[start:stop]
-            )
+            masked = ranking_metrics.mask_excluded_items(scores, target_items[start:stop], chunk_exclusions)
+            ranks[start:stop] = ranking_metrics.ranks_in_masked_scores(masked, target_items[start:stop])
             top_lists[start:stop] = ranking_metrics.top_k_items(masked, self.list_k)
         return ranks, top_lists
 
@@ -192,18 +168,12 @@ class FullCatalogEvaluator:
             summary[f"ndcg@{k}"] = ranking_metrics.ndcg_at_k(ranks, k)
         summary["mrr"] = ranking_metrics.mean_reciprocal_rank(ranks)
         summary["n"] = int(len(ranks))
-        interval = ranking_metrics.wilson_interval(
-            int(np.count_nonzero(ranks <= CONFIDENCE_INTERVAL_K)), len(ranks)
-        )
-        summary[f"ci95_recall@{CONFIDENCE_INTERVAL_K}"] = (
-            None if interval is None else list(interval)
-        )
+        interval = ranking_metrics.wilson_interval(int(np.count_nonzero(ranks <= CONFIDENCE_INTERVAL_K)), len(ranks))
+        summary[f"ci95_recall@{CONFIDENCE_INTERVAL_K}"] = None if interval is None else list(interval)
         return summary
 
     def _example_strata(self, target_items, user_activity, scenarios, extra_strata, num_examples):
-        example_strata = {
-            name: item_mask[target_items] for name, item_mask in self.item_strata.items()
-        }
+        example_strata = {name: item_mask[target_items] for name, item_mask in self.item_strata.items()}
         example_strata.update(strata.user_activity_strata(user_activity))
         if scenarios is not None:
             scenarios = np.asarray(scenarios)
@@ -229,12 +199,8 @@ class FullCatalogEvaluator:
                 {
                     "bucket": bucket,
                     "items": int(bucket_items.sum()),
-                    "min_popularity": _plain_number(bucket_popularity.min())
-                    if bucket_popularity.size
-                    else None,
-                    "max_popularity": _plain_number(bucket_popularity.max())
-                    if bucket_popularity.size
-                    else None,
+                    "min_popularity": _plain_number(bucket_popularity.min()) if bucket_popularity.size else None,
+                    "max_popularity": _plain_number(bucket_popularity.max()) if bucket_popularity.size else None,
                     "n": int(np.count_nonzero(target_buckets == bucket)),
                     f"recall@{POPULARITY_BUCKET_K}": ranking_metrics.recall_at_k(
                         ranks[target_buckets == bucket], POPULARITY_BUCKET_K
@@ -247,9 +213,7 @@ class FullCatalogEvaluator:
         k = self.list_k
         diversity = None
         if self.item_features_for_diversity is not None:
-            diversity = list_metrics.intra_list_diversity(
-                top_lists, self.item_features_for_diversity
-            )
+            diversity = list_metrics.intra_list_diversity(top_lists, self.item_features_for_diversity)
         tail_or_cold = self.item_strata[strata.TAIL] | self.item_strata[strata.COLD_ITEMS]
         return {
             f"coverage@{k}": list_metrics.catalog_coverage(top_lists, self.num_items),
@@ -269,13 +233,11 @@ class FullCatalogEvaluator:
             )
         if len(item_embeddings) != self.num_items:
             raise ValueError(
-                f"item_embeddings has {len(item_embeddings)} rows but the catalog "
-                f"has {self.num_items} items."
+                f"item_embeddings has {len(item_embeddings)} rows but the catalog has {self.num_items} items."
             )
         if user_embeddings.shape[1] != item_embeddings.shape[1]:
             raise ValueError(
-                f"Embedding sizes differ: users {user_embeddings.shape[1]}, "
-                f"items {item_embeddings.shape[1]}."
+                f"Embedding sizes differ: users {user_embeddings.shape[1]}, items {item_embeddings.shape[1]}."
             )
         if len(user_embeddings) == 0:
             raise ValueError("There are no test examples to evaluate.")
@@ -284,9 +246,7 @@ class FullCatalogEvaluator:
     @staticmethod
     def _check_example_array(values, num_examples, name):
         if values.shape != (num_examples,):
-            raise ValueError(
-                f"{name} must have shape ({num_examples},), got {values.shape}."
-            )
+            raise ValueError(f"{name} must have shape ({num_examples},), got {values.shape}.")
 
 
 def _plain_number(value):

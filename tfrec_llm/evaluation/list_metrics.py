@@ -100,9 +100,7 @@ def novelty(top_items: np.ndarray, item_popularity: np.ndarray) -> Optional[floa
     return float(np.mean(-np.log2(probabilities[recommended])))
 
 
-def intra_list_diversity(
-    top_items: np.ndarray, item_features: np.ndarray
-) -> Optional[float]:
+def intra_list_diversity(top_items: np.ndarray, item_features: np.ndarray) -> Optional[float]:
     """Mean over lists of the mean pairwise cosine distance of their items.
 
     Args:
@@ -114,9 +112,7 @@ def intra_list_diversity(
     """
     item_features = np.asarray(item_features)
     if item_features.ndim != 2:
-        raise ValueError(
-            f"item_features must be 2-D [num_items, d], got shape {item_features.shape}."
-        )
+        raise ValueError(f"item_features must be 2-D [num_items, d], got shape {item_features.shape}.")
     _filled_slots(top_items, len(item_features))
     float_type = np.result_type(item_features.dtype, np.float32)
     top_items = np.asarray(top_items, dtype=np.int64)
@@ -126,9 +122,7 @@ def intra_list_diversity(
         filled = chunk != EMPTY_SLOT
         vectors = item_features[np.where(filled, chunk, 0)].astype(float_type)
         norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-        vectors = np.divide(
-            vectors, norms, out=np.zeros_like(vectors), where=(norms > 0) & filled[..., None]
-        )
+        vectors = np.divide(vectors, norms, out=np.zeros_like(vectors), where=(norms > 0) & filled[..., None])
         similarities = np.einsum("nid,njd->nij", vectors, vectors)
         pair_is_valid = filled[:, :, None] & filled[:, None, :]
         pair_is_valid &= ~np.eye(chunk.shape[1], dtype=bool)[None]
@@ -148,8 +142,5 @@ def _filled_slots(top_items, num_items):
         raise ValueError(f"top_items must be 2-D [n, k], got shape {top_items.shape}.")
     recommended = top_items[top_items != EMPTY_SLOT].astype(np.int64)
     if recommended.size and (recommended.min() < 0 or recommended.max() >= num_items):
-        raise ValueError(
-            f"top_items must hold catalog indices in [0, {num_items}) or "
-            f"{EMPTY_SLOT} for an empty slot."
-        )
+        raise ValueError(f"top_items must hold catalog indices in [0, {num_items}) or {EMPTY_SLOT} for an empty slot.")
     return recommended

@@ -64,10 +64,7 @@ def mask_excluded_items(
     scores = _check_scores(scores)
     targets = _check_targets(targets, scores)
     if not np.isfinite(scores).all():
-        raise ValueError(
-            "scores must be finite (no NaN or inf); -inf is reserved for "
-            "excluded items."
-        )
+        raise ValueError("scores must be finite (no NaN or inf); -inf is reserved for excluded items.")
     masked = np.array(scores, copy=True)
     if exclude_items is None:
         return masked
@@ -139,16 +136,14 @@ def top_k_items(masked_scores: np.ndarray, k: int) -> np.ndarray:
     top = np.full((num_examples, k), EMPTY_SLOT, dtype=np.int64)
     if num_examples == 0 or width == 0:
         return top
-    kth_best = np.partition(masked_scores, num_items - width, axis=1)[
-        :, num_items - width
-    ][:, None]
+    kth_best = np.partition(masked_scores, num_items - width, axis=1)[:, num_items - width][:, None]
     above_kth = masked_scores > kth_best
     at_kth = masked_scores == kth_best
     slots_left_for_kth = width - np.count_nonzero(above_kth, axis=1)
     selected = above_kth | at_kth
     for row in np.flatnonzero(np.count_nonzero(at_kth, axis=1) > slots_left_for_kth):
         tied_items = np.flatnonzero(at_kth[row])
-        selected[row, tied_items[slots_left_for_kth[row]:]] = False
+        selected[row, tied_items[slots_left_for_kth[row] :]] = False
     _, selected_items = np.nonzero(selected)
     selected_items = selected_items.reshape(num_examples, width)
     selected_scores = np.take_along_axis(masked_scores, selected_items, axis=1)
@@ -205,25 +200,18 @@ def wilson_interval(successes: int, n: int) -> Optional[Tuple[float, float]]:
     z_squared = WILSON_Z_95**2
     denominator = 1.0 + z_squared / n
     center = (proportion + z_squared / (2 * n)) / denominator
-    half_width = (
-        WILSON_Z_95
-        * np.sqrt(proportion * (1 - proportion) / n + z_squared / (4 * n * n))
-        / denominator
-    )
+    half_width = WILSON_Z_95 * np.sqrt(proportion * (1 - proportion) / n + z_squared / (4 * n * n)) / denominator
     return (float(max(0.0, center - half_width)), float(min(1.0, center + half_width)))
 
 
 def _exclusion_coordinates(exclude_items, num_examples, num_items):
     if len(exclude_items) != num_examples:
-        raise ValueError(
-            f"exclude_items has {len(exclude_items)} entries for {num_examples} examples."
-        )
+        raise ValueError(f"exclude_items has {len(exclude_items)} entries for {num_examples} examples.")
     per_example = [np.asarray(items, dtype=np.int64).reshape(-1) for items in exclude_items]
     cols = np.concatenate(per_example) if per_example else np.zeros(0, dtype=np.int64)
     if cols.size and (cols.min() < 0 or cols.max() >= num_items):
         raise ValueError(
-            f"exclude_items must hold catalog indices in [0, {num_items}), "
-            f"got values in [{cols.min()}, {cols.max()}]."
+            f"exclude_items must hold catalog indices in [0, {num_items}), got values in [{cols.min()}, {cols.max()}]."
         )
     rows = np.repeat(np.arange(num_examples), [len(items) for items in per_example])
     return rows, cols
@@ -241,9 +229,7 @@ def _check_scores(scores):
 def _check_targets(targets, scores):
     targets = np.asarray(targets)
     if targets.shape != (scores.shape[0],):
-        raise ValueError(
-            f"targets must have shape ({scores.shape[0]},), got {targets.shape}."
-        )
+        raise ValueError(f"targets must have shape ({scores.shape[0]},), got {targets.shape}.")
     if not np.issubdtype(targets.dtype, np.integer):
         raise ValueError(f"targets must be integer catalog indices, got {targets.dtype}.")
     if targets.size and (targets.min() < 0 or targets.max() >= scores.shape[1]):

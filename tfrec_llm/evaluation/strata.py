@@ -73,13 +73,11 @@ def head_item_mask(item_popularity: np.ndarray, head_share: float) -> np.ndarray
         array([False,  True,  True, False, False, False])
     """
     head = np.zeros(len(_check_popularity(item_popularity)), dtype=bool)
-    head[popularity_order(item_popularity)[:head_item_count(item_popularity, head_share)]] = True
+    head[popularity_order(item_popularity)[: head_item_count(item_popularity, head_share)]] = True
     return head
 
 
-def item_strata(
-    item_popularity: np.ndarray, cold_item_mask: np.ndarray, head_share: float
-) -> Dict[str, np.ndarray]:
+def item_strata(item_popularity: np.ndarray, cold_item_mask: np.ndarray, head_share: float) -> Dict[str, np.ndarray]:
     """Returns {"head", "tail", "cold_items", "warm_items"} -> `[num_items]` bool.
 
     Raises:
@@ -114,8 +112,7 @@ def user_activity_strata(user_activity: np.ndarray) -> Dict[str, np.ndarray]:
         raise ValueError(f"user_activity must be 1-D, got shape {user_activity.shape}.")
     return {
         SPARSE_USERS: user_activity <= SPARSE_USER_MAX_INTERACTIONS,
-        MEDIUM_USERS: (user_activity > SPARSE_USER_MAX_INTERACTIONS)
-        & (user_activity <= MEDIUM_USER_MAX_INTERACTIONS),
+        MEDIUM_USERS: (user_activity > SPARSE_USER_MAX_INTERACTIONS) & (user_activity <= MEDIUM_USER_MAX_INTERACTIONS),
         HEAVY_USERS: user_activity > MEDIUM_USER_MAX_INTERACTIONS,
     }
 
@@ -123,9 +120,7 @@ def user_activity_strata(user_activity: np.ndarray) -> Dict[str, np.ndarray]:
 def scenario_strata(scenarios: np.ndarray) -> Dict[str, np.ndarray]:
     """Returns {"scenario:<name>"} -> `[n]` bool, one per distinct scenario (sorted)."""
     scenarios = np.asarray(scenarios, dtype=str)
-    return {
-        f"{SCENARIO_PREFIX}{name}": scenarios == name for name in np.unique(scenarios)
-    }
+    return {f"{SCENARIO_PREFIX}{name}": scenarios == name for name in np.unique(scenarios)}
 
 
 def popularity_buckets(item_popularity: np.ndarray, num_buckets: int) -> np.ndarray:

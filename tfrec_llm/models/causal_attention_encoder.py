@@ -67,14 +67,15 @@ class CausalAttentionEncoder(tf_keras.layers.Layer):
         self.input_projection = tf_keras.layers.Dense(units, name="input_projection")
         self.position_embedding = tf_keras.layers.Embedding(max_length, units, name="position_embedding")
         self.input_dropout = StatelessDropout(dropout, DROPOUT_SEED, name="input_dropout")
-        self.blocks = [_TransformerBlock(units, num_heads, dropout, DROPOUT_SEED + 10 * (i + 1), name=f"block_{i}")
-                       for i in range(num_blocks)]
+        self.blocks = [
+            _TransformerBlock(units, num_heads, dropout, DROPOUT_SEED + 10 * (i + 1), name=f"block_{i}")
+            for i in range(num_blocks)
+        ]
         self.output_norm = tf_keras.layers.LayerNormalization(epsilon=1e-6, name="output_norm")
 
     def call(self, vectors, mask, training=None):
         length = tf.shape(vectors)[1]
-        tf.debugging.assert_less_equal(length, self.max_length,
-                                       message="history longer than the encoder's max_length")
+        tf.debugging.assert_less_equal(length, self.max_length, message="history longer than the encoder's max_length")
         keep = tf.cast(mask, self.compute_dtype)[:, :, tf.newaxis]
         x = self.input_projection(vectors) + self.position_embedding(tf.range(length))[tf.newaxis]
         x = self.input_dropout(x, training=training) * keep
@@ -86,6 +87,13 @@ class CausalAttentionEncoder(tf_keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"units": self.units, "max_length": self.max_length, "num_blocks": self.num_blocks,
-                       "num_heads": self.num_heads, "dropout": self.dropout_rate})
+        config.update(
+            {
+                "units": self.units,
+                "max_length": self.max_length,
+                "num_blocks": self.num_blocks,
+                "num_heads": self.num_heads,
+                "dropout": self.dropout_rate,
+            }
+        )
         return config

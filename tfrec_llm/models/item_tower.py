@@ -51,9 +51,20 @@ class ItemTower(tf_keras.layers.Layer):
         vectors = tower(tf.constant([2, 3, 4]))  # [3, 64]
     """
 
-    def __init__(self, id_slots, embedding_dim, use_text=True, use_item_ids=True, item_id_dropout=0.0,
-                 text_features=None, token_ids=None, text_encoder=None, fusion="sum", item_popularity=None,
-                 **kwargs):
+    def __init__(
+        self,
+        id_slots,
+        embedding_dim,
+        use_text=True,
+        use_item_ids=True,
+        item_id_dropout=0.0,
+        text_features=None,
+        token_ids=None,
+        text_encoder=None,
+        fusion="sum",
+        item_popularity=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if use_text and text_features is None and (token_ids is None or text_encoder is None):
             raise ValueError("use_text needs text_features (frozen) or token_ids + text_encoder (fine-tune).")
@@ -62,8 +73,9 @@ class ItemTower(tf_keras.layers.Layer):
         self.fusion = fusion
         self.gates = fusion == "gate" and use_text and use_item_ids
         if self.gates:
-            self.log_popularity = tf.Variable(np.log1p(np.asarray(item_popularity, np.float32))[:, np.newaxis],
-                                              trainable=False, name="log_popularity")
+            self.log_popularity = tf.Variable(
+                np.log1p(np.asarray(item_popularity, np.float32))[:, np.newaxis], trainable=False, name="log_popularity"
+            )
             self.gate = tf_keras.layers.Dense(1, activation="sigmoid", name="fusion_gate")
         self.embedding_dim = embedding_dim
         self.use_text = use_text
@@ -73,22 +85,32 @@ class ItemTower(tf_keras.layers.Layer):
         self.id_slots = tf.Variable(np.asarray(id_slots, np.int32), trainable=False, name="id_slots")
         # Id dropout draws stateless randomness keyed on this checkpointed
         # counter, so a resumed run drops exactly what an uninterrupted one does.
-        self.dropout_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="dropout_step",
-                                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.dropout_step = tf.Variable(
+            0,
+            dtype=tf.int64,
+            trainable=False,
+            name="dropout_step",
+            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+        )
         if use_item_ids:
             self.id_embedding = tf_keras.layers.Embedding(
-                int(np.max(id_slots)) + 1, embedding_dim, name="item_id_embedding")
+                int(np.max(id_slots)) + 1, embedding_dim, name="item_id_embedding"
+            )
         if use_text:
             if self.finetunes_text:
                 self.token_ids = tf.Variable(np.asarray(token_ids, np.int32), trainable=False, name="token_ids")
                 self.text_encoder = text_encoder
             else:
-                self.text_features = tf.Variable(np.asarray(text_features, np.float32), trainable=False,
-                                                 name="text_features")
-            self.text_projection = tf_keras.Sequential([
-                tf_keras.layers.Dense(2 * embedding_dim, activation="gelu"),
-                tf_keras.layers.Dense(embedding_dim),
-            ], name="text_projection")
+                self.text_features = tf.Variable(
+                    np.asarray(text_features, np.float32), trainable=False, name="text_features"
+                )
+            self.text_projection = tf_keras.Sequential(
+                [
+                    tf_keras.layers.Dense(2 * embedding_dim, activation="gelu"),
+                    tf_keras.layers.Dense(embedding_dim),
+                ],
+                name="text_projection",
+            )
 
     def text_vectors(self, item_indices, training=None):
         """Projected text vectors of `item_indices` (1-D)."""
@@ -116,8 +138,12 @@ class ItemTower(tf_keras.layers.Layer):
             slots = tf.gather(self.id_slots, flat)
             if training and self.item_id_dropout > 0:
                 step = self.dropout_step.assign_add(1)
-                dropped = tf.random.stateless_uniform(tf.shape(slots), seed=tf.stack([tf.constant(DROPOUT_SEED, tf.int64), step])) \
+                dropped = (
+                    tf.random.stateless_uniform(
+                        tf.shape(slots), seed=tf.stack([tf.constant(DROPOUT_SEED, tf.int64), step])
+                    )
                     < self.item_id_dropout
+                )
                 slots = tf.where(dropped & (slots > OOV_SLOT), OOV_SLOT, slots)
             has_own_id = tf.cast(tf.not_equal(slots, OOV_SLOT), self.compute_dtype)[:, tf.newaxis]
             id_vectors = tf.cast(self.id_embedding(slots), self.compute_dtype) * has_own_id
@@ -137,13 +163,20 @@ class ItemTower(tf_keras.layers.Layer):
         if self.finetunes_text:
             raise NotImplementedError("A fine-tuning ItemTower's BERT is not part of its config; use build_model.")
         config = super().get_config()
-        config.update({
-            "id_slots": self.id_slots.numpy().tolist(), "embedding_dim": self.embedding_dim,
-            "use_text": self.use_text, "use_item_ids": self.use_item_ids, "item_id_dropout": self.item_id_dropout,
-            "text_features": self.text_features.numpy().tolist() if self.use_text else None,
-            "fusion": self.fusion,
-            "item_popularity": np.rint(np.expm1(self.log_popularity.numpy()[:, 0])).astype(int).tolist()
-            if self.gates else None})
+        config.update(
+            {
+                "id_slots": self.id_slots.numpy().tolist(),
+                "embedding_dim": self.embedding_dim,
+                "use_text": self.use_text,
+                "use_item_ids": self.use_item_ids,
+                "item_id_dropout": self.item_id_dropout,
+                "text_features": self.text_features.numpy().tolist() if self.use_text else None,
+                "fusion": self.fusion,
+                "item_popularity": np.rint(np.expm1(self.log_popularity.numpy()[:, 0])).astype(int).tolist()
+                if self.gates
+                else None,
+            }
+        )
         return config
 
     def call(self, item_indices, training=None):

@@ -27,8 +27,9 @@ class StatelessDropout(tf_keras.layers.Layer):
         super().__init__(**kwargs)
         self.rate = rate
         self.seed = seed
-        self.calls = tf.Variable(0, dtype=tf.int64, trainable=False, name="calls",
-                                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.calls = tf.Variable(
+            0, dtype=tf.int64, trainable=False, name="calls", aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA
+        )
 
     def call(self, inputs, training=None):
         if not training or self.rate <= 0:

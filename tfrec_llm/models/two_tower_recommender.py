@@ -53,14 +53,24 @@ class TwoTowerRecommender(tfrs.models.Model):
         model.fit(dataset.batch(256), epochs=3)
     """
 
-    def __init__(self, item_tower, user_tower, config: ModelConfig, label_kind="rating",
-                 item_attributes=None, item_sampling_probability=None, **kwargs):
+    def __init__(
+        self,
+        item_tower,
+        user_tower,
+        config: ModelConfig,
+        label_kind="rating",
+        item_attributes=None,
+        item_sampling_probability=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.item_tower = item_tower
         self.user_tower = user_tower
         if config.negatives not in ("full_catalog", "in_batch"):
-            raise ValueError(f"config.negatives must be resolved to 'full_catalog' or 'in_batch' "
-                             f"(ExperimentConfig.negatives), got {config.negatives!r}.")
+            raise ValueError(
+                f"config.negatives must be resolved to 'full_catalog' or 'in_batch' "
+                f"(ExperimentConfig.negatives), got {config.negatives!r}."
+            )
         self.config = config
         self.label_kind = label_kind
         # Every task returns per-example losses (reduction NONE), averaged over
@@ -68,11 +78,16 @@ class TwoTowerRecommender(tfrs.models.Model):
         # Keras rejects AUTO reduction and replicas' gradients are summed.
         self.retrieval_task = tfrs.tasks.Retrieval(
             loss=tf_keras.losses.CategoricalCrossentropy(from_logits=True, reduction=PER_EXAMPLE),
-            temperature=config.temperature, remove_accidental_hits=True, name="retrieval")
+            temperature=config.temperature,
+            remove_accidental_hits=True,
+            name="retrieval",
+        )
         self.full_catalog_task = FullCatalogSoftmax(config.temperature, name="full_catalog_retrieval")
         self.ranking_head = tf_keras.Sequential(
             [tf_keras.layers.Dense(units, activation="relu") for units in config.ranking_hidden_units]
-            + [tf_keras.layers.Dense(1)], name="ranking_head")
+            + [tf_keras.layers.Dense(1)],
+            name="ranking_head",
+        )
         if label_kind == "rating":
             ranking_loss = tf_keras.losses.MeanSquaredError(reduction=PER_EXAMPLE)
             ranking_metrics = [tf_keras.metrics.RootMeanSquaredError(name="rating_rmse")]
@@ -80,19 +95,20 @@ class TwoTowerRecommender(tfrs.models.Model):
             ranking_loss = tf_keras.losses.BinaryCrossentropy(from_logits=True, reduction=PER_EXAMPLE)
             ranking_metrics = [tf_keras.metrics.AUC(from_logits=True, name="click_auc")]
         self.ranking_task = tfrs.tasks.Ranking(loss=ranking_loss, metrics=ranking_metrics, name="ranking")
-        self.uses_attributes = (item_attributes is not None and config.attribute_weight > 0
-                                and item_tower.use_text)
+        self.uses_attributes = item_attributes is not None and config.attribute_weight > 0 and item_tower.use_text
         if self.uses_attributes:
-            self.item_attributes = tf.Variable(np.asarray(item_attributes, np.float32), trainable=False,
-                                               name="item_attributes")
+            self.item_attributes = tf.Variable(
+                np.asarray(item_attributes, np.float32), trainable=False, name="item_attributes"
+            )
             self.attribute_head = tf_keras.layers.Dense(self.item_attributes.shape[1], name="attribute_head")
             self.attribute_task = tfrs.tasks.Ranking(
-                loss=tf_keras.losses.BinaryCrossentropy(from_logits=True, reduction=PER_EXAMPLE),
-                name="attributes")
+                loss=tf_keras.losses.BinaryCrossentropy(from_logits=True, reduction=PER_EXAMPLE), name="attributes"
+            )
         self.uses_logq = config.logq_correction and item_sampling_probability is not None
         if self.uses_logq:
             self.item_sampling_probability = tf.Variable(
-                np.asarray(item_sampling_probability, np.float32), trainable=False, name="item_sampling_probability")
+                np.asarray(item_sampling_probability, np.float32), trainable=False, name="item_sampling_probability"
+            )
 
     # Towers ----------------------------------------------------------------
 
@@ -104,8 +120,13 @@ class TwoTowerRecommender(tfrs.models.Model):
         """L2-normalised user embeddings; `item_vectors_of(indices)` gives history item vectors."""
         history = tf.cast(features["history"], tf.int32)
         user_features = {name: features[f"user_{name}"] for name in self.user_tower.feature_names}
-        vectors = self.user_tower(item_vectors_of(history), tf.not_equal(history, PAD_INDEX),
-                                  features["scenario"], user_features, training=training)
+        vectors = self.user_tower(
+            item_vectors_of(history),
+            tf.not_equal(history, PAD_INDEX),
+            features["scenario"],
+            user_features,
+            training=training,
+        )
         return tf.math.l2_normalize(tf.cast(vectors, tf.float32), axis=-1)
 
     def rating_logits(self, user_vectors, item_vectors):
@@ -122,8 +143,9 @@ class TwoTowerRecommender(tfrs.models.Model):
         history_size = tf.size(history)
 
         def history_vectors(_):
-            return tf.reshape(tf.gather(unique_vectors, position[:history_size]),
-                              tf.concat([tf.shape(history), [-1]], axis=0))
+            return tf.reshape(
+                tf.gather(unique_vectors, position[:history_size]), tf.concat([tf.shape(history), [-1]], axis=0)
+            )
 
         users = self.user_embeddings(features, history_vectors, training=training)
         items = tf.gather(unique_vectors, position[history_size:])
@@ -132,8 +154,7 @@ class TwoTowerRecommender(tfrs.models.Model):
 
     def call(self, features, training=False):
         users, items, _ = self._batch_embeddings(features, training)
-        return {"user_embedding": users, "item_embedding": items,
-                "rating": self.rating_logits(users, items)}
+        return {"user_embedding": users, "item_embedding": items, "rating": self.rating_logits(users, items)}
 
     # Loss --------------------------------------------------------------------
 
@@ -176,11 +197,18 @@ class TwoTowerRecommender(tfrs.models.Model):
             unique_vectors, unique_text = self.item_tower.embed(unique, training=training)
             unique_vectors = tf.math.l2_normalize(tf.cast(unique_vectors, tf.float32), axis=-1)
             history_size = tf.size(sequence)
-            history_vectors = tf.reshape(tf.gather(unique_vectors, position[:history_size]),
-                                         tf.concat([tf.shape(sequence), [-1]], axis=0))
+            history_vectors = tf.reshape(
+                tf.gather(unique_vectors, position[:history_size]), tf.concat([tf.shape(sequence), [-1]], axis=0)
+            )
         user_features = {name: features[f"user_{name}"] for name in self.user_tower.feature_names}
-        users = self.user_tower(history_vectors, tf.not_equal(sequence, PAD_INDEX), features["scenario"],
-                                user_features, training=training, all_positions=True)
+        users = self.user_tower(
+            history_vectors,
+            tf.not_equal(sequence, PAD_INDEX),
+            features["scenario"],
+            user_features,
+            training=training,
+            all_positions=True,
+        )
         users = tf.math.l2_normalize(tf.cast(users, tf.float32), axis=-1)
         where = tf.where(tf.not_equal(next_items, PAD_INDEX))  # [N, 2]: (row, position) of every target
         targets = tf.gather_nd(next_items, where)
@@ -193,8 +221,15 @@ class TwoTowerRecommender(tfrs.models.Model):
             picked = tf.gather(flat_position, tf.gather_nd(flat_targets, where))
             items = tf.gather(unique_vectors, picked)
             target_text = None if unique_text is None else tf.gather(unique_text, picked)
-        per_target = self._task_losses(tf.gather_nd(users, where), items, targets, target_text,
-                                       tf.gather_nd(features["next_labels"], where), table, training)
+        per_target = self._task_losses(
+            tf.gather_nd(users, where),
+            items,
+            targets,
+            target_text,
+            tf.gather_nd(features["next_labels"], where),
+            table,
+            training,
+        )
         rows = tf.shape(sequence)[0]
         # Each target counts equally: rows carry their targets' losses, scaled so that the
         # mean over the batch's rows is the mean over its targets (a per-target cross-entropy).
@@ -211,15 +246,20 @@ class TwoTowerRecommender(tfrs.models.Model):
                 retrieval = self.full_catalog_task(users, table, targets, candidates)
             else:
                 sampling = tf.gather(self.item_sampling_probability, targets) if self.uses_logq else None
-                retrieval = self.retrieval_task(users, items, compute_metrics=False, candidate_ids=targets,
-                                                candidate_sampling_probability=sampling)
+                retrieval = self.retrieval_task(
+                    users, items, compute_metrics=False, candidate_ids=targets, candidate_sampling_probability=sampling
+                )
             per_target += config.retrieval_weight * retrieval
         if config.ranking_weight > 0:
             per_target += config.ranking_weight * self.ranking_task(
                 labels=tf.cast(labels, tf.float32)[:, tf.newaxis],
-                predictions=self.rating_logits(users, items)[:, tf.newaxis], compute_metrics=bool(training))
+                predictions=self.rating_logits(users, items)[:, tf.newaxis],
+                compute_metrics=bool(training),
+            )
         if self.uses_attributes:
             per_target += config.attribute_weight * self.attribute_task(
                 labels=tf.gather(self.item_attributes, targets),
-                predictions=tf.cast(self.attribute_head(target_text), tf.float32), compute_metrics=False)
+                predictions=tf.cast(self.attribute_head(target_text), tf.float32),
+                compute_metrics=False,
+            )
         return per_target

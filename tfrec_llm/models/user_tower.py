@@ -53,8 +53,20 @@ class UserTower(tf_keras.layers.Layer):
         per_position = tower(vectors, mask, scenario_per_position, {}, all_positions=True)  # [B, L, 64]
     """
 
-    def __init__(self, embedding_dim, lstm_units, num_scenarios, user_feature_sizes, sequence_encoder="lstm",
-                 max_history=None, dropout=0.0, context_dropout=0.0, num_blocks=2, num_heads=2, **kwargs):
+    def __init__(
+        self,
+        embedding_dim,
+        lstm_units,
+        num_scenarios,
+        user_feature_sizes,
+        sequence_encoder="lstm",
+        max_history=None,
+        dropout=0.0,
+        context_dropout=0.0,
+        num_blocks=2,
+        num_heads=2,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if sequence_encoder not in SEQUENCE_ENCODERS:
             raise ValueError(f"sequence_encoder must be one of {SEQUENCE_ENCODERS}, got {sequence_encoder!r}.")
@@ -73,23 +85,33 @@ class UserTower(tf_keras.layers.Layer):
         if sequence_encoder == "lstm":
             self.encoder = tf_keras.layers.LSTM(lstm_units, return_sequences=True, name="history_lstm")
         else:
-            self.encoder = CausalAttentionEncoder(lstm_units, max_history, num_blocks, num_heads, dropout,
-                                                  name="history_attention")
+            self.encoder = CausalAttentionEncoder(
+                lstm_units, max_history, num_blocks, num_heads, dropout, name="history_attention"
+            )
         self.input_dropout = StatelessDropout(dropout, INPUT_DROPOUT_SEED, name="input_dropout")
-        self.scenario_embedding = tf_keras.layers.Embedding(num_scenarios, CONTEXT_EMBEDDING_DIM,
-                                                            name="scenario_embedding")
+        self.scenario_embedding = tf_keras.layers.Embedding(
+            num_scenarios, CONTEXT_EMBEDDING_DIM, name="scenario_embedding"
+        )
         self.feature_names = sorted(user_feature_sizes)
         self.feature_embeddings = [
             tf_keras.layers.Embedding(user_feature_sizes[name], CONTEXT_EMBEDDING_DIM, name=f"user_{name}_embedding")
             for name in self.feature_names
         ]
-        self.output_mlp = tf_keras.Sequential([
-            tf_keras.layers.Dense(2 * embedding_dim, activation="gelu"),
-            tf_keras.layers.Dense(embedding_dim),
-        ], name="user_output_mlp")
+        self.output_mlp = tf_keras.Sequential(
+            [
+                tf_keras.layers.Dense(2 * embedding_dim, activation="gelu"),
+                tf_keras.layers.Dense(embedding_dim),
+            ],
+            name="user_output_mlp",
+        )
         # Stateless context dropout keyed on this checkpointed counter: resumed runs drop the same.
-        self.context_dropout_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="context_dropout_step",
-                                                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.context_dropout_step = tf.Variable(
+            0,
+            dtype=tf.int64,
+            trainable=False,
+            name="context_dropout_step",
+            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+        )
 
     def call(self, history_vectors, history_mask, scenario, user_features, training=None, all_positions=False):
         """User embeddings [B, d], or [B, L, d] with `all_positions` (scenario then [B, L])."""
@@ -104,11 +126,14 @@ class UserTower(tf_keras.layers.Layer):
         if all_positions:
             length = tf.shape(states)[1]
             context = [c if c.shape.rank == 3 else tf.repeat(c[:, tf.newaxis], length, axis=1) for c in context]
-            return self.output_mlp(tf.concat([states, tf.cast(history_vectors, states.dtype)] + context, axis=-1),
-                                   training=training)
+            return self.output_mlp(
+                tf.concat([states, tf.cast(history_vectors, states.dtype)] + context, axis=-1), training=training
+            )
         last = tf.maximum(tf.reduce_sum(tf.cast(history_mask, tf.int32), axis=1), 1) - 1
-        parts = [tf.gather(states, last, batch_dims=1),
-                 tf.cast(tf.gather(history_vectors, last, batch_dims=1), states.dtype)]
+        parts = [
+            tf.gather(states, last, batch_dims=1),
+            tf.cast(tf.gather(history_vectors, last, batch_dims=1), states.dtype),
+        ]
         return self.output_mlp(tf.concat(parts + context, axis=-1), training=training)
 
     def _context(self, scenario, user_features, training):
@@ -126,10 +151,18 @@ class UserTower(tf_keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "embedding_dim": self.embedding_dim, "lstm_units": self.lstm_units,
-            "num_scenarios": self.num_scenarios, "user_feature_sizes": dict(self.user_feature_sizes),
-            "sequence_encoder": self.sequence_encoder, "max_history": self.max_history,
-            "dropout": self.dropout_rate, "context_dropout": self.context_dropout,
-            "num_blocks": self.num_blocks, "num_heads": self.num_heads})
+        config.update(
+            {
+                "embedding_dim": self.embedding_dim,
+                "lstm_units": self.lstm_units,
+                "num_scenarios": self.num_scenarios,
+                "user_feature_sizes": dict(self.user_feature_sizes),
+                "sequence_encoder": self.sequence_encoder,
+                "max_history": self.max_history,
+                "dropout": self.dropout_rate,
+                "context_dropout": self.context_dropout,
+                "num_blocks": self.num_blocks,
+                "num_heads": self.num_heads,
+            }
+        )
         return config

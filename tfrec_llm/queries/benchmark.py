@@ -31,8 +31,10 @@ def run_text_query_benchmark(model_dir: str, queries_path: str, seed: int = 0) -
     trained = TrainedModel.load(model_dir)
     assets = trained.assets
     if not trained.config.model.use_text or assets.item_attributes is None:
-        raise ValueError(f"{model_dir}: text requests need a model that reads item text and a catalog with "
-                         "attributes (they define which items are relevant).")
+        raise ValueError(
+            f"{model_dir}: text requests need a model that reads item text and a catalog with "
+            "attributes (they define which items are relevant)."
+        )
     queries = TextQuerySet.read(queries_path, assets.attribute_names)
     relevant = queries.relevance(assets.item_attributes[FIRST_ITEM_INDEX:], assets.attribute_names)
     empty = [q for q, row in zip(queries.queries, relevant) if not row.any()]
@@ -50,11 +52,15 @@ def run_text_query_benchmark(model_dir: str, queries_path: str, seed: int = 0) -
     for row, query in enumerate(queries.queries):
         entry = {"query": query, "attributes": queries.attributes[row], "relevant": int(relevant[row].sum())}
         for name in SCORERS:
-            entry[name] = text_query_metrics(scores[name][row:row + 1], relevant[row:row + 1],
-                                             ks)[PER_QUERY_METRIC]
+            entry[name] = text_query_metrics(scores[name][row : row + 1], relevant[row : row + 1], ks)[PER_QUERY_METRIC]
         per_query.append(entry)
-    return {"models": models, "queries": per_query, "encoder": trained.text_encoder.source,
-            "pretrained": bool(trained.text_encoder.pretrained), "num_items": int(relevant.shape[1])}
+    return {
+        "models": models,
+        "queries": per_query,
+        "encoder": trained.text_encoder.source,
+        "pretrained": bool(trained.text_encoder.pretrained),
+        "num_items": int(relevant.shape[1]),
+    }
 
 
 def _encoder_cosines(trained, queries) -> np.ndarray:
@@ -76,13 +82,20 @@ def format_text_query_report(report: dict) -> str:
     """A markdown table of the scorers and the per-request precision@10."""
     keys = [k for k in report["models"]["model"] if k.startswith("precision@")]
     encoder = f"{report['encoder']} ({'pretrained' if report['pretrained'] else 'NOT pretrained'})"
-    lines = [f"Natural-language requests: {report['models']['model']['n']} requests over "
-             f"{report['num_items']} items; text encoder {encoder}", "",
-             "| scorer | " + " | ".join(keys) + " | MRR |", "|---|" + "---|" * (len(keys) + 1)]
+    lines = [
+        f"Natural-language requests: {report['models']['model']['n']} requests over "
+        f"{report['num_items']} items; text encoder {encoder}",
+        "",
+        "| scorer | " + " | ".join(keys) + " | MRR |",
+        "|---|" + "---|" * (len(keys) + 1),
+    ]
     for name, metrics in report["models"].items():
         lines.append(f"| {name} | " + " | ".join(f"{metrics[k]:.3f}" for k in keys) + f" | {metrics['mrr']:.3f} |")
-    lines += ["", "| request | attributes | relevant | " + " | ".join(SCORERS) + " |",
-              "|---|---|---|" + "---|" * len(SCORERS)]
+    lines += [
+        "",
+        "| request | attributes | relevant | " + " | ".join(SCORERS) + " |",
+        "|---|---|---|" + "---|" * len(SCORERS),
+    ]
     for entry in report["queries"]:
         cells = " | ".join(f"{entry[name]:.1f}" for name in SCORERS)  # precision@10: tenths
         lines.append(f"| {entry['query']} | {', '.join(entry['attributes'])} | {entry['relevant']} | {cells} |")

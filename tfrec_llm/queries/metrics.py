@@ -24,18 +24,21 @@ def ranked_relevance(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     scores = np.asarray(scores, dtype=np.float64)
     relevant = np.asarray(relevant, dtype=bool)
     if scores.shape != relevant.shape or scores.ndim != 2:
-        raise ValueError(f"scores and relevant must both be [requests, items]; got {scores.shape} and "
-                         f"{relevant.shape}.")
+        raise ValueError(
+            f"scores and relevant must both be [requests, items]; got {scores.shape} and {relevant.shape}."
+        )
     if not np.isfinite(scores).all():
         raise ValueError("scores must be finite.")
     # lexsort: last key first; within equal scores irrelevant (False) items come first.
-    order = np.stack([np.lexsort((row_relevant, -row_scores)) for row_scores, row_relevant in
-                      zip(scores, relevant)]) if len(scores) else np.zeros(scores.shape, int)
+    order = (
+        np.stack([np.lexsort((row_relevant, -row_scores)) for row_scores, row_relevant in zip(scores, relevant)])
+        if len(scores)
+        else np.zeros(scores.shape, int)
+    )
     return np.take_along_axis(relevant, order, axis=1)
 
 
-def text_query_metrics(scores: np.ndarray, relevant: np.ndarray,
-                       ks: Sequence[int] = PRECISION_KS) -> Dict[str, float]:
+def text_query_metrics(scores: np.ndarray, relevant: np.ndarray, ks: Sequence[int] = PRECISION_KS) -> Dict[str, float]:
     """{"precision@k": ..., "mrr": ..., "chance_precision": ..., "n": requests}, means over requests.
 
     Args:

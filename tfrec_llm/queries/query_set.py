@@ -45,8 +45,9 @@ class TextQuerySet:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise TextQuerySetError(f"{path}: cannot read a JSON request list ({error}).") from error
         if not isinstance(entries, list) or not entries:
-            raise TextQuerySetError(f"{path}: expected a non-empty JSON list of "
-                                    f'{{"{QUERY_KEY}": ..., "{ATTRIBUTES_KEY}": [...]}} objects.')
+            raise TextQuerySetError(
+                f'{path}: expected a non-empty JSON list of {{"{QUERY_KEY}": ..., "{ATTRIBUTES_KEY}": [...]}} objects.'
+            )
         known = set(attribute_names)
         queries, attributes = [], []
         for position, entry in enumerate(entries):
@@ -60,8 +61,7 @@ class TextQuerySet:
                 raise TextQuerySetError(f"{where}: {ATTRIBUTES_KEY!r} must be a non-empty list of strings.")
             unknown = [n for n in names if n not in known]
             if unknown:
-                raise TextQuerySetError(f"{where}: unknown attributes {unknown}; the catalog has "
-                                        f"{sorted(known)}.")
+                raise TextQuerySetError(f"{where}: unknown attributes {unknown}; the catalog has {sorted(known)}.")
             queries.append(query.strip())
             attributes.append(list(names))
         return cls(queries, attributes)

@@ -46,13 +46,17 @@ class TextQueryRetriever:
         self.catalog = catalog
 
     @classmethod
-    def from_trained_model(cls, trained: "TrainedModel",
-                           catalog: Optional[ServingCatalog] = None) -> "TextQueryRetriever":
+    def from_trained_model(
+        cls, trained: "TrainedModel", catalog: Optional[ServingCatalog] = None
+    ) -> "TextQueryRetriever":
         """In memory, from a `TrainedModel` (the model must read item text)."""
         from tfrec_llm.serving.export.exporter import item_text_encoder, serving_catalog  # pylint: disable=import-outside-toplevel
+
         module = item_text_encoder(trained)
-        return cls(lambda texts: module.encode({TEXT_INPUT: texts})[ITEM_EMBEDDING_OUTPUT],
-                   serving_catalog(trained) if catalog is None else catalog)
+        return cls(
+            lambda texts: module.encode({TEXT_INPUT: texts})[ITEM_EMBEDDING_OUTPUT],
+            serving_catalog(trained) if catalog is None else catalog,
+        )
 
     @classmethod
     def from_export(cls, export_dir: str) -> "TextQueryRetriever":
@@ -61,22 +65,26 @@ class TextQueryRetriever:
         from tfrec_llm.serving.catalog.catalog_growth import exported_catalog  # pylint: disable=import-outside-toplevel
         from tfrec_llm.serving.export.exporter import ITEM_TEXT_ENCODER, RETRIEVAL  # pylint: disable=import-outside-toplevel
         from tfrec_llm.serving.saved_model_loading import load_latest_version  # pylint: disable=import-outside-toplevel
+
         retrieval_path, retrieval = load_latest_version(export_dir, RETRIEVAL)
         try:
             _, encoder = load_latest_version(export_dir, ITEM_TEXT_ENCODER)
         except FileNotFoundError as error:
-            raise FileNotFoundError(f"{error} Text requests need {ITEM_TEXT_ENCODER}, which is exported only "
-                                    "for models trained with text.") from error
+            raise FileNotFoundError(
+                f"{error} Text requests need {ITEM_TEXT_ENCODER}, which is exported only for models trained with text."
+            ) from error
         encode = encoder.signatures["serving_default"]
-        return cls(lambda texts: encode(**{TEXT_INPUT: texts})[ITEM_EMBEDDING_OUTPUT],
-                   exported_catalog(retrieval, retrieval_path))
+        return cls(
+            lambda texts: encode(**{TEXT_INPUT: texts})[ITEM_EMBEDDING_OUTPUT],
+            exported_catalog(retrieval, retrieval_path),
+        )
 
     def query_vectors(self, queries: Sequence[str]) -> np.ndarray:
         """float32 [Q, d] embeddings of the requests."""
         queries = _checked_queries(queries)
         parts = [np.zeros((0, self.catalog.embedding_dim), np.float32)]
         for start in range(0, len(queries), ENCODE_BATCH_SIZE):
-            batch = tf.constant(queries[start:start + ENCODE_BATCH_SIZE], dtype=tf.string)
+            batch = tf.constant(queries[start : start + ENCODE_BATCH_SIZE], dtype=tf.string)
             parts.append(np.asarray(self._encode_texts(batch), np.float32))
         return np.concatenate(parts)
 
@@ -92,7 +100,10 @@ class TextQueryRetriever:
         k = min(k, len(scores))
         best = np.argpartition(-scores, k - 1)[:k]
         best = best[np.argsort(-scores[best], kind="stable")]
-        return [Recommendation(str(self.catalog.item_ids[i]), str(self.catalog.item_titles[i]), float(scores[i])) for i in best]
+        return [
+            Recommendation(str(self.catalog.item_ids[i]), str(self.catalog.item_titles[i]), float(scores[i]))
+            for i in best
+        ]
 
 
 def _checked_queries(queries: Sequence[str]) -> List[str]:

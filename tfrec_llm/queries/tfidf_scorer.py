@@ -36,15 +36,17 @@ class TfidfScorer:
         document_frequency = collections.Counter(w for counts in self._item_counts for w in counts)
         num_items = len(self._item_counts)
         self._idf = {w: math.log((1 + num_items) / (1 + df)) + 1.0 for w, df in document_frequency.items()}
-        self._item_norms = np.array([math.sqrt(sum((c * self._idf[w]) ** 2 for w, c in counts.items())) or 1.0
-                                     for counts in self._item_counts])
+        self._item_norms = np.array(
+            [math.sqrt(sum((c * self._idf[w]) ** 2 for w, c in counts.items())) or 1.0 for counts in self._item_counts]
+        )
 
     def scores(self, queries: Sequence[str]) -> np.ndarray:
         """float [Q, N] cosine similarities of each query with every item (0 when no word is shared)."""
         result = np.zeros((len(queries), len(self._item_counts)))
         for row, query in enumerate(queries):
-            query_weights = {w: c * self._idf[w] for w, c in collections.Counter(words(query)).items()
-                             if w in self._idf}
+            query_weights = {
+                w: c * self._idf[w] for w, c in collections.Counter(words(query)).items() if w in self._idf
+            }
             norm = math.sqrt(sum(v * v for v in query_weights.values()))
             if norm == 0:
                 continue

@@ -26,6 +26,7 @@ def needs_tensorflow_text(saved_model_dir: str) -> bool:
     else:
         ops = saved_model_op_names(saved_model_dir)
     from tensorflow.python.framework import op_def_registry  # pylint: disable=import-outside-toplevel,no-name-in-module
+
     return any(op.startswith(TF_TEXT_OP_PREFIX) or op_def_registry.get(op) is None for op in ops)
 
 

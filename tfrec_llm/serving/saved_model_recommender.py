@@ -64,8 +64,11 @@ class SavedModelRecommender:
         outputs = self._retrieve(history=tf.constant([history], dtype=tf.string, shape=[1, len(history)]))
         item_ids = [i.decode("utf-8") for i in outputs[ITEM_IDS_OUTPUT].numpy()[0]]
         scores = outputs[SCORES_OUTPUT].numpy()[0]
-        rows = [Recommendation(item_id, self.titles.get(item_id, ""), float(score))
-                for item_id, score in zip(item_ids, scores) if item_id][:k]
+        rows = [
+            Recommendation(item_id, self.titles.get(item_id, ""), float(score))
+            for item_id, score in zip(item_ids, scores)
+            if item_id
+        ][:k]
         if not explain:
             return rows
         return self._explained(rows, history)
@@ -77,14 +80,22 @@ class SavedModelRecommender:
         unknown = list(dict.fromkeys(item_id for item_id in given if item_id not in self.titles))
         if unknown:
             listed = ", ".join(unknown[:MAX_LISTED_UNKNOWN_IDS]) + (
-                f", ... ({len(unknown)} distinct)" if len(unknown) > MAX_LISTED_UNKNOWN_IDS else "")
+                f", ... ({len(unknown)} distinct)" if len(unknown) > MAX_LISTED_UNKNOWN_IDS else ""
+            )
             if known:
-                logger.warning("%d of %d history ids are unknown to the model and were ignored: %s",
-                               len(given) - len(known), len(given), listed)
+                logger.warning(
+                    "%d of %d history ids are unknown to the model and were ignored: %s",
+                    len(given) - len(known),
+                    len(given),
+                    listed,
+                )
             else:
-                logger.warning("No history id is known to the model (%s): this is the no-history answer (what "
-                               "the model ranks first for a user without history: mostly popular items), the same "
-                               "as for an empty history.", listed)
+                logger.warning(
+                    "No history id is known to the model (%s): this is the no-history answer (what "
+                    "the model ranks first for a user without history: mostly popular items), the same "
+                    "as for an empty history.",
+                    listed,
+                )
         return known
 
     def _explained(self, rows, history) -> List[ExplainedRecommendation]:
@@ -94,8 +105,10 @@ class SavedModelRecommender:
         recommended = self._item_vectors([row.item_id for row in rows])
         similarity = recommended @ self._item_vectors(known).T
         best = np.argmax(similarity, axis=1) if rows else np.zeros(0, int)
-        return [ExplainedRecommendation(*row, known[j], self.titles[known[j]], float(similarity[i, j]))
-                for i, (row, j) in enumerate(zip(rows, best))]
+        return [
+            ExplainedRecommendation(*row, known[j], self.titles[known[j]], float(similarity[i, j]))
+            for i, (row, j) in enumerate(zip(rows, best))
+        ]
 
     def _item_vectors(self, item_ids) -> np.ndarray:
         if self._encode_items is None:

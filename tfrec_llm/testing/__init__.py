@@ -20,6 +20,4 @@ Modules:
 try:
     import hypothesis  # noqa: F401  pylint: disable=unused-import
 except ImportError as error:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "tfrec_llm.testing needs hypothesis, from the test extra: pip install -e '.[test]'"
-    ) from error
+    raise ImportError("tfrec_llm.testing needs hypothesis, from the test extra: pip install -e '.[test]'") from error

@@ -96,12 +96,7 @@ def config_dicts(draw, sections_are_dicts: bool = False):
 
 
 def _same(given, held) -> bool:
-    both_nan = (
-        isinstance(given, float)
-        and isinstance(held, float)
-        and math.isnan(given)
-        and math.isnan(held)
-    )
+    both_nan = isinstance(given, float) and isinstance(held, float) and math.isnan(given) and math.isnan(held)
     return both_nan or (given == held and type(given) is type(held))
 
 

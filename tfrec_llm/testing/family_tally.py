@@ -101,9 +101,7 @@ def where_raised(error: BaseException) -> str:
     return "".join(traceback.format_list(ours[-2:] or frames[-1:]))
 
 
-def record_outcome(
-    tally: FamilyTally, check: Callable, example, violation_types: tuple, refusal_types: tuple
-):
+def record_outcome(tally: FamilyTally, check: Callable, example, violation_types: tuple, refusal_types: tuple):
     """Runs `check(example)` and counts what happened into `tally`.
 
     `check` returns a `LoadOutcome` (file loaders) or a bool (accepted);
@@ -176,11 +174,7 @@ def print_families(title: str, tallies: List[FamilyTally]):
         repaired = sum(tally.fallback_rows.values()) - dropped
         values = (tally.tried, tally.accepted, tally.refused, tally.rows, tally.kept_rows)
         values += (dropped, repaired, tally.crash_count)
-        print(
-            f"{tally.name:<21}"
-            + "".join(f"{v:>9}" for v in values)
-            + f"{tally.violation_count:>11}"
-        )
+        print(f"{tally.name:<21}" + "".join(f"{v:>9}" for v in values) + f"{tally.violation_count:>11}")
     for tally in tallies:
         if tally.fallback_rows:
             print(f"\n{tally.name}: rows handled by a fallback (rows, in inputs, reason)")

@@ -64,9 +64,7 @@ def csv_text(
     header: Sequence[str], records: Sequence[Sequence[str]], terminator: str, quote_all: bool
 ) -> Tuple[str, int]:
     """(RFC 4180 text, data rows): records that are not blank (pandas skips blank lines)."""
-    lines = [
-        ",".join(csv_field(value, quote_all) for value in record) for record in [header, *records]
-    ]
+    lines = [",".join(csv_field(value, quote_all) for value in record) for record in [header, *records]]
     data_rows = sum(1 for line in lines[1:] if line.strip(PANDAS_BLANK_CHARACTERS))
     return terminator.join(lines) + terminator, data_rows
 
@@ -79,9 +77,7 @@ def data_line_count(text: str) -> int:
 def guarded(text: str, separator: str, forbidden: Sequence[str]) -> str:
     """`text` with a first field that is never one of `forbidden` (ids of structured rows)."""
     lines = text.split("\n")
-    return "\n".join(
-        "x" + line if line.split(separator)[0].strip() in forbidden else line for line in lines
-    )
+    return "\n".join("x" + line if line.split(separator)[0].strip() in forbidden else line for line in lines)
 
 
 def with_invalid_utf8(content: bytes, position: int) -> bytes:
@@ -90,9 +86,7 @@ def with_invalid_utf8(content: bytes, position: int) -> bytes:
 
 
 def characters_up_to(max_codepoint: int, excluded: str = ""):
-    return st.characters(
-        max_codepoint=max_codepoint, exclude_categories=("Cs",), exclude_characters=excluded
-    )
+    return st.characters(max_codepoint=max_codepoint, exclude_categories=("Cs",), exclude_characters=excluded)
 
 
 def wild_text(max_codepoint: int):
@@ -191,9 +185,7 @@ def corrupted(draw, files: Dict[str, bytes], names: Sequence[str]) -> bool:
 
 
 @st.composite
-def lines_file(
-    draw, structured_lines: List[str], separator: str, forbidden: Sequence[str], text=LATIN1_TEXT
-):
+def lines_file(draw, structured_lines: List[str], separator: str, forbidden: Sequence[str], text=LATIN1_TEXT):
     """Latin-1 text: structured lines mixed with wild lines and blank lines; CRLF or LF."""
     others = draw(
         st.lists(

@@ -42,9 +42,7 @@ def garbage_sources(draw) -> GeneratedSource:
             ),
             max_size=6,
         ).map("\n".join)
-        content = draw(
-            st.one_of(st.binary(max_size=60), lines.map(lambda text: text.encode("utf-8")))
-        )
+        content = draw(st.one_of(st.binary(max_size=60), lines.map(lambda text: text.encode("utf-8"))))
         if name in GARBAGE_HEADERS and draw(st.booleans()):
             content = GARBAGE_HEADERS[name].encode("utf-8") + content
         files[name] = content

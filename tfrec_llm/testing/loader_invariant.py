@@ -75,9 +75,7 @@ class GeneratedSource:
     preview: str = ""
 
     def __repr__(self) -> str:
-        files = self.preview or "\n".join(
-            f"  {name}: {content!r}" for name, content in self.files.items()
-        )
+        files = self.preview or "\n".join(f"  {name}: {content!r}" for name, content in self.files.items())
         return (
             f"GeneratedSource({self.kind}, rows {self.rows_per_file}, must_refuse "
             f"{self.must_refuse}, expected {self.expected}, files:\n{files})"
@@ -105,17 +103,11 @@ class LoadOutcome:
 
 def fallback_counts(report: LoadReport) -> Dict[str, int]:
     """reason -> rows, for every drop and repair (notes left out)."""
-    return {
-        reason: count
-        for reason, (count, _) in report.skipped.items()
-        if not reason.startswith(NOTE_PREFIX)
-    }
+    return {reason: count for reason, (count, _) in report.skipped.items() if not reason.startswith(NOTE_PREFIX)}
 
 
 def dropped_rows(report: LoadReport) -> int:
-    return sum(
-        count for reason, count in fallback_counts(report).items() if reason.endswith(DROP_SUFFIX)
-    )
+    return sum(count for reason, count in fallback_counts(report).items() if reason.endswith(DROP_SUFFIX))
 
 
 def kept_rows(data: InteractionData, counts_items_and_users: bool = True) -> int:
@@ -156,9 +148,7 @@ def assert_rows_valid(data: InteractionData):
     require(bool(np.isfinite(events.labels).all()), f"a non-finite label was kept: {events.labels}")
     require(events.timestamps.dtype == np.int64, "timestamps are not int64")
     unknown = ~np.isin(events.item_ids, catalog.item_ids)
-    require(
-        not unknown.any(), f"items not in the catalog were kept: {events.item_ids[unknown][:3]}"
-    )
+    require(not unknown.any(), f"items not in the catalog were kept: {events.item_ids[unknown][:3]}")
     require(bool((catalog.texts() != "").all()), "an item without any text was kept as it is")
     if catalog.attributes is not None:
         require(
@@ -174,32 +164,22 @@ def assert_rows_valid(data: InteractionData):
             require(len(values) == len(users.user_ids), f"user feature {name} is misaligned")
 
 
-def check_strict_agrees(
-    load_strict: Callable[[], InteractionData], lenient: Optional[InteractionData]
-):
+def check_strict_agrees(load_strict: Callable[[], InteractionData], lenient: Optional[InteractionData]):
     """strict=True refuses exactly what needed a fallback (or failed), else loads the same."""
     must_refuse = lenient is None or bool(fallback_counts(lenient.report))
     try:
         strict = load_strict()
     except DataError as error:
         if not must_refuse:
-            raise InvariantViolation(
-                f"strict=True refused data loaded without any fallback: {error}"
-            )
+            raise InvariantViolation(f"strict=True refused data loaded without any fallback: {error}") from error
         return
     require(
         not must_refuse,
         "strict=True accepted data "
-        + (
-            "the lenient load refused"
-            if lenient is None
-            else f"that needed fallbacks: {lenient.report.summary()}"
-        ),
+        + ("the lenient load refused" if lenient is None else f"that needed fallbacks: {lenient.report.summary()}"),
     )
     require(strict.report.skipped == lenient.report.skipped, "strict and lenient reports differ")
-    require(
-        interaction_rows(strict) == interaction_rows(lenient), "strict and lenient loads differ"
-    )
+    require(interaction_rows(strict) == interaction_rows(lenient), "strict and lenient loads differ")
 
 
 def check_source(source: GeneratedSource) -> LoadOutcome:
@@ -239,32 +219,25 @@ def check_source(source: GeneratedSource) -> LoadOutcome:
         kept_structured = interaction_rows(data, source.structured_users)
         require(
             kept_structured == source.expected,
-            f"structured rows kept {kept_structured}, expected {source.expected} "
-            f"({data.report.summary()})",
+            f"structured rows kept {kept_structured}, expected {source.expected} ({data.report.summary()})",
         )
     return LoadOutcome(True, rows, kept, fallback_counts(data.report))
 
 
-def _kept_rows_of_unobserved_file(
-    source: GeneratedSource, folder: str, data: InteractionData
-) -> int:
+def _kept_rows_of_unobserved_file(source: GeneratedSource, folder: str, data: InteractionData) -> int:
     """Rows of `source.unobserved_file` kept: its rows minus the drops it adds to the report."""
     os.remove(os.path.join(folder, source.unobserved_file))
     try:
         without = source.load(folder, False)
     except DataError as error:
-        raise InvariantViolation(
-            f"loading fails without {source.unobserved_file}: {error}"
-        ) from None
+        raise InvariantViolation(f"loading fails without {source.unobserved_file}: {error}") from None
     require(
         interaction_rows(without) == interaction_rows(data),
         f"{source.unobserved_file} changed the interactions",
     )
     rows = source.rows_per_file[source.unobserved_file]
     dropped = dropped_rows(data.report) - dropped_rows(without.report)
-    require(
-        0 <= dropped <= rows, f"{dropped} rows of {source.unobserved_file} dropped, it has {rows}"
-    )
+    require(0 <= dropped <= rows, f"{dropped} rows of {source.unobserved_file} dropped, it has {rows}")
     texts = data.catalog.text_fields.get("tags", np.array([], dtype=str))
     require(
         (rows - dropped > 0) == bool((texts != "").any()),

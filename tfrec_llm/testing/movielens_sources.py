@@ -30,15 +30,9 @@ def load_directory(folder: str, strict: bool) -> InteractionData:
 def movielens_100k_sources(draw) -> GeneratedSource:
     """u.data, u.item (flags of 3 genres), u.genre and maybe u.user, every kind of flaw."""
     item_ids = draw(st.lists(st.sampled_from(ITEM_IDS), min_size=1, max_size=5, unique=True))
-    flags = {
-        item: draw(st.lists(st.sampled_from(ML_100K_FLAGS), min_size=3, max_size=3))
-        for item in item_ids
-    }
+    flags = {item: draw(st.lists(st.sampled_from(ML_100K_FLAGS), min_size=3, max_size=3)) for item in item_ids}
     known = [item for item in item_ids if all(flag.strip() in ("0", "1") for flag in flags[item])]
-    item_lines = [
-        f"{item}|{draw(SAFE_TITLE)}|01-Jan-1995||http://x|{'|'.join(flags[item])}"
-        for item in item_ids
-    ]
+    item_lines = [f"{item}|{draw(SAFE_TITLE)}|01-Jan-1995||http://x|{'|'.join(flags[item])}" for item in item_ids]
     events = draw(st.lists(structured_events(item_ids, LATIN1_NUMBER_TEXT), min_size=1, max_size=8))
     rating_lines = [f"{e.user}\t{e.item}\t{e.label}\t{e.timestamp}" for e in events]
     files, rows = {"u.genre": ML_100K_GENRES.encode("latin-1")}, {}
@@ -80,9 +74,7 @@ def movielens_1m_sources(draw) -> GeneratedSource:
     rating_lines = [f"{e.user}::{e.item}::{e.label}::{e.timestamp}" for e in events]
     files, rows = {}, {}
     files["movies.dat"], rows["movies.dat"] = draw(lines_file(movie_lines, "::", [UNKNOWN_ITEM]))
-    files["ratings.dat"], rows["ratings.dat"] = draw(
-        lines_file(rating_lines, "::", STRUCTURED_USERS)
-    )
+    files["ratings.dat"], rows["ratings.dat"] = draw(lines_file(rating_lines, "::", STRUCTURED_USERS))
     if draw(st.booleans()):
         user_lines = draw(
             st.lists(
@@ -114,9 +106,7 @@ def movielens_latest_sources(draw) -> GeneratedSource:
     """ratings.csv, movies.csv and maybe tags.csv, every kind of flaw."""
     item_ids = draw(st.lists(st.sampled_from(ITEM_IDS), min_size=1, max_size=5, unique=True))
     genres = st.lists(st.sampled_from(ML_1M_GENRES), max_size=3).map("|".join)
-    movie_records = [
-        [item, draw(st.one_of(SAFE_TITLE, UTF8_TEXT)), draw(genres)] for item in item_ids
-    ]
+    movie_records = [[item, draw(st.one_of(SAFE_TITLE, UTF8_TEXT)), draw(genres)] for item in item_ids]
     events = draw(st.lists(structured_events(item_ids), min_size=1, max_size=8))
     rating_records = [[e.user, e.item, e.label, e.timestamp] for e in events]
     files, rows = {}, {}

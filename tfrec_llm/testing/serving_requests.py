@@ -222,10 +222,7 @@ def print_serving(tallies: List[ServingTally]):
     print(header)
     print("-" * len(header))
     for t in tallies:
-        print(
-            f"{t.name:<34}{t.requests:>10}{t.well_formed:>13}{t.malformed_count:>11}"
-            f"{t.error_count:>8}"
-        )
+        print(f"{t.name:<34}{t.requests:>10}{t.well_formed:>13}{t.malformed_count:>11}{t.error_count:>8}")
     for tally in tallies:
         for kind, examples in (("MALFORMED", tally.malformed), ("ERROR", tally.errors)):
             for example in examples:

@@ -27,9 +27,7 @@ from tfrec_llm.testing.row_oracle import DECIMAL, INTEGER, STRUCTURED_USERS, UNK
 
 
 def load_users_files(columns: TabularColumns, events: str, items: str, folder: str, strict: bool):
-    return load_tabular_files(
-        os.path.join(folder, events), os.path.join(folder, items), columns, strict
-    )
+    return load_tabular_files(os.path.join(folder, events), os.path.join(folder, items), columns, strict)
 
 
 @st.composite
@@ -37,15 +35,10 @@ def users_csv_sources(draw) -> GeneratedSource:
     """A user's events.csv and items.csv with every kind of flaw."""
     has_label, has_scenario = draw(st.booleans()), draw(st.booleans())
     item_ids = draw(st.lists(st.sampled_from(ITEM_IDS), min_size=1, max_size=5, unique=True))
-    text_columns = draw(
-        st.lists(st.sampled_from(["title", "description", "price"]), unique=True, max_size=3)
-    )
+    text_columns = draw(st.lists(st.sampled_from(["title", "description", "price"]), unique=True, max_size=3))
     item_header = draw(st.permutations(["item_id"] + text_columns))
     item_records = [
-        [
-            item if name == "item_id" else draw(st.one_of(SAFE_TITLE, UTF8_TEXT))
-            for name in item_header
-        ]
+        [item if name == "item_id" else draw(st.one_of(SAFE_TITLE, UTF8_TEXT)) for name in item_header]
         for item in item_ids
     ]
     items, item_rows = draw(csv_table(item_header, item_records, [UNKNOWN_ITEM]))
@@ -66,9 +59,7 @@ def users_csv_sources(draw) -> GeneratedSource:
 
     files = {"events.csv": events_text, "items.csv": items}
     invalid = draw(corrupted(files, list(files)))
-    columns = TabularColumns(
-        label="rating" if has_label else None, scenario="scenario" if has_scenario else None
-    )
+    columns = TabularColumns(label="rating" if has_label else None, scenario="scenario" if has_scenario else None)
     expected = [event.expected(item_ids, has_label) for event in events]
     return GeneratedSource(
         kind="users_csv",
@@ -103,14 +94,10 @@ def parquet_column(draw, rows: int, pools=PARQUET_VALUES, unique: bool = False):
     kind = draw(st.sampled_from(sorted(pools) + ["datetime"] * (pools is PARQUET_VALUES)))
     if kind == "datetime":
         seconds = draw(st.lists(st.integers(-(2**33), 2**33), min_size=rows, max_size=rows))
-        missing = np.asarray(
-            draw(st.lists(st.booleans(), min_size=rows, max_size=rows)), dtype=bool
-        )
+        missing = np.asarray(draw(st.lists(st.booleans(), min_size=rows, max_size=rows)), dtype=bool)
         column = pd.Series(pd.to_datetime(seconds, unit="s", utc=True)).mask(missing)
         return column, [None if gone else value for value, gone in zip(seconds, missing)]
-    values = draw(
-        st.lists(pools[kind], min_size=rows, max_size=rows, unique_by=str if unique else None)
-    )
+    values = draw(st.lists(pools[kind], min_size=rows, max_size=rows, unique_by=str if unique else None))
     dtypes = {"text": object, "integer": np.int64, "float": np.float64}
     spelled = [_spelled_number(value) for value in values]
     return pd.Series(values, dtype=dtypes[kind]), spelled
@@ -129,21 +116,13 @@ def _spelled_number(value):
 
 def spelled_timestamps(numbers) -> set:
     """The timestamps a loader may keep for a column spelling `numbers`."""
-    kept = {
-        math.floor(n) if isinstance(n, float) else n
-        for n in numbers
-        if n is not None and math.isfinite(n)
-    }
+    kept = {math.floor(n) if isinstance(n, float) else n for n in numbers if n is not None and math.isfinite(n)}
     return {n for n in kept if INT64_RANGE[0] <= n <= INT64_RANGE[1]}
 
 
 def spelled_labels(numbers) -> set:
     """The float32 labels a loader may keep for a column spelling `numbers`."""
-    return {
-        float(np.float32(n))
-        for n in numbers
-        if n is not None and math.isfinite(n) and abs(n) <= FLOAT32_LARGEST
-    }
+    return {float(np.float32(n)) for n in numbers if n is not None and math.isfinite(n) and abs(n) <= FLOAT32_LARGEST}
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:
@@ -164,12 +143,8 @@ def users_parquet_sources(draw) -> GeneratedSource:
             "title": draw(parquet_column(item_rows))[0],
         }
     )
-    event_columns = {
-        name: draw(parquet_column(event_rows, PARQUET_ID_VALUES)) for name in ("user_id", "item_id")
-    }
-    event_columns.update(
-        {name: draw(parquet_column(event_rows)) for name in ("timestamp", "rating")}
-    )
+    event_columns = {name: draw(parquet_column(event_rows, PARQUET_ID_VALUES)) for name in ("user_id", "item_id")}
+    event_columns.update({name: draw(parquet_column(event_rows)) for name in ("timestamp", "rating")})
     events = pd.DataFrame({name: column for name, (column, _) in event_columns.items()})
     columns = TabularColumns(label="rating")
     return GeneratedSource(

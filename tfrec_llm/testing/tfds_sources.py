@@ -28,9 +28,7 @@ def tfds_batch(draw, with_demographics: bool):
     batch = {
         "user_id": column(st.sampled_from([b"1", b"2", b"3"]), object),
         "movie_id": column(st.sampled_from([item.encode() for item in ITEM_IDS[:4]]), object),
-        "movie_title": column(
-            st.one_of(st.sampled_from([b"", b"  "]), st.binary(max_size=6)), object
-        ),
+        "movie_title": column(st.one_of(st.sampled_from([b"", b"  "]), st.binary(max_size=6)), object),
         "movie_genres": column(
             st.lists(st.integers(-1, len(TFDS_GENRE_NAMES) - 1), min_size=width, max_size=width),
             np.int64,
@@ -60,9 +58,7 @@ def tfds_sources(draw) -> GeneratedSource:
     timestamps = np.concatenate([b["timestamp"] for b in batches])
     expected = [
         (user.decode(), item.decode(), int(timestamp), float(rating))
-        for user, item, timestamp, rating in zip(
-            columns["user_id"], columns["movie_id"], timestamps, ratings
-        )
+        for user, item, timestamp, rating in zip(columns["user_id"], columns["movie_id"], timestamps, ratings)
         if np.isfinite(rating)
     ]
     return GeneratedSource(

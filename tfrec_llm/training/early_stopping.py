@@ -50,10 +50,12 @@ def validation_recall(model, num_index_rows: int, examples, exclude_seen: bool =
         rows = range(start, min(start + SCORE_CHUNK, len(examples)))
         exclusions = None
         if exclude_seen:
-            exclusions = [seen[seen >= FIRST_ITEM_INDEX] - FIRST_ITEM_INDEX
-                          for seen in (examples.seen_before(i) for i in rows)]
-        ranks.append(target_ranks(users[rows.start:rows.stop] @ catalog.T, targets[rows.start:rows.stop],
-                                  exclusions))
+            exclusions = [
+                seen[seen >= FIRST_ITEM_INDEX] - FIRST_ITEM_INDEX for seen in (examples.seen_before(i) for i in rows)
+            ]
+        ranks.append(
+            target_ranks(users[rows.start : rows.stop] @ catalog.T, targets[rows.start : rows.stop], exclusions)
+        )
     return float(recall_at_k(np.concatenate(ranks), VALIDATION_K))
 
 
@@ -118,8 +120,9 @@ class ValidationEarlyStopping(tf_keras.callbacks.Callback):
             json.dump({"curve": curve}, f)
         os.replace(os.path.join(self.directory, STATE_FILE + ".tmp"), os.path.join(self.directory, STATE_FILE))
         best = self.best_epoch
-        logger.info("Epoch %d: validation Recall@10 %.4f (best %.4f at epoch %d)", epoch + 1, value,
-                    curve[best], best + 1)
+        logger.info(
+            "Epoch %d: validation Recall@10 %.4f (best %.4f at epoch %d)", epoch + 1, value, curve[best], best + 1
+        )
         if epoch - best >= self.patience:
             logger.info("Early stopping: no better validation Recall@10 for %d epochs.", self.patience)
             self.model.stop_training = True

@@ -9,8 +9,12 @@ from tfrec_llm.data.category_vocabulary import CategoryVocabulary
 from tfrec_llm.data.data_split import DataSplit, split_interactions
 from tfrec_llm.data.interaction_data import InteractionData
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, OOV_SLOT, ItemVocabulary
-from tfrec_llm.data.sequence_examples import (ContextVocabularies, SequenceExamples, build_examples,
-                                              train_and_test_examples)
+from tfrec_llm.data.sequence_examples import (
+    ContextVocabularies,
+    SequenceExamples,
+    build_examples,
+    train_and_test_examples,
+)
 from tfrec_llm.data.training_sequences import build_training_sequences
 from tfrec_llm.data.validation_holdout import validation_mask
 from tfrec_llm.experiment_config import ExperimentConfig
@@ -36,11 +40,19 @@ class ExperimentData:
         train = self.split.train
         in_history = ~self.validation if self.split.protocol == "random" else np.ones(len(train), bool)
         users, counts = np.unique(train.user_ids, return_counts=True)
-        examples = build_examples(train, self.validation, in_history, self.vocabulary, self.context,
-                                  self.max_history, dict(zip(users.tolist(), counts.tolist())))
+        examples = build_examples(
+            train,
+            self.validation,
+            in_history,
+            self.vocabulary,
+            self.context,
+            self.max_history,
+            dict(zip(users.tolist(), counts.tolist())),
+        )
         if max_examples and len(examples) > max_examples:
-            examples = examples.subset(np.sort(np.random.default_rng(seed).choice(len(examples), max_examples,
-                                                                                  replace=False)))
+            examples = examples.subset(
+                np.sort(np.random.default_rng(seed).choice(len(examples), max_examples, replace=False))
+            )
         return examples
 
     def training_features(self, training_targets: str) -> dict:
@@ -55,8 +67,15 @@ class ExperimentData:
             return self.train_examples.features()
         every = np.ones(len(events), bool)
         users, counts = np.unique(events.user_ids, return_counts=True)
-        return build_examples(events, every, every, self.vocabulary, self.context, self.max_history,
-                              dict(zip(users.tolist(), counts.tolist()))).features()
+        return build_examples(
+            events,
+            every,
+            every,
+            self.vocabulary,
+            self.context,
+            self.max_history,
+            dict(zip(users.tolist(), counts.tolist())),
+        ).features()
 
     def item_popularity(self) -> np.ndarray:
         """Training events per item index ([V], padding and unknown rows 0)."""
@@ -73,14 +92,24 @@ class ExperimentData:
 
 def load_source(config: ExperimentConfig) -> InteractionData:
     from tfrec_llm.data.data_source import load_data  # pylint: disable=import-outside-toplevel
+
     data_config = config.data
-    return load_data(data_config.source, items=data_config.items, tfds_manual_dir=data_config.tfds_manual_dir,
-                     tfds_data_dir=data_config.tfds_data_dir, strict=data_config.strict,
-                     columns=data_config.columns or None)
+    return load_data(
+        data_config.source,
+        items=data_config.items,
+        tfds_manual_dir=data_config.tfds_manual_dir,
+        tfds_data_dir=data_config.tfds_data_dir,
+        strict=data_config.strict,
+        columns=data_config.columns or None,
+    )
 
 
-def prepare_experiment_data(config: ExperimentConfig, data: InteractionData = None,
-                            vocabulary: ItemVocabulary = None, context: ContextVocabularies = None) -> ExperimentData:
+def prepare_experiment_data(
+    config: ExperimentConfig,
+    data: InteractionData = None,
+    vocabulary: ItemVocabulary = None,
+    context: ContextVocabularies = None,
+) -> ExperimentData:
     """Splits `data` (loaded from `config.data` if None) and builds examples.
 
     Pass the `vocabulary` and `context` of a trained model (see
@@ -96,8 +125,11 @@ def prepare_experiment_data(config: ExperimentConfig, data: InteractionData = No
     if context is None:
         context = ContextVocabularies.fit(split.train, data.user_features)
     train, test = train_and_test_examples(split, vocabulary, context, d.max_history)
-    held_out = (validation_mask(split, config.train.seed) if config.train.early_stopping_patience > 0
-                else np.zeros(len(split.train), bool))
+    held_out = (
+        validation_mask(split, config.train.seed)
+        if config.train.early_stopping_patience > 0
+        else np.zeros(len(split.train), bool)
+    )
     return ExperimentData(data, split, vocabulary, context, train, test, held_out, d.max_history)
 
 

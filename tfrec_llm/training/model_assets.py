@@ -80,8 +80,10 @@ class ModelAssets:
     def load(cls, directory: str) -> "ModelAssets":
         path = os.path.join(directory, ASSETS_FILE)
         if not os.path.exists(path):
-            raise FileNotFoundError(f"{path} not found: is {directory!r} a tfrec-llm model directory "
-                                    "(written by `tfrec-llm train --output-dir`)?")
+            raise FileNotFoundError(
+                f"{path} not found: is {directory!r} a tfrec-llm model directory "
+                "(written by `tfrec-llm train --output-dir`)?"
+            )
         with np.load(path, allow_pickle=False) as stored:
             arrays = dict(stored)
         features = {}

@@ -67,8 +67,14 @@ def build_model(config: ExperimentConfig, assets: ModelAssets, text_encoder=None
     popularity = assets.item_popularity.astype(np.float64)
     sampling = (popularity / max(popularity.sum(), 1.0)).astype(np.float32)
     model_config = dataclasses.replace(model_config, negatives=config.negatives)  # "auto" resolved
-    return TwoTowerRecommender(item_tower, user_tower, model_config, label_kind=assets.label_kind,
-                               item_attributes=assets.item_attributes, item_sampling_probability=sampling)
+    return TwoTowerRecommender(
+        item_tower,
+        user_tower,
+        model_config,
+        label_kind=assets.label_kind,
+        item_attributes=assets.item_attributes,
+        item_sampling_probability=sampling,
+    )
 
 
 def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: dict):
@@ -76,26 +82,41 @@ def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: di
     use_text = model_config.use_text
     # Id dropout teaches the text path to carry items alone; without text it would only erase items.
     item_id_dropout = model_config.item_id_dropout if use_text else 0.0
-    item_tower = ItemTower(assets.id_slots, model_config.embedding_dim, use_text=use_text,
-                           use_item_ids=model_config.use_item_ids,
-                           item_id_dropout=item_id_dropout, fusion=model_config.fusion,
-                           item_popularity=assets.item_popularity, name="item_tower", **text_kwargs)
-    user_tower = UserTower(model_config.embedding_dim, model_config.lstm_units,
-                           num_scenarios=len(assets.scenario_values) + 1,
-                           user_feature_sizes={k: len(v) + 1 for k, v in assets.user_feature_values.items()},
-                           sequence_encoder=model_config.user_tower, max_history=config.data.max_history,
-                           dropout=model_config.dropout, context_dropout=model_config.context_dropout,
-                           num_blocks=model_config.attention_blocks, num_heads=model_config.attention_heads,
-                           name="user_tower")
+    item_tower = ItemTower(
+        assets.id_slots,
+        model_config.embedding_dim,
+        use_text=use_text,
+        use_item_ids=model_config.use_item_ids,
+        item_id_dropout=item_id_dropout,
+        fusion=model_config.fusion,
+        item_popularity=assets.item_popularity,
+        name="item_tower",
+        **text_kwargs,
+    )
+    user_tower = UserTower(
+        model_config.embedding_dim,
+        model_config.lstm_units,
+        num_scenarios=len(assets.scenario_values) + 1,
+        user_feature_sizes={k: len(v) + 1 for k, v in assets.user_feature_values.items()},
+        sequence_encoder=model_config.user_tower,
+        max_history=config.data.max_history,
+        dropout=model_config.dropout,
+        context_dropout=model_config.context_dropout,
+        num_blocks=model_config.attention_blocks,
+        num_heads=model_config.attention_heads,
+        name="user_tower",
+    )
     return item_tower, user_tower
 
 
 def example_batch(assets: ModelAssets, max_history: int, batch_size: int = 2) -> dict:
     """A tiny all-padding batch that builds every layer's variables."""
-    batch = {"history": np.zeros((batch_size, max_history), np.int32),
-             "target": np.full(batch_size, 2, np.int32),
-             "label": np.zeros(batch_size, np.float32),
-             "scenario": np.zeros(batch_size, np.int32)}
+    batch = {
+        "history": np.zeros((batch_size, max_history), np.int32),
+        "target": np.full(batch_size, 2, np.int32),
+        "label": np.zeros(batch_size, np.float32),
+        "scenario": np.zeros(batch_size, np.int32),
+    }
     for name in assets.user_feature_values:
         batch[f"user_{name}"] = np.zeros(batch_size, np.int32)
     return batch

@@ -27,10 +27,13 @@ class _InferenceFunctions:
     """The model's inference `tf.function`s, traced once per model and input shape family."""
 
     def __init__(self, model):
-        self.items = tf.function(lambda indices: model.item_embeddings(indices, training=False),
-                                 reduce_retracing=True)
-        self.users = tf.function(lambda batch, table: model.user_embeddings(
-            batch, lambda indices: tf.gather(table, indices), training=False), reduce_retracing=True)
+        self.items = tf.function(lambda indices: model.item_embeddings(indices, training=False), reduce_retracing=True)
+        self.users = tf.function(
+            lambda batch, table: model.user_embeddings(
+                batch, lambda indices: tf.gather(table, indices), training=False
+            ),
+            reduce_retracing=True,
+        )
 
 
 _FUNCTIONS_ATTRIBUTE = "_tfrec_llm_inference_functions"
@@ -52,8 +55,10 @@ def _functions(model) -> _InferenceFunctions:
 def catalog_embeddings(model, num_index_rows: int, batch_size: int = 2048) -> np.ndarray:
     """float32 [V, d] item embeddings of every item index (inference mode)."""
     embed = _functions(model).items
-    parts = [embed(tf.range(start, min(start + batch_size, num_index_rows)))
-             for start in range(0, num_index_rows, batch_size)]
+    parts = [
+        embed(tf.range(start, min(start + batch_size, num_index_rows)))
+        for start in range(0, num_index_rows, batch_size)
+    ]
     return np.concatenate([np.asarray(p) for p in parts]).astype(np.float32)
 
 
@@ -64,7 +69,7 @@ def query_embeddings(model, features: dict, item_table: np.ndarray, batch_size: 
     n = len(features["history"])
     parts = [np.zeros((0, item_table.shape[1]), np.float32)]
     for start in range(0, n, batch_size):
-        batch = {k: tf.constant(v[start:start + batch_size]) for k, v in features.items()}
+        batch = {k: tf.constant(v[start : start + batch_size]) for k, v in features.items()}
         parts.append(np.asarray(embed(batch, table)))
     return np.concatenate(parts).astype(np.float32)
 
@@ -81,8 +86,7 @@ def cut_histories(history: np.ndarray, keep_last: int) -> np.ndarray:
     return cut
 
 
-def evaluate_model(model, assets, examples, exclude_seen: bool = True, max_examples: int = 0,
-                   seed: int = 0) -> dict:
+def evaluate_model(model, assets, examples, exclude_seen: bool = True, max_examples: int = 0, seed: int = 0) -> dict:
     """The metrics dict written to metrics.json (see module docstring)."""
     if max_examples and len(examples) > max_examples:
         rows = np.sort(np.random.default_rng(seed).choice(len(examples), max_examples, replace=False))
@@ -93,29 +97,47 @@ def evaluate_model(model, assets, examples, exclude_seen: bool = True, max_examp
     examples = examples.subset(np.flatnonzero(known))
     targets = examples.target - FIRST_ITEM_INDEX
     if exclude_seen:
-        exclusions = [seen[seen >= FIRST_ITEM_INDEX] - FIRST_ITEM_INDEX
-                      for seen in (examples.seen_before(i) for i in range(len(examples)))]
+        exclusions = [
+            seen[seen >= FIRST_ITEM_INDEX] - FIRST_ITEM_INDEX
+            for seen in (examples.seen_before(i) for i in range(len(examples)))
+        ]
     else:
         exclusions = [np.zeros(0, np.int64)] * len(examples)
-    diversity_features = (assets.text_features[FIRST_ITEM_INDEX:] if assets.text_features is not None
-                          else assets.item_attributes[FIRST_ITEM_INDEX:] if assets.item_attributes is not None
-                          else None)
+    diversity_features = (
+        assets.text_features[FIRST_ITEM_INDEX:]
+        if assets.text_features is not None
+        else assets.item_attributes[FIRST_ITEM_INDEX:]
+        if assets.item_attributes is not None
+        else None
+    )
     evaluator = FullCatalogEvaluator(
         item_popularity=assets.item_popularity[FIRST_ITEM_INDEX:],
         cold_item_mask=assets.cold_items[FIRST_ITEM_INDEX:],
-        item_features_for_diversity=diversity_features)
+        item_features_for_diversity=diversity_features,
+    )
     scenario_names = np.concatenate([["unknown"], assets.scenario_values])[examples.scenario]
     features = examples.features()
     with _evaluation_progress(len(examples)) as progress:
         users = query_embeddings(model, features, item_table)
-        report = evaluator.evaluate(users, catalog_vectors, targets, exclusions, examples.user_activity,
-                                    scenarios=scenario_names if len(assets.scenario_values) > 1 else None)
+        report = evaluator.evaluate(
+            users,
+            catalog_vectors,
+            targets,
+            exclusions,
+            examples.user_activity,
+            scenarios=scenario_names if len(assets.scenario_values) > 1 else None,
+        )
         progress.update(1)
         report["history_cuts"] = {}
         for keep in HISTORY_CUTS:
             cut_features = dict(features, history=cut_histories(examples.history, keep))
-            cut_report = evaluator.evaluate(query_embeddings(model, cut_features, item_table), catalog_vectors,
-                                            targets, exclusions, examples.user_activity)
+            cut_report = evaluator.evaluate(
+                query_embeddings(model, cut_features, item_table),
+                catalog_vectors,
+                targets,
+                exclusions,
+                examples.user_activity,
+            )
             report["history_cuts"][f"{HISTORY_CUT_PREFIX}{keep}"] = cut_report["overall"]
             progress.update(1)
         report["factorized_top_k"] = factorized_top_k_accuracy(users, catalog_vectors, targets)
@@ -126,13 +148,18 @@ def evaluate_model(model, assets, examples, exclude_seen: bool = True, max_examp
 def _evaluation_progress(num_examples: int) -> Progress:
     """The evaluation phase: one pass over the examples with full histories, one per history cut, TFRS top-K."""
     cuts = ", ".join(str(keep) for keep in HISTORY_CUTS)
-    return Progress(f"Evaluating {num_examples:,} test examples", total=len(HISTORY_CUTS) + 2, unit="passes",
-                    summary=f"Evaluated {num_examples:,} test examples (full histories, history cuts {cuts}, "
-                            "TFRS top-K) in {seconds:.1f} s")
+    return Progress(
+        f"Evaluating {num_examples:,} test examples",
+        total=len(HISTORY_CUTS) + 2,
+        unit="passes",
+        summary=f"Evaluated {num_examples:,} test examples (full histories, history cuts {cuts}, "
+        "TFRS top-K) in {seconds:.1f} s",
+    )
 
 
-def factorized_top_k_accuracy(users: np.ndarray, catalog_vectors: np.ndarray, targets: np.ndarray,
-                              batch_size: int = 1024) -> dict:
+def factorized_top_k_accuracy(
+    users: np.ndarray, catalog_vectors: np.ndarray, targets: np.ndarray, batch_size: int = 1024
+) -> dict:
     """TFRS `FactorizedTopK` top-K accuracy over the catalog (no exclusions)."""
     ks = tuple(k for k in FACTORIZED_TOP_KS if k <= len(catalog_vectors)) or (len(catalog_vectors),)
     index = tfrs.layers.factorized_top_k.BruteForce(k=max(ks))
@@ -140,6 +167,9 @@ def factorized_top_k_accuracy(users: np.ndarray, catalog_vectors: np.ndarray, ta
     metric = tfrs.metrics.FactorizedTopK(candidates=index, ks=ks)
     for start in range(0, len(users), batch_size):
         stop = start + batch_size
-        metric.update_state(tf.constant(users[start:stop]), tf.gather(catalog_vectors, targets[start:stop]),
-                            true_candidate_ids=tf.constant(targets[start:stop], tf.int32))
+        metric.update_state(
+            tf.constant(users[start:stop]),
+            tf.gather(catalog_vectors, targets[start:stop]),
+            true_candidate_ids=tf.constant(targets[start:stop], tf.int32),
+        )
     return {f"top_{k}_accuracy": float(v) for k, v in zip(ks, metric.result())}

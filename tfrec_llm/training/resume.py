@@ -56,8 +56,11 @@ def discard_corrupt_backups(backup_dir: str) -> int:
     dropped = len(prefixes) - len(good)
     if dropped:
         for prefix in set(prefixes) - set(good):
-            logger.warning("Backup checkpoint %s is truncated or corrupted: ignoring it%s.", prefix,
-                           f", resuming from {good[-1]}" if good else ", starting from scratch")
+            logger.warning(
+                "Backup checkpoint %s is truncated or corrupted: ignoring it%s.",
+                prefix,
+                f", resuming from {good[-1]}" if good else ", starting from scratch",
+            )
             for path in tf.io.gfile.glob(prefix + ".*"):
                 tf.io.gfile.remove(path)
         if good:
@@ -82,8 +85,11 @@ def training_config(config: ExperimentConfig) -> dict:
 
 def _differences(recorded: dict, current: dict) -> list:
     keys = sorted({(s, k) for d in (recorded, current) for s in d for k in d[s]})
-    return [f"{s}.{k}: backup {recorded.get(s, {}).get(k)!r}, now {current.get(s, {}).get(k)!r}"
-            for s, k in keys if recorded.get(s, {}).get(k) != current.get(s, {}).get(k)]
+    return [
+        f"{s}.{k}: backup {recorded.get(s, {}).get(k)!r}, now {current.get(s, {}).get(k)!r}"
+        for s, k in keys
+        if recorded.get(s, {}).get(k) != current.get(s, {}).get(k)
+    ]
 
 
 def check_backup_config(backup_dir: str, config: ExperimentConfig):
@@ -108,7 +114,8 @@ def check_backup_config(backup_dir: str, config: ExperimentConfig):
         what = f"an unknown training config (no readable {BACKUP_CONFIG_FILE})"
     raise BackupConfigError(
         f"{backup_dir} holds the backup of an interrupted run with {what}; resuming it would mix two runs. "
-        f"Use a new output directory, or delete {backup_dir} to train this config from scratch.")
+        f"Use a new output directory, or delete {backup_dir} to train this config from scratch."
+    )
 
 
 def record_backup_config(backup_dir: str, config: ExperimentConfig):
@@ -142,15 +149,17 @@ def resume_position(backup_dir: str, steps_per_epoch: int, save_freq_is_steps: b
     return (epoch + 1, 0) if epoch >= 0 else (0, 0)
 
 
-def epoch_stream(features: dict, batch_size: int, seed: int, epochs: int, start_epoch: int = 0,
-                 start_step: int = 0) -> tf.data.Dataset:
+def epoch_stream(
+    features: dict, batch_size: int, seed: int, epochs: int, start_epoch: int = 0, start_step: int = 0
+) -> tf.data.Dataset:
     """Batches of epochs start_epoch..epochs-1, each shuffled by (seed, epoch); skips start_step batches."""
     examples = tf.data.Dataset.from_tensor_slices(features)
     size = len(next(iter(features.values())))
 
     def one_epoch(epoch):
-        return (examples.shuffle(size, seed=seed * 100003 + epoch, reshuffle_each_iteration=False)
-                .batch(batch_size, drop_remainder=True))
+        return examples.shuffle(size, seed=seed * 100003 + epoch, reshuffle_each_iteration=False).batch(
+            batch_size, drop_remainder=True
+        )
 
     stream = one_epoch(start_epoch)
     for epoch in range(start_epoch + 1, epochs):

@@ -31,8 +31,14 @@ from tfrec_llm.training.experiment_data import ExperimentData, prepare_experimen
 from tfrec_llm.training.model_assets import ModelAssets
 from tfrec_llm.training.model_building import build_model, example_batch, mixed_precision_policy, save_weights
 from tfrec_llm.training.model_evaluation import evaluate_model
-from tfrec_llm.training.resume import (check_backup_config, clear_backup_config, discard_corrupt_backups,
-                                       epoch_stream, record_backup_config, resume_position)
+from tfrec_llm.training.resume import (
+    check_backup_config,
+    clear_backup_config,
+    discard_corrupt_backups,
+    epoch_stream,
+    record_backup_config,
+    resume_position,
+)
 from tfrec_llm.models.text.encoder_loading import load_text_encoder, save_text_encoder
 from tfrec_llm.progress import keras_verbosity
 from tfrec_llm.models.text.text_encoder import warn_about_cut_texts
@@ -90,15 +96,24 @@ def build_assets(experiment: ExperimentData, texts, token_table, text_features) 
     titles = catalog.text_fields.get("title", texts)
     attributes = None
     if catalog.attributes is not None and catalog.attributes.shape[1] > 0:
-        attributes = np.concatenate([np.zeros((FIRST_ITEM_INDEX, catalog.attributes.shape[1]), np.float32),
-                                     catalog.attributes])
+        attributes = np.concatenate(
+            [np.zeros((FIRST_ITEM_INDEX, catalog.attributes.shape[1]), np.float32), catalog.attributes]
+        )
     return ModelAssets(
-        label_kind=experiment.data.label_kind, item_ids=catalog.item_ids, item_titles=np.asarray(titles, str),
-        item_texts=texts, id_slots=experiment.vocabulary.id_slots, item_popularity=experiment.item_popularity(),
-        cold_items=experiment.cold_items(), token_ids=token_table, text_features=text_features,
-        item_attributes=attributes, attribute_names=list(catalog.attribute_names),
+        label_kind=experiment.data.label_kind,
+        item_ids=catalog.item_ids,
+        item_titles=np.asarray(titles, str),
+        item_texts=texts,
+        id_slots=experiment.vocabulary.id_slots,
+        item_popularity=experiment.item_popularity(),
+        cold_items=experiment.cold_items(),
+        token_ids=token_table,
+        text_features=text_features,
+        item_attributes=attributes,
+        attribute_names=list(catalog.attribute_names),
         scenario_values=experiment.context.scenarios.values,
-        user_feature_values={k: v.values for k, v in experiment.context.user_features.items()})
+        user_feature_values={k: v.values for k, v in experiment.context.user_features.items()},
+    )
 
 
 def build_variables(model, assets, config: ExperimentConfig):
@@ -127,8 +142,13 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
     started = time.time()
     experiment = prepare_experiment_data(config, data)
     timings["data_seconds"] = time.time() - started
-    logger.info("Data: %d train examples, %d test examples, %d items (%d cold)", len(experiment.train_examples),
-                len(experiment.test_examples), experiment.vocabulary.num_items, len(experiment.split.cold_item_ids))
+    logger.info(
+        "Data: %d train examples, %d test examples, %d items (%d cold)",
+        len(experiment.train_examples),
+        len(experiment.test_examples),
+        experiment.vocabulary.num_items,
+        len(experiment.split.cold_item_ids),
+    )
 
     strategy = make_strategy(train_config.strategy, train_config.tpu)
     started = time.time()
@@ -160,10 +180,12 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
     if experiment.validation.any():
         stopper = ValidationEarlyStopping(
             experiment.validation_examples(train_config.validation_max_examples, train_config.seed),
-            assets.num_index_rows, os.path.join(output_dir, EARLY_STOPPING_DIR),
-            train_config.early_stopping_patience, experiment.split.excludes_seen_items)
-    start_epoch, start_step = resume_position(backup_dir, steps_per_epoch,
-                                              train_config.checkpoint_every_steps > 0)
+            assets.num_index_rows,
+            os.path.join(output_dir, EARLY_STOPPING_DIR),
+            train_config.early_stopping_patience,
+            experiment.split.excludes_seen_items,
+        )
+    start_epoch, start_step = resume_position(backup_dir, steps_per_epoch, train_config.checkpoint_every_steps > 0)
     log_path = os.path.join(output_dir, TRAINING_LOG_FILE)
     if (start_epoch, start_step) != (0, 0):
         logger.info("Resuming from backup: epoch %d, step %d", start_epoch + 1, start_step)
@@ -178,12 +200,16 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
     ]
     if stopper is not None:
         callbacks.insert(0, stopper)  # first: the loggers see its val_recall@10
-    stream = epoch_stream(features, batch_size, train_config.seed,
-                          train_config.epochs, start_epoch, start_step)
+    stream = epoch_stream(features, batch_size, train_config.seed, train_config.epochs, start_epoch, start_step)
     record_backup_config(backup_dir, config)
     started = time.time()
-    model.fit(stream, epochs=train_config.epochs, steps_per_epoch=steps_per_epoch,
-                        callbacks=callbacks, verbose=keras_verbosity(train_config.verbose))
+    model.fit(
+        stream,
+        epochs=train_config.epochs,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks,
+        verbose=keras_verbosity(train_config.verbose),
+    )
     timings["train_seconds"] = time.time() - started
     clear_backup_config(backup_dir)
     best_epoch = stopper.restore_best(model) if stopper is not None else None
@@ -193,18 +219,27 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
     save_text_encoder(encoder, os.path.join(output_dir, TEXT_ENCODER_DIR))
 
     started = time.time()
-    metrics = evaluate_model(model, assets, experiment.test_examples, experiment.split.excludes_seen_items,
-                             train_config.eval_max_examples, train_config.seed)
+    metrics = evaluate_model(
+        model,
+        assets,
+        experiment.test_examples,
+        experiment.split.excludes_seen_items,
+        train_config.eval_max_examples,
+        train_config.seed,
+    )
     timings["eval_seconds"] = time.time() - started
     metrics["training"] = {
         "loss": epoch_losses(log_path),
-        "text_encoder": encoder.source, "text_encoder_pretrained": encoder.pretrained,
+        "text_encoder": encoder.source,
+        "text_encoder_pretrained": encoder.pretrained,
         "trainable_variables": len(model.trainable_variables),
-        "train_examples": len(experiment.train_examples), "training_rows": num_rows,
+        "train_examples": len(experiment.train_examples),
+        "training_rows": num_rows,
         "epochs_run": len(epoch_losses(log_path)),
         "best_epoch": None if best_epoch is None else best_epoch + 1,
         "validation_recall@10": None if stopper is None else [stopper.curve[e] for e in sorted(stopper.curve)],
-        **timings}
+        **timings,
+    }
     with open(os.path.join(output_dir, METRICS_FILE), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
     return metrics
@@ -217,15 +252,25 @@ def evaluate_model_dir(model_dir: str, config_overrides: dict = None, output_pat
     catalog_ids = trained.assets.item_ids
     from tfrec_llm.training.experiment_data import vocabularies_from_assets  # pylint: disable=import-outside-toplevel
     from tfrec_llm.training.experiment_data import load_source  # pylint: disable=import-outside-toplevel
+
     data = load_source(config)
     vocabulary, context = vocabularies_from_assets(trained.assets, data.user_features)
     unknown = len(set(data.catalog.item_ids.tolist()) - set(catalog_ids.tolist()))
     if unknown:
-        logger.warning("%d catalog items of the evaluation data are unknown to the model: they score as "
-                       "unknown items and cannot be retrieved.", unknown)
+        logger.warning(
+            "%d catalog items of the evaluation data are unknown to the model: they score as "
+            "unknown items and cannot be retrieved.",
+            unknown,
+        )
     experiment = prepare_experiment_data(config, data, vocabulary, context)
-    metrics = evaluate_model(trained.model, trained.assets, experiment.test_examples,
-                             experiment.split.excludes_seen_items, config.train.eval_max_examples, config.train.seed)
+    metrics = evaluate_model(
+        trained.model,
+        trained.assets,
+        experiment.test_examples,
+        experiment.split.excludes_seen_items,
+        config.train.eval_max_examples,
+        config.train.seed,
+    )
     if output_path:
         with open(output_path, "w", encoding="utf-8") as f:
             json.dump(metrics, f, indent=2)

@@ -31,6 +31,4 @@ def test_notes_never_raise_and_are_marked_as_kept():
 
     recorder.note("user with a single interaction", "log.csv:7", 4)
 
-    assert recorder.report.skipped == {
-        "note (kept): user with a single interaction": [4, "log.csv:7"]
-    }
+    assert recorder.report.skipped == {"note (kept): user with a single interaction": [4, "log.csv:7"]}

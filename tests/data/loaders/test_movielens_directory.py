@@ -109,9 +109,7 @@ def test_real_ml_latest_small_has_ratings_genres_and_tags():
 def test_ml_1m_layout_with_latin1_titles_occupation_codes_and_age_codes(tmp_path):
     folder = tmp_path / "ml-1m"
     folder.mkdir()
-    _write(
-        folder / "ratings.dat", "1::10::5::978300760\n1::20::3::978302109\n2::10::4::978301968\n"
-    )
+    _write(folder / "ratings.dat", "1::10::5::978300760\n1::20::3::978302109\n2::10::4::978301968\n")
     _write(
         folder / "movies.dat",
         "10::Misérables, Les (1995)::Drama|War\n20::Toy Story (1995)::Animation|Children's|Comedy\n",
@@ -187,16 +185,14 @@ def test_age_bucket_labels_bounds():
         ("\t2\t1\t400\n", "empty user_id: row dropped"),
     ],
 )
-def test_malformed_rating_line_is_dropped_and_counted_or_refused_in_strict_mode(
-    tmp_path, bad_line, reason
-):
+def test_malformed_rating_line_is_dropped_and_counted_or_refused_in_strict_mode(tmp_path, bad_line, reason):
     folder = _fake_100k(tmp_path, GOOD_RATINGS.replace("2\t2\t1\t400\n", bad_line))
 
     data = load_movielens_directory(str(folder))
 
     assert len(data.interactions) == 4
     assert data.report.skipped == {reason: [1, f"{folder}/u.data:4"]}
-    with pytest.raises(DataError, match=rf"u\.data:4: .*strict"):
+    with pytest.raises(DataError, match=r"u\.data:4: .*strict"):
         load_movielens_directory(str(folder), strict=True)
 
 
@@ -247,9 +243,7 @@ def test_duplicate_catalog_id_is_an_error_naming_both_lines(tmp_path):
     items += _item_100k(1, "Toy Story again", "001")
     folder = _fake_100k(tmp_path, GOOD_RATINGS, items=items)
 
-    with pytest.raises(
-        DataError, match=r"u\.item:3: item id '1' is already defined at .*u\.item:1"
-    ):
+    with pytest.raises(DataError, match=r"u\.item:3: item id '1' is already defined at .*u\.item:1"):
         load_movielens_directory(str(folder))
 
 
@@ -273,9 +267,7 @@ def test_single_interaction_users_are_kept_as_a_note_even_in_strict_mode(tmp_pat
     data = load_movielens_directory(str(folder), strict=True)
 
     assert "7" in data.interactions.user_ids
-    assert data.report.skipped == {
-        "note (kept): user with a single interaction": [1, f"{folder}/u.data:6"]
-    }
+    assert data.report.skipped == {"note (kept): user with a single interaction": [1, f"{folder}/u.data:6"]}
 
 
 def test_empty_ratings_file_is_an_error(tmp_path):
@@ -289,18 +281,14 @@ def test_missing_layout_file_names_it_and_lists_the_directory(tmp_path):
     folder = _fake_100k(tmp_path, GOOD_RATINGS)
     (folder / "u.item").unlink()
 
-    with pytest.raises(
-        DataError, match=r"looks like ml-100k .* lacks u\.item; it holds: u\.data, u\.genre"
-    ):
+    with pytest.raises(DataError, match=r"looks like ml-100k .* lacks u\.item; it holds: u\.data, u\.genre"):
         load_movielens_directory(str(folder))
 
 
 def test_directory_of_no_known_layout_lists_layouts_and_contents(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
 
-    with pytest.raises(
-        DataError, match=r"not a MovieLens directory.*ml-100k: u\.data.*holds: notes\.txt"
-    ):
+    with pytest.raises(DataError, match=r"not a MovieLens directory.*ml-100k: u\.data.*holds: notes\.txt"):
         detect_layout(str(tmp_path))
 
 
@@ -309,12 +297,8 @@ def _fake_latest(tmp_path, ratings, movies=None, tags=None):
     folder.mkdir()
     if movies is None:
         movies = 'movieId,title,genres\n1,"Toy Story (1995)",Animation|Comedy\n2,Heat (1995),(no genres listed)\n'
-    (folder / "ratings.csv").write_bytes(
-        ratings.encode("utf-8") if isinstance(ratings, str) else ratings
-    )
-    (folder / "movies.csv").write_bytes(
-        movies.encode("utf-8") if isinstance(movies, str) else movies
-    )
+    (folder / "ratings.csv").write_bytes(ratings.encode("utf-8") if isinstance(ratings, str) else ratings)
+    (folder / "movies.csv").write_bytes(movies.encode("utf-8") if isinstance(movies, str) else movies)
     if tags is not None:
         (folder / "tags.csv").write_text(tags, encoding="utf-8")
     return folder
@@ -324,9 +308,7 @@ LATEST_RATINGS = "userId,movieId,rating,timestamp\n1,1,4.5,10\n1,2,3.0,20\n2,1,0
 
 
 def test_latest_layout_genres_exclude_no_genres_listed_and_tags_are_joined(tmp_path):
-    tags = (
-        "userId,movieId,tag,timestamp\n1,1,Pixar,1\n2,1,pixar,2\n2,1,fun,3\n1,5,orphan,4\n1,2,,5\n"
-    )
+    tags = "userId,movieId,tag,timestamp\n1,1,Pixar,1\n2,1,pixar,2\n2,1,fun,3\n1,5,orphan,4\n1,2,,5\n"
     folder = _fake_latest(tmp_path, LATEST_RATINGS, tags=tags)
 
     data = load_movielens_directory(str(folder))

@@ -77,9 +77,7 @@ def test_timestamps_beyond_int64_are_dropped_not_wrapped(tmp_path):
     data = load_tabular_files(events_path, _write(tmp_path, "items.csv", ITEMS_CSV))
 
     assert data.interactions.timestamps.tolist() == [9223372036854775807, 1]
-    assert data.report.skipped == {
-        "timestamp beyond the int64 range: row dropped": [4, f"{events_path}:2"]
-    }
+    assert data.report.skipped == {"timestamp beyond the int64 range: row dropped": [4, f"{events_path}:2"]}
 
 
 def test_uint64_only_timestamps_are_dropped_not_wrapped(tmp_path):
@@ -99,9 +97,7 @@ def test_ratings_beyond_float32_are_dropped_not_made_infinite(tmp_path):
     events = "user_id,item_id,timestamp,rating\nu1,a,1,1e39\nu1,b,2,-4e38\nu1,a,3,3e38\n"
     events_path = _write(tmp_path, "events.csv", events)
 
-    data = load_tabular_files(
-        events_path, _write(tmp_path, "items.csv", ITEMS_CSV), TabularColumns(label="rating")
-    )
+    data = load_tabular_files(events_path, _write(tmp_path, "items.csv", ITEMS_CSV), TabularColumns(label="rating"))
 
     assert data.interactions.timestamps.tolist() == [3]
     assert data.interactions.labels.tolist() == [np.float32(3e38)]
@@ -112,9 +108,7 @@ def test_ratings_beyond_float32_are_dropped_not_made_infinite(tmp_path):
 
 
 def test_parquet_text_columns_with_nulls_keep_every_character(tmp_path):
-    events = pd.DataFrame(
-        {"user_id": ["alice", None, "alice"], "item_id": ["10", "11", "12"], "timestamp": [1, 2, 3]}
-    )
+    events = pd.DataFrame({"user_id": ["alice", None, "alice"], "item_id": ["10", "11", "12"], "timestamp": [1, 2, 3]})
     items = pd.DataFrame({"item_id": ["10", "11", "12"], "title": ["Heat", None, "Alien"]})
     events.to_parquet(tmp_path / "events.parquet", index=False)
     items.to_parquet(tmp_path / "items.parquet", index=False)
@@ -126,9 +120,7 @@ def test_parquet_text_columns_with_nulls_keep_every_character(tmp_path):
 
 
 def test_parquet_integral_floats_beyond_int64_keep_their_float_spelling(tmp_path):
-    events = pd.DataFrame(
-        {"user_id": ["u1"] * 3, "item_id": [1.0, 2.0, 1e30], "timestamp": [5.0, 1e30, 7.0]}
-    )
+    events = pd.DataFrame({"user_id": ["u1"] * 3, "item_id": [1.0, 2.0, 1e30], "timestamp": [5.0, 1e30, 7.0]})
     items = pd.DataFrame({"item_id": ["1", "2", "1e+30"], "title": ["A", "B", "C"]})
     events.to_parquet(tmp_path / "events.parquet", index=False)
     items.to_parquet(tmp_path / "items.parquet", index=False)
@@ -137,9 +129,7 @@ def test_parquet_integral_floats_beyond_int64_keep_their_float_spelling(tmp_path
     data = load_tabular_files(events_path, str(tmp_path / "items.parquet"))
 
     assert interaction_rows(data) == [("u1", "1", 5, 1.0), ("u1", "1e+30", 7, 1.0)]
-    assert data.report.skipped == {
-        "timestamp beyond the int64 range: row dropped": [1, f"{events_path}:row 2"]
-    }
+    assert data.report.skipped == {"timestamp beyond the int64 range: row dropped": [1, f"{events_path}:row 2"]}
 
 
 # ------------------------------------------------------------- properties

@@ -32,9 +32,7 @@ def test_parse_timestamps_reads_iso_datetimes_and_counts_bad_ones(tmp_path):
 
     assert keep.tolist() == [True, True, False]
     assert timestamps[:2].tolist() == [1577836800, 1577836810]
-    assert recorder.report.skipped == {
-        "unparseable datetime in ts: row dropped": [1, f"{table.path}:4"]
-    }
+    assert recorder.report.skipped == {"unparseable datetime in ts: row dropped": [1, f"{table.path}:4"]}
 
 
 def test_parse_numbers_refuses_infinite_and_nan(tmp_path):

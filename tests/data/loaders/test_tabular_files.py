@@ -7,7 +7,7 @@ import pytest
 from tfrec_llm.data.data_error import DataError
 from tfrec_llm.data.loaders.tabular_files import TabularColumns, load_tabular_files
 
-ITEMS = "item_id,name,description,price,categories\na,Red shoe,A running shoe,10,shoes|sport\nb,Blue hat,,5,hats\nc,Green scarf,Warm,7,\n"
+ITEMS = "item_id,name,description,price,categories\na,Red shoe,A running shoe,10,shoes|sport\nb,Blue hat,,5,hats\nc,Green scarf,Warm,7,\n"  # noqa: E501
 EVENTS = "user_id,item_id,timestamp\nu1,a,100\nu1,b,200\nu2,a,300\nu2,c,400\n"
 
 
@@ -89,9 +89,7 @@ def test_iso_datetimes_become_unix_seconds(tmp_path):
         ("user_id,item_id,timestamp\n", "repeated header row: row dropped"),
     ],
 )
-def test_malformed_event_row_is_dropped_and_counted_or_refused_in_strict_mode(
-    tmp_path, bad_row, reason
-):
+def test_malformed_event_row_is_dropped_and_counted_or_refused_in_strict_mode(tmp_path, bad_row, reason):
     events = EVENTS.replace("u2,c,400\n", bad_row) + "u2,b,500\n"
     events_path, items_path = _files(tmp_path, events=events)
 
@@ -104,9 +102,7 @@ def test_malformed_event_row_is_dropped_and_counted_or_refused_in_strict_mode(
 
 
 def test_non_numeric_label_names_line_and_value_in_strict_mode(tmp_path):
-    events = (
-        "user_id,item_id,timestamp,rating\nu1,a,1,4\nu1,b,2,four\nu2,a,3,5\nu2,b,4,1\nu1,c,5,3\n"
-    )
+    events = "user_id,item_id,timestamp,rating\nu1,a,1,4\nu1,b,2,four\nu2,a,3,5\nu2,b,4,1\nu1,c,5,3\n"
     events_path, items_path = _files(tmp_path, events=events)
     columns = TabularColumns(label="rating")
 
@@ -114,9 +110,7 @@ def test_non_numeric_label_names_line_and_value_in_strict_mode(tmp_path):
 
     assert data.interactions.labels.tolist() == [4.0, 5.0, 1.0, 3.0]
     assert data.report.skipped == {"non-numeric rating: row dropped": [1, f"{events_path}:3"]}
-    with pytest.raises(
-        DataError, match=r"events\.csv:3: non-numeric rating: row dropped \(value 'four'\)"
-    ):
+    with pytest.raises(DataError, match=r"events\.csv:3: non-numeric rating: row dropped \(value 'four'\)"):
         load_tabular_files(events_path, items_path, columns, strict=True)
 
 
@@ -135,9 +129,7 @@ def test_invalid_utf8_names_file_and_line(tmp_path):
     events = "user_id,item_id,timestamp\nu1,a,1\nu\xe9,b,2\n".encode("latin-1")
     events_path, items_path = _files(tmp_path, events=events)
 
-    with pytest.raises(
-        DataError, match=r"events\.csv:3: bytes that are not valid UTF-8.*Save the file as UTF-8"
-    ):
+    with pytest.raises(DataError, match=r"events\.csv:3: bytes that are not valid UTF-8.*Save the file as UTF-8"):
         load_tabular_files(events_path, items_path)
 
 
@@ -154,18 +146,14 @@ def test_unknown_item_is_dropped_and_counted(tmp_path):
 
     assert "zzz" not in data.interactions.item_ids
     assert data.report.skipped == {"item not in the catalog: row dropped": [1, f"{events_path}:6"]}
-    with pytest.raises(
-        DataError, match=r"events\.csv:6: item not in the catalog: row dropped \(value 'zzz'\)"
-    ):
+    with pytest.raises(DataError, match=r"events\.csv:6: item not in the catalog: row dropped \(value 'zzz'\)"):
         load_tabular_files(events_path, items_path, strict=True)
 
 
 def test_no_known_item_at_all_is_an_error_suggesting_the_id_columns(tmp_path):
     events_path, items_path = _files(tmp_path, events="user_id,item_id,timestamp\nu1,x,1\nu1,y,2\n")
 
-    with pytest.raises(
-        DataError, match=r"none of its items is in the catalog .*Check the item id columns"
-    ):
+    with pytest.raises(DataError, match=r"none of its items is in the catalog .*Check the item id columns"):
         load_tabular_files(events_path, items_path)
 
 
@@ -176,9 +164,7 @@ def test_item_without_text_gets_its_id_as_text(tmp_path):
     data = load_tabular_files(events_path, items_path)
 
     assert data.catalog.texts().tolist() == ["Red shoe", "b", "Scarf. Warm"]
-    assert data.report.skipped == {
-        "item without any text: its id is used as its text": [1, f"{items_path}:3"]
-    }
+    assert data.report.skipped == {"item without any text: its id is used as its text": [1, f"{items_path}:3"]}
     with pytest.raises(DataError, match=r"items\.csv:3: item without any text"):
         load_tabular_files(events_path, items_path, strict=True)
 
@@ -196,20 +182,14 @@ def test_catalog_without_any_text_column_uses_ids_and_counts_every_item(tmp_path
 
 
 def test_duplicate_catalog_id_is_an_error_naming_both_lines(tmp_path):
-    events_path, items_path = _files(
-        tmp_path, items="item_id,name\na,Shoe\nb,Hat\na,Other shoe\nc,Scarf\n"
-    )
+    events_path, items_path = _files(tmp_path, items="item_id,name\na,Shoe\nb,Hat\na,Other shoe\nc,Scarf\n")
 
-    with pytest.raises(
-        DataError, match=r"items\.csv:4: item id 'a' is already defined at .*items\.csv:2"
-    ):
+    with pytest.raises(DataError, match=r"items\.csv:4: item id 'a' is already defined at .*items\.csv:2"):
         load_tabular_files(events_path, items_path)
 
 
 def test_catalog_row_with_empty_id_is_dropped_and_counted(tmp_path):
-    events_path, items_path = _files(
-        tmp_path, items="item_id,name\na,Shoe\n,Nameless\nb,Hat\nc,Scarf\n"
-    )
+    events_path, items_path = _files(tmp_path, items="item_id,name\na,Shoe\n,Nameless\nb,Hat\nc,Scarf\n")
 
     data = load_tabular_files(events_path, items_path)
 
@@ -223,9 +203,7 @@ def test_single_interaction_users_are_a_note_that_strict_mode_keeps(tmp_path):
     data = load_tabular_files(events_path, items_path, strict=True)
 
     assert {"u3", "u4"} <= set(data.interactions.user_ids)
-    assert data.report.skipped == {
-        "note (kept): user with a single interaction": [2, f"{events_path}:6"]
-    }
+    assert data.report.skipped == {"note (kept): user with a single interaction": [2, f"{events_path}:6"]}
 
 
 @pytest.mark.parametrize(
@@ -271,7 +249,7 @@ def test_missing_columns_are_named_with_the_existing_ones(tmp_path):
 
     with pytest.raises(
         DataError,
-        match=r"events\.csv: the interactions file lacks column\(s\) 'visitor'; its columns are 'user_id', 'item_id', 'timestamp'",
+        match=r"events\.csv: the interactions file lacks column\(s\) 'visitor'; its columns are 'user_id', 'item_id', 'timestamp'",  # noqa: E501
     ):
         load_tabular_files(events_path, items_path, TabularColumns(user_id="visitor"))
     with pytest.raises(DataError, match=r"items\.csv: the catalog file lacks column\(s\) 'genre'"):
@@ -281,9 +259,7 @@ def test_missing_columns_are_named_with_the_existing_ones(tmp_path):
 def test_unsupported_extension_is_an_error(tmp_path):
     events_path, items_path = _files(tmp_path, items_name="items.xlsx")
 
-    with pytest.raises(
-        DataError, match=r"items\.xlsx: unsupported file type '\.xlsx'; use one of \.csv, \.parquet"
-    ):
+    with pytest.raises(DataError, match=r"items\.xlsx: unsupported file type '\.xlsx'; use one of \.csv, \.parquet"):
         load_tabular_files(events_path, items_path)
 
 
@@ -314,17 +290,13 @@ def test_parquet_without_pyarrow_says_how_to_install_it(tmp_path, monkeypatch):
     events_path, items_path = _files(tmp_path, items_name="items.parquet")
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # makes `import pyarrow` fail
 
-    with pytest.raises(
-        DataError, match=r"items\.parquet needs the pyarrow package: pip install pyarrow"
-    ):
+    with pytest.raises(DataError, match=r"items\.parquet needs the pyarrow package: pip install pyarrow"):
         load_tabular_files(events_path, items_path)
 
 
 def test_file_that_is_not_parquet_is_an_error(tmp_path):
     pytest.importorskip("pyarrow")
-    events_path, items_path = _files(
-        tmp_path, items="not parquet at all", items_name="items.parquet"
-    )
+    events_path, items_path = _files(tmp_path, items="not parquet at all", items_name="items.parquet")
 
     with pytest.raises(DataError, match=r"items\.parquet: cannot be read as Parquet"):
         load_tabular_files(events_path, items_path)
@@ -368,8 +340,10 @@ def test_file_without_timestamp_is_in_file_order_and_its_rating_column_is_the_la
 def test_label_column_is_found_by_name_rating_before_label_before_score(tmp_path, header, label):
     rows = ["u1,a,1", "u1,b,2", "u2,a,3", "u2,c,4"]
     extra = len(header.split(",")) - 3
-    events = header + "\n" + "".join(
-        f"{row}{''.join(f',{(n + 1) * (k + 2)}' for k in range(extra))}\n" for n, row in enumerate(rows)
+    events = (
+        header
+        + "\n"
+        + "".join(f"{row}{''.join(f',{(n + 1) * (k + 2)}' for k in range(extra))}\n" for n, row in enumerate(rows))
     )
     events_path, items_path = _files(tmp_path, events=events)
 
@@ -463,7 +437,14 @@ def test_columns_from_a_role_mapping(tmp_path):
 
     assert data.catalog.texts().tolist() == ["Red shoe. shoes|sport", "Blue hat. hats", "Green scarf"]
     assert list(data.report.columns) == [
-        "user_id", "item_id", "timestamp", "label", "scenario", "catalog_item_id", "text", "attributes",
+        "user_id",
+        "item_id",
+        "timestamp",
+        "label",
+        "scenario",
+        "catalog_item_id",
+        "text",
+        "attributes",
     ]
     assert TabularColumns.from_mapping({"text": "name"}).text_fields == ["name"]
     with pytest.raises(DataError, match=r"unknown column role 'user'; roles are user_id, item_id"):

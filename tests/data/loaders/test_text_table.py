@@ -29,9 +29,7 @@ def test_separated_lines_in_utf8_report_the_undecodable_line(tmp_path):
     path = _csv(tmp_path, b"a|b\nc|\xff\n", name="x.txt")
 
     with pytest.raises(DataError, match=r"x\.txt:2: bytes that are not valid utf-8"):
-        TextTable.from_separated_lines(
-            path, "|", ["a", "b"], "utf-8", FallbackRecorder(strict=False)
-        )
+        TextTable.from_separated_lines(path, "|", ["a", "b"], "utf-8", FallbackRecorder(strict=False))
 
 
 def test_csv_rows_are_located_across_quoted_newlines_blank_lines_and_skipped_rows(tmp_path):
@@ -54,9 +52,7 @@ def test_csv_without_quotes_is_located_by_plain_lines(tmp_path):
     table = TextTable.from_csv(path, recorder)
 
     assert [table.location(i) for i in range(len(table))] == [f"{path}:2", f"{path}:4", f"{path}:6"]
-    assert recorder.report.skipped[
-        "wrong number of fields (more than the header's 2): row dropped"
-    ] == [1, f"{path}:5"]
+    assert recorder.report.skipped["wrong number of fields (more than the header's 2): row dropped"] == [1, f"{path}:5"]
 
 
 def test_csv_keeps_na_like_strings_and_strips_only_on_request(tmp_path):
@@ -82,9 +78,7 @@ def test_require_columns_names_missing_and_existing(tmp_path):
 def test_missing_file_lists_its_folder(tmp_path):
     _csv(tmp_path, "id\n1\n", name="present.csv")
 
-    with pytest.raises(
-        DataError, match=r"File not found: .*absent\.csv\. The folder .* holds: 'present\.csv'"
-    ):
+    with pytest.raises(DataError, match=r"File not found: .*absent\.csv\. The folder .* holds: 'present\.csv'"):
         TextTable.from_csv(str(tmp_path / "absent.csv"), FallbackRecorder(strict=False))
 
 

@@ -1,5 +1,3 @@
-import pathlib
-
 import numpy as np
 import pytest
 
@@ -41,10 +39,7 @@ def test_real_latest_small_ratings_from_the_manual_zip(latest_small):
     assert set(np.unique(data.interactions.scenarios).tolist()) == {"default"}
     index = {item_id: i for i, item_id in enumerate(data.catalog.item_ids)}
     assert data.catalog.text_fields["title"][index["1"]] == "Toy Story (1995)"
-    assert (
-        data.catalog.text_fields["genres"][index["1"]]
-        == "Adventure, Animation, Children, Comedy, Fantasy"
-    )
+    assert data.catalog.text_fields["genres"][index["1"]] == "Adventure, Animation, Children, Comedy, Fantasy"
     assert "(no genres listed)" not in data.catalog.attribute_names
     assert "Unknown" not in data.catalog.attribute_names
 
@@ -54,19 +49,14 @@ def test_real_latest_small_matches_the_raw_directory(latest_small):
 
     def events(data):
         i = data.interactions
-        return sorted(
-            zip(i.user_ids.tolist(), i.item_ids.tolist(), i.timestamps.tolist(), i.labels.tolist())
-        )
+        return sorted(zip(i.user_ids.tolist(), i.item_ids.tolist(), i.timestamps.tolist(), i.labels.tolist()))
 
     assert events(latest_small) == events(directory)
     rated = np.unique(directory.interactions.item_ids)
     assert latest_small.catalog.item_ids.tolist() == sorted(rated.tolist())
     directory_index = {item_id: i for i, item_id in enumerate(directory.catalog.item_ids)}
     rows = [directory_index[item_id] for item_id in latest_small.catalog.item_ids]
-    assert (
-        latest_small.catalog.text_fields["title"].tolist()
-        == directory.catalog.text_fields["title"][rows].tolist()
-    )
+    assert latest_small.catalog.text_fields["title"].tolist() == directory.catalog.text_fields["title"][rows].tolist()
     names = latest_small.catalog.attribute_names
     directory_columns = [directory.catalog.attribute_names.index(name) for name in names]
     np.testing.assert_array_equal(
@@ -75,9 +65,7 @@ def test_real_latest_small_matches_the_raw_directory(latest_small):
 
 
 def test_mock_100k_ratings_with_demographics_across_several_batches(monkeypatch):
-    monkeypatch.setattr(
-        tfds_source, "TFDS_BATCH_SIZE", 7
-    )  # several batches of different genre widths
+    monkeypatch.setattr(tfds_source, "TFDS_BATCH_SIZE", 7)  # several batches of different genre widths
     with tfds.testing.mock_data(num_examples=30):
         data = load_tfds("movielens/100k-ratings")
 
@@ -102,9 +90,7 @@ def test_catalog_maps_genre_labels_to_names_and_drops_non_genres():
     movie_ids = np.array(["20", "10", "20", "30"])
 
     recorder = FallbackRecorder(strict=False)
-    catalog = tfds_source._catalog(
-        "mock", movie_ids, columns, genre_names, recorder
-    )  # pylint: disable=protected-access
+    catalog = tfds_source._catalog("mock", movie_ids, columns, genre_names, recorder)  # pylint: disable=protected-access
 
     assert catalog.item_ids.tolist() == ["10", "20", "30"]
     assert catalog.text_fields["title"].tolist() == [
@@ -115,9 +101,7 @@ def test_catalog_maps_genre_labels_to_names_and_drops_non_genres():
     assert catalog.text_fields["genres"].tolist() == ["", "Comedy, Action", ""]
     assert catalog.attribute_names == ["Action", "Comedy"]
     assert catalog.attributes.tolist() == [[0, 0], [1, 1], [0, 0]]
-    assert recorder.report.skipped == {
-        "item without any text: its id is used as its text": [1, "mock:example 3"]
-    }
+    assert recorder.report.skipped == {"item without any text: its id is used as its text": [1, "mock:example 3"]}
 
 
 def test_download_failure_says_to_pass_a_manual_dir(monkeypatch):
@@ -131,9 +115,7 @@ def test_download_failure_says_to_pass_a_manual_dir(monkeypatch):
         match=r"could not download or prepare movielens/1m-ratings.*ml-1m\.zip.*--tfds-manual-dir",
     ):
         load_tfds("movielens/1m-ratings")
-    with pytest.raises(
-        DataError, match=r"manual directory '/nowhere' must hold the original ml-1m\.zip"
-    ):
+    with pytest.raises(DataError, match=r"manual directory '/nowhere' must hold the original ml-1m\.zip"):
         load_tfds("movielens/1m-ratings", manual_dir="/nowhere")
 
 
@@ -155,7 +137,5 @@ def test_manual_dir_is_passed_to_tfds_as_a_download_config(monkeypatch):
 
 @pytest.mark.parametrize("name", ["movielens/100k-movies", "mnist", "movielens/5k-ratings"])
 def test_unsupported_name_lists_the_accepted_configs(name):
-    with pytest.raises(
-        DataError, match=r"Unsupported TFDS dataset .*movielens/100k-ratings.*latest-small-ratings"
-    ):
+    with pytest.raises(DataError, match=r"Unsupported TFDS dataset .*movielens/100k-ratings.*latest-small-ratings"):
         load_tfds(name)

@@ -44,13 +44,11 @@ def _topics_of(data) -> list:
 
 def _assert_same_data(left, right):
     for field in ("user_ids", "item_ids", "timestamps", "labels", "scenarios"):
-        np.testing.assert_array_equal(getattr(left.interactions, field),
-                                      getattr(right.interactions, field))
+        np.testing.assert_array_equal(getattr(left.interactions, field), getattr(right.interactions, field))
     np.testing.assert_array_equal(left.catalog.item_ids, right.catalog.item_ids)
     np.testing.assert_array_equal(left.catalog.texts(), right.catalog.texts())
     np.testing.assert_array_equal(left.catalog.attributes, right.catalog.attributes)
-    np.testing.assert_array_equal(left.user_features.columns["region"],
-                                  right.user_features.columns["region"])
+    np.testing.assert_array_equal(left.user_features.columns["region"], right.user_features.columns["region"])
 
 
 def test_same_seed_gives_identical_data(small_world):
@@ -58,8 +56,7 @@ def test_same_seed_gives_identical_data(small_world):
 
 
 def test_other_seed_gives_different_data(small_world):
-    other = generate_builtin_world(BuiltinWorldConfig(
-        num_items=300, num_users=400, num_interactions=6000, seed=4))
+    other = generate_builtin_world(BuiltinWorldConfig(num_items=300, num_users=400, num_interactions=6000, seed=4))
     assert not np.array_equal(other.interactions.item_ids, small_world.interactions.item_ids)
     assert not np.array_equal(other.catalog.texts(), small_world.catalog.texts())
 
@@ -144,8 +141,7 @@ def test_cold_items_share_topics_with_warm_items(default_world):
     cut = np.quantile(interactions.timestamps, config.time_cut_quantile)
     seen_before_cut = set(interactions.item_ids[interactions.timestamps <= cut])
     topics = dict(zip(data.catalog.item_ids, _topics_of(data)))
-    warm_topic_counts = collections.Counter(
-        topic for item in seen_before_cut for topic in topics[item])
+    warm_topic_counts = collections.Counter(topic for item in seen_before_cut for topic in topics[item])
     for item in builtin_cold_item_ids(config):
         assert item not in seen_before_cut
         assert all(warm_topic_counts[topic] >= 10 for topic in topics[item])
@@ -154,16 +150,28 @@ def test_cold_items_share_topics_with_warm_items(default_world):
 def _distinctive_topic_words() -> dict:
     """Topic -> words used by that topic's phrases only (not by other topics or templates)."""
     words = {
-        topic: set().union(*map(_words, phrases + tuple(
-            phrase for scenario in vocabulary.SCENARIO_TOPIC_PHRASES.values()
-            for phrase in scenario[topic])))
+        topic: set().union(
+            *map(
+                _words,
+                phrases
+                + tuple(
+                    phrase for scenario in vocabulary.SCENARIO_TOPIC_PHRASES.values() for phrase in scenario[topic]
+                ),
+            )
+        )
         for topic, phrases in vocabulary.TOPIC_PHRASES.items()
     }
-    template_words = set().union(*map(_words, itertools.chain(
-        *vocabulary.SCENARIO_DESCRIPTION_OPENINGS.values(),
-        *vocabulary.SCENARIO_FILLER_PHRASES.values(),
-        vocabulary.SHARED_FILLER_PHRASES,
-        *vocabulary.SCENARIO_TITLE_TEMPLATES.values())))
+    template_words = set().union(
+        *map(
+            _words,
+            itertools.chain(
+                *vocabulary.SCENARIO_DESCRIPTION_OPENINGS.values(),
+                *vocabulary.SCENARIO_FILLER_PHRASES.values(),
+                vocabulary.SHARED_FILLER_PHRASES,
+                *vocabulary.SCENARIO_TITLE_TEMPLATES.values(),
+            ),
+        )
+    )
     distinctive = {}
     for topic, own in words.items():
         others = set().union(*(w for t, w in words.items() if t != topic))
@@ -178,8 +186,7 @@ def test_same_topic_texts_use_synonyms(default_world):
     topics_with_disjoint_pair = 0
     for topic in data.catalog.attribute_names:
         word_sets = [
-            _words(text) & distinctive[topic]
-            for text, topics in zip(texts, _topics_of(data)) if topics == {topic}
+            _words(text) & distinctive[topic] for text, topics in zip(texts, _topics_of(data)) if topics == {topic}
         ]
         assert all(word_sets), f"a {topic} item never names its topic"
         if any(not (a & b) for a, b in itertools.combinations(word_sets[:40], 2)):
@@ -259,8 +266,7 @@ def test_ratings_are_higher_on_the_users_main_topic(default_world):
     for events in events_of.values():
         if len(events) < 20:
             continue
-        counts = collections.Counter(
-            t for e in events for t in topics[interactions.item_ids[e]])
+        counts = collections.Counter(t for e in events for t in topics[interactions.item_ids[e]])
         main_topic = counts.most_common(1)[0][0]
         for e in events:
             target = on_topic if main_topic in topics[interactions.item_ids[e]] else off_topic
@@ -281,8 +287,9 @@ def _main_topic_fading(config) -> float:
     for start, count in zip(starts, counts):
         if count < 30:
             continue
-        first, second = [np.array([attribute_of[i] for i in part])
-                         for part in np.array_split(item_ids[start:start + count], 2)]
+        first, second = [
+            np.array([attribute_of[i] for i in part]) for part in np.array_split(item_ids[start : start + count], 2)
+        ]
         main_topic = np.argmax(first.sum(axis=0))
         drops.append(first[:, main_topic].mean() - second[:, main_topic].mean())
     assert len(drops) >= 100
@@ -298,8 +305,7 @@ def test_tastes_drift_over_time():
 
 def test_small_chunks_give_a_valid_world(monkeypatch):
     monkeypatch.setattr(item_draws, "EVENT_CHUNK_SIZE", 997)
-    config = BuiltinWorldConfig(num_items=200, num_users=300, num_interactions=5000,
-                                cold_item_share=0.1, seed=5)
+    config = BuiltinWorldConfig(num_items=200, num_users=300, num_interactions=5000, cold_item_share=0.1, seed=5)
     interactions = generate_builtin_world(config).interactions
     assert len(interactions) == 5000
     pairs = np.char.add(np.char.add(interactions.user_ids, "|"), interactions.item_ids)
@@ -312,8 +318,7 @@ def test_small_chunks_give_a_valid_world(monkeypatch):
 
 def test_heavy_users_get_distinct_items_up_to_the_cap():
     # Half the catalog per user forces the exact without-replacement fallback.
-    config = BuiltinWorldConfig(num_items=40, num_users=10, num_interactions=200,
-                                num_topics=4, seed=2)
+    config = BuiltinWorldConfig(num_items=40, num_users=10, num_interactions=200, num_topics=4, seed=2)
     assert config.interactions_cap_per_user == 20
     interactions = generate_builtin_world(config).interactions
     _, per_user = np.unique(interactions.user_ids, return_counts=True)

@@ -17,8 +17,12 @@ from safetensors.numpy import save_file
 
 from tfrec_llm.experiment_config import DEFAULT_TEXT_ENCODER, TextConfig
 from tfrec_llm.models.text import encoder_loading
-from tfrec_llm.models.text.encoder_loading import (TextEncoderError, learn_word_piece_vocabulary, load_text_encoder,
-                                            save_text_encoder)
+from tfrec_llm.models.text.encoder_loading import (
+    TextEncoderError,
+    learn_word_piece_vocabulary,
+    load_text_encoder,
+    save_text_encoder,
+)
 
 HF_HIDDEN = 8
 HF_INTERMEDIATE = 16
@@ -29,6 +33,7 @@ MINILM_DIR_VARIABLE = "TFREC_LLM_MINILM_DIR"
 
 def _hf_bert_tensors(prefix, rng):
     """Random weights under the names of a Hugging Face `BertModel` state dict."""
+
     def dense(name, out_dim, in_dim):
         return {f"{name}.weight": rng.normal(size=(out_dim, in_dim)), f"{name}.bias": rng.normal(size=out_dim)}
 
@@ -57,10 +62,20 @@ def _hf_bert_tensors(prefix, rng):
 def write_hf_bert_checkpoint(directory, prefix=""):
     """Writes a tiny HF BERT checkpoint directory; returns its tensors."""
     os.makedirs(directory, exist_ok=True)
-    config = {"model_type": "bert", "architectures": ["BertModel"], "vocab_size": len(TINY_VOCABULARY),
-              "hidden_size": HF_HIDDEN, "num_hidden_layers": HF_NUM_LAYERS, "num_attention_heads": 2,
-              "intermediate_size": HF_INTERMEDIATE, "max_position_embeddings": HF_MAX_POSITIONS,
-              "type_vocab_size": 2, "hidden_act": "gelu", "layer_norm_eps": 1e-12, "pad_token_id": 0}
+    config = {
+        "model_type": "bert",
+        "architectures": ["BertModel"],
+        "vocab_size": len(TINY_VOCABULARY),
+        "hidden_size": HF_HIDDEN,
+        "num_hidden_layers": HF_NUM_LAYERS,
+        "num_attention_heads": 2,
+        "intermediate_size": HF_INTERMEDIATE,
+        "max_position_embeddings": HF_MAX_POSITIONS,
+        "type_vocab_size": 2,
+        "hidden_act": "gelu",
+        "layer_norm_eps": 1e-12,
+        "pad_token_id": 0,
+    }
     with open(os.path.join(directory, "config.json"), "w", encoding="utf-8") as f:
         json.dump(config, f)
     with open(os.path.join(directory, "tokenizer_config.json"), "w", encoding="utf-8") as f:
@@ -88,8 +103,9 @@ def test_loads_a_local_hugging_face_bert_checkpoint(tmp_path, prefix):
     # The tokenizer reads vocab.txt and lowercases (do_lower_case).
     token_ids = encoder.tokenize(["Galaxy STAR"], sequence_length=6)
     vocabulary = list(TINY_VOCABULARY)
-    assert token_ids.tolist() == [[vocabulary.index("[CLS]"), galaxy, vocabulary.index("star"),
-                                   vocabulary.index("[SEP]"), 0, 0]]
+    assert token_ids.tolist() == [
+        [vocabulary.index("[CLS]"), galaxy, vocabulary.index("star"), vocabulary.index("[SEP]"), 0, 0]
+    ]
     assert encoder.encode(token_ids).shape == (1, HF_HIDDEN)
 
 
@@ -105,8 +121,10 @@ def test_saved_encoder_reloads_with_its_weights_and_provenance(tmp_path):
 
 def _no_network(monkeypatch):
     """Fails the test if anything would look for or fetch a checkpoint online."""
+
     def fail(*args, **kwargs):
         pytest.fail("the network (or a hub lookup) was tried")
+
     monkeypatch.setattr(encoder_loading, "hub_unreachable_reason", fail)
     monkeypatch.setattr(encoder_loading, "cached_checkpoint_dir", fail)
     monkeypatch.setattr(keras_hub.models.BertBackbone, "from_preset", fail)
@@ -124,9 +142,9 @@ def test_fallback_encoder_learns_its_vocabulary_from_the_catalog(spec, caplog, m
     assert encoder.backbone.num_layers == config.fallback_num_layers
     vocabulary = encoder.tokenizer.get_vocabulary()
     assert {"space", "galaxy", "love", "heart", "[PAD]", "[CLS]", "[SEP]"} <= set(vocabulary)
-    assert encoder.tokenize(["GALAXY"], 4).tolist() == [[encoder.tokenizer.cls_token_id,
-                                                          vocabulary.index("galaxy"),
-                                                          encoder.tokenizer.sep_token_id, 0]]
+    assert encoder.tokenize(["GALAXY"], 4).tolist() == [
+        [encoder.tokenizer.cls_token_id, vocabulary.index("galaxy"), encoder.tokenizer.sep_token_id, 0]
+    ]
 
 
 def test_the_default_is_the_pretrained_minilm_and_tests_pin_the_fallback():
@@ -136,8 +154,11 @@ def test_the_default_is_the_pretrained_minilm_and_tests_pin_the_fallback():
 
 def _unreachable_hub(monkeypatch):
     monkeypatch.setattr(encoder_loading, "cached_checkpoint_dir", lambda repo_id: None)
-    monkeypatch.setattr(encoder_loading, "hub_unreachable_reason",
-                        lambda repo_id: "huggingface.co cannot be reached (no route in this test)")
+    monkeypatch.setattr(
+        encoder_loading,
+        "hub_unreachable_reason",
+        lambda repo_id: "huggingface.co cannot be reached (no route in this test)",
+    )
 
 
 def _failing_download(monkeypatch):
@@ -146,13 +167,18 @@ def _failing_download(monkeypatch):
 
     def fail(preset, **kwargs):
         raise OSError(f"connection reset while downloading {preset} (in this test)")
+
     monkeypatch.setattr(keras_hub.models.BertBackbone, "from_preset", fail)
 
 
-@pytest.mark.parametrize("break_the_hub, reason", [(_unreachable_hub, "cannot be reached (no route in this test)"),
-                                                    (_failing_download, "connection reset while downloading")])
-def test_default_encoder_falls_back_with_a_warning_naming_source_and_reason(break_the_hub, reason, monkeypatch,
-                                                                              caplog):
+@pytest.mark.parametrize(
+    "break_the_hub, reason",
+    [
+        (_unreachable_hub, "cannot be reached (no route in this test)"),
+        (_failing_download, "connection reset while downloading"),
+    ],
+)
+def test_default_encoder_falls_back_with_a_warning_naming_source_and_reason(break_the_hub, reason, monkeypatch, caplog):
     break_the_hub(monkeypatch)
     with caplog.at_level(logging.WARNING):
         encoder = load_text_encoder(DEFAULT_TEXT_ENCODER, ["Space galaxy", "Love heart"], make_tiny_config().text)
@@ -164,13 +190,17 @@ def test_default_encoder_falls_back_with_a_warning_naming_source_and_reason(brea
 
 def test_another_hub_source_that_cannot_be_fetched_is_an_error_not_a_fallback(monkeypatch):
     _unreachable_hub(monkeypatch)
-    with pytest.raises(TextEncoderError, match="(?s)Could not fetch the text encoder hf://someone/bert: "
-                                               "huggingface.co cannot be reached.*local checkpoint directory"):
+    with pytest.raises(
+        TextEncoderError,
+        match="(?s)Could not fetch the text encoder hf://someone/bert: "
+        "huggingface.co cannot be reached.*local checkpoint directory",
+    ):
         load_text_encoder("hf://someone/bert", ["Space galaxy"], make_tiny_config().text)
 
 
 def test_a_hub_checkpoint_in_the_hugging_face_cache_loads_without_the_network(tmp_path, monkeypatch):
     from huggingface_hub import constants  # pylint: disable=import-outside-toplevel
+
     revision = "0123456789abcdef0123456789abcdef01234567"
     repository = tmp_path / "models--someone--tiny-bert"
     tensors = write_hf_bert_checkpoint(str(repository / "snapshots" / revision))
@@ -180,12 +210,15 @@ def test_a_hub_checkpoint_in_the_hugging_face_cache_loads_without_the_network(tm
 
     def fail(repo_id):
         pytest.fail("the Hub was asked although the checkpoint is cached")
+
     monkeypatch.setattr(encoder_loading, "hub_unreachable_reason", fail)
     encoder = load_text_encoder("hf://someone/tiny-bert", [], make_tiny_config().text)
     assert (encoder.pretrained, encoder.source) == (True, "hf://someone/tiny-bert")
     galaxy = TINY_VOCABULARY.index("galaxy")
-    np.testing.assert_array_equal(encoder.backbone.get_layer("token_embedding").embeddings.numpy()[galaxy],
-                                  tensors["embeddings.word_embeddings.weight"][galaxy])
+    np.testing.assert_array_equal(
+        encoder.backbone.get_layer("token_embedding").embeddings.numpy()[galaxy],
+        tensors["embeddings.word_embeddings.weight"][galaxy],
+    )
 
 
 def test_fallback_vocabulary_keeps_rare_words_whole_within_its_size():
@@ -203,8 +236,11 @@ def test_fallback_encoder_needs_some_catalog_text():
 
 
 def test_unknown_preset_name_explains_offline_use():
-    with pytest.raises(TextEncoderError, match="(?s)Could not load the BERT text encoder from preset "
-                                               "'no_such_bert_preset_xx'.*offline, pass a local directory"):
+    with pytest.raises(
+        TextEncoderError,
+        match="(?s)Could not load the BERT text encoder from preset "
+        "'no_such_bert_preset_xx'.*offline, pass a local directory",
+    ):
         load_text_encoder("no_such_bert_preset_xx", [], make_tiny_config().text)
 
 
@@ -228,8 +264,11 @@ def test_real_minilm_checkpoint_encodes_meaning():
     encoder = load_text_encoder(directory, [], make_tiny_config().text)
     assert encoder.hidden_dim == 384
     assert encoder.pretrained
-    sentences = ["A spaceship travels to a distant galaxy.", "Astronauts explore outer space among the stars.",
-                 "A recipe for chocolate cake with butter and sugar."]
+    sentences = [
+        "A spaceship travels to a distant galaxy.",
+        "Astronauts explore outer space among the stars.",
+        "A recipe for chocolate cake with butter and sugar.",
+    ]
     vectors = encoder.encode(encoder.tokenize(sentences, sequence_length=32))
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     related, unrelated = vectors[0] @ vectors[1], vectors[0] @ vectors[2]

@@ -45,6 +45,7 @@ def test_a_hub_that_answers_is_reachable(online):
 def test_a_failing_connection_is_reported_at_once(online):
     def refuse(url, timeout):
         raise OSError("[Errno -2] Name or service not known")
+
     online(refuse)
     started = time.monotonic()
     reason = hub_unreachable_reason(REPO, timeout=5)

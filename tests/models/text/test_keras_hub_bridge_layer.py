@@ -41,8 +41,7 @@ def _joint_model(mode, tmp_path, encoder=None):
 
 
 def test_mean_pool_averages_real_tokens_only():
-    sequence = tf.constant([[[1.0, 2.0], [3.0, 4.0], [50.0, 60.0]],
-                            [[7.0, 8.0], [0.0, 0.0], [0.0, 0.0]]])
+    sequence = tf.constant([[[1.0, 2.0], [3.0, 4.0], [50.0, 60.0]], [[7.0, 8.0], [0.0, 0.0], [0.0, 0.0]]])
     mask = tf.constant([[True, True, False], [False, False, False]])
     np.testing.assert_allclose(mean_pool(sequence, mask), [[2.0, 3.0], [0.0, 0.0]])
 
@@ -53,8 +52,13 @@ def test_bridge_outputs_the_mean_of_the_backbones_real_token_vectors():
     token_ids = encoder.tokenize(TOKENS, sequence_length=8)
     vectors = bridge(token_ids).numpy()
     assert vectors.shape == (3, 16) and bridge.output_dim == 16
-    outputs = encoder.backbone({"token_ids": token_ids, "segment_ids": np.zeros_like(token_ids),
-                                "padding_mask": (token_ids != 0).astype(np.int32)})
+    outputs = encoder.backbone(
+        {
+            "token_ids": token_ids,
+            "segment_ids": np.zeros_like(token_ids),
+            "padding_mask": (token_ids != 0).astype(np.int32),
+        }
+    )
     sequence = np.asarray(outputs["sequence_output"])
     for row, ids in enumerate(token_ids):
         np.testing.assert_allclose(vectors[row], sequence[row][ids != 0].mean(axis=0), rtol=1e-5, atol=1e-6)
@@ -140,8 +144,13 @@ class _PlainAttributeLayer(tf_keras.layers.Layer):
         self.backbone = backbone
 
     def call(self, token_ids):
-        outputs = self.backbone({"token_ids": token_ids, "segment_ids": tf.zeros_like(token_ids),
-                                 "padding_mask": tf.cast(token_ids != 0, tf.int32)})
+        outputs = self.backbone(
+            {
+                "token_ids": token_ids,
+                "segment_ids": tf.zeros_like(token_ids),
+                "padding_mask": tf.cast(token_ids != 0, tf.int32),
+            }
+        )
         return tf.reduce_mean(outputs["sequence_output"], axis=1)
 
 

@@ -37,8 +37,7 @@ def test_tokenize_handles_empty_texts_wordpieces_and_the_backbones_length_limit(
     token_ids = encoder.tokenize(TEXTS, sequence_length=50)
     assert token_ids.shape == (5, TINY_SEQUENCE_LENGTH)  # capped at the backbone's max_sequence_length
     assert token_ids[3].tolist() == [CLS, SEP] + [PAD] * (TINY_SEQUENCE_LENGTH - 2)
-    assert token_ids[4, :4].tolist() == [CLS, VOCABULARY.index("heart"), VOCABULARY.index("4"),
-                                         VOCABULARY.index("##2")]
+    assert token_ids[4, :4].tolist() == [CLS, VOCABULARY.index("heart"), VOCABULARY.index("4"), VOCABULARY.index("##2")]
     assert encoder.tokenize([], sequence_length=6).shape == (0, 6)
 
 
@@ -53,8 +52,7 @@ def test_encode_returns_one_pooled_vector_per_text_whatever_the_batching():
     vectors = encoder.encode(token_ids)
     assert vectors.shape == (5, encoder.hidden_dim) and vectors.dtype == np.float32
     np.testing.assert_allclose(encoder.encode(token_ids, batch_size=2), vectors, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(vectors, encoder.bridge_layer()(token_ids, training=False).numpy(), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(vectors, encoder.bridge_layer()(token_ids, training=False).numpy(), rtol=1e-5, atol=1e-6)
     assert not np.allclose(vectors[0], vectors[1])
     assert encoder.encode(token_ids[:0]).shape == (0, encoder.hidden_dim)
 
@@ -123,8 +121,10 @@ def test_cut_texts_are_counted_in_a_warning_that_names_the_setting(caplog):
     lengths = np.array([3, 9, 6, 7, 40])
     with caplog.at_level("WARNING"):
         assert warn_about_cut_texts(lengths, 6, 512) == 3
-    assert ("3 of 5 item texts (60.0%) were longer than text.sequence_length=6 tokens and were cut "
-            "(longest: 40 tokens); raise it with --text-sequence-length or text.sequence_length") in caplog.text
+    assert (
+        "3 of 5 item texts (60.0%) were longer than text.sequence_length=6 tokens and were cut "
+        "(longest: 40 tokens); raise it with --text-sequence-length or text.sequence_length"
+    ) in caplog.text
 
     caplog.clear()
     with caplog.at_level("WARNING"):

@@ -49,10 +49,16 @@ def test_add_items_writes_new_versions_of_every_item_table_model(grown_export, e
 def test_new_item_embeddings_are_the_text_encoder_outputs(grown_export):
     directory, _ = grown_export
     texts = [text for _, text in NEW_ITEMS]
-    from_text = load_saved_model(os.path.join(directory, "item_text_encoder", "1")).signatures["serving_default"](
-        text=tf.constant(texts))["item_embedding"].numpy()
-    from_table = load_saved_model(os.path.join(directory, "item_encoder", "2")).signatures["serving_default"](
-        item_ids=tf.constant([item_id for item_id, _ in NEW_ITEMS]))["item_embedding"].numpy()
+    from_text = (
+        load_saved_model(os.path.join(directory, "item_text_encoder", "1"))
+        .signatures["serving_default"](text=tf.constant(texts))["item_embedding"]
+        .numpy()
+    )
+    from_table = (
+        load_saved_model(os.path.join(directory, "item_encoder", "2"))
+        .signatures["serving_default"](item_ids=tf.constant([item_id for item_id, _ in NEW_ITEMS]))["item_embedding"]
+        .numpy()
+    )
     np.testing.assert_allclose(from_table, from_text, atol=1e-6)
 
 
@@ -62,8 +68,9 @@ def test_new_item_is_retrieved_for_a_history_of_its_topic(grown_export):
     new_ids = [item_id for item_id, _ in NEW_ITEMS]
     for topic, new_id in enumerate(new_ids):
         history = [[f"m{topic + 4 * j}" for j in range(3)]]  # items m{topic}, m{topic+4}, ... share the topic
-        outputs = retrieve(history=tf.constant(history), scenario=tf.constant([""]), user_age=tf.constant([""]),
-                           k=tf.constant(1000))
+        outputs = retrieve(
+            history=tf.constant(history), scenario=tf.constant([""]), user_age=tf.constant([""]), k=tf.constant(1000)
+        )
         ranked = [i.decode() for i in outputs["item_ids"].numpy()[0]]
         new_ranks = [ranked.index(i) if i in ranked else len(ranked) for i in new_ids]
         assert new_ranks[topic] == min(new_ranks), (new_id, new_ranks)
@@ -73,9 +80,11 @@ def test_old_items_keep_their_scores_after_growth(grown_export, export_dir):
     directory, _ = grown_export
     history = tf.constant([["m0", "m4", "m8"]])
     before = load_saved_model(os.path.join(export_dir, "ranking", "1")).signatures["serving_default"](
-        history=history, candidates=tf.constant([["m1", "m12"]]))
+        history=history, candidates=tf.constant([["m1", "m12"]])
+    )
     after = load_saved_model(os.path.join(directory, "ranking", "2")).signatures["serving_default"](
-        history=history, candidates=tf.constant([["m1", "m12"]]))
+        history=history, candidates=tf.constant([["m1", "m12"]])
+    )
     np.testing.assert_allclose(after["scores"].numpy(), before["scores"].numpy(), atol=1e-5)
     np.testing.assert_allclose(after["affinity"].numpy(), before["affinity"].numpy(), atol=1e-5)
 
@@ -90,8 +99,11 @@ def test_duplicate_item_is_rejected_and_nothing_is_written(export_dir, tmp_path)
 
 
 def test_read_new_items_joins_text_fields_and_falls_back_to_the_id(tmp_path):
-    path = write_csv(tmp_path / "items.csv", [("a", "Alien", "Sci-Fi"), ("b", "", ""), ("c", "Heat", "")],
-                     header="item_id,title,genres")
+    path = write_csv(
+        tmp_path / "items.csv",
+        [("a", "Alien", "Sci-Fi"), ("b", "", ""), ("c", "Heat", "")],
+        header="item_id,title,genres",
+    )
     items = read_new_items(path, text_fields=None)
     assert items.texts.tolist() == ["Alien. Sci-Fi", "b", "Heat"]
     assert items.titles.tolist() == ["Alien", "b", "Heat"]
@@ -119,6 +131,7 @@ def test_add_items_needs_an_export(tmp_path):
 
 def test_text_requests_find_items_added_to_the_export(grown_export):
     from tfrec_llm.queries.retriever import TextQueryRetriever  # pylint: disable=import-outside-toplevel
+
     directory, _ = grown_export
     retriever = TextQueryRetriever.from_export(directory)
     for item_id, text in NEW_ITEMS:

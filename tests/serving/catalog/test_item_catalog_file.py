@@ -8,7 +8,7 @@ from tfrec_llm.serving.catalog.item_catalog_file import item_catalog_path, read_
 
 def test_round_trip(tmp_path):
     ids = np.array(["1", "x y", "é"])
-    titles = np.array(['Tab\there', 'Quote "q"', "Amélie (2001)"])
+    titles = np.array(["Tab\there", 'Quote "q"', "Amélie (2001)"])
     write_item_catalog(str(tmp_path), ids, titles)
     read_ids, read_titles = read_item_catalog(str(tmp_path))
     assert read_ids.tolist() == ids.tolist() and read_titles.tolist() == titles.tolist()

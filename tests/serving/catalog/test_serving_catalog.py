@@ -8,8 +8,9 @@ from tfrec_llm.serving.catalog.serving_catalog import CatalogError, ServingCatal
 
 def catalog(ids=("a", "b")):
     n = len(ids)
-    return ServingCatalog(np.array(ids), np.array([i.upper() for i in ids]), np.ones((n, 2), np.float32),
-                          np.zeros((2, 2), np.float32))
+    return ServingCatalog(
+        np.array(ids), np.array([i.upper() for i in ids]), np.ones((n, 2), np.float32), np.zeros((2, 2), np.float32)
+    )
 
 
 def test_from_index_table_splits_reserved_rows():
@@ -28,12 +29,15 @@ def test_appended_adds_items_after_existing_ones():
         catalog().appended(["b"], ["B"], np.ones((1, 2)))
 
 
-@pytest.mark.parametrize("ids, message", [
-    ((), "at least one item"),
-    (("a", ""), "Empty item id at position 1"),
-    (("a", "b\nc"), "line break"),
-    (("a", "a"), r"Duplicated item ids: \['a'\]"),
-])
+@pytest.mark.parametrize(
+    "ids, message",
+    [
+        ((), "at least one item"),
+        (("a", ""), "Empty item id at position 1"),
+        (("a", "b\nc"), "line break"),
+        (("a", "a"), r"Duplicated item ids: \['a'\]"),
+    ],
+)
 def test_bad_ids_are_rejected(ids, message):
     with pytest.raises(CatalogError, match=message):
         catalog(ids)

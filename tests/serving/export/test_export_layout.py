@@ -4,8 +4,13 @@ import os
 
 import pytest
 
-from tfrec_llm.serving.export.export_layout import (latest_version_path, model_versions, next_version, publish_version,
-                                             staging_dir)
+from tfrec_llm.serving.export.export_layout import (
+    latest_version_path,
+    model_versions,
+    next_version,
+    publish_version,
+    staging_dir,
+)
 
 
 def test_versions_ignore_non_numeric_entries(tmp_path):

@@ -51,10 +51,12 @@ def reference_users(trained, table, histories, scenarios=None, ages=None):
     rows = np.zeros((len(histories), MAX_HISTORY), np.int32)
     for r, history in enumerate(histories):
         kept = [index_of(trained, i) for i in history if i][-MAX_HISTORY:]
-        rows[r, :len(kept)] = kept
+        rows[r, : len(kept)] = kept
     assets = trained.assets
-    scenario = [int(np.searchsorted(assets.scenario_values, s)) + 1 if s in assets.scenario_values else 0
-                for s in (scenarios or [""] * len(histories))]
+    scenario = [
+        int(np.searchsorted(assets.scenario_values, s)) + 1 if s in assets.scenario_values else 0
+        for s in (scenarios or [""] * len(histories))
+    ]
     ages_vocab = assets.user_feature_values["age"]
     age = [int(np.searchsorted(ages_vocab, a)) + 1 if a in ages_vocab else 0 for a in (ages or [""] * len(histories))]
     features = {"history": rows, "scenario": np.array(scenario, np.int32), "user_age": np.array(age, np.int32)}
@@ -86,7 +88,8 @@ def test_retrieval_reproduces_the_model(export_dir, trained, item_table):
     histories = [["m0", "m4", "m8"], ["m1", "", "m5"], ["m2", "", ""]]
     outputs = signature(export_dir, "retrieval")(history=tf.constant(histories))
     expected_ids, expected_scores = reference_top_k(
-        trained, item_table, reference_users(trained, item_table, histories), histories, MAX_K)
+        trained, item_table, reference_users(trained, item_table, histories), histories, MAX_K
+    )
     np.testing.assert_allclose(outputs["scores"].numpy(), expected_scores, atol=ATOL)
     np.testing.assert_array_equal(strings(outputs["item_ids"]), expected_ids)
 
@@ -94,8 +97,12 @@ def test_retrieval_reproduces_the_model(export_dir, trained, item_table):
 def test_retrieval_with_context_reads_scenario_user_features_and_k(export_dir, trained, item_table):
     histories = [["m0", "m4"], ["m3", "m7"]]
     retrieve = signature(export_dir, "retrieval", "retrieve_with_context")
-    outputs = retrieve(history=tf.constant(histories), scenario=tf.constant(["web", "tv"]),
-                       user_age=tf.constant(["old", "young"]), k=tf.constant(3))
+    outputs = retrieve(
+        history=tf.constant(histories),
+        scenario=tf.constant(["web", "tv"]),
+        user_age=tf.constant(["old", "young"]),
+        k=tf.constant(3),
+    )
     users = reference_users(trained, item_table, histories, ["web", "tv"], ["old", "young"])
     expected_ids, expected_scores = reference_top_k(trained, item_table, users, histories, 3)
     np.testing.assert_allclose(outputs["scores"].numpy(), expected_scores, atol=ATOL)
@@ -118,11 +125,13 @@ def test_retrieval_safe_inputs(export_dir, trained, item_table):
     np.testing.assert_allclose(scores, expected_scores, atol=ATOL)
     assert not set(ids[2]) & set(long_history)  # every history item excluded, not only the last ones
     retrieve_k = signature(export_dir, "retrieval", "retrieve_with_context")
-    huge_k = retrieve_k(history=tf.constant([["m0"]]), scenario=tf.constant([""]), user_age=tf.constant([""]),
-                        k=tf.constant(10_000))
+    huge_k = retrieve_k(
+        history=tf.constant([["m0"]]), scenario=tf.constant([""]), user_age=tf.constant([""]), k=tf.constant(10_000)
+    )
     assert huge_k["item_ids"].shape == (1, MAX_K)
-    zero_k = retrieve_k(history=tf.constant([["m0"]]), scenario=tf.constant([""]), user_age=tf.constant([""]),
-                        k=tf.constant(-2))
+    zero_k = retrieve_k(
+        history=tf.constant([["m0"]]), scenario=tf.constant([""]), user_age=tf.constant([""]), k=tf.constant(-2)
+    )
     assert zero_k["item_ids"].shape == (1, 0)
 
 
@@ -153,10 +162,13 @@ def test_user_and_item_encoders_reproduce_the_model(export_dir, trained, item_ta
     users = signature(export_dir, "user_encoder")(history=tf.constant(histories))["user_embedding"]
     np.testing.assert_allclose(users.numpy(), reference_users(trained, item_table, histories), atol=ATOL)
     with_context = signature(export_dir, "user_encoder", "encode_with_context")(
-        history=tf.constant(histories), scenario=tf.constant(["app", "web"]), user_age=tf.constant(["young", ""]))
-    np.testing.assert_allclose(with_context["user_embedding"].numpy(),
-                               reference_users(trained, item_table, histories, ["app", "web"], ["young", ""]),
-                               atol=ATOL)
+        history=tf.constant(histories), scenario=tf.constant(["app", "web"]), user_age=tf.constant(["young", ""])
+    )
+    np.testing.assert_allclose(
+        with_context["user_embedding"].numpy(),
+        reference_users(trained, item_table, histories, ["app", "web"], ["young", ""]),
+        atol=ATOL,
+    )
     ids = ["m3", "nope", "", "m47"]
     items = signature(export_dir, "item_encoder")(item_ids=tf.constant(ids))["item_embedding"].numpy()
     np.testing.assert_allclose(items, item_table[[index_of(trained, i) if i else 0 for i in ids]], atol=ATOL)
@@ -237,18 +249,23 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_export_reports_one_line_off_a_terminal_and_a_bar_over_the_models_on_one(model_dir, tmp_path, monkeypatch,
-                                                                                   caplog):
+def test_export_reports_one_line_off_a_terminal_and_a_bar_over_the_models_on_one(
+    model_dir, tmp_path, monkeypatch, caplog
+):
     validated = []
     monkeypatch.setattr(model_version_writer, "validate_saved_model", lambda path, module: validated.append(path))
     names = ["user_encoder", "item_encoder"]
     with caplog.at_level(logging.DEBUG):
         export_models(model_dir, str(tmp_path / "piped"), validate=True, model_names=names)
-    lines = [r.getMessage() for r in caplog.records
-             if r.levelno >= logging.INFO and r.name.startswith(("tfrec_llm.progress", "tfrec_llm.serving"))]
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.INFO and r.name.startswith(("tfrec_llm.progress", "tfrec_llm.serving"))
+    ]
     assert len(validated) == 2 and len(lines) == 1
-    assert lines[0].startswith(f"Exported 2 models to {tmp_path / 'piped'} (each validated in a fresh TensorFlow "
-                               "process) in ")
+    assert lines[0].startswith(
+        f"Exported 2 models to {tmp_path / 'piped'} (each validated in a fresh TensorFlow process) in "
+    )
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     export_models(model_dir, str(tmp_path / "terminal"), validate=True, model_names=names)
@@ -263,19 +280,35 @@ def test_unknown_model_name_is_rejected(model_dir, tmp_path):
 
 
 def test_saved_model_cli_shows_documented_signatures(export_dir):
-    command = [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "show", "--all",
-               "--dir", os.path.join(export_dir, "retrieval", "1")]
-    shown = subprocess.run(command, capture_output=True, text=True, check=True,
-                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")).stdout
-    for text in ("signature_def['serving_default']", "signature_def['retrieve_with_context']",
-                 "inputs['history']", "inputs['scenario']", "inputs['user_age']", "inputs['k']",
-                 "outputs['item_ids']", "outputs['scores']"):
+    command = [
+        sys.executable,
+        "-m",
+        "tensorflow.python.tools.saved_model_cli",
+        "show",
+        "--all",
+        "--dir",
+        os.path.join(export_dir, "retrieval", "1"),
+    ]
+    shown = subprocess.run(
+        command, capture_output=True, text=True, check=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    ).stdout
+    for text in (
+        "signature_def['serving_default']",
+        "signature_def['retrieve_with_context']",
+        "inputs['history']",
+        "inputs['scenario']",
+        "inputs['user_age']",
+        "inputs['k']",
+        "outputs['item_ids']",
+        "outputs['scores']",
+    ):
         assert text in shown
 
 
 def test_finetuned_text_encoder_is_exported_with_its_trained_bert(tmp_path):
     from serving_fixtures import train_topic_model  # pylint: disable=import-outside-toplevel
     from tfrec_llm.training.trained_model import TrainedModel  # pylint: disable=import-outside-toplevel
+
     model_dir = train_topic_model(str(tmp_path / "model"), {"text": {"mode": "finetune"}, "train": {"epochs": 1}})
     export_models(model_dir, str(tmp_path / "export"), validate=False, model_names=["item_text_encoder"])
     finetuned = TrainedModel.load(model_dir)

@@ -12,8 +12,11 @@ def test_core_models_may_not_need_any_non_core_op():
 
 
 def test_text_encoder_may_use_tf_text_2_12_tokenizer_ops_only():
-    check_op_set("item_text_encoder", ["CaseFoldUTF8", "FastWordpieceTokenizeWithOffsets",
-                                       "RegexSplitWithOffsets"], allows_text_ops=True)
+    check_op_set(
+        "item_text_encoder",
+        ["CaseFoldUTF8", "FastWordpieceTokenizeWithOffsets", "RegexSplitWithOffsets"],
+        allows_text_ops=True,
+    )
     with pytest.raises(OpSetError, match="TFText>FastWordpieceDetokenize"):
         check_op_set("item_text_encoder", ["TFText>FastWordpieceDetokenize"], allows_text_ops=True)
     with pytest.raises(OpSetError, match="RoundRobinTrim.*StartEndPacker"):

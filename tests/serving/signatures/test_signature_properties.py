@@ -21,7 +21,8 @@ from serving_fixtures import NUM_ITEMS
 CATALOG_IDS = [f"m{i}" for i in range(NUM_ITEMS)]  # the ids of serving_fixtures.topic_world
 ID = st.one_of(st.sampled_from(CATALOG_IDS), st.just(""), st.text(max_size=12))
 HISTORIES = st.lists(st.lists(ID, max_size=60), max_size=6).map(
-    lambda rows: [row + [""] * (max((len(r) for r in rows), default=0) - len(row)) for row in rows])
+    lambda rows: [row + [""] * (max((len(r) for r in rows), default=0) - len(row)) for row in rows]
+)
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -50,9 +51,12 @@ def _as_matrix(histories):
 def test_retrieval_answers_every_generated_request(retrieval, histories, k):
     signature = retrieval.signatures["retrieve_with_context"]
     batch = len(histories)
-    inputs = {"history": _as_matrix(histories), "k": tf.constant(k, tf.int32),
-              "scenario": tf.constant([""] * batch, dtype=tf.string)}
-    for name, spec in signature.structured_input_signature[1].items():
+    inputs = {
+        "history": _as_matrix(histories),
+        "k": tf.constant(k, tf.int32),
+        "scenario": tf.constant([""] * batch, dtype=tf.string),
+    }
+    for name, _spec in signature.structured_input_signature[1].items():
         if name.startswith("user_"):
             inputs[name] = tf.constant([""] * batch, dtype=tf.string)
     out = signature(**inputs)
@@ -75,8 +79,10 @@ def test_ranking_scores_every_generated_request(ranking, histories, candidates):
     batch = len(histories)
     out = ranking.signatures["serving_default"](
         history=_as_matrix(histories),
-        candidates=tf.constant(np.asarray([candidates] * batch, dtype=object).reshape(batch, len(candidates)),
-                               dtype=tf.string))
+        candidates=tf.constant(
+            np.asarray([candidates] * batch, dtype=object).reshape(batch, len(candidates)), dtype=tf.string
+        ),
+    )
     for key in ("scores", "affinity"):
         values = out[key].numpy()
         assert values.shape == (batch, len(candidates))
@@ -86,16 +92,19 @@ def test_ranking_scores_every_generated_request(ranking, histories, candidates):
 @pytest.fixture(scope="module")
 def text_retrieval(export_dir):
     import tensorflow_text  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+
     return tf.saved_model.load(_latest(export_dir, "text_retrieval"))
 
 
 @SETTINGS
-@given(queries=st.lists(st.one_of(st.text(max_size=40), st.text(min_size=500, max_size=2000), st.just("")),
-                        max_size=6),
-       k=st.integers(min_value=-5, max_value=500))
+@given(
+    queries=st.lists(st.one_of(st.text(max_size=40), st.text(min_size=500, max_size=2000), st.just("")), max_size=6),
+    k=st.integers(min_value=-5, max_value=500),
+)
 def test_text_retrieval_answers_every_generated_request(text_retrieval, queries, k):
-    out = text_retrieval.signatures["retrieve_top_k"](query=tf.constant(queries, dtype=tf.string, shape=[len(queries)]),
-                                                      k=tf.constant(k, tf.int32))
+    out = text_retrieval.signatures["retrieve_top_k"](
+        query=tf.constant(queries, dtype=tf.string, shape=[len(queries)]), k=tf.constant(k, tf.int32)
+    )
     ids, scores = out["item_ids"].numpy(), out["scores"].numpy()
     assert ids.shape == scores.shape == (len(queries), min(max(k, 0), 10))
     assert np.all(np.isfinite(scores)) and np.all(np.diff(scores, axis=1) <= 1e-6)

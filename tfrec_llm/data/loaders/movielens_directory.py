@@ -82,12 +82,8 @@ def age_bucket_labels(ages: np.ndarray) -> np.ndarray:
         >>> age_bucket_labels(np.array(["17", "18", "24", "56", "x"])).tolist()
         ['Under 18', '18-24', '18-24', '56+', '']
     """
-    numbers = pd.to_numeric(pd.Series(np.asarray(ages, dtype=str)), errors="coerce").to_numpy(
-        dtype=np.float64
-    )
-    bucket = np.searchsorted(
-        np.asarray(AGE_BUCKET_BOUNDS, dtype=np.float64), np.nan_to_num(numbers), side="right"
-    )
+    numbers = pd.to_numeric(pd.Series(np.asarray(ages, dtype=str)), errors="coerce").to_numpy(dtype=np.float64)
+    bucket = np.searchsorted(np.asarray(AGE_BUCKET_BOUNDS, dtype=np.float64), np.nan_to_num(numbers), side="right")
     labels = np.asarray(AGE_BUCKET_LABELS)[bucket]
     return np.where(np.isfinite(numbers), labels, "")
 
@@ -132,9 +128,7 @@ def load_movielens_directory(path: str, strict: bool = False) -> InteractionData
     interactions, positions = row_checks.build_interactions(
         ratings, recorder, user_column, item_column, timestamp_column, label_column=rating_column
     )
-    interactions, positions = row_checks.drop_unknown_items(
-        interactions, positions, ratings, catalog, recorder
-    )
+    interactions, positions = row_checks.drop_unknown_items(interactions, positions, ratings, catalog, recorder)
     row_checks.note_single_interaction_users(interactions, positions, ratings, recorder)
     return InteractionData(
         name=os.path.basename(os.path.normpath(path)),
@@ -171,9 +165,7 @@ def _load_100k(path: str, recorder: FallbackRecorder) -> LayoutContent:
     is_genre = [name not in NOT_A_GENRE for name in genre_names]
     genre_flags = (flags[:, is_genre] == "1").astype(np.float32)
     attribute_names = [name for name, keep in zip(genre_names, is_genre) if keep]
-    genre_text = np.array(
-        [", ".join(np.asarray(attribute_names)[row > 0]) for row in genre_flags], dtype=str
-    )
+    genre_text = np.array([", ".join(np.asarray(attribute_names)[row > 0]) for row in genre_flags], dtype=str)
     catalog = row_checks.build_catalog(
         items,
         positions,
@@ -201,12 +193,8 @@ def _load_100k(path: str, recorder: FallbackRecorder) -> LayoutContent:
 
 
 def _read_100k_genres(path: str, recorder: FallbackRecorder) -> List[str]:
-    genres = TextTable.from_separated_lines(
-        path, "|", ["genre", "index"], MOVIELENS_ENCODING, recorder
-    )
-    indices = pd.to_numeric(pd.Series(genres.stripped("index")), errors="coerce").to_numpy(
-        dtype=np.float64
-    )
+    genres = TextTable.from_separated_lines(path, "|", ["genre", "index"], MOVIELENS_ENCODING, recorder)
+    indices = pd.to_numeric(pd.Series(genres.stripped("index")), errors="coerce").to_numpy(dtype=np.float64)
     expected = np.arange(len(genres))
     if not np.array_equal(np.sort(indices), expected):
         raise DataError(
@@ -238,9 +226,7 @@ def _load_1m(path: str, recorder: FallbackRecorder) -> LayoutContent:
             MOVIELENS_ENCODING,
             recorder,
         )
-        codes = pd.to_numeric(pd.Series(users.stripped("occupation")), errors="coerce").to_numpy(
-            dtype=np.float64
-        )
+        codes = pd.to_numeric(pd.Series(users.stripped("occupation")), errors="coerce").to_numpy(dtype=np.float64)
         known = np.isfinite(codes) & (codes >= 0) & (codes < len(ML_1M_OCCUPATIONS))
         row_checks.record_rows(
             recorder,
@@ -254,9 +240,7 @@ def _load_1m(path: str, recorder: FallbackRecorder) -> LayoutContent:
             np.asarray(ML_1M_OCCUPATIONS)[np.where(known, codes, 0).astype(int)],
             users.stripped("occupation"),
         )
-        user_features = _user_features(
-            users, age_bucket_labels(users.stripped("age")), occupations, recorder
-        )
+        user_features = _user_features(users, age_bucket_labels(users.stripped("age")), occupations, recorder)
     return ratings, RATING_COLUMNS, catalog, user_features
 
 
@@ -266,9 +250,7 @@ def _load_latest(path: str, recorder: FallbackRecorder) -> LayoutContent:
     movies = TextTable.from_csv(os.path.join(path, "movies.csv"), recorder)
     movies.require_columns(["movieId", "title", "genres"], "movies file")
     tags_path = os.path.join(path, "tags.csv")
-    catalog = _catalog_with_genre_lists(
-        movies, "movieId", recorder, tags_path if os.path.exists(tags_path) else None
-    )
+    catalog = _catalog_with_genre_lists(movies, "movieId", recorder, tags_path if os.path.exists(tags_path) else None)
     return ratings, LATEST_RATING_COLUMNS, catalog, None
 
 
@@ -296,9 +278,7 @@ def _catalog_with_genre_lists(
     )
 
 
-def _movie_tags(
-    tags_path: str, known_movie_ids: np.ndarray, recorder: FallbackRecorder
-) -> pd.Series:
+def _movie_tags(tags_path: str, known_movie_ids: np.ndarray, recorder: FallbackRecorder) -> pd.Series:
     """Movie id -> its distinct tags (case-insensitive), in file order, joined by ", "."""
     tags = TextTable.from_csv(tags_path, recorder)
     tags.require_columns(["movieId", "tag"], "tags file")
@@ -306,9 +286,7 @@ def _movie_tags(
     keep = row_checks.drop_empty(tags, keep, ["movieId", "tag"], recorder)
     movie_ids, texts = tags.stripped("movieId"), tags.stripped("tag")
     unknown = keep & ~np.isin(movie_ids, known_movie_ids)
-    row_checks.record_rows(
-        recorder, tags, unknown, "tag of a movie not in the catalog: row dropped", movie_ids
-    )
+    row_checks.record_rows(recorder, tags, unknown, "tag of a movie not in the catalog: row dropped", movie_ids)
     keep &= ~unknown
     frame = pd.DataFrame({"movie": movie_ids[keep], "tag": texts[keep]})
     frame = frame.assign(key=frame["tag"].str.lower()).drop_duplicates(["movie", "key"])
@@ -321,9 +299,7 @@ def _user_features(
     keep = row_checks.drop_empty(users, np.ones(len(users), dtype=bool), ["user_id"], recorder)
     user_ids = users.stripped("user_id")
     duplicate = keep & pd.Series(user_ids).duplicated().to_numpy()
-    row_checks.record_rows(
-        recorder, users, duplicate, "user defined twice: later row dropped", user_ids
-    )
+    row_checks.record_rows(recorder, users, duplicate, "user defined twice: later row dropped", user_ids)
     keep &= ~duplicate
     return UserFeatures(
         user_ids=user_ids[keep],

@@ -57,9 +57,7 @@ def record_rows(
     recorder.record(reason, table.location(first), int(mask.sum()), value=value)
 
 
-def drop_repeated_headers(
-    table: TextTable, keep: np.ndarray, recorder: FallbackRecorder
-) -> np.ndarray:
+def drop_repeated_headers(table: TextTable, keep: np.ndarray, recorder: FallbackRecorder) -> np.ndarray:
     """Drops rows equal to the header row (e.g. from concatenated CSV files)."""
     if table.header is None:
         return keep
@@ -68,17 +66,13 @@ def drop_repeated_headers(
         candidates = np.flatnonzero(repeated)
         if candidates.size == 0:
             break
-        matches = (table.stripped_series(column).iloc[candidates] == column.strip()).to_numpy(
-            dtype=bool
-        )
+        matches = (table.stripped_series(column).iloc[candidates] == column.strip()).to_numpy(dtype=bool)
         repeated[candidates[~matches]] = False
     record_rows(recorder, table, repeated, "repeated header row: row dropped")
     return keep & ~repeated
 
 
-def drop_empty(
-    table: TextTable, keep: np.ndarray, columns: Sequence[str], recorder: FallbackRecorder
-) -> np.ndarray:
+def drop_empty(table: TextTable, keep: np.ndarray, columns: Sequence[str], recorder: FallbackRecorder) -> np.ndarray:
     """Drops rows with an empty (or missing) value in any of `columns`."""
     for column in columns:
         empty = keep & table.is_empty(column)
@@ -199,17 +193,13 @@ def build_interactions(
     if scenario_column:
         scenarios = table.stripped(scenario_column)
         empty = keep & table.is_empty(scenario_column)
-        record_rows(
-            recorder, table, empty, f"empty {scenario_column}: scenario '{DEFAULT_SCENARIO}' used"
-        )
+        record_rows(recorder, table, empty, f"empty {scenario_column}: scenario '{DEFAULT_SCENARIO}' used")
         scenarios = np.where(empty, DEFAULT_SCENARIO, scenarios)
     else:
         scenarios = np.full(len(table), DEFAULT_SCENARIO)
     positions = np.flatnonzero(keep)
     if positions.size == 0:
-        raise DataError(
-            f"{table.path}: no usable interaction row is left ({recorder.report.summary()})."
-        )
+        raise DataError(f"{table.path}: no usable interaction row is left ({recorder.report.summary()}).")
     interactions = Interactions(
         user_ids=table.stripped(user_column)[positions],
         item_ids=table.stripped(item_column)[positions],
@@ -304,10 +294,7 @@ def build_catalog(
         attribute_names: the names of the attribute columns.
     """
     item_ids = table.stripped(id_column)[positions]
-    fields = {
-        name: np.char.strip(np.asarray(values, dtype=str)[positions])
-        for name, values in text_fields.items()
-    }
+    fields = {name: np.char.strip(np.asarray(values, dtype=str)[positions]) for name, values in text_fields.items()}
     if fallback_field not in fields:
         fields[fallback_field] = np.full(len(item_ids), "")
     has_text = np.zeros(len(item_ids), dtype=bool)
@@ -353,9 +340,7 @@ def multi_hot(
         >>> names, matrix.tolist(), text.tolist()
         (['a', 'b'], [[1.0, 1.0], [0.0, 0.0], [1.0, 0.0]], ['b, a', '', 'a'])
     """
-    labels = (
-        pd.Series(np.asarray(label_strings, dtype=str)).str.split(separator, regex=False).explode()
-    )
+    labels = pd.Series(np.asarray(label_strings, dtype=str)).str.split(separator, regex=False).explode()
     labels = labels.str.strip()
     labels = labels[(labels != "") & ~labels.isin(list(excluded))]
     if names is None:

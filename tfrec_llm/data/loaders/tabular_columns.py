@@ -23,7 +23,14 @@ LABEL_COLUMN_NAMES = ("rating", "label", "score")
 FILE_ORDER = "file order"
 # Roles of `from_mapping` (and of `--columns`); "text" sets `text_fields`.
 COLUMN_ROLES = (
-    "user_id", "item_id", "timestamp", "label", "scenario", "catalog_item_id", "text", "attributes",
+    "user_id",
+    "item_id",
+    "timestamp",
+    "label",
+    "scenario",
+    "catalog_item_id",
+    "text",
+    "attributes",
 )
 TEXT_ROLE = "text"
 
@@ -82,9 +89,7 @@ class TabularColumns:
         values = {}
         for role, name in mapping.items():
             if role not in COLUMN_ROLES:
-                raise DataError(
-                    f"unknown column role {role!r}; roles are {', '.join(COLUMN_ROLES)}."
-                )
+                raise DataError(f"unknown column role {role!r}; roles are {', '.join(COLUMN_ROLES)}.")
             names = [name] if isinstance(name, str) else list(name)
             if not names or not all(isinstance(n, str) and n for n in names):
                 raise DataError(f"column role {role!r} needs a column name, got {name!r}.")

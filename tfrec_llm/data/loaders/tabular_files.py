@@ -12,7 +12,7 @@ counted in the returned report, or a `DataError` with `strict=True`.
 
 import logging
 import os
-from typing import List, Optional
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,7 @@ COLUMNS_HINT = (
     + '; or "columns" in the data config, or TabularColumns) or fix the file\'s header.'
 )
 
+
 def read_table(path: str, recorder: FallbackRecorder) -> TextTable:
     """Reads a `.csv` or `.parquet` file as a `TextTable`."""
     extension = os.path.splitext(path)[1].lower()
@@ -46,8 +47,7 @@ def read_table(path: str, recorder: FallbackRecorder) -> TextTable:
     if extension == ".parquet":
         return TextTable.from_parquet(path)
     raise DataError(
-        f"{path}: unsupported file type {extension or '(none)'!r}; use one of "
-        f"{', '.join(TABULAR_EXTENSIONS)}."
+        f"{path}: unsupported file type {extension or '(none)'!r}; use one of {', '.join(TABULAR_EXTENSIONS)}."
     )
 
 
@@ -94,9 +94,7 @@ def load_tabular_files(
         label_column=resolved.label,
         scenario_column=resolved.scenario,
     )
-    interactions, positions = row_checks.drop_unknown_items(
-        interactions, positions, events, catalog, recorder
-    )
+    interactions, positions = row_checks.drop_unknown_items(interactions, positions, events, catalog, recorder)
     row_checks.note_single_interaction_users(interactions, positions, events, recorder)
     described = recorder.report.columns
     recorder.report.columns = {role: described[role] for role in COLUMN_ROLES if role in described}
@@ -116,7 +114,9 @@ def _describe_event_columns(given: TabularColumns, resolved: TabularColumns, pat
     if resolved.timestamp is None:
         logger.info(
             "%s has no timestamp column: its row order is taken as the time order "
-            "(name one with --columns timestamp=<column>).", name)
+            "(name one with --columns timestamp=<column>).",
+            name,
+        )
         timestamp = f"{FILE_ORDER} (no timestamp column)"
     else:
         timestamp = resolved.timestamp + ("" if given.timestamp else f" ({found[2:]})")
@@ -126,13 +126,15 @@ def _describe_event_columns(given: TabularColumns, resolved: TabularColumns, pat
         if not given.label:
             logger.info("%s: using column %r as the label (ratings).", name, resolved.label)
         label = f"{resolved.label} (ratings{'' if given.label else found})"
-    described.update({
-        "user_id": resolved.user_id,
-        "item_id": resolved.item_id,
-        "timestamp": timestamp,
-        "label": label,
-        "scenario": resolved.scenario or "none (every event 'default')",
-    })
+    described.update(
+        {
+            "user_id": resolved.user_id,
+            "item_id": resolved.item_id,
+            "timestamp": timestamp,
+            "label": label,
+            "scenario": resolved.scenario or "none (every event 'default')",
+        }
+    )
 
 
 def _catalog(items: TextTable, columns: TabularColumns, recorder: FallbackRecorder):
@@ -162,11 +164,13 @@ def _catalog(items: TextTable, columns: TabularColumns, recorder: FallbackRecord
             )
             logger.info("%s.", note)
             recorder.report.notes.append(note)
-    recorder.report.columns.update({
-        "catalog_item_id": id_column,
-        "text": ", ".join(text_names) if text_names else "none (the item ids)",
-        "attributes": columns.attributes or "none",
-    })
+    recorder.report.columns.update(
+        {
+            "catalog_item_id": id_column,
+            "text": ", ".join(text_names) if text_names else "none (the item ids)",
+            "attributes": columns.attributes or "none",
+        }
+    )
     text_fields = {name: items.values(name) for name in text_names}
     attributes, attribute_names = None, []
     if columns.attributes:

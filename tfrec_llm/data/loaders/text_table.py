@@ -42,9 +42,7 @@ def _require_file(path: str):
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(folder):
         existing = sorted(os.listdir(folder))
-        raise DataError(
-            f"File not found: {path}. The folder {folder} holds: {_shown_names(existing)}."
-        )
+        raise DataError(f"File not found: {path}. The folder {folder} holds: {_shown_names(existing)}.")
     raise DataError(f"File not found: {path} (its folder {folder} does not exist either).")
 
 
@@ -99,9 +97,7 @@ class TextTable:
         skipped_records: Sequence[int] = (),
     ):
         if source_format not in SOURCE_FORMATS:
-            raise ValueError(
-                f"source_format must be one of {SOURCE_FORMATS}, got {source_format!r}"
-            )
+            raise ValueError(f"source_format must be one of {SOURCE_FORMATS}, got {source_format!r}")
         self.path = path
         self.frame = frame
         self.source_format = source_format
@@ -153,8 +149,7 @@ class TextTable:
         if missing:
             raise DataError(
                 f"{self.path}: the {role} lacks column(s) {_shown_names(missing)}; "
-                f"its columns are {_shown_names(self.columns)}. "
-                + (hint or "Fix the file's header.")
+                f"its columns are {_shown_names(self.columns)}. " + (hint or "Fix the file's header.")
             )
 
     def location(self, position: int) -> str:
@@ -193,8 +188,7 @@ class TextTable:
         except UnicodeDecodeError as error:
             line = _first_undecodable_line(path, encoding)
             raise DataError(
-                f"{path}:{line}: bytes that are not valid {encoding} ({error.reason}). "
-                f"Save the file as {encoding}."
+                f"{path}:{line}: bytes that are not valid {encoding} ({error.reason}). Save the file as {encoding}."
             ) from None
         lines = pd.Series(text.split("\n"), dtype=object).str.rstrip("\r")
         line_numbers = np.arange(1, len(lines) + 1)
@@ -214,8 +208,7 @@ class TextTable:
         first_misfit = np.flatnonzero(~fits)[:1]
         if first_misfit.size:
             recorder.record(
-                f"wrong number of fields (expected {len(column_names)} separated "
-                f"by {separator!r}): row dropped",
+                f"wrong number of fields (expected {len(column_names)} separated by {separator!r}): row dropped",
                 f"{path}:{line_numbers[first_misfit[0]]}",
                 int((~fits).sum()),
                 value=lines.iloc[first_misfit[0]],
@@ -264,9 +257,7 @@ class TextTable:
             for match in PANDAS_SKIPPED_LINE.finditer(str(warning.message))
         ]
         if len(frame) == 0:
-            raise DataError(
-                f"{path} has a header ({_shown_names(list(frame.columns))}) but no data rows."
-            )
+            raise DataError(f"{path} has a header ({_shown_names(list(frame.columns))}) but no data rows.")
         table = cls(
             path,
             frame,
@@ -304,9 +295,7 @@ class TextTable:
         try:
             frame = pd.read_parquet(path)
         except Exception as error:  # pylint: disable=broad-except
-            raise DataError(
-                f"{path}: cannot be read as Parquet ({type(error).__name__}: {error})."
-            ) from None
+            raise DataError(f"{path}: cannot be read as Parquet ({type(error).__name__}: {error}).") from None
         if len(frame) == 0:
             raise DataError(f"{path} holds no rows (columns: {_shown_names(list(frame.columns))}).")
         frame = pd.DataFrame({str(name): _column_as_str(frame[name]) for name in frame.columns})
@@ -386,9 +375,7 @@ def _csv_records(path: str) -> Iterator[Tuple[int, int, bool]]:
             for record_number, _ in enumerate(reader, start=1):
                 start_line, previous_end = previous_end + 1, reader.line_num
                 one_line = previous_end == start_line
-                yield record_number, start_line, one_line and not last_line[0].strip(
-                    BLANK_LINE_CHARACTERS
-                )
+                yield record_number, start_line, one_line and not last_line[0].strip(BLANK_LINE_CHARACTERS)
     except csv.Error:
         return
 

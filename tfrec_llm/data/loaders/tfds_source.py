@@ -78,9 +78,7 @@ def load_tfds(
     finite = np.isfinite(columns["user_rating"])
     if not finite.all():
         first = int(np.flatnonzero(~finite)[0])
-        recorder.record(
-            "non-finite user_rating: row dropped", f"{name}:example {first}", int((~finite).sum())
-        )
+        recorder.record("non-finite user_rating: row dropped", f"{name}:example {first}", int((~finite).sum()))
         columns = {key: values[finite] for key, values in columns.items()}
     if len(columns["user_id"]) == 0:
         raise DataError(f"TFDS dataset {name} has no usable examples.")
@@ -138,14 +136,11 @@ def _read_batches(
             f"its folder with {MANUAL_DIR_OPTION} (manual_dir=...)"
         )
         raise DataError(
-            f"TensorFlow Datasets could not download or prepare {name}: "
-            f"{type(error).__name__}: {error}. Fix: {where}."
+            f"TensorFlow Datasets could not download or prepare {name}: {type(error).__name__}: {error}. Fix: {where}."
         ) from error
     missing = [f for f in REQUIRED_FEATURES if f not in info.features]
     if missing:
-        raise DataError(
-            f"TFDS dataset {name} lacks the features {missing}; it has {list(info.features)}."
-        )
+        raise DataError(f"TFDS dataset {name} lacks the features {missing}; it has {list(info.features)}.")
     genre_names = list(info.features["movie_genres"].feature.names)
     padding = {key: _padding_value(tf, spec) for key, spec in dataset.element_spec.items()}
     padded = dataset.padded_batch(TFDS_BATCH_SIZE, padding_values=padding)
@@ -167,10 +162,7 @@ def _concatenate(batches: List[Dict[str, np.ndarray]]) -> Dict[str, np.ndarray]:
     for key in batches[0]:
         parts = [batch[key] for batch in batches]
         if key == "movie_genres":
-            parts = [
-                np.pad(p, ((0, 0), (0, width - p.shape[1])), constant_values=GENRE_PADDING)
-                for p in parts
-            ]
+            parts = [np.pad(p, ((0, 0), (0, width - p.shape[1])), constant_values=GENRE_PADDING) for p in parts]
         columns[key] = np.concatenate(parts)
     return columns
 
@@ -193,9 +185,7 @@ def _catalog(
     used = is_genre & (flags.sum(axis=0) > 0)
     attribute_names = [genre for genre, keep in zip(genre_names, used) if keep]
     named = np.asarray(genre_names + [""])
-    genre_text = np.array(
-        [", ".join(dict.fromkeys(named[row][is_genre[row]])) for row in labels], dtype=str
-    )
+    genre_text = np.array([", ".join(dict.fromkeys(named[row][is_genre[row]])) for row in labels], dtype=str)
     no_text = (titles == "") & (genre_text == "")
     if no_text.any():
         first_missing = int(first[np.flatnonzero(no_text)[0]])
@@ -215,20 +205,14 @@ def _catalog(
 
 def _user_features(user_ids: np.ndarray, columns: Dict[str, np.ndarray]) -> Optional[UserFeatures]:
     """Demographics per user (first example), or None when the config has none."""
-    if not any(
-        key in columns for key in ("user_gender", "bucketized_user_age", "user_occupation_text")
-    ):
+    if not any(key in columns for key in ("user_gender", "bucketized_user_age", "user_occupation_text")):
         return None
     unique_users, first = np.unique(user_ids, return_index=True)
     features = {}
     if "bucketized_user_age" in columns:
-        features["age_bucket"] = age_bucket_labels(
-            columns["bucketized_user_age"][first].astype(str)
-        )
+        features["age_bucket"] = age_bucket_labels(columns["bucketized_user_age"][first].astype(str))
     if "user_gender" in columns:
-        features["gender"] = np.where(
-            columns["user_gender"][first], GENDER_LABELS[True], GENDER_LABELS[False]
-        )
+        features["gender"] = np.where(columns["user_gender"][first], GENDER_LABELS[True], GENDER_LABELS[False])
     if "user_occupation_text" in columns:
         features["occupation"] = np.char.strip(_decode(columns["user_occupation_text"][first]))
     return UserFeatures(user_ids=unique_users, columns=features)

@@ -50,7 +50,7 @@ and users), `event_sampling` and `item_draws` (interactions, time, ratings),
 `text_writing` (item texts); this module puts them together.
 """
 
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 
@@ -78,13 +78,13 @@ _ITEM_STREAM, _TEXT_STREAM, _USER_STREAM, _EVENT_STREAM = range(4)
 _NUM_STREAMS = 4
 
 
-def generate_builtin_world(config: BuiltinWorldConfig = BuiltinWorldConfig()) -> InteractionData:
-    """Generates the built-in world described in the module docstring."""
+def generate_builtin_world(config: Optional[BuiltinWorldConfig] = None) -> InteractionData:
+    """Generates the built-in world described in the module docstring (default config: None)."""
+    config = BuiltinWorldConfig() if config is None else config
     streams = _random_streams(config.seed)
     items = draw_items(config, streams[_ITEM_STREAM])
     users = draw_users(config, streams[_USER_STREAM])
-    user_index, item_index, timestamps, labels = draw_events(
-        config, items, users, streams[_EVENT_STREAM])
+    user_index, item_index, timestamps, labels = draw_events(config, items, users, streams[_EVENT_STREAM])
     item_ids = _ids(ITEM_ID_PREFIX, config.num_items)
     user_ids = _ids(USER_ID_PREFIX, config.num_users)
     scenario_names = np.asarray(config.scenarios, dtype=str)
@@ -102,8 +102,7 @@ def generate_builtin_world(config: BuiltinWorldConfig = BuiltinWorldConfig()) ->
         attribute_names=topic_names(config),
     )
     region_names = np.asarray(vocabulary.REGION_NAMES, dtype=str)
-    user_features = UserFeatures(
-        user_ids=user_ids, columns={REGION_FEATURE: region_names[users.region_index]})
+    user_features = UserFeatures(user_ids=user_ids, columns={REGION_FEATURE: region_names[users.region_index]})
     return InteractionData(
         name=WORLD_NAME,
         interactions=interactions,
@@ -114,8 +113,9 @@ def generate_builtin_world(config: BuiltinWorldConfig = BuiltinWorldConfig()) ->
     )
 
 
-def builtin_cold_item_ids(config: BuiltinWorldConfig = BuiltinWorldConfig()) -> np.ndarray:
-    """Ids of the late-released items of the world `config` generates."""
+def builtin_cold_item_ids(config: Optional[BuiltinWorldConfig] = None) -> np.ndarray:
+    """Ids of the late-released items of the world `config` generates (default config: None)."""
+    config = BuiltinWorldConfig() if config is None else config
     items = draw_items(config, _random_streams(config.seed)[_ITEM_STREAM])
     return _ids(ITEM_ID_PREFIX, config.num_items)[items.is_cold]
 

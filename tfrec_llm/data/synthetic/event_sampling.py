@@ -41,8 +41,7 @@ def draw_events(config, items: ItemLatents, users: UserLatents, rng):
 
     labels = np.empty(len(user_index), dtype=np.float32)
     for chunk in chunks(len(user_index)):
-        labels[chunk] = _ratings(config, items, users, user_index[chunk],
-                                 position[chunk], item_index[chunk], rng)
+        labels[chunk] = _ratings(config, items, users, user_index[chunk], position[chunk], item_index[chunk], rng)
     return user_index, item_index, timestamps, labels
 
 
@@ -74,8 +73,7 @@ def _active_taste(users: UserLatents, user_index, position, rng) -> np.ndarray:
     return users.tastes[user_index, slot]
 
 
-def _ratings(config, items: ItemLatents, users: UserLatents, user_index, position,
-             item_index, rng) -> np.ndarray:
+def _ratings(config, items: ItemLatents, users: UserLatents, user_index, position, item_index, rng) -> np.ndarray:
     """1-5 stars from the affinity with the user's current taste mixture."""
     weights = _current_weights(users, user_index, position)
     tastes = users.tastes[user_index]
@@ -84,10 +82,12 @@ def _ratings(config, items: ItemLatents, users: UserLatents, user_index, positio
     affinity = np.zeros(len(user_index))
     for user_slot in range(tastes.shape[1]):
         for item_slot in range(item_topics.shape[1]):
-            same = (tastes[:, user_slot] == item_topics[:, item_slot]) & \
-                (tastes[:, user_slot] != NO_TOPIC)
+            same = (tastes[:, user_slot] == item_topics[:, item_slot]) & (tastes[:, user_slot] != NO_TOPIC)
             affinity += same * weights[:, user_slot] * item_weights[:, item_slot]
-    raw = (RATING_BASELINE + config.rating_affinity_weight * affinity
-           + users.rating_bias[user_index]
-           + rng.normal(0.0, config.rating_noise, size=len(user_index)))
+    raw = (
+        RATING_BASELINE
+        + config.rating_affinity_weight * affinity
+        + users.rating_bias[user_index]
+        + rng.normal(0.0, config.rating_noise, size=len(user_index))
+    )
     return np.clip(np.round(raw), MIN_RATING, MAX_RATING)

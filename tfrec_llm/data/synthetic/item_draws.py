@@ -36,7 +36,7 @@ class ItemSampler:
     @classmethod
     def build(cls, config: BuiltinWorldConfig, items: ItemLatents) -> "ItemSampler":
         topic_matrix = items.topic_matrix(config.num_topics)  # [items, topics]
-        base = items.popularity ** config.popularity_alpha
+        base = items.popularity**config.popularity_alpha
         before = np.where(items.is_cold, 0.0, base)
         after = np.where(items.is_cold, base * config.cold_item_popularity_boost, base)
         affinity_factor = np.exp(topic_matrix.T / config.affinity_temperature)
@@ -52,7 +52,7 @@ class ItemSampler:
         bounds = np.searchsorted(rows[order], np.arange(len(self.weights) + 1))
         chosen = np.empty(len(rows), dtype=np.int64)
         for row in range(len(self.weights)):
-            events = order[bounds[row]:bounds[row + 1]]
+            events = order[bounds[row] : bounds[row + 1]]
             cumulative = self.cumulative[row]
             found = np.searchsorted(cumulative, uniforms[events] * cumulative[-1], side="right")
             chosen[events] = np.minimum(found, self.last_positive[row])
@@ -80,8 +80,7 @@ def redraw_duplicates(config, sampler: ItemSampler, user_index, rows, item_index
         if len(duplicates) == 0:
             return
         users = user_index[duplicates]
-        new_items, clash = _first_new_candidates(
-            sampler, rows[duplicates], users, kept_keys, num_items, rng)
+        new_items, clash = _first_new_candidates(sampler, rows[duplicates], users, kept_keys, num_items, rng)
         new_keys = users * num_items + new_items
         found = np.flatnonzero(~clash)
         clash[found[_duplicate_positions(new_keys[found])[0]]] = True  # same pick twice
@@ -89,8 +88,7 @@ def redraw_duplicates(config, sampler: ItemSampler, user_index, rows, item_index
         kept_keys = _insert_sorted(kept_keys, new_keys[~clash])
         duplicates = duplicates[clash]
     if len(duplicates) > 0:
-        _draw_unseen_items(num_items, sampler, user_index, rows, item_index,
-                           duplicates, kept_keys, rng)
+        _draw_unseen_items(num_items, sampler, user_index, rows, item_index, duplicates, kept_keys, rng)
 
 
 def _first_new_candidates(sampler, rows, users, kept_keys, num_items, rng):
@@ -112,8 +110,7 @@ def _first_new_candidates(sampler, rows, users, kept_keys, num_items, rng):
     return items, found_none
 
 
-def _draw_unseen_items(num_items, sampler, user_index, rows, item_index, positions,
-                       kept_keys, rng):
+def _draw_unseen_items(num_items, sampler, user_index, rows, item_index, positions, kept_keys, rng):
     """Gumbel-top-k draws without replacement among each user's unseen items.
 
     Events of one user and one distribution row form a group; a user's
@@ -123,13 +120,11 @@ def _draw_unseen_items(num_items, sampler, user_index, rows, item_index, positio
     group_keys = user_index[positions] * num_rows + rows[positions]
     order = np.argsort(group_keys, kind="stable")
     positions, group_keys = positions[order], group_keys[order]
-    groups, group_start, group_size = np.unique(
-        group_keys, return_index=True, return_counts=True)
+    groups, group_start, group_size = np.unique(group_keys, return_index=True, return_counts=True)
     group_user = groups // num_rows
     group_row = groups % num_rows
     first_of_user = np.unique(group_user, return_index=True)[1]
-    layer = np.arange(len(groups)) - np.repeat(first_of_user, np.diff(
-        np.append(first_of_user, len(groups))))
+    layer = np.arange(len(groups)) - np.repeat(first_of_user, np.diff(np.append(first_of_user, len(groups))))
     log_weights = np.log(np.maximum(sampler.weights, np.finfo(float).tiny))
     log_weights[sampler.weights == 0] = -np.inf
     groups_per_chunk = max(1, EVENT_CHUNK_SIZE // num_items)
@@ -137,7 +132,7 @@ def _draw_unseen_items(num_items, sampler, user_index, rows, item_index, positio
         in_layer = np.flatnonzero(layer == current_layer)
         layer_keys = []  # users differ within a layer: insert the new keys once per layer
         for start in range(0, len(in_layer), groups_per_chunk):
-            chunk = in_layer[start:start + groups_per_chunk]
+            chunk = in_layer[start : start + groups_per_chunk]
             scores = log_weights[group_row[chunk]] + rng.gumbel(size=(len(chunk), num_items))
             owners, taken_items = _items_of_users(kept_keys, group_user[chunk], num_items)
             scores[owners, taken_items] = -np.inf

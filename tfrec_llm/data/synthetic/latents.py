@@ -109,19 +109,16 @@ def draw_users(config: BuiltinWorldConfig, rng: np.random.Generator) -> UserLate
     region_index = rng.integers(num_regions, size=n)
     # Region r favours topics r, r + num_regions, r + 2 * num_regions, ...
     favoured_count = np.maximum(0, -(-(k - region_index) // num_regions))
-    favoured_topic = region_index + num_regions * np.floor(
-        rng.random(n) * np.maximum(favoured_count, 1)).astype(int)
+    favoured_topic = region_index + num_regions * np.floor(rng.random(n) * np.maximum(favoured_count, 1)).astype(int)
     follows_region = (rng.random(n) < config.region_taste_correlation) & (favoured_count > 0)
     main_topics = np.where(follows_region, favoured_topic, rng.integers(k, size=n))
-    tastes, start_weights = _draw_mixtures(
-        rng, config.user_taste_count_probabilities, main_topics, k)
+    tastes, start_weights = _draw_mixtures(rng, config.user_taste_count_probabilities, main_topics, k)
     # Drift: the tastes trade places, the main one ending as the least.
     num_tastes = (tastes != NO_TOPIC).sum(axis=1, keepdims=True)
     slot = np.arange(tastes.shape[1])[None, :]
     reversed_slot = np.where(slot < num_tastes, num_tastes - 1 - slot, slot)
     reversed_weights = np.take_along_axis(start_weights, reversed_slot, axis=1)
-    end_weights = ((1 - config.taste_drift) * start_weights
-                   + config.taste_drift * reversed_weights)
+    end_weights = (1 - config.taste_drift) * start_weights + config.taste_drift * reversed_weights
     window_span = rng.uniform(USER_WINDOW_MIN_SPAN, USER_WINDOW_MAX_SPAN, size=n)
     window_start = rng.random(n) * (1 - window_span)
     return UserLatents(

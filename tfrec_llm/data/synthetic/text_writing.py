@@ -56,12 +56,10 @@ def _pick_topic_phrases(scenario: str, topics: List[str], weights: np.ndarray, r
     follow the topic weights. No phrase repeats within an item.
     """
     extra = max(0, TOPIC_PHRASES_PER_DESCRIPTION - len(topics))
-    phrase_topics = [topics[0]] + list(topics) + list(
-        rng.choice(topics, size=extra, p=weights))
+    phrase_topics = [topics[0]] + list(topics) + list(rng.choice(topics, size=extra, p=weights))
     picked = []
     for topic in dict.fromkeys(phrase_topics):
-        pool = (vocabulary.TOPIC_PHRASES[topic]
-                + vocabulary.SCENARIO_TOPIC_PHRASES[scenario][topic])
+        pool = vocabulary.TOPIC_PHRASES[topic] + vocabulary.SCENARIO_TOPIC_PHRASES[scenario][topic]
         wanted = phrase_topics.count(topic)
         picked.extend((topic, pool[j]) for j in rng.choice(len(pool), size=wanted, replace=False))
     # The first phrase of the main topic goes to the title; shuffle the rest.

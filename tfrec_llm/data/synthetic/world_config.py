@@ -97,61 +97,78 @@ class BuiltinWorldConfig:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("num_items", "num_users", "num_interactions", "num_topics",
-                     "max_interactions_per_user", "timeline_days"):
+        for name in (
+            "num_items",
+            "num_users",
+            "num_interactions",
+            "num_topics",
+            "max_interactions_per_user",
+            "timeline_days",
+        ):
             _require(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
         max_topics = len(vocabulary.TOPIC_PHRASES)
-        _require(self.num_topics <= max_topics,
-                 f"num_topics must be <= {max_topics} (topics in the vocabulary), "
-                 f"got {self.num_topics}")
-        _require(self.num_items >= self.num_topics,
-                 f"num_items ({self.num_items}) must be >= num_topics ({self.num_topics}) "
-                 "so that every topic has an item")
+        _require(
+            self.num_topics <= max_topics,
+            f"num_topics must be <= {max_topics} (topics in the vocabulary), got {self.num_topics}",
+        )
+        _require(
+            self.num_items >= self.num_topics,
+            f"num_items ({self.num_items}) must be >= num_topics ({self.num_topics}) so that every topic has an item",
+        )
         self._validate_scenarios()
-        _require_probabilities("item_topic_count_probabilities",
-                               self.item_topic_count_probabilities)
-        _require_probabilities("user_taste_count_probabilities",
-                               self.user_taste_count_probabilities)
-        for name in ("popularity_zipf_exponent", "popularity_alpha", "rating_noise",
-                     "user_rating_bias_std", "rating_affinity_weight"):
+        _require_probabilities("item_topic_count_probabilities", self.item_topic_count_probabilities)
+        _require_probabilities("user_taste_count_probabilities", self.user_taste_count_probabilities)
+        for name in (
+            "popularity_zipf_exponent",
+            "popularity_alpha",
+            "rating_noise",
+            "user_rating_bias_std",
+            "rating_affinity_weight",
+        ):
             _require(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("affinity_temperature", "user_activity_pareto_shape",
-                     "cold_item_popularity_boost"):
+        for name in ("affinity_temperature", "user_activity_pareto_shape", "cold_item_popularity_boost"):
             _require(getattr(self, name) > 0, f"{name} must be > 0, got {getattr(self, name)}")
         for name in ("taste_drift", "region_taste_correlation"):
-            _require(0 <= getattr(self, name) <= 1,
-                     f"{name} must be in [0, 1], got {getattr(self, name)}")
-        _require(0 < self.time_cut_quantile < 1,
-                 f"time_cut_quantile must be in (0, 1), got {self.time_cut_quantile}")
-        _require(0 <= self.cold_item_share <= MAX_COLD_ITEM_SHARE,
-                 f"cold_item_share must be in [0, {MAX_COLD_ITEM_SHARE}], "
-                 f"got {self.cold_item_share}")
-        _require(self.num_cold_items <= self.num_items - self.num_topics,
-                 f"cold_item_share={self.cold_item_share} makes {self.num_cold_items} cold "
-                 f"items, but at least num_topics={self.num_topics} of the "
-                 f"{self.num_items} items must stay warm (one per topic)")
-        _require(self.num_interactions >= self.num_users,
-                 f"num_interactions ({self.num_interactions}) must be >= num_users "
-                 f"({self.num_users}): every user has at least one interaction")
+            _require(0 <= getattr(self, name) <= 1, f"{name} must be in [0, 1], got {getattr(self, name)}")
+        _require(0 < self.time_cut_quantile < 1, f"time_cut_quantile must be in (0, 1), got {self.time_cut_quantile}")
+        _require(
+            0 <= self.cold_item_share <= MAX_COLD_ITEM_SHARE,
+            f"cold_item_share must be in [0, {MAX_COLD_ITEM_SHARE}], got {self.cold_item_share}",
+        )
+        _require(
+            self.num_cold_items <= self.num_items - self.num_topics,
+            f"cold_item_share={self.cold_item_share} makes {self.num_cold_items} cold "
+            f"items, but at least num_topics={self.num_topics} of the "
+            f"{self.num_items} items must stay warm (one per topic)",
+        )
+        _require(
+            self.num_interactions >= self.num_users,
+            f"num_interactions ({self.num_interactions}) must be >= num_users "
+            f"({self.num_users}): every user has at least one interaction",
+        )
         capacity = self.num_users * self.interactions_cap_per_user
-        _require(self.num_interactions <= capacity,
-                 f"num_interactions ({self.num_interactions}) exceeds num_users x "
-                 f"{self.interactions_cap_per_user} interactions per user at most "
-                 f"(= {capacity}); raise num_users, num_items or max_interactions_per_user")
+        _require(
+            self.num_interactions <= capacity,
+            f"num_interactions ({self.num_interactions}) exceeds num_users x "
+            f"{self.interactions_cap_per_user} interactions per user at most "
+            f"(= {capacity}); raise num_users, num_items or max_interactions_per_user",
+        )
 
     def _validate_scenarios(self):
         _require(len(self.scenarios) >= 1, "scenarios must name at least one scenario")
-        _require(len(set(self.scenarios)) == len(self.scenarios),
-                 f"scenarios must be unique, got {self.scenarios}")
+        _require(len(set(self.scenarios)) == len(self.scenarios), f"scenarios must be unique, got {self.scenarios}")
         known = sorted(vocabulary.SCENARIO_TOPIC_PHRASES)
         for scenario in self.scenarios:
-            _require(scenario in vocabulary.SCENARIO_TOPIC_PHRASES,
-                     f"unknown scenario {scenario!r}; known scenarios: {known}")
+            _require(
+                scenario in vocabulary.SCENARIO_TOPIC_PHRASES,
+                f"unknown scenario {scenario!r}; known scenarios: {known}",
+            )
         for name in ("scenario_item_shares", "scenario_popularity"):
             values = getattr(self, name)
-            _require(len(values) == len(self.scenarios),
-                     f"{name} needs one value per scenario ({len(self.scenarios)}), "
-                     f"got {len(values)}")
+            _require(
+                len(values) == len(self.scenarios),
+                f"{name} needs one value per scenario ({len(self.scenarios)}), got {len(values)}",
+            )
             _require(all(v > 0 for v in values), f"{name} must be > 0, got {values}")
 
     @property
@@ -173,8 +190,10 @@ def _require(condition: bool, message: str):
 
 def _require_probabilities(name: str, values: Tuple[float, ...]):
     _require(1 <= len(values) <= 3, f"{name} needs 1 to 3 values, got {len(values)}")
-    _require(all(v >= 0 for v in values) and abs(sum(values) - 1) < 1e-6,
-             f"{name} must be non-negative and sum to 1, got {values}")
+    _require(
+        all(v >= 0 for v in values) and abs(sum(values) - 1) < 1e-6,
+        f"{name} must be non-negative and sum to 1, got {values}",
+    )
 
 
 def topic_names(config: BuiltinWorldConfig) -> List[str]:

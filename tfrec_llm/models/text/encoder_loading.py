@@ -54,8 +54,9 @@ def load_text_encoder(spec, catalog_texts, config: TextConfig, seed: int = 0) ->
     """Returns the encoder named by `spec` (see module docstring)."""
     if spec in FALLBACK_SPECS:
         setting = "null" if spec is None else repr(spec)
-        return build_fallback_encoder(catalog_texts, config, seed,
-                                      f"No pretrained text encoder (text.encoder: {setting})")
+        return build_fallback_encoder(
+            catalog_texts, config, seed, f"No pretrained text encoder (text.encoder: {setting})"
+        )
     if spec == DEFAULT_TEXT_ENCODER:
         try:
             return load_pretrained_encoder(spec)
@@ -89,8 +90,9 @@ def _from_hugging_face(spec: str, repo_id: str) -> TextEncoder:
         try:
             return _from_preset(cached, pretrained=True, source=spec)
         except TextEncoderError as error:  # e.g. a download cut short: fetch it again
-            logger.warning("The cached copy of %s in %s does not load (%s); downloading it again.",
-                           spec, cached, error.__cause__)
+            logger.warning(
+                "The cached copy of %s in %s does not load (%s); downloading it again.", spec, cached, error.__cause__
+            )
     unreachable = hub_unreachable_reason(repo_id)
     if unreachable is not None:
         raise TextEncoderError(
@@ -119,16 +121,19 @@ def _from_preset(spec: str, pretrained: bool, source: str = None) -> TextEncoder
     is_own_save = metadata_path is not None and os.path.exists(os.path.join(spec, "tfrec_llm_encoder.json"))
     if is_own_save:
         import json  # pylint: disable=import-outside-toplevel
+
         with open(os.path.join(spec, "tfrec_llm_encoder.json"), encoding="utf-8") as f:
             info = json.load(f)
         return TextEncoder(backbone, tokenizer, pretrained=info["pretrained"], source=info["source"])
-    logger.info("Text encoder: %s (pretrained, %d layers, width %d)", source or spec, backbone.num_layers,
-                backbone.hidden_dim)
+    logger.info(
+        "Text encoder: %s (pretrained, %d layers, width %d)", source or spec, backbone.num_layers, backbone.hidden_dim
+    )
     return TextEncoder(backbone, tokenizer, pretrained=pretrained, source=source or spec)
 
 
-def build_fallback_encoder(catalog_texts, config: TextConfig, seed: int = 0,
-                           reason: str = "No pretrained text encoder asked for") -> TextEncoder:
+def build_fallback_encoder(
+    catalog_texts, config: TextConfig, seed: int = 0, reason: str = "No pretrained text encoder asked for"
+) -> TextEncoder:
     """A small random BERT with a WordPiece vocabulary computed from `catalog_texts`.
 
     `reason` starts the warning saying it is not pretrained (why this encoder).
@@ -140,7 +145,10 @@ def build_fallback_encoder(catalog_texts, config: TextConfig, seed: int = 0,
         "%s. Using a small randomly initialised BERT (%d layers, width %d) with a WordPiece vocabulary "
         "computed from the catalog. It is NOT pretrained; pass a KerasHub preset, hf:// handle or local "
         "checkpoint directory for language-model semantics.",
-        reason.rstrip("."), config.fallback_num_layers, config.fallback_hidden_dim)
+        reason.rstrip("."),
+        config.fallback_num_layers,
+        config.fallback_hidden_dim,
+    )
     vocabulary = learn_word_piece_vocabulary(texts, config.fallback_vocabulary_size)
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
     keras.utils.set_random_seed(seed)
@@ -167,14 +175,20 @@ def learn_word_piece_vocabulary(texts, vocabulary_size: int):
     """
     words = tf.data.Dataset.from_tensor_slices(list(texts)).batch(TEXT_BATCH_SIZE).map(_bert_pretokenize)
     vocabulary = wordpiece_learner.learn(
-        wordpiece_learner.count_words(words), vocab_size=vocabulary_size, reserved_tokens=RESERVED_TOKENS,
-        lower_thresh=MIN_SUBWORD_COUNT, include_joiner_token=True, joiner="##")
+        wordpiece_learner.count_words(words),
+        vocab_size=vocabulary_size,
+        reserved_tokens=RESERVED_TOKENS,
+        lower_thresh=MIN_SUBWORD_COUNT,
+        include_joiner_token=True,
+        joiner="##",
+    )
     return vocabulary[:vocabulary_size]
 
 
 def save_text_encoder(encoder: TextEncoder, directory: str):
     """Saves as a KerasHub preset plus a note of where it came from."""
     import json  # pylint: disable=import-outside-toplevel
+
     os.makedirs(directory, exist_ok=True)
     encoder.save(directory)
     with open(os.path.join(directory, "tfrec_llm_encoder.json"), "w", encoding="utf-8") as f:

@@ -33,7 +33,7 @@ PROBED_FILE = "config.json"
 def hub_repo_id(spec: str) -> Optional[str]:
     """`org/repo` of an `hf://org/repo` spec, None for any other spec."""
     if isinstance(spec, str) and spec.startswith(HF_SCHEME):
-        return spec[len(HF_SCHEME):]
+        return spec[len(HF_SCHEME) :]
     return None
 
 

@@ -85,7 +85,7 @@ class TextEncoder:
         chunks = [np.zeros((0, sequence_length), np.int32)]
         lengths = [np.zeros(0, np.int64)]
         for start in range(0, len(texts), batch_size):
-            tokens = self.tokenizer(tf.constant(texts[start:start + batch_size]))
+            tokens = self.tokenizer(tf.constant(texts[start : start + batch_size]))
             chunks.append(np.asarray(packer(tokens), dtype=np.int32))
             lengths.append(_token_counts(tokens, self.pad_token_id) + 2)
         if return_lengths:
@@ -111,8 +111,7 @@ class TextEncoder:
         if self._bridge is None:
             # Mean pooling reads sequence_output; the [CLS] pooler gets no gradient.
             self.backbone.get_layer("pooled_dense").trainable = False
-            self._bridge = KerasHubBridgeLayer(self.backbone, pad_token_id=self.pad_token_id,
-                                               name="bert_encoder")
+            self._bridge = KerasHubBridgeLayer(self.backbone, pad_token_id=self.pad_token_id, name="bert_encoder")
         return self._bridge
 
     def encode(self, token_ids: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -125,10 +124,14 @@ class TextEncoder:
             bridge = self.bridge_layer()
             self._encode_fn = tf.function(lambda ids: bridge(ids, training=False), reduce_retracing=True)
         outputs = [np.zeros((0, self.hidden_dim), np.float32)]
-        with Progress("Encoding texts with BERT", total=len(token_ids), unit="texts",
-                      summary="Encoded {count:,} texts with BERT in {seconds:.1f} s") as progress:
+        with Progress(
+            "Encoding texts with BERT",
+            total=len(token_ids),
+            unit="texts",
+            summary="Encoded {count:,} texts with BERT in {seconds:.1f} s",
+        ) as progress:
             for start in range(0, len(token_ids), batch_size):
-                batch = tf.constant(token_ids[start:start + batch_size], dtype=tf.int32)
+                batch = tf.constant(token_ids[start : start + batch_size], dtype=tf.int32)
                 outputs.append(np.asarray(self._encode_fn(batch), dtype=np.float32))
                 progress.update(len(batch))
         return np.concatenate(outputs)
@@ -190,7 +193,13 @@ def warn_about_cut_texts(lengths: np.ndarray, requested_length: int, max_sequenc
             limit = f"text.sequence_length={row_length}"
             fix = "raise it with --text-sequence-length or text.sequence_length in --config"
         share = 100.0 * cut / len(lengths)
-        logger.warning("%s of %s item texts (%s) were longer than %s tokens and were cut "
-                       "(longest: %d tokens); %s.", f"{cut:,}", f"{len(lengths):,}",
-                       f"{share:.1f}%" if share >= 0.1 else "<0.1%", limit, int(np.max(lengths)), fix)
+        logger.warning(
+            "%s of %s item texts (%s) were longer than %s tokens and were cut (longest: %d tokens); %s.",
+            f"{cut:,}",
+            f"{len(lengths):,}",
+            f"{share:.1f}%" if share >= 0.1 else "<0.1%",
+            limit,
+            int(np.max(lengths)),
+            fix,
+        )
     return cut

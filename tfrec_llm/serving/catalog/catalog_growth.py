@@ -38,8 +38,15 @@ from tfrec_llm.serving.signatures.item_text_encoder_module import ENCODE_BATCH_S
 from tfrec_llm.serving.export.model_version_writer import write_model_version
 from tfrec_llm.serving.signatures.ranking_module import RankingModule
 from tfrec_llm.serving.signatures.retrieval_module import RetrievalModule
-from tfrec_llm.serving.export.exporter import (ITEM_ENCODER, ITEM_TABLE_MODELS, ITEM_TEXT_ENCODER, RANKING,
-                                                    RETRIEVAL, TEXT_RETRIEVAL, USER_ENCODER)
+from tfrec_llm.serving.export.exporter import (
+    ITEM_ENCODER,
+    ITEM_TABLE_MODELS,
+    ITEM_TEXT_ENCODER,
+    RANKING,
+    RETRIEVAL,
+    TEXT_RETRIEVAL,
+    USER_ENCODER,
+)
 from tfrec_llm.serving.saved_model_loading import LoadedSavedModel, load_saved_model
 from tfrec_llm.serving.catalog.serving_catalog import ServingCatalog, check_item_ids
 from tfrec_llm.serving.signatures.text_retrieval_module import TextRetrievalModule
@@ -83,10 +90,12 @@ def add_items(export_dir: str, items_csv: str, model_name: str = RETRIEVAL, vali
             source_info = ExportInfo.read(source)
             catalog = exported_catalog(loaded, source).appended(new_items.item_ids, new_items.titles, vectors)
             module = rebuild_module(name, loaded, source_info, catalog, os.path.join(scratch, name))
-            grown_info = dataclasses.replace(source_info, num_items=catalog.num_items,
-                                             added_items=source_info.added_items + len(new_items.item_ids))
-            paths[name] = write_model_version(module, export_dir, next_version(export_dir, name), grown_info,
-                                              catalog, validate)
+            grown_info = dataclasses.replace(
+                source_info, num_items=catalog.num_items, added_items=source_info.added_items + len(new_items.item_ids)
+            )
+            paths[name] = write_model_version(
+                module, export_dir, next_version(export_dir, name), grown_info, catalog, validate
+            )
     logger.info("Added %d items: %s", len(new_items.item_ids), paths)
     return paths[model_name]
 
@@ -124,11 +133,15 @@ def encode_item_texts(export_dir: str, texts: np.ndarray) -> np.ndarray:
     try:
         path = latest_version_path(export_dir, ITEM_TEXT_ENCODER)
     except FileNotFoundError as error:
-        raise FileNotFoundError(f"{error} add_items embeds new items with {ITEM_TEXT_ENCODER}, which is "
-                                "exported only for models trained with text.") from error
+        raise FileNotFoundError(
+            f"{error} add_items embeds new items with {ITEM_TEXT_ENCODER}, which is "
+            "exported only for models trained with text."
+        ) from error
     encode = load_saved_model(path).signatures["serving_default"]
-    parts = [encode(**{TEXT_INPUT: tf.constant(texts[start:start + ENCODE_BATCH_SIZE])})[ITEM_EMBEDDING_OUTPUT]
-             for start in range(0, len(texts), ENCODE_BATCH_SIZE)]
+    parts = [
+        encode(**{TEXT_INPUT: tf.constant(texts[start : start + ENCODE_BATCH_SIZE])})[ITEM_EMBEDDING_OUTPUT]
+        for start in range(0, len(texts), ENCODE_BATCH_SIZE)
+    ]
     return np.concatenate([p.numpy() for p in parts]).astype(np.float32)
 
 
@@ -142,16 +155,19 @@ def exported_catalog(loaded: LoadedSavedModel, saved_model_dir: str) -> ServingC
     return ServingCatalog(item_ids, titles, items.item_vectors.numpy(), items.reserved_vectors.numpy())
 
 
-def rebuild_module(model_name: str, loaded: LoadedSavedModel, info: ExportInfo, catalog: ServingCatalog,
-                   scratch_dir: str) -> tf.Module:
+def rebuild_module(
+    model_name: str, loaded: LoadedSavedModel, info: ExportInfo, catalog: ServingCatalog, scratch_dir: str
+) -> tf.Module:
     """A module of `model_name` over `catalog`, reusing the loaded model's learned functions."""
     items = ItemLookup(catalog, scratch_dir)
     if model_name == ITEM_ENCODER:
         return ItemEncoderModule(items)
     if model_name == TEXT_RETRIEVAL:
         return TextRetrievalModule(loaded.text_encoder, items, info.max_k)
-    context = ContextLookup(np.asarray(info.scenario_values, dtype=str),
-                            {k: np.asarray(v, dtype=str) for k, v in info.user_feature_values.items()})
+    context = ContextLookup(
+        np.asarray(info.scenario_values, dtype=str),
+        {k: np.asarray(v, dtype=str) for k, v in info.user_feature_values.items()},
+    )
     history = HistoryEncoder(items, context, loaded.history_encoder.user_tower, info.max_history)
     if model_name == RETRIEVAL:
         return RetrievalModule(history, info.max_k)

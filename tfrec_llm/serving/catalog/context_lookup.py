@@ -44,8 +44,7 @@ class ContextLookup(tf.Module):
         context.feature_indices({"user_age": tf.constant(["old"])}, 1)  # [[1]]
     """
 
-    def __init__(self, scenario_values: np.ndarray, user_feature_values: Dict[str, np.ndarray],
-                 name: str = "context"):
+    def __init__(self, scenario_values: np.ndarray, user_feature_values: Dict[str, np.ndarray], name: str = "context"):
         super().__init__(name=name)
         self.feature_names = sorted(user_feature_values)
         self.scenario_values = np.asarray(scenario_values, dtype=str)
@@ -68,8 +67,10 @@ class ContextLookup(tf.Module):
 
     def feature_indices(self, inputs: Dict[str, tf.Tensor], batch_size: BatchSize) -> tf.Tensor:
         """int32 [B, F] indices of the `user_<name>` inputs (F may be 0)."""
-        columns = [_lookup(self.feature_tables.get(name), inputs[key])
-                   for name, key in zip(self.feature_names, self.feature_input_names)]
+        columns = [
+            _lookup(self.feature_tables.get(name), inputs[key])
+            for name, key in zip(self.feature_names, self.feature_input_names)
+        ]
         if not columns:
             return tf.zeros([batch_size, 0], tf.int32)
         return tf.stack(columns, axis=1)
@@ -85,7 +86,8 @@ def _category_table(values):
         return None
     return tf.lookup.StaticHashTable(
         tf.lookup.KeyValueTensorInitializer(tf.constant(values), tf.range(1, len(values) + 1, dtype=tf.int32)),
-        default_value=UNKNOWN_CATEGORY)
+        default_value=UNKNOWN_CATEGORY,
+    )
 
 
 def _lookup(table, values):

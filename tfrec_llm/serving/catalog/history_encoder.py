@@ -30,10 +30,18 @@ def compact_histories(indices: tf.Tensor, max_history: int) -> tf.Tensor:
     length = tf.reduce_sum(tf.cast(present, tf.int32), axis=1)
     first_kept = tf.maximum(length - max_history, 0)
     kept = tf.where(present & (position >= first_kept[:, tf.newaxis]))
-    target = tf.stack([kept[:, 0], tf.cast(tf.gather_nd(position, kept), tf.int64)
-                       - tf.cast(tf.gather(first_kept, kept[:, 0]), tf.int64)], axis=1)
-    return tf.scatter_nd(target, tf.gather_nd(indices, kept),
-                         tf.stack([tf.shape(indices, out_type=tf.int64)[0], tf.constant(max_history, tf.int64)]))
+    target = tf.stack(
+        [
+            kept[:, 0],
+            tf.cast(tf.gather_nd(position, kept), tf.int64) - tf.cast(tf.gather(first_kept, kept[:, 0]), tf.int64),
+        ],
+        axis=1,
+    )
+    return tf.scatter_nd(
+        target,
+        tf.gather_nd(indices, kept),
+        tf.stack([tf.shape(indices, out_type=tf.int64)[0], tf.constant(max_history, tf.int64)]),
+    )
 
 
 class HistoryEncoder(tf.Module):
@@ -51,9 +59,14 @@ class HistoryEncoder(tf.Module):
         users = encoder.user_vectors(indices, *encoder.default_context(1))  # [1, d]
     """
 
-    def __init__(self, items: ItemLookup, context: ContextLookup,
-                 user_tower: Union[UserTowerModule, LoadedSavedModel], max_history: int,
-                 name: str = "history_encoder"):
+    def __init__(
+        self,
+        items: ItemLookup,
+        context: ContextLookup,
+        user_tower: Union[UserTowerModule, LoadedSavedModel],
+        max_history: int,
+        name: str = "history_encoder",
+    ):
         super().__init__(name=name)
         self.items = items
         self.context = context
@@ -77,8 +90,7 @@ class HistoryEncoder(tf.Module):
     def context_of(self, inputs: Dict[str, tf.Tensor]) -> Tuple[tf.Tensor, tf.Tensor]:
         """(scenario, user features) indices from string context inputs."""
         scenario = inputs[SCENARIO_INPUT]
-        return (self.context.scenario_indices(scenario),
-                self.context.feature_indices(inputs, tf.shape(scenario)[0]))
+        return (self.context.scenario_indices(scenario), self.context.feature_indices(inputs, tf.shape(scenario)[0]))
 
     def example_context(self, batch_size: int) -> Dict[str, np.ndarray]:
         """Context inputs for warm-up requests: each input's first known value, then "" (unknown)."""
@@ -91,8 +103,9 @@ class HistoryEncoder(tf.Module):
     def user_vectors(self, history_indices: tf.Tensor, scenario: tf.Tensor, user_features: tf.Tensor) -> tf.Tensor:
         """float32 [B, d] L2-normalised user embeddings."""
         compact = compact_histories(history_indices, self.max_history)
-        return self.user_tower.encode(self.items.vectors(compact), tf.not_equal(compact, PAD_INDEX),
-                                      scenario, user_features)
+        return self.user_tower.encode(
+            self.items.vectors(compact), tf.not_equal(compact, PAD_INDEX), scenario, user_features
+        )
 
 
 def _first_then_unknown(values, batch_size: int) -> np.ndarray:

@@ -33,8 +33,10 @@ def read_item_catalog(saved_model_dir: str) -> Tuple[np.ndarray, np.ndarray]:
     """(item_ids, item_titles) str arrays."""
     path = item_catalog_path(saved_model_dir)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} not found: {saved_model_dir!r} holds no item catalog "
-                                "(only retrieval, ranking, user_encoder and item_encoder exports do).")
+        raise FileNotFoundError(
+            f"{path} not found: {saved_model_dir!r} holds no item catalog "
+            "(only retrieval, ranking, user_encoder and item_encoder exports do)."
+        )
     with open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f, delimiter="\t"))
     if not rows or tuple(rows[0]) != HEADER:

@@ -45,9 +45,15 @@ class ItemLookup(tf.Module):
         self.reserved_vectors = tf.Variable(catalog.reserved_vectors, trainable=False, name="reserved_vectors")
         self.ids_asset = tf.saved_model.Asset(ids_path)
         self.id_table = tf.lookup.StaticHashTable(
-            tf.lookup.TextFileInitializer(self.ids_asset, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
-                                          tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER),
-            default_value=MISSING_LINE)
+            tf.lookup.TextFileInitializer(
+                self.ids_asset,
+                tf.string,
+                tf.lookup.TextFileIndex.WHOLE_LINE,
+                tf.int64,
+                tf.lookup.TextFileIndex.LINE_NUMBER,
+            ),
+            default_value=MISSING_LINE,
+        )
         self.num_items = catalog.num_items
         self.embedding_dim = catalog.embedding_dim
 

@@ -57,8 +57,10 @@ class ServingCatalog:
         if self.item_vectors.ndim != 2 or self.item_vectors.shape[0] != count:
             raise CatalogError(f"item_vectors must be [{count}, d], got {list(self.item_vectors.shape)}.")
         if self.reserved_vectors.shape != (FIRST_ITEM_INDEX, self.embedding_dim):
-            raise CatalogError(f"reserved_vectors must be [{FIRST_ITEM_INDEX}, {self.embedding_dim}], "
-                               f"got {list(self.reserved_vectors.shape)}.")
+            raise CatalogError(
+                f"reserved_vectors must be [{FIRST_ITEM_INDEX}, {self.embedding_dim}], "
+                f"got {list(self.reserved_vectors.shape)}."
+            )
         check_item_ids(self.item_ids)
 
     @property
@@ -70,8 +72,9 @@ class ServingCatalog:
         return self.item_vectors.shape[1]
 
     @classmethod
-    def from_index_table(cls, item_ids: np.ndarray, item_titles: np.ndarray,
-                         index_table: np.ndarray) -> "ServingCatalog":
+    def from_index_table(
+        cls, item_ids: np.ndarray, item_titles: np.ndarray, index_table: np.ndarray
+    ) -> "ServingCatalog":
         """From a [N + 2, d] table indexed by item index (what `catalog_embeddings` returns)."""
         return cls(item_ids, item_titles, index_table[FIRST_ITEM_INDEX:], index_table[:FIRST_ITEM_INDEX])
 
@@ -81,10 +84,12 @@ class ServingCatalog:
         known = item_ids[np.isin(item_ids, self.item_ids)]
         if len(known):
             raise CatalogError(f"Items already in the catalog: {known[:5].tolist()}.")
-        return ServingCatalog(np.concatenate([self.item_ids, item_ids]),
-                              np.concatenate([self.item_titles, np.asarray(item_titles, dtype=str)]),
-                              np.concatenate([self.item_vectors, np.asarray(item_vectors, np.float32)]),
-                              self.reserved_vectors)
+        return ServingCatalog(
+            np.concatenate([self.item_ids, item_ids]),
+            np.concatenate([self.item_titles, np.asarray(item_titles, dtype=str)]),
+            np.concatenate([self.item_vectors, np.asarray(item_vectors, np.float32)]),
+            self.reserved_vectors,
+        )
 
 
 def check_item_ids(item_ids: np.ndarray) -> None:
@@ -92,8 +97,9 @@ def check_item_ids(item_ids: np.ndarray) -> None:
     item_ids = np.asarray(item_ids, dtype=str)
     empty = np.char.str_len(item_ids) == 0
     if empty.any():
-        raise CatalogError(f"Empty item id at position {int(np.flatnonzero(empty)[0])}: "
-                           "\"\" means padding in exported models.")
+        raise CatalogError(
+            f'Empty item id at position {int(np.flatnonzero(empty)[0])}: "" means padding in exported models.'
+        )
     for character in FORBIDDEN_ID_CHARACTERS:
         broken = np.char.find(item_ids, character) >= 0
         if broken.any():

@@ -21,8 +21,9 @@ def model_versions(export_dir: str, model_name: str) -> List[int]:
     base = model_base_path(export_dir, model_name)
     if not os.path.isdir(base):
         return []
-    return sorted(int(entry) for entry in os.listdir(base)
-                  if entry.isdigit() and os.path.isdir(os.path.join(base, entry)))
+    return sorted(
+        int(entry) for entry in os.listdir(base) if entry.isdigit() and os.path.isdir(os.path.join(base, entry))
+    )
 
 
 def next_version(export_dir: str, model_name: str) -> int:
@@ -38,8 +39,10 @@ def latest_version_path(export_dir: str, model_name: str) -> str:
     """Path of the highest version; `FileNotFoundError` if the model was never exported."""
     versions = model_versions(export_dir, model_name)
     if not versions:
-        raise FileNotFoundError(f"No exported versions of {model_name!r} under {export_dir!r}: "
-                                "run `tfrec-llm export --model-dir D --export-dir E` first.")
+        raise FileNotFoundError(
+            f"No exported versions of {model_name!r} under {export_dir!r}: "
+            "run `tfrec-llm export --model-dir D --export-dir E` first."
+        )
     return version_path(export_dir, model_name, versions[-1])
 
 

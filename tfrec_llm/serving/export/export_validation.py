@@ -36,8 +36,9 @@ class ExportValidationError(RuntimeError):
     """The exported SavedModel does not load or does not reproduce the in-memory model."""
 
 
-def validate_saved_model(saved_model_dir: str, module: tf.Module, atol: float = DEFAULT_ATOL,
-                         rtol: float = DEFAULT_RTOL) -> None:
+def validate_saved_model(
+    saved_model_dir: str, module: tf.Module, atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL
+) -> None:
     """Loads `saved_model_dir` in a fresh process and compares it with `module` (see module docstring)."""
     needs_text_ops = getattr(module, "needs_text_ops", False)
     with tempfile.TemporaryDirectory(prefix="tfrec-llm-probe-") as work:
@@ -47,12 +48,14 @@ def validate_saved_model(saved_model_dir: str, module: tf.Module, atol: float = 
         if needs_text_ops:
             command.append("--tensorflow-text")
         environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-        result = subprocess.run(command, capture_output=True, text=True, env=environment,
-                                timeout=PROBE_TIMEOUT_SECONDS, check=False)
+        result = subprocess.run(
+            command, capture_output=True, text=True, env=environment, timeout=PROBE_TIMEOUT_SECONDS, check=False
+        )
         if result.returncode != 0:
             raise ExportValidationError(
                 f"{module.model_name}: loading {saved_model_dir} in a fresh TensorFlow process failed "
-                f"(exit {result.returncode}):\n{result.stderr[-4000:]}")
+                f"(exit {result.returncode}):\n{result.stderr[-4000:]}"
+            )
         with open(report_path, encoding="utf-8") as f:
             report = json.load(f)
         with np.load(outputs_path, allow_pickle=False) as stored:
@@ -66,8 +69,13 @@ def validate_saved_model(saved_model_dir: str, module: tf.Module, atol: float = 
         compare_outputs(expected, {name: served.get(f"{number}/{name}") for name in expected}, where, atol, rtol)
 
 
-def compare_outputs(expected: Dict[str, np.ndarray], served: Dict[str, Optional[np.ndarray]], where: str,
-                    atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL) -> None:
+def compare_outputs(
+    expected: Dict[str, np.ndarray],
+    served: Dict[str, Optional[np.ndarray]],
+    where: str,
+    atol: float = DEFAULT_ATOL,
+    rtol: float = DEFAULT_RTOL,
+) -> None:
     """Raises `ExportValidationError` where `served` differs from `expected` (see module docstring)."""
     for name, want in expected.items():
         got = served.get(name)
@@ -77,12 +85,15 @@ def compare_outputs(expected: Dict[str, np.ndarray], served: Dict[str, Optional[
         if want.shape != got.shape:
             raise ExportValidationError(f"{where}: output {name!r} has shape {got.shape}, expected {want.shape}.")
         if want.dtype.kind in "OSU":
-            _compare_strings(name, want.astype(np.bytes_), got.astype(np.bytes_), expected.get(ORDERED_BY.get(name)),
-                             where, atol)
+            _compare_strings(
+                name, want.astype(np.bytes_), got.astype(np.bytes_), expected.get(ORDERED_BY.get(name)), where, atol
+            )
         elif not np.allclose(got, want, atol=atol, rtol=rtol, equal_nan=True):
             gap = np.nanmax(np.abs(np.where(np.isfinite(want), got - want, 0.0)))
-            raise ExportValidationError(f"{where}: output {name!r} differs from the in-memory model "
-                                        f"(largest difference {gap:.3g} > atol {atol}).")
+            raise ExportValidationError(
+                f"{where}: output {name!r} differs from the in-memory model "
+                f"(largest difference {gap:.3g} > atol {atol})."
+            )
 
 
 def _compare_strings(name, want, got, order_scores, where, atol):
@@ -100,8 +111,9 @@ def _compare_strings(name, want, got, order_scores, where, atol):
         if not mismatch.any():
             return
     position = tuple(int(i) for i in np.argwhere(mismatch)[0])
-    raise ExportValidationError(f"{where}: output {name!r} at {position} is {_text(got[position])!r}, "
-                                f"expected {_text(want[position])!r}.")
+    raise ExportValidationError(
+        f"{where}: output {name!r} at {position} is {_text(got[position])!r}, expected {_text(want[position])!r}."
+    )
 
 
 def _text(value: bytes) -> str:

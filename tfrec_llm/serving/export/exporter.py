@@ -29,8 +29,14 @@ from tfrec_llm.data.item_vocabulary import UNKNOWN_INDEX
 from tfrec_llm.models.item_tower import ItemTower
 from tfrec_llm.progress import Progress
 from tfrec_llm.training.model_evaluation import catalog_embeddings
-from tfrec_llm.serving.signatures import (item_encoder_module, item_text_encoder_module, ranking_module,
-                                          retrieval_module, text_retrieval_module, user_encoder_module)
+from tfrec_llm.serving.signatures import (
+    item_encoder_module,
+    item_text_encoder_module,
+    ranking_module,
+    retrieval_module,
+    text_retrieval_module,
+    user_encoder_module,
+)
 from tfrec_llm.serving.catalog.context_lookup import ContextLookup
 from tfrec_llm.serving.export.export_info import ExportInfo
 from tfrec_llm.serving.export.export_layout import model_versions, next_version, version_path
@@ -65,9 +71,15 @@ TEXT_MODELS = (ITEM_TEXT_ENCODER, TEXT_RETRIEVAL)
 DEFAULT_MAX_K = 100
 
 
-def export_models(model_dir: str, export_dir: str, version: Optional[int] = None, max_k: int = DEFAULT_MAX_K,
-                  validate: bool = True, model_names: Optional[Iterable[str]] = None,
-                  config_base_path: Optional[str] = None) -> Dict[str, str]:
+def export_models(
+    model_dir: str,
+    export_dir: str,
+    version: Optional[int] = None,
+    max_k: int = DEFAULT_MAX_K,
+    validate: bool = True,
+    model_names: Optional[Iterable[str]] = None,
+    config_base_path: Optional[str] = None,
+) -> Dict[str, str]:
     """Exports the trained model in `model_dir`; returns {model name: version path}.
 
     Args:
@@ -93,7 +105,9 @@ def export_models(model_dir: str, export_dir: str, version: Optional[int] = None
         names = [n for n in names if n not in TEXT_MODELS]
     os.makedirs(export_dir, exist_ok=True)
     versions = {name: int(version) if version is not None else next_version(export_dir, name) for name in names}
-    taken = [version_path(export_dir, n, v) for n, v in versions.items() if os.path.exists(version_path(export_dir, n, v))]
+    taken = [
+        version_path(export_dir, n, v) for n, v in versions.items() if os.path.exists(version_path(export_dir, n, v))
+    ]
     if taken:
         raise FileExistsError(f"Versions already exist (never overwritten): {taken}.")
     catalog = serving_catalog(trained)
@@ -104,8 +118,14 @@ def export_models(model_dir: str, export_dir: str, version: Optional[int] = None
             for name in names:
                 progress.update(0, note=name)
                 info = export_info(trained, model_dir, name, max_k, catalog.num_items)
-                paths[name] = write_model_version(modules[name], export_dir, versions[name], info,
-                                                  catalog if name in ITEM_TABLE_MODELS else None, validate)
+                paths[name] = write_model_version(
+                    modules[name],
+                    export_dir,
+                    versions[name],
+                    info,
+                    catalog if name in ITEM_TABLE_MODELS else None,
+                    validate,
+                )
                 progress.update(1)
     exported = [n for n in MODEL_NAMES if model_versions(export_dir, n)]
     write_model_server_config(export_dir, exported, config_base_path)
@@ -116,8 +136,12 @@ def _export_progress(num_models: int, export_dir: str, validate: bool) -> Progre
     """Writing (and validating: a fresh TensorFlow process each, seconds per model) every model version."""
     models = f"{num_models} model{'s' if num_models != 1 else ''}"
     checked = "each validated in a fresh TensorFlow process" if validate else "NOT validated"
-    return Progress("Exporting and validating models" if validate else "Exporting models", total=num_models,
-                    unit="models", summary=f"Exported {models} to {export_dir} ({checked}) in {{seconds:.1f}} s")
+    return Progress(
+        "Exporting and validating models" if validate else "Exporting models",
+        total=num_models,
+        unit="models",
+        summary=f"Exported {models} to {export_dir} ({checked}) in {{seconds:.1f}} s",
+    )
 
 
 def serving_catalog(trained: TrainedModel) -> ServingCatalog:
@@ -126,8 +150,9 @@ def serving_catalog(trained: TrainedModel) -> ServingCatalog:
     return ServingCatalog.from_index_table(trained.assets.item_ids, trained.assets.item_titles, table)
 
 
-def build_export_modules(trained: TrainedModel, catalog: ServingCatalog, names: Iterable[str], scratch_dir: str,
-                         max_k: int) -> dict:
+def build_export_modules(
+    trained: TrainedModel, catalog: ServingCatalog, names: Iterable[str], scratch_dir: str, max_k: int
+) -> dict:
     """{model name: tf.Module} for `names`, sharing one item table and user tower."""
     names = list(names)
     assets = trained.assets
@@ -155,8 +180,9 @@ def item_text_encoder(trained: TrainedModel) -> ItemTextEncoderModule:
     encoder = trained.text_encoder
     text_encoder = tower.text_encoder if tower.finetunes_text else encoder.bridge_layer()
     sequence_length = min(trained.config.text.sequence_length, encoder.backbone.max_sequence_length)
-    return ItemTextEncoderModule(encoder.tokenizer, encoder.packer(sequence_length), text_encoder,
-                                 tower.text_projection, oov_id_vector(tower))
+    return ItemTextEncoderModule(
+        encoder.tokenizer, encoder.packer(sequence_length), text_encoder, tower.text_projection, oov_id_vector(tower)
+    )
 
 
 def oov_id_vector(item_tower: ItemTower) -> np.ndarray:
@@ -173,13 +199,17 @@ def oov_id_vector(item_tower: ItemTower) -> np.ndarray:
 def export_info(trained: TrainedModel, model_dir: str, model_name: str, max_k: int, num_items: int) -> ExportInfo:
     assets = trained.assets
     return ExportInfo(
-        model_name=model_name, source_model_dir=os.path.abspath(model_dir),
-        max_history=trained.config.data.max_history, max_k=int(max_k),
+        model_name=model_name,
+        source_model_dir=os.path.abspath(model_dir),
+        max_history=trained.config.data.max_history,
+        max_k=int(max_k),
         embedding_dim=trained.config.model.embedding_dim,
-        label_kind=assets.label_kind, text_fields=trained.config.text.text_fields,
+        label_kind=assets.label_kind,
+        text_fields=trained.config.text.text_fields,
         scenario_values=assets.scenario_values.tolist(),
         user_feature_values={k: v.tolist() for k, v in assets.user_feature_values.items()},
-        num_items=num_items)
+        num_items=num_items,
+    )
 
 
 def _selected_models(model_names) -> list:

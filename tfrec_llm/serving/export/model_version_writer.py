@@ -27,8 +27,14 @@ from tfrec_llm.serving.export.warmup_request import write_warmup_requests
 logger = logging.getLogger(__name__)
 
 
-def write_model_version(module: tf.Module, export_dir: str, version: int, info: ExportInfo,
-                        catalog: Optional[ServingCatalog] = None, validate: bool = True) -> str:
+def write_model_version(
+    module: tf.Module,
+    export_dir: str,
+    version: int,
+    info: ExportInfo,
+    catalog: Optional[ServingCatalog] = None,
+    validate: bool = True,
+) -> str:
     """Publishes `module` as `<export_dir>/<module.model_name>/<version>/`; returns that path."""
     name = module.model_name
     target = version_path(export_dir, name, version)
@@ -48,6 +54,11 @@ def write_model_version(module: tf.Module, export_dir: str, version: int, info: 
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    logger.debug("Exported %s version %d to %s (%s)", name, version, path,
-                "validated in a fresh TensorFlow process" if validate else "NOT validated")
+    logger.debug(
+        "Exported %s version %d to %s (%s)",
+        name,
+        version,
+        path,
+        "validated in a fresh TensorFlow process" if validate else "NOT validated",
+    )
     return path

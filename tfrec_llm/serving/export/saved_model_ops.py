@@ -24,11 +24,20 @@ BANNED_OPS = frozenset({"RoundRobinTrim", "TFText>RoundRobinTrim"})
 # TF Text ops of the BERT tokenizer path that TF Text 2.12 already registers
 # (tensorflow_text/core/ops/{normalize,regex_split,wordpiece,fast_wordpiece_tokenizer,
 # fast_bert_normalizer,whitespace_tokenizer,unicode_script_tokenize}_op(s).cc).
-TF_TEXT_2_12_TOKENIZER_OPS = frozenset({
-    "CaseFoldUTF8", "NormalizeUTF8", "NormalizeUTF8WithOffsetsMap", "FindSourceOffsets",
-    "RegexSplitWithOffsets", "WordpieceTokenizeWithOffsets", "FastWordpieceTokenizeWithOffsets",
-    "FastBertNormalize", "WhitespaceTokenizeWithOffsets", "UnicodeScriptTokenizeWithOffsets",
-})
+TF_TEXT_2_12_TOKENIZER_OPS = frozenset(
+    {
+        "CaseFoldUTF8",
+        "NormalizeUTF8",
+        "NormalizeUTF8WithOffsetsMap",
+        "FindSourceOffsets",
+        "RegexSplitWithOffsets",
+        "WordpieceTokenizeWithOffsets",
+        "FastWordpieceTokenizeWithOffsets",
+        "FastBertNormalize",
+        "WhitespaceTokenizeWithOffsets",
+        "UnicodeScriptTokenizeWithOffsets",
+    }
+)
 
 
 class OpSetError(RuntimeError):
@@ -74,8 +83,10 @@ def check_banned_ops(model_name: str, ops: Iterable[str]) -> None:
     """Raises `OpSetError` if any op is known to be missing in stock TF Serving."""
     banned = sorted(set(ops) & BANNED_OPS)
     if banned:
-        raise OpSetError(f"{model_name} uses {banned}, which stock TF Serving 2.12-2.19 does not register "
-                         "(KerasHub MultiSegmentPacker); use StartEndPacker.")
+        raise OpSetError(
+            f"{model_name} uses {banned}, which stock TF Serving 2.12-2.19 does not register "
+            "(KerasHub MultiSegmentPacker); use StartEndPacker."
+        )
 
 
 def check_op_set(model_name: str, ops_outside_core: Iterable[str], allows_text_ops: bool) -> None:

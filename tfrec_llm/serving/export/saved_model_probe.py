@@ -36,6 +36,7 @@ def ops_outside_core(saved_model_dir: str) -> List[str]:
 
 def replay_warmup(saved_model_dir: str) -> Dict[str, np.ndarray]:
     from tensorflow_serving.apis import prediction_log_pb2  # pylint: disable=import-outside-toplevel
+
     loaded = tf.saved_model.load(saved_model_dir)
     outputs = {}
     for number, record in enumerate(tf.data.TFRecordDataset(os.path.join(saved_model_dir, WARMUP_FILE))):

@@ -36,7 +36,8 @@ class WarmupRequest:
 
     def to_prediction_log(self, model_name: str) -> prediction_log_pb2.PredictionLog:
         request = predict_pb2.PredictRequest(
-            model_spec=model_pb2.ModelSpec(name=model_name, signature_name=self.signature_name))
+            model_spec=model_pb2.ModelSpec(name=model_name, signature_name=self.signature_name)
+        )
         for name, value in self.inputs.items():
             request.inputs[name].CopyFrom(_tensor_proto(value))
         return prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
@@ -44,8 +45,9 @@ class WarmupRequest:
     @classmethod
     def from_prediction_log(cls, log: prediction_log_pb2.PredictionLog) -> "WarmupRequest":
         request = log.predict_log.request
-        return cls(request.model_spec.signature_name,
-                   {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()})
+        return cls(
+            request.model_spec.signature_name, {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
+        )
 
 
 def warmup_path(saved_model_dir: str) -> str:

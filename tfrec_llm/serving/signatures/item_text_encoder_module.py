@@ -57,9 +57,14 @@ class ItemTextEncoderModule(tf.Module):
     model_name = MODEL_NAME
     needs_text_ops = True  # TF Text tokenizer ops: validated with tensorflow_text loaded
 
-    def __init__(self, tokenizer: "keras_hub.tokenizers.BertTokenizer", packer: "keras_hub.layers.StartEndPacker",
-                 text_encoder: "KerasHubBridgeLayer", text_projection: "tf_keras.layers.Layer",
-                 oov_vector: np.ndarray):
+    def __init__(
+        self,
+        tokenizer: "keras_hub.tokenizers.BertTokenizer",
+        packer: "keras_hub.layers.StartEndPacker",
+        text_encoder: "KerasHubBridgeLayer",
+        text_projection: "tf_keras.layers.Layer",
+        oov_vector: np.ndarray,
+    ):
         super().__init__(name=MODEL_NAME)
         # Untracked Keras objects; their variables are tracked below.
         object.__setattr__(self, "_tokenizer", tokenizer)

@@ -25,10 +25,13 @@ class RankingHeadModule(tf.Module):
         super().__init__(name=name)
         object.__setattr__(self, "_model", model)  # untracked Keras model
         self.ranking_head_variables = list(model.ranking_head.variables)
-        self.score = tf.function(self._score, input_signature=[
-            tf.TensorSpec([None, None, embedding_dim], tf.float32, name="user_vectors"),
-            tf.TensorSpec([None, None, embedding_dim], tf.float32, name="item_vectors"),
-        ])
+        self.score = tf.function(
+            self._score,
+            input_signature=[
+                tf.TensorSpec([None, None, embedding_dim], tf.float32, name="user_vectors"),
+                tf.TensorSpec([None, None, embedding_dim], tf.float32, name="item_vectors"),
+            ],
+        )
 
     def _score(self, user_vectors, item_vectors):
         return tf.cast(self._model.rating_logits(user_vectors, item_vectors), tf.float32)

@@ -48,11 +48,14 @@ class RankingModule(tf.Module):
 
     def signatures(self) -> dict:
         encoder = self.history_encoder
-        inputs = {HISTORY_INPUT: encoder.history_spec(),
-                  CANDIDATES_INPUT: tf.TensorSpec([None, None], tf.string, name=CANDIDATES_INPUT)}
-        return {"serving_default": self.rank.get_concrete_function(inputs),
-                CONTEXT_SIGNATURE: self.rank_with_context.get_concrete_function(
-                    dict(inputs, **encoder.context_specs()))}
+        inputs = {
+            HISTORY_INPUT: encoder.history_spec(),
+            CANDIDATES_INPUT: tf.TensorSpec([None, None], tf.string, name=CANDIDATES_INPUT),
+        }
+        return {
+            "serving_default": self.rank.get_concrete_function(inputs),
+            CONTEXT_SIGNATURE: self.rank_with_context.get_concrete_function(dict(inputs, **encoder.context_specs())),
+        }
 
     def _rank(self, inputs):
         """Scores candidates for histories, in the model's default context.
@@ -76,8 +79,10 @@ class RankingModule(tf.Module):
         items = self.history_encoder.items
         candidate_vectors = items.vectors(items.indices(candidates))
         user_vectors = tf.broadcast_to(users[:, tf.newaxis, :], tf.shape(candidate_vectors))
-        return {SCORES_OUTPUT: self.ranking_head.score(user_vectors, candidate_vectors),
-                AFFINITY_OUTPUT: tf.reduce_sum(user_vectors * candidate_vectors, axis=-1)}
+        return {
+            SCORES_OUTPUT: self.ranking_head.score(user_vectors, candidate_vectors),
+            AFFINITY_OUTPUT: tf.reduce_sum(user_vectors * candidate_vectors, axis=-1),
+        }
 
     def warmup_requests(self) -> List[WarmupRequest]:
         ids = self.history_encoder.items.item_ids.numpy()[:3].astype(str)
@@ -85,5 +90,7 @@ class RankingModule(tf.Module):
         candidates = np.array([[ids[-1], ids[0], UNKNOWN_EXAMPLE_ID], [ids[0], ids[-1], ids[0]]])
         context = self.history_encoder.example_context(batch_size=2)
         context.update({HISTORY_INPUT: history, CANDIDATES_INPUT: candidates})
-        return [WarmupRequest("serving_default", {HISTORY_INPUT: history, CANDIDATES_INPUT: candidates}),
-                WarmupRequest(CONTEXT_SIGNATURE, context)]
+        return [
+            WarmupRequest("serving_default", {HISTORY_INPUT: history, CANDIDATES_INPUT: candidates}),
+            WarmupRequest(CONTEXT_SIGNATURE, context),
+        ]

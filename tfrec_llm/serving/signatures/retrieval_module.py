@@ -37,8 +37,9 @@ def exclude_history_items(scores: tf.Tensor, history_indices: tf.Tensor) -> tf.T
     return tf.tensor_scatter_nd_update(scores, positions, blocked)
 
 
-def top_catalog_items(scores: tf.Tensor, items: ItemLookup, top_k: int,
-                      k: Union[int, tf.Tensor]) -> Dict[str, tf.Tensor]:
+def top_catalog_items(
+    scores: tf.Tensor, items: ItemLookup, top_k: int, k: Union[int, tf.Tensor]
+) -> Dict[str, tf.Tensor]:
     """The `top_k` best of `scores` [B, N] as `item_ids`/`scores` outputs sliced to `k` (k <= top_k).
 
     `top_k` is fixed per SavedModel (TFRS#298); excluded items (score -inf)
@@ -78,7 +79,8 @@ class RetrievalModule(tf.Module):
         return {
             "serving_default": self.retrieve.get_concrete_function({HISTORY_INPUT: encoder.history_spec()}),
             CONTEXT_SIGNATURE: self.retrieve_with_context.get_concrete_function(
-                dict({HISTORY_INPUT: encoder.history_spec()}, **context)),
+                dict({HISTORY_INPUT: encoder.history_spec()}, **context)
+            ),
         }
 
     def _retrieve(self, inputs):
@@ -117,6 +119,4 @@ class RetrievalModule(tf.Module):
         context = self.history_encoder.example_context(batch_size=2)
         context[HISTORY_INPUT] = np.array([[first, second], ["", ""]])
         context[K_INPUT] = np.array(min(3, self.top_k), np.int32)
-        return [WarmupRequest("serving_default", {HISTORY_INPUT: history}),
-                WarmupRequest(CONTEXT_SIGNATURE, context)]
-
+        return [WarmupRequest("serving_default", {HISTORY_INPUT: history}), WarmupRequest(CONTEXT_SIGNATURE, context)]

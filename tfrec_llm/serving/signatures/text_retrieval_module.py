@@ -17,7 +17,11 @@ import tensorflow as tf
 
 from tfrec_llm.serving.catalog.item_lookup import ItemLookup
 from tfrec_llm.serving.saved_model_loading import LoadedSavedModel
-from tfrec_llm.serving.signatures.item_text_encoder_module import ITEM_EMBEDDING_OUTPUT, TEXT_INPUT, ItemTextEncoderModule
+from tfrec_llm.serving.signatures.item_text_encoder_module import (
+    ITEM_EMBEDDING_OUTPUT,
+    TEXT_INPUT,
+    ItemTextEncoderModule,
+)
 from tfrec_llm.serving.signatures.retrieval_module import K_INPUT, top_catalog_items
 from tfrec_llm.serving.export.warmup_request import WarmupRequest
 
@@ -58,8 +62,10 @@ class TextRetrievalModule(tf.Module):
     def signatures(self) -> dict:
         query = tf.TensorSpec([None], tf.string, name=QUERY_INPUT)
         k = tf.TensorSpec([], tf.int32, name=K_INPUT)
-        return {"serving_default": self.retrieve.get_concrete_function({QUERY_INPUT: query}),
-                TOP_K_SIGNATURE: self.retrieve_top_k.get_concrete_function({QUERY_INPUT: query, K_INPUT: k})}
+        return {
+            "serving_default": self.retrieve.get_concrete_function({QUERY_INPUT: query}),
+            TOP_K_SIGNATURE: self.retrieve_top_k.get_concrete_function({QUERY_INPUT: query, K_INPUT: k}),
+        }
 
     def _retrieve(self, inputs):
         """Inputs: `query` string [B]. Outputs: `item_ids` string [B, K], `scores` float32 [B, K]."""
@@ -75,6 +81,10 @@ class TextRetrievalModule(tf.Module):
         return top_catalog_items(scores, self.items, self.top_k, k)
 
     def warmup_requests(self) -> List[WarmupRequest]:
-        return [WarmupRequest("serving_default", {QUERY_INPUT: np.array(EXAMPLE_QUERIES)}),
-                WarmupRequest(TOP_K_SIGNATURE, {QUERY_INPUT: np.array(EXAMPLE_QUERIES[:1]),
-                                                K_INPUT: np.array(min(3, self.top_k), np.int32)})]
+        return [
+            WarmupRequest("serving_default", {QUERY_INPUT: np.array(EXAMPLE_QUERIES)}),
+            WarmupRequest(
+                TOP_K_SIGNATURE,
+                {QUERY_INPUT: np.array(EXAMPLE_QUERIES[:1]), K_INPUT: np.array(min(3, self.top_k), np.int32)},
+            ),
+        ]

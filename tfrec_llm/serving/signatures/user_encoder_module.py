@@ -39,9 +39,10 @@ class UserEncoderModule(tf.Module):
     def signatures(self) -> dict:
         encoder = self.history_encoder
         inputs = {HISTORY_INPUT: encoder.history_spec()}
-        return {"serving_default": self.encode.get_concrete_function(inputs),
-                CONTEXT_SIGNATURE: self.encode_with_context.get_concrete_function(
-                    dict(inputs, **encoder.context_specs()))}
+        return {
+            "serving_default": self.encode.get_concrete_function(inputs),
+            CONTEXT_SIGNATURE: self.encode_with_context.get_concrete_function(dict(inputs, **encoder.context_specs())),
+        }
 
     def _encode(self, inputs):
         """Inputs: `history` string [B, H] ("" = padding). Outputs: `user_embedding` float32 [B, d], L2-normalised."""
@@ -52,13 +53,13 @@ class UserEncoderModule(tf.Module):
     def _encode_with_context(self, inputs):
         """As `serving_default`, plus `scenario` and `user_<name>` string [B] inputs."""
         history = self.history_encoder.items.indices(inputs[HISTORY_INPUT])
-        return {USER_EMBEDDING_OUTPUT: self.history_encoder.user_vectors(
-            history, *self.history_encoder.context_of(inputs))}
+        return {
+            USER_EMBEDDING_OUTPUT: self.history_encoder.user_vectors(history, *self.history_encoder.context_of(inputs))
+        }
 
     def warmup_requests(self) -> List[WarmupRequest]:
         ids = self.history_encoder.items.item_ids.numpy()[:2].astype(str)
         history = np.array([[ids[0], ids[-1]], ["", ""]])
         context = self.history_encoder.example_context(batch_size=2)
         context[HISTORY_INPUT] = history
-        return [WarmupRequest("serving_default", {HISTORY_INPUT: history}),
-                WarmupRequest(CONTEXT_SIGNATURE, context)]
+        return [WarmupRequest("serving_default", {HISTORY_INPUT: history}), WarmupRequest(CONTEXT_SIGNATURE, context)]

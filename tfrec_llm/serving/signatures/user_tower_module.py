@@ -30,17 +30,19 @@ class UserTowerModule(tf.Module):
         users = tower.encode(vectors, mask, scenario, tf.zeros([batch, 0], tf.int32))  # [batch, 64]
     """
 
-    def __init__(self, user_tower: "UserTower", embedding_dim: int, num_user_features: int,
-                 name: str = "user_tower"):
+    def __init__(self, user_tower: "UserTower", embedding_dim: int, num_user_features: int, name: str = "user_tower"):
         super().__init__(name=name)
         object.__setattr__(self, "_user_tower", user_tower)  # untracked Keras layer
         self.user_tower_variables = list(user_tower.variables)
-        self.encode = tf.function(self._encode, input_signature=[
-            tf.TensorSpec([None, None, embedding_dim], tf.float32, name="history_vectors"),
-            tf.TensorSpec([None, None], tf.bool, name="history_mask"),
-            tf.TensorSpec([None], tf.int32, name="scenario"),
-            tf.TensorSpec([None, num_user_features], tf.int32, name="user_features"),
-        ])
+        self.encode = tf.function(
+            self._encode,
+            input_signature=[
+                tf.TensorSpec([None, None, embedding_dim], tf.float32, name="history_vectors"),
+                tf.TensorSpec([None, None], tf.bool, name="history_mask"),
+                tf.TensorSpec([None], tf.int32, name="scenario"),
+                tf.TensorSpec([None, num_user_features], tf.int32, name="user_features"),
+            ],
+        )
 
     def _encode(self, history_vectors, history_mask, scenario, user_features):
         """history_vectors [B, L, d], history_mask [B, L] (right-padded), scenario [B], user_features [B, F]."""
