@@ -285,7 +285,7 @@ class TrainConfig:
     mixed_precision: bool = False
     checkpoint_every_steps: int = 0
     eval_max_examples: int = 0
-    early_stopping_patience: int = 3
+    early_stopping_patience: int = 5
     validation_max_examples: int = 5000
     verbose: Optional[int] = None
 
