@@ -89,6 +89,20 @@ def test_history_cuts_rescore_every_example_and_are_not_strata(setup):
     assert report["history_cuts"]["last_1"] == cut_by_hand["overall"] != report["overall"]
 
 
+def test_without_context_is_the_report_of_requests_that_send_no_scenario_or_user_features(setup):
+    """What serving_default answers a TF Serving client that sends only a history."""
+    model, assets, experiment = setup
+    examples = experiment.test_examples
+    assert examples.scenario.any()  # the tiny world has scenarios to drop (and no user features)
+    report = evaluate_model(model, assets, examples)
+    unknown = dataclasses.replace(
+        examples,
+        scenario=np.zeros_like(examples.scenario),
+        user_features={name: np.zeros_like(values) for name, values in examples.user_features.items()},
+    )
+    assert report["without_context"] == evaluate_model(model, assets, unknown)["overall"]
+
+
 def test_evaluate_model_reports_one_line_off_a_terminal(setup, caplog):
     model, assets, experiment = setup
     with caplog.at_level(logging.INFO, logger="tfrec_llm.progress"):

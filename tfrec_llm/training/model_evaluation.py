@@ -19,6 +19,7 @@ from tfrec_llm.evaluation.full_catalog_evaluator import FullCatalogEvaluator
 from tfrec_llm.progress import Progress
 
 HISTORY_CUTS = (1, 3, 5)
+CONTEXT_KEYS = ("scenario",)  # and every "user_<feature>": "unknown" (index 0) when a request sends none
 HISTORY_CUT_PREFIX = "last_"
 FACTORIZED_TOP_KS = (10, 50, 100)
 
@@ -140,6 +141,18 @@ def evaluate_model(model, assets, examples, exclude_seen: bool = True, max_examp
             )
             report["history_cuts"][f"{HISTORY_CUT_PREFIX}{keep}"] = cut_report["overall"]
             progress.update(1)
+        # What TF Serving's default signature answers a client that sends no scenario or user features.
+        unknown_context = {
+            k: np.zeros_like(v) if k in CONTEXT_KEYS or k.startswith("user_") else v for k, v in features.items()
+        }
+        report["without_context"] = evaluator.evaluate(
+            query_embeddings(model, unknown_context, item_table),
+            catalog_vectors,
+            targets,
+            exclusions,
+            examples.user_activity,
+        )["overall"]
+        progress.update(1)
         report["factorized_top_k"] = factorized_top_k_accuracy(users, catalog_vectors, targets)
         progress.update(1)
     return report
@@ -150,10 +163,10 @@ def _evaluation_progress(num_examples: int) -> Progress:
     cuts = ", ".join(str(keep) for keep in HISTORY_CUTS)
     return Progress(
         f"Evaluating {num_examples:,} test examples",
-        total=len(HISTORY_CUTS) + 2,
+        total=len(HISTORY_CUTS) + 3,
         unit="passes",
         summary=f"Evaluated {num_examples:,} test examples (full histories, history cuts {cuts}, "
-        "TFRS top-K) in {seconds:.1f} s",
+        "without context, TFRS top-K) in {seconds:.1f} s",
     )
 
 
