@@ -25,7 +25,9 @@ MAX_HISTORY = 4
 TRAIN_SETTINGS = {
     "data": {"max_history": MAX_HISTORY},
     "text": {"encoder": "none", "mode": "frozen", "sequence_length": 8},  # "none": never download
-    "model": {"embedding_dim": 16, "lstm_units": 16, "item_id_dropout": 0.5},
+    # The attribute task (topics from titles) and plain sum fusion make the random tiny BERT's text path
+    # carry the topic, which the request tests need; the defaults (no attribute task, gate) do not here.
+    "model": {"embedding_dim": 16, "lstm_units": 16, "item_id_dropout": 0.5, "attribute_weight": 0.5, "fusion": "sum"},
     "train": {"epochs": 6, "batch_size": 8, "verbose": 0, "learning_rate": 0.01, "early_stopping_patience": 0},
 }
 
