@@ -28,7 +28,6 @@ Size: G, P and B are dense N x N float64, about `24 * N**2` bytes
 """
 
 import dataclasses
-import json
 import os
 import time
 from typing import Sequence, Tuple
@@ -36,6 +35,7 @@ from typing import Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
+from tfrec_llm.benchmark.popularity_baseline import write_baseline_metrics
 from tfrec_llm.data.data_split import leave_last_out
 from tfrec_llm.data.interaction_data import Interactions
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, PAD_INDEX, ItemVocabulary
@@ -44,7 +44,7 @@ from tfrec_llm.evaluation.full_catalog_evaluator import FullCatalogEvaluator
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.training.experiment_data import prepare_experiment_data
 from tfrec_llm.training.model_evaluation import evaluate_model
-from tfrec_llm.training.trainer import CONFIG_FILE, METRICS_FILE, build_assets
+from tfrec_llm.training.trainer import CONFIG_FILE, build_assets
 
 EASE_MODEL_SOURCE = "ease"
 """Value of metrics["training"]["text_encoder"]: this model reads no text."""
@@ -261,18 +261,7 @@ def train_ease_baseline(
         config.train.seed,
     )
     timings["eval_seconds"] = time.time() - started
-    metrics["training"] = {
-        "loss": [],
-        "text_encoder": EASE_MODEL_SOURCE,
-        "text_encoder_pretrained": False,
-        "trainable_variables": 0,
-        "train_examples": len(experiment.train_examples),
-        "ease": selection,
-        **timings,
-    }
-    with open(os.path.join(output_dir, METRICS_FILE), "w", encoding="utf-8") as f:
-        json.dump(metrics, f, indent=2)
-    return metrics
+    return write_baseline_metrics(metrics, EASE_MODEL_SOURCE, experiment, timings, output_dir, ease=selection)
 
 
 def _rows_of(event_rows: np.ndarray, event_items: np.ndarray, wanted_rows: np.ndarray):

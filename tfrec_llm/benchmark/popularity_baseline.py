@@ -94,12 +94,18 @@ def train_popularity_baseline(config: ExperimentConfig, output_dir: str, data=No
         config.train.seed,
     )
     timings["eval_seconds"] = time.time() - started
+    return write_baseline_metrics(metrics, POPULARITY_MODEL_SOURCE, experiment, timings, output_dir)
+
+
+def write_baseline_metrics(metrics: dict, source: str, experiment, timings: dict, output_dir: str, **extra) -> dict:
+    """Adds the `training` record of an untrained baseline to `metrics` and writes metrics.json."""
     metrics["training"] = {
         "loss": [],
-        "text_encoder": POPULARITY_MODEL_SOURCE,
+        "text_encoder": source,
         "text_encoder_pretrained": False,
         "trainable_variables": 0,
         "train_examples": len(experiment.train_examples),
+        **extra,
         **timings,
     }
     with open(os.path.join(output_dir, METRICS_FILE), "w", encoding="utf-8") as f:
