@@ -208,6 +208,10 @@ class ModelConfig:
             (the export's default) are served by a trained state.
         fusion: how the item tower joins its paths: "sum" (id + text) or
             "gate" (a learned, popularity-dependent weight between them).
+        text_geometry_weight: weight of a regulariser that keeps the text
+            projection's geometry close to BERT's (cosines between the batch's
+            target items, projected vs raw), so a request embedded by the
+            text path keeps its meaning; 0 switches it off.
     """
 
     embedding_dim: int = 64
@@ -229,6 +233,7 @@ class ModelConfig:
     dropout: float = 0.1
     context_dropout: float = 0.1
     fusion: str = "gate"
+    text_geometry_weight: float = 0.0
 
     def validate(self):
         _check_positive("model.embedding_dim", self.embedding_dim)
@@ -245,7 +250,7 @@ class ModelConfig:
         _check_positive("model.temperature", self.temperature)
         if not (self.use_text or self.use_item_ids):
             raise ConfigError("model.use_text and model.use_item_ids cannot both be false.")
-        for name in ("retrieval_weight", "ranking_weight", "attribute_weight"):
+        for name in ("retrieval_weight", "ranking_weight", "attribute_weight", "text_geometry_weight"):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
                 raise ConfigError(f"model.{name} must be >= 0, got {value!r} (a finite number is needed).")

@@ -150,3 +150,33 @@ def test_config_round_trip(fusion):
     restored = run_config_round_trip(_frozen_tower(fusion=fusion, item_popularity=POPULARITY))
     indices = tf.constant([2, 3, 4])
     assert restored(indices).shape == (3, EMBEDDING_DIM)
+
+
+def _cosines(vectors):
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return unit @ unit.T
+
+
+def test_text_geometry_loss_is_the_mean_squared_gap_between_projected_and_bert_cosines():
+    tower = _frozen_tower()
+    items = tf.constant([2, 3, 4])
+    projected = np.array([[1, 0, 0, 0, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0, 0, 0], [0, 0, 3, 0, 0, 0, 0, 0]], np.float32)
+    expected = np.mean((_cosines(projected) - _cosines(TEXT_FEATURES[2:5])) ** 2)
+    np.testing.assert_allclose(tower.text_geometry_loss(items, tf.constant(projected)).numpy(), expected, rtol=1e-5)
+    keeps_cosines = np.pad(2 * TEXT_FEATURES[2:5], [(0, 0), (0, EMBEDDING_DIM - 3)])
+    assert tower.text_geometry_loss(items, tf.constant(keeps_cosines)).numpy() < 1e-6
+
+
+def test_training_on_the_text_geometry_loss_brings_projected_cosines_to_bert_cosines():
+    tf_keras.utils.set_random_seed(3)
+    tower = _frozen_tower()
+    items = tf.constant([2, 3, 4])
+    optimizer = tf_keras.optimizers.Adam(0.05)
+    losses = []
+    for _ in range(60):
+        with tf.GradientTape() as tape:
+            loss = tower.text_geometry_loss(items, tower.text_vectors(items))
+        variables = tower.text_projection.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        losses.append(float(loss))
+    assert losses[0] > 0.05 and losses[-1] < 0.1 * losses[0]

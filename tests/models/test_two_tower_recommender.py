@@ -217,3 +217,20 @@ def test_catalog_table_path_gives_the_same_users_as_the_in_batch_path(world):
     np.testing.assert_allclose(
         tf.gather(table, batch["target"]).numpy(), outputs["item_embedding"].numpy(), rtol=1e-4, atol=1e-6
     )
+
+
+def test_text_geometry_loss_compares_the_batch_targets_projected_and_bert_cosines(world):
+    assets, batch = world
+    model = _model(assets, text_geometry_weight=0.5)
+    targets = list(dict.fromkeys(batch["target"].tolist()))  # distinct, in order of appearance
+    projected = model.item_tower.text_vectors(tf.constant(targets)).numpy().astype(np.float64)
+    raw = assets.text_features[targets].astype(np.float64)
+
+    def cosines(vectors):
+        unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        return unit @ unit.T
+
+    expected = 0.5 * np.mean((cosines(projected) - cosines(raw)) ** 2)
+    assert len(targets) < len(batch["target"])  # the repeated target counts once
+    np.testing.assert_allclose(model.compute_loss(batch).numpy(), expected, rtol=1e-4)
+    assert _model(assets, text_geometry_weight=0.0).compute_loss(batch).numpy() == 0.0

@@ -112,15 +112,34 @@ class ItemTower(tf_keras.layers.Layer):
                 name="text_projection",
             )
 
-    def text_vectors(self, item_indices, training=None):
-        """Projected text vectors of `item_indices` (1-D)."""
+    def raw_text_vectors(self, item_indices, training=None):
+        """BERT's vectors of `item_indices` (1-D), before the projection."""
         if self.finetunes_text:
             unique, position = tf.unique(item_indices)
             encoded = self.text_encoder(tf.gather(self.token_ids, unique), training=training)
-            raw = tf.gather(encoded, position)
-        else:
-            raw = tf.gather(self.text_features, item_indices)
-        return self.text_projection(raw)
+            return tf.gather(encoded, position)
+        return tf.gather(self.text_features, item_indices)
+
+    def text_vectors(self, item_indices, training=None):
+        """Projected text vectors of `item_indices` (1-D)."""
+        return self.text_projection(self.raw_text_vectors(item_indices, training=training))
+
+    def text_geometry_loss(self, item_indices, projected):
+        """Mean squared gap between the projected and BERT cosines of every pair of items.
+
+        Args:
+            item_indices: int [M] distinct item indices.
+            projected: float [M, d] their projected text vectors (from this
+                step's forward pass; gradients flow through them only).
+
+        Returns:
+            A float32 scalar: 0 when the projection keeps BERT's geometry.
+        """
+        raw = tf.stop_gradient(tf.cast(self.raw_text_vectors(item_indices), tf.float32))
+        raw = tf.math.l2_normalize(raw, axis=-1)
+        projected = tf.math.l2_normalize(tf.cast(projected, tf.float32), axis=-1)
+        gap = tf.matmul(projected, projected, transpose_b=True) - tf.matmul(raw, raw, transpose_b=True)
+        return tf.reduce_mean(tf.square(gap))
 
     def embed(self, item_indices, training=None):
         """(item embeddings, projected text vectors or None) of 1-D `item_indices`.

@@ -31,6 +31,7 @@ from tfrec_llm.models.full_catalog_softmax import FullCatalogSoftmax
 
 
 PER_EXAMPLE = tf_keras.losses.Reduction.NONE
+GEOMETRY_ITEMS = 256  # distinct targets per batch compared pairwise by the text-geometry loss
 
 
 class TwoTowerRecommender(tfrs.models.Model):
@@ -158,6 +159,22 @@ class TwoTowerRecommender(tfrs.models.Model):
 
     # Loss --------------------------------------------------------------------
 
+    def train_step(self, inputs):
+        """TFRS's train step, but through `optimizer.minimize`: a `LossScaleOptimizer` scales the loss.
+
+        TFRS calls `tape.gradient` itself, so float16 towers would get unscaled
+        (underflowing) gradients; `minimize` lets a loss-scale optimizer scale
+        the loss and unscale the gradients (a plain optimizer does neither).
+        """
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(inputs, training=True)
+            regularization_loss = tf.reduce_sum([tf.reduce_sum(part) for part in self.losses])
+            total_loss = loss + regularization_loss
+        self.optimizer.minimize(total_loss, self.trainable_variables, tape=tape)
+        metrics = {metric.name: metric.result() for metric in self.metrics}
+        metrics.update({"loss": loss, "regularization_loss": regularization_loss, "total_loss": total_loss})
+        return metrics
+
     def compute_loss(self, features, training=False):
         """Weighted sum of the tasks' losses, each a mean over the global batch."""
         if "sequence" in features:
@@ -236,6 +253,12 @@ class TwoTowerRecommender(tfrs.models.Model):
         scale = tf.cast(rows, tf.float32) / tf.maximum(tf.cast(tf.shape(targets)[0], tf.float32), 1.0)
         return tf.math.unsorted_segment_sum(per_target, tf.cast(where[:, 0], tf.int32), rows) * scale
 
+    def _text_geometry_loss(self, targets, target_text):
+        """The item tower's text-geometry loss over (at most GEOMETRY_ITEMS) distinct targets of the batch."""
+        unique, position = tf.unique(targets)
+        first = tf.math.unsorted_segment_min(tf.range(tf.size(targets)), position, tf.size(unique))[:GEOMETRY_ITEMS]
+        return self.item_tower.text_geometry_loss(tf.gather(targets, first), tf.gather(target_text, first))
+
     def _task_losses(self, users, items, targets, target_text, labels, table, training):
         """Per-target weighted task losses [N] for aligned user and target-item embeddings."""
         config = self.config
@@ -256,6 +279,8 @@ class TwoTowerRecommender(tfrs.models.Model):
                 predictions=self.rating_logits(users, items)[:, tf.newaxis],
                 compute_metrics=bool(training),
             )
+        if config.text_geometry_weight > 0 and target_text is not None:
+            per_target += config.text_geometry_weight * self._text_geometry_loss(targets, target_text)
         if self.uses_attributes:
             per_target += config.attribute_weight * self.attribute_task(
                 labels=tf.gather(self.item_attributes, targets),
