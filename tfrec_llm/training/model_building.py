@@ -46,6 +46,24 @@ def mixed_precision_policy(config: ExperimentConfig) -> str:
     return "mixed_bfloat16" if config.train.strategy == "tpu" else "mixed_float16"
 
 
+def make_optimizer(config: ExperimentConfig) -> tf_keras.optimizers.Optimizer:
+    """Adam at `train.learning_rate`, in a dynamic `LossScaleOptimizer` when the towers compute in float16.
+
+    float16 gradients below ~6e-8 round to zero: the loss-scale optimizer
+    multiplies the loss before differentiating and divides the gradients
+    after (skipping steps whose scaled gradients overflow). bfloat16 has
+    float32's range and needs none. The model's own policy stays float32,
+    so `compile` would not add the wrapper by itself.
+
+    Example:
+        model.compile(optimizer=make_optimizer(config))
+    """
+    optimizer = tf_keras.optimizers.Adam(config.train.learning_rate)
+    if mixed_precision_policy(config) == "mixed_float16":
+        optimizer = tf_keras.mixed_precision.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
 def build_model(config: ExperimentConfig, assets: ModelAssets, text_encoder=None) -> TwoTowerRecommender:
     """A fresh (untrained) model; call inside `strategy.scope()` to distribute it."""
     model_config = config.model

@@ -29,7 +29,13 @@ from tfrec_llm.training.early_stopping import ValidationEarlyStopping
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.training.experiment_data import ExperimentData, prepare_experiment_data
 from tfrec_llm.training.model_assets import ModelAssets
-from tfrec_llm.training.model_building import build_model, example_batch, mixed_precision_policy, save_weights
+from tfrec_llm.training.model_building import (
+    build_model,
+    example_batch,
+    make_optimizer,
+    mixed_precision_policy,
+    save_weights,
+)
 from tfrec_llm.training.model_evaluation import evaluate_model
 from tfrec_llm.training.resume import (
     check_backup_config,
@@ -168,7 +174,7 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
         timings["text_seconds"] = time.time() - started
         model = build_model(config, assets, encoder)
         build_variables(model, assets, config)
-        model.compile(optimizer=tf_keras.optimizers.Adam(train_config.learning_rate))
+        model.compile(optimizer=make_optimizer(config))
 
     write_config(config, output_dir)
     discard_corrupt_backups(backup_dir)
