@@ -4,7 +4,9 @@
     python benchmarks/bench_serving.py --sizes 10000,100000 --json results.json
 
 Prints p50/p99 latency at batch 1 and throughput at batch 64 for each
-catalog size (synthetic embeddings, d=64); see
+catalog size (synthetic embeddings, d=64), for plain retrieval and for the
+re-ranking signature (MMR + tail boost), with the latency re-ranking adds
+at batch 1 (median of interleaved pairs); see
 `tfrec_llm/benchmark/serving_benchmark.py` for what is measured.
 """
 
@@ -24,6 +26,9 @@ def main():
     parser.add_argument("--k", type=int, default=100, help="top-k size")
     parser.add_argument("--latency-calls", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="timed batch-64 rounds (median reported)")
+    parser.add_argument("--rerank-k", type=int, default=10, help="items out of the re-ranking signature")
+    parser.add_argument("--diversity", type=float, default=0.5, help="MMR lambda of the re-ranking requests")
+    parser.add_argument("--tail-boost", type=float, default=0.2, help="tail boost of the re-ranking requests")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args()
     rows = run_serving_benchmark(
@@ -32,6 +37,9 @@ def main():
         max_k=args.k,
         latency_calls=args.latency_calls,
         rounds=args.rounds,
+        rerank_k=args.rerank_k,
+        diversity=args.diversity,
+        tail_boost=args.tail_boost,
     )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

@@ -13,17 +13,20 @@ def test_numpy_top_k_orders_the_best_items():
     assert numpy_top_k(users, items, 10).shape == (2, 4)
 
 
-def test_tiny_benchmark_reports_both_engines():
+def test_tiny_benchmark_reports_every_engine_and_the_reranking_overhead():
     benchmark = ServingBenchmark(
-        embedding_dim=8, max_k=5, latency_calls=3, rounds=2, batches_per_round=1, warmup_calls=1
+        embedding_dim=8, max_k=5, latency_calls=3, rounds=2, batches_per_round=1, warmup_calls=1, rerank_k=3
     )
     rows = benchmark.run([40])
     assert [(r["catalog_size"], r["engine"]) for r in rows] == [
         (40, "SavedModel retrieval"),
+        (40, "SavedModel retrieve_reranked"),
         (40, "NumPy matmul+argpartition"),
     ]
+    assert isinstance(rows[1]["added_p50_ms"], float) and rows[1]["rerank_k"] == 3
     for row in rows:
         assert 0 < row["p50_ms"] <= row["p99_ms"] and row["queries_per_second"] > 0
         assert row["latency_calls"] == 3 and row["throughput_rounds"] == 2
     table = benchmark.format_table(rows)
     assert "p99 ms (b=1)" in table and "SavedModel retrieval" in table
+    assert "re-ranking (MMR + tail boost, k=3) adds" in table

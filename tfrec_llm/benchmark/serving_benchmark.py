@@ -9,6 +9,12 @@ random user vectors with a matrix product and takes the top k with
 `argpartition` plus a sort of those k (no user tower, no exclusion: a lower
 bound on the same scoring work).
 
+The same SavedModel's `retrieve_reranked` signature (MMR with a tail boost
+over the K candidates, `rerank_k` items out, `serving/reranking.py`) is
+timed too; its row also holds `added_p50_ms`, the median over interleaved
+pairs of (re-ranked call - plain call) latency at batch 1, so both calls
+see the same machine load.
+
 Reported: p50 / p99 latency of single-request calls (batch 1) over all
 timed calls, and throughput (queries per second) at batch 64 as the median
 of `rounds` timed rounds.
@@ -30,7 +36,7 @@ from tfrec_llm.models.user_tower import UserTower
 from tfrec_llm.serving.catalog.context_lookup import ContextLookup
 from tfrec_llm.serving.catalog.history_encoder import HistoryEncoder
 from tfrec_llm.serving.catalog.item_lookup import ItemLookup
-from tfrec_llm.serving.signatures.retrieval_module import RetrievalModule
+from tfrec_llm.serving.signatures.retrieval_module import RERANKED_SIGNATURE, RetrievalModule
 from tfrec_llm.serving.catalog.serving_catalog import ServingCatalog
 from tfrec_llm.serving.signatures.user_tower_module import UserTowerModule
 
@@ -38,6 +44,7 @@ DEFAULT_CATALOG_SIZES = (10_000, 100_000, 1_000_000)
 LATENCY_BATCH = 1
 THROUGHPUT_BATCH = 64
 PERCENTILES = (50, 99)
+RERANKED_ENGINE = "SavedModel retrieve_reranked"
 
 
 @dataclasses.dataclass
@@ -55,6 +62,7 @@ class ServingBenchmark:
         time_budget_seconds: stop a measurement early after this long.
         warmup_calls: untimed calls before measuring.
         seed: seed of the synthetic data.
+        rerank_k, diversity, tail_boost: the `retrieve_reranked` request.
 
     Example:
         benchmark = ServingBenchmark(latency_calls=50)
@@ -71,6 +79,9 @@ class ServingBenchmark:
     time_budget_seconds: float = 20.0
     warmup_calls: int = 3
     seed: int = 0
+    rerank_k: int = 10
+    diversity: float = 0.5
+    tail_boost: float = 0.2
 
     def run(self, catalog_sizes: Sequence[int] = DEFAULT_CATALOG_SIZES) -> List[dict]:
         """One row per (catalog size, engine): p50_ms, p99_ms, queries_per_second."""
@@ -80,19 +91,27 @@ class ServingBenchmark:
             vectors = rng.standard_normal((int(size), self.embedding_dim), dtype=np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             with tempfile.TemporaryDirectory(prefix="tfrec-llm-bench-") as work:
-                retrieve = self._saved_retrieval(vectors, work)
+                loaded = self._saved_retrieval(vectors, work)
                 histories = np.array(
                     [[f"item{i}" for i in rng.integers(0, size, self.history_length)] for _ in range(THROUGHPUT_BATCH)]
                 )
-                rows.append(
-                    self._measure(
-                        size,
-                        "SavedModel retrieval",
-                        lambda batch, retrieve=retrieve, histories=histories: retrieve(
-                            history=tf.constant(histories[:batch])
-                        )["item_ids"].numpy(),
-                    )
-                )
+                retrieve = loaded.signatures["serving_default"]
+                rerank = loaded.signatures[RERANKED_SIGNATURE]
+                settings = {
+                    "k": tf.constant(self.rerank_k),
+                    "diversity": tf.constant(self.diversity, tf.float32),
+                    "tail_boost": tf.constant(self.tail_boost, tf.float32),
+                }
+
+                def plain(batch, retrieve=retrieve, histories=histories):
+                    return retrieve(history=tf.constant(histories[:batch]))["item_ids"].numpy()
+
+                def reranked(batch, rerank=rerank, histories=histories, settings=settings):
+                    return rerank(history=tf.constant(histories[:batch]), **settings)["item_ids"].numpy()
+
+                rows.append(self._measure(size, "SavedModel retrieval", plain))
+                rows.append(self._measure(size, RERANKED_ENGINE, reranked))
+                rows[-1].update(added_p50_ms=self._added_latency(plain, reranked), rerank_k=self.rerank_k)
             users = rng.standard_normal((THROUGHPUT_BATCH, self.embedding_dim), dtype=np.float32)
             rows.append(
                 self._measure(
@@ -119,10 +138,24 @@ class ServingBenchmark:
             UserTowerModule(tower, self.embedding_dim, 0),
             self.max_history,
         )
-        module = RetrievalModule(history, self.max_k)
+        tailness = np.random.default_rng(self.seed).random(size).astype(np.float32)
+        module = RetrievalModule(history, self.max_k, tailness)
         path = os.path.join(work_dir, "retrieval")
         tf.saved_model.save(module, path, signatures=module.signatures())
-        return tf.saved_model.load(path).signatures["serving_default"]
+        return tf.saved_model.load(path)
+
+    def _added_latency(self, plain: Callable[[int], object], reranked: Callable[[int], object]) -> float:
+        """Median over interleaved batch-1 pairs of (reranked - plain) latency in ms (which goes first alternates)."""
+        differences = []
+        deadline = time.perf_counter() + self.time_budget_seconds
+        while len(differences) < self.latency_calls and (len(differences) < 2 or time.perf_counter() < deadline):
+            took = {}
+            for name, call in (("plain", plain), ("reranked", reranked))[:: 1 if len(differences) % 2 else -1]:
+                started = time.perf_counter()
+                call(LATENCY_BATCH)
+                took[name] = time.perf_counter() - started
+            differences.append(took["reranked"] - took["plain"])
+        return float(np.median(differences) * 1000.0)
 
     def _measure(self, size: int, engine: str, call: Callable[[int], object]) -> dict:
         for _ in range(self.warmup_calls):
@@ -161,6 +194,12 @@ class ServingBenchmark:
                 f"{row['catalog_size']:>10,}  {row['engine']:<28}{row['p50_ms']:>14.2f}"
                 f"{row['p99_ms']:>14.2f}{row['queries_per_second']:>18,.0f}"
             )
+        for row in rows:
+            if "added_p50_ms" in row:
+                lines.append(
+                    f"re-ranking (MMR + tail boost, k={row['rerank_k']}) adds {row['added_p50_ms']:.3f} ms p50 at "
+                    f"batch 1 over plain retrieval at {row['catalog_size']:,} items (median of interleaved pairs)"
+                )
         return "\n".join(lines)
 
 

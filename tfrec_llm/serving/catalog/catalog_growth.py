@@ -155,6 +155,16 @@ def exported_catalog(loaded: LoadedSavedModel, saved_model_dir: str) -> ServingC
     return ServingCatalog(item_ids, titles, items.item_vectors.numpy(), items.reserved_vectors.numpy())
 
 
+def grown_tailness(loaded: LoadedSavedModel, num_items: int) -> np.ndarray:
+    """The retrieval model's item tailness, 1.0 (never seen in training) for the new items.
+
+    Exports written before re-ranking hold no tailness: their items get 0 (no boost).
+    """
+    old = loaded.history_encoder.items.item_ids.shape[0]
+    known = loaded.tailness.numpy() if hasattr(loaded, "tailness") else np.zeros(old, np.float32)
+    return np.concatenate([known, np.ones(num_items - old, np.float32)])
+
+
 def rebuild_module(
     model_name: str, loaded: LoadedSavedModel, info: ExportInfo, catalog: ServingCatalog, scratch_dir: str
 ) -> tf.Module:
@@ -170,7 +180,7 @@ def rebuild_module(
     )
     history = HistoryEncoder(items, context, loaded.history_encoder.user_tower, info.max_history)
     if model_name == RETRIEVAL:
-        return RetrievalModule(history, info.max_k)
+        return RetrievalModule(history, info.max_k, grown_tailness(loaded, catalog.num_items))
     if model_name == RANKING:
         return RankingModule(history, loaded.ranking_head)
     if model_name == USER_ENCODER:

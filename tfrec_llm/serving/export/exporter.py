@@ -25,7 +25,7 @@ from typing import Dict, Iterable, Optional
 import numpy as np
 import tensorflow as tf
 
-from tfrec_llm.data.item_vocabulary import UNKNOWN_INDEX
+from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, UNKNOWN_INDEX
 from tfrec_llm.models.item_tower import ItemTower
 from tfrec_llm.progress import Progress
 from tfrec_llm.training.model_evaluation import catalog_embeddings
@@ -49,6 +49,7 @@ from tfrec_llm.serving.export.model_version_writer import write_model_version
 from tfrec_llm.serving.signatures.ranking_head_module import RankingHeadModule
 from tfrec_llm.serving.signatures.ranking_module import RankingModule
 from tfrec_llm.serving.signatures.retrieval_module import RetrievalModule
+from tfrec_llm.serving.reranking import tailness_from_popularity
 from tfrec_llm.serving.catalog.serving_catalog import ServingCatalog
 from tfrec_llm.serving.signatures.text_retrieval_module import TextRetrievalModule
 from tfrec_llm.serving.signatures.user_encoder_module import UserEncoderModule
@@ -162,7 +163,9 @@ def build_export_modules(
     user_tower = UserTowerModule(trained.model.user_tower, dim, len(assets.user_feature_values))
     history = HistoryEncoder(items, context, user_tower, trained.config.data.max_history)
     builders = {
-        RETRIEVAL: lambda: RetrievalModule(history, max_k),
+        RETRIEVAL: lambda: RetrievalModule(
+            history, max_k, tailness_from_popularity(assets.item_popularity[FIRST_ITEM_INDEX:])
+        ),
         RANKING: lambda: RankingModule(history, RankingHeadModule(trained.model, dim)),
         USER_ENCODER: lambda: UserEncoderModule(history),
         ITEM_ENCODER: lambda: ItemEncoderModule(items),

@@ -6,12 +6,18 @@ only). A SavedModel fixes k per concrete function (TFRS#298), so the top
 K = min(max_k, catalog size) items are computed once and the `k` input of
 `retrieve_with_context` only slices them.
 
+`retrieve_reranked` re-ranks those K candidates with maximal marginal
+relevance and a tail-exposure boost (`serving/reranking.py`), with the
+request's `diversity` (lambda in [0, 1]) and `tail_boost` (beta >= 0)
+inputs; its scores are still the dot products, its order the re-ranked one.
+Per-item tailness (from training popularity) is a variable of the module.
+
 Items of the request history are excluded from the results (their scores
 are set to -inf before top-k), as in the offline evaluation. When fewer
 than K items remain, the trailing slots hold item id "" and score -inf.
 """
 
-from typing import Dict, List, Union
+from typing import Dict, List, Optional, Union
 
 import numpy as np
 import tensorflow as tf
@@ -20,10 +26,14 @@ from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
 from tfrec_llm.serving.catalog.history_encoder import HISTORY_INPUT, HistoryEncoder
 from tfrec_llm.serving.catalog.item_lookup import ItemLookup
 from tfrec_llm.serving.export.warmup_request import UNKNOWN_EXAMPLE_ID, WarmupRequest
+from tfrec_llm.serving.reranking import EMPTY_POSITION, rerank_positions
 
 MODEL_NAME = "retrieval"
 CONTEXT_SIGNATURE = "retrieve_with_context"
+RERANKED_SIGNATURE = "retrieve_reranked"
 K_INPUT = "k"
+DIVERSITY_INPUT = "diversity"
+TAIL_BOOST_INPUT = "tail_boost"
 ITEM_IDS_OUTPUT = "item_ids"
 SCORES_OUTPUT = "scores"
 
@@ -51,11 +61,14 @@ def top_catalog_items(
 
 
 class RetrievalModule(tf.Module):
-    """Signatures `serving_default` and `retrieve_with_context` (see module docstring).
+    """Signatures `serving_default`, `retrieve_with_context` and `retrieve_reranked` (see module docstring).
 
     Args:
         history_encoder: a `HistoryEncoder` (its item table is the catalog).
         max_k: most results a request can get (K = min(max_k, catalog size)).
+        tailness: float32 [N] per catalog item, in [0, 1] (see
+            `reranking.tailness_from_popularity`); default all 0 (the tail
+            boost then changes nothing).
 
     Example:
         module = RetrievalModule(history_encoder, max_k=100)
@@ -64,14 +77,20 @@ class RetrievalModule(tf.Module):
 
     model_name = MODEL_NAME
 
-    def __init__(self, history_encoder: HistoryEncoder, max_k: int):
+    def __init__(self, history_encoder: HistoryEncoder, max_k: int, tailness: Optional[np.ndarray] = None):
         super().__init__(name=MODEL_NAME)
         if max_k < 1:
             raise ValueError(f"max_k must be >= 1, got {max_k}.")
+        num_items = history_encoder.items.num_items
+        tailness = np.zeros(num_items, np.float32) if tailness is None else np.asarray(tailness, np.float32)
+        if tailness.shape != (num_items,):
+            raise ValueError(f"tailness must be [{num_items}] (one per catalog item), got {list(tailness.shape)}.")
         self.history_encoder = history_encoder
-        self.top_k = min(int(max_k), history_encoder.items.num_items)
+        self.top_k = min(int(max_k), num_items)
+        self.tailness = tf.Variable(tailness, trainable=False, name="tailness")
         self.retrieve = tf.function(self._retrieve)
         self.retrieve_with_context = tf.function(self._retrieve_with_context)
+        self.retrieve_reranked = tf.function(self._retrieve_reranked)
 
     def signatures(self) -> dict:
         encoder = self.history_encoder
@@ -80,6 +99,14 @@ class RetrievalModule(tf.Module):
             "serving_default": self.retrieve.get_concrete_function({HISTORY_INPUT: encoder.history_spec()}),
             CONTEXT_SIGNATURE: self.retrieve_with_context.get_concrete_function(
                 dict({HISTORY_INPUT: encoder.history_spec()}, **context)
+            ),
+            RERANKED_SIGNATURE: self.retrieve_reranked.get_concrete_function(
+                {
+                    HISTORY_INPUT: encoder.history_spec(),
+                    K_INPUT: tf.TensorSpec([], tf.int32, name=K_INPUT),
+                    DIVERSITY_INPUT: tf.TensorSpec([], tf.float32, name=DIVERSITY_INPUT),
+                    TAIL_BOOST_INPUT: tf.TensorSpec([], tf.float32, name=TAIL_BOOST_INPUT),
+                }
             ),
         }
 
@@ -106,6 +133,34 @@ class RetrievalModule(tf.Module):
         users = self.history_encoder.user_vectors(history, *self.history_encoder.context_of(inputs))
         return self._top_items(users, history, tf.clip_by_value(inputs[K_INPUT], 0, self.top_k))
 
+    def _retrieve_reranked(self, inputs):
+        """The top-K candidates of `serving_default`, re-ranked; the best k of them.
+
+        Inputs: `history` string [B, H]; `k` int32 scalar, clipped to [0, K];
+        `diversity` float32 scalar in [0, 1] and `tail_boost` float32 scalar
+        >= 0 (otherwise the request fails with InvalidArgument naming them).
+        Outputs: `item_ids` string [B, k], `scores` float32 [B, k] (the
+        dot products, in re-ranked order; "" and -inf for empty slots).
+        """
+        encoder = self.history_encoder
+        history = encoder.items.indices(inputs[HISTORY_INPUT])
+        users = encoder.user_vectors(history, *encoder.default_context(tf.shape(history)[0]))
+        scores = exclude_history_items(tf.matmul(users, encoder.items.item_vectors, transpose_b=True), history)
+        top_scores, candidates = tf.math.top_k(scores, k=self.top_k)
+        order = rerank_positions(
+            top_scores,
+            tf.gather(encoder.items.item_vectors.value(), candidates),
+            tf.gather(self.tailness.value(), candidates),
+            tf.clip_by_value(inputs[K_INPUT], 0, self.top_k),
+            inputs[DIVERSITY_INPUT],
+            inputs[TAIL_BOOST_INPUT],
+        )
+        filled = order != EMPTY_POSITION
+        chosen = tf.gather(candidates, tf.maximum(order, 0), batch_dims=1)
+        chosen_scores = tf.where(filled, tf.gather(top_scores, tf.maximum(order, 0), batch_dims=1), -np.inf)
+        item_ids = tf.where(tf.math.is_finite(chosen_scores), tf.gather(encoder.items.item_ids, chosen), "")
+        return {ITEM_IDS_OUTPUT: item_ids, SCORES_OUTPUT: chosen_scores}
+
     def _top_items(self, users, history, k):
         items = self.history_encoder.items
         scores = exclude_history_items(tf.matmul(users, items.item_vectors, transpose_b=True), history)
@@ -119,4 +174,14 @@ class RetrievalModule(tf.Module):
         context = self.history_encoder.example_context(batch_size=2)
         context[HISTORY_INPUT] = np.array([[first, second], ["", ""]])
         context[K_INPUT] = np.array(min(3, self.top_k), np.int32)
-        return [WarmupRequest("serving_default", {HISTORY_INPUT: history}), WarmupRequest(CONTEXT_SIGNATURE, context)]
+        reranked = {
+            HISTORY_INPUT: history,
+            K_INPUT: np.array(min(3, self.top_k), np.int32),
+            DIVERSITY_INPUT: np.array(0.5, np.float32),
+            TAIL_BOOST_INPUT: np.array(0.2, np.float32),
+        }
+        return [
+            WarmupRequest("serving_default", {HISTORY_INPUT: history}),
+            WarmupRequest(CONTEXT_SIGNATURE, context),
+            WarmupRequest(RERANKED_SIGNATURE, reranked),
+        ]
