@@ -1,6 +1,6 @@
 """`tfrec-llm` command line: a thin layer over the library API.
 
-Subcommands: train, evaluate, export, add-items, recommend (--history or --query),
+Subcommands: train, evaluate, export, adapt, add-items, recommend (--history or --query),
 bench-serving, bench-queries,
 benchmark, data describe. Each maps flags onto an `ExperimentConfig` (or
 plain arguments) and calls one library function; errors in user input end
@@ -15,6 +15,7 @@ import sys
 import tfrec_llm  # noqa: F401  (selects legacy Keras before TensorFlow loads)
 from tfrec_llm.keras_setup import import_tensorflow_quietly
 from tfrec_llm.experiment_config import DEFAULT_TEXT_ENCODER, ConfigError, DataConfig, ExperimentConfig
+from tfrec_llm.experiment_config import ADAPT_PARTS, AdaptConfig
 
 logger = logging.getLogger("tfrec_llm")
 
@@ -107,6 +108,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--max-k", type=int, default=100)
     export.add_argument("--no-validate", action="store_true", help="skip the fresh-process validation")
     export.add_argument("--config-base-path", help="model base path written into models.config (e.g. /models)")
+
+    adapt = commands.add_parser("adapt", help="fit a trained model to a new domain; its items enter through their text")
+    adapt.add_argument("--model-dir", required=True, help="a trained model directory")
+    _add_data_arguments(adapt, required=True)
+    adapt.add_argument("--output-dir", required=True)
+    adapt.add_argument(
+        "--fraction", type=float, help="share of the new domain's training users trained on (0: zero-shot; default 1)"
+    )
+    adapt.add_argument("--train-only", choices=ADAPT_PARTS, help="which parts train (default all)")
+    adapt.add_argument("--epochs", type=int, help="most epochs (default 20, early stopping as the model's)")
+    adapt.add_argument("--learning-rate", type=float)
+    adapt.add_argument("--seed", type=int)
+    adapt.add_argument("--from-scratch", action="store_true", default=None, help="baseline: a fresh model, same data")
+    adapt.add_argument("--text-encoder", help="the encoder expected (an error unless it is the model's own)")
 
     add_items = commands.add_parser("add-items", help="add new items (from their text) to the retrieval export")
     add_items.add_argument("--export-dir", required=True)
@@ -247,6 +262,29 @@ def _run(args):
             config_base_path=args.config_base_path,
         )
         print("\n".join(f"{name}: {path}" for name, path in paths.items()))
+    elif args.command == "adapt":
+        from tfrec_llm.training.domain_adaptation import adapt  # pylint: disable=import-outside-toplevel
+
+        values = {
+            "fraction": args.fraction,
+            "train_only": args.train_only,
+            "epochs": args.epochs,
+            "learning_rate": args.learning_rate,
+            "seed": args.seed,
+            "from_scratch": args.from_scratch,
+        }
+        adapt_config = AdaptConfig(**{k: v for k, v in values.items() if v is not None})
+        metrics = adapt(
+            args.model_dir, args.output_dir, _data_overrides(args), adapt_config, text_encoder=args.text_encoder
+        )
+        print(format_metrics(metrics))
+        training = metrics["training"]
+        print(
+            f"trained {training['train_only']} on {training['train_users']} users, {training['epochs_run']} epochs; "
+            + "wall times (s): "
+            + ", ".join(f"{k}={v:.1f}" for k, v in training.items() if k.endswith("_seconds"))
+        )
+        print(f"adapted model written to {args.output_dir}")
     elif args.command == "add-items":
         from tfrec_llm.serving.catalog.catalog_growth import add_items  # pylint: disable=import-outside-toplevel
 

@@ -1,0 +1,117 @@
+"""Carrying a trained model's weights into a model of a new domain, and choosing what trains.
+
+The new domain has its own catalog (other items, other ids), so the item
+tables are the new domain's (text features, id slots, popularity); every
+learned function carries over:
+
+- user tower: sequence encoder and output MLP as they are; the scenario
+  embedding row by scenario name (a scenario the trained model never saw
+  starts from the learned "unknown" row 0, the state a request without a
+  scenario is served with); user-feature embeddings as they are (the new
+  domain's values are looked up in the trained vocabularies);
+- item tower: text projection and fusion gate as they are; the item-id
+  embedding is the new domain's (new slots), rows initialised to ZERO, so an
+  item's vector is its text alone until its id row is trained (with gate
+  fusion a zero id vector only rescales the text vector, which the L2
+  normalisation undoes);
+- ranking head (and the attribute head, when both domains have the same
+  attributes) as they are.
+
+`PARTS` names what `set_trainable_parts` leaves trainable; every other
+weight is frozen, so it stays bit-identical through training.
+
+Example:
+    transfer_weights(trained.model, adapted, trained.assets.scenario_values, new_assets.scenario_values)
+    set_trainable_parts(adapted, "projection")
+    adapted.compile(optimizer=tf_keras.optimizers.Adam(1e-3))
+"""
+
+from typing import List
+
+import numpy as np
+
+from tfrec_llm.data.category_vocabulary import UNKNOWN_CATEGORY
+from tfrec_llm.experiment_config import ADAPT_PARTS
+
+
+def scenario_row_map(old_values, new_values) -> np.ndarray:
+    """int [len(new_values) + 1]: the trained row of each new scenario row (unknown scenarios: row 0)."""
+    old_row = {value: i + 1 for i, value in enumerate(np.asarray(old_values, dtype=str).tolist())}
+    new = np.asarray(new_values, dtype=str).tolist()
+    return np.asarray([UNKNOWN_CATEGORY] + [old_row.get(v, UNKNOWN_CATEGORY) for v in new], dtype=np.int64)
+
+
+def _copy_layer(source, target):
+    target.set_weights(source.get_weights())
+
+
+def transfer_weights(source, target, old_scenarios, new_scenarios):
+    """Copies `source`'s learned functions into `target` (both built; see module docstring)."""
+    source_users, target_users = source.user_tower, target.user_tower
+    _copy_layer(source_users.encoder, target_users.encoder)
+    _copy_layer(source_users.output_mlp, target_users.output_mlp)
+    for old, new in zip(source_users.feature_embeddings, target_users.feature_embeddings):
+        _copy_layer(old, new)
+    (old_table,) = source_users.scenario_embedding.get_weights()
+    target_users.scenario_embedding.set_weights([old_table[scenario_row_map(old_scenarios, new_scenarios)]])
+    source_items, target_items = source.item_tower, target.item_tower
+    if target_items.use_text:
+        _copy_layer(source_items.text_projection, target_items.text_projection)
+    if target_items.gates:
+        _copy_layer(source_items.gate, target_items.gate)
+    if target_items.use_item_ids:
+        (table,) = target_items.id_embedding.get_weights()
+        target_items.id_embedding.set_weights([np.zeros_like(table)])
+    _copy_layer(source.ranking_head, target.ranking_head)
+    if target.uses_attributes and source.uses_attributes:
+        old_kernel = source.attribute_head.get_weights()[0]
+        if old_kernel.shape == target.attribute_head.get_weights()[0].shape:
+            _copy_layer(source.attribute_head, target.attribute_head)
+
+
+def part_layers(model, part: str) -> List:
+    """The layers of `part` (one of `ADAPT_PARTS` but "all")."""
+    items, users = model.item_tower, model.user_tower
+    if part == "scenario":
+        layers = [users.scenario_embedding] + list(users.feature_embeddings)
+        return layers + ([items.id_embedding] if items.use_item_ids else [])
+    if part == "projection":
+        return [items.text_projection] if items.use_text else []
+    if part == "lora":
+        return [items.text_encoder] if items.finetunes_text else []
+    raise ValueError(f"Unknown part {part!r}; parts are {list(ADAPT_PARTS)}.")
+
+
+def all_layers(model) -> List:
+    """Every weight-holding leaf layer of the model the parts choose from."""
+    items, users = model.item_tower, model.user_tower
+    layers = [users.encoder, users.output_mlp, users.scenario_embedding] + list(users.feature_embeddings)
+    layers += [model.ranking_head]
+    if model.uses_attributes:
+        layers.append(model.attribute_head)
+    if items.use_item_ids:
+        layers.append(items.id_embedding)
+    if items.gates:
+        layers.append(items.gate)
+    if items.use_text:
+        layers.append(items.text_projection)
+        if items.finetunes_text:
+            layers.append(items.text_encoder)
+    return layers
+
+
+def set_trainable_parts(model, part: str) -> int:
+    """Freezes every layer but those of `part` ("all": none frozen); returns the trainable variable count.
+
+    Call before `compile`. Raises ValueError when `part` holds no weight in
+    this model (e.g. "lora" on a frozen-text model, "projection" without text).
+    """
+    if part not in ADAPT_PARTS:
+        raise ValueError(f"train_only must be one of {list(ADAPT_PARTS)}, got {part!r}.")
+    chosen = all_layers(model) if part == "all" else part_layers(model, part)
+    if not chosen:
+        raise ValueError(f"train_only={part!r}: this model has no such part (text or text mode missing).")
+    chosen_ids = {id(layer) for layer in chosen}
+    for layer in all_layers(model):
+        layer.trainable = id(layer) in chosen_ids
+    return len(model.trainable_variables)
