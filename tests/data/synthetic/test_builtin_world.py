@@ -350,3 +350,25 @@ def test_heavy_users_get_distinct_items_up_to_the_cap():
 def test_invalid_config_values_raise(changes, message):
     with pytest.raises(ValueError, match=message):
         BuiltinWorldConfig(**changes)
+
+
+def test_wide_redraw_rounds_of_large_catalogs_keep_pairs_unique(monkeypatch):
+    # Heavy users on a small catalog exhaust their favourite items; with the large-catalog
+    # rounds switched on, the exact fallback must see (almost) nothing and pairs stay unique.
+    fallback_events = []
+    original = item_draws._draw_unseen_items
+
+    def counting_fallback(num_items, sampler, user_index, rows, item_index, positions, kept_keys, rng):
+        fallback_events.append(len(positions))
+        return original(num_items, sampler, user_index, rows, item_index, positions, kept_keys, rng)
+
+    monkeypatch.setattr(item_draws, "_draw_unseen_items", counting_fallback)
+    config = BuiltinWorldConfig(num_items=300, num_users=40, num_interactions=4000, seed=3)
+    generate_builtin_world(config)
+    narrow = sum(fallback_events)
+    fallback_events.clear()
+    monkeypatch.setattr(item_draws, "WIDE_REDRAW_MIN_ITEMS", 100)
+    interactions = generate_builtin_world(config).interactions
+    pairs = np.char.add(np.char.add(interactions.user_ids, "|"), interactions.item_ids)
+    assert len(np.unique(pairs)) == len(interactions) == 4000
+    assert narrow > 0 and sum(fallback_events) < narrow / 4

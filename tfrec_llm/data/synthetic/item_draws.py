@@ -17,6 +17,11 @@ from tfrec_llm.data.synthetic.world_config import BuiltinWorldConfig
 DUPLICATE_REDRAW_ROUNDS = 6
 # Candidates drawn per repeated event in each round.
 REDRAW_CANDIDATES = 16
+# Catalogs above this size get extra rejection rounds of WIDE_REDRAW_CANDIDATES
+# candidates before the exact Gumbel fallback (whose cost grows with the
+# catalog); smaller worlds are drawn exactly as before (same data per seed).
+WIDE_REDRAW_MIN_ITEMS = 100_000
+WIDE_REDRAW_CANDIDATES = 512
 # Events processed at once, to bound memory at large sizes.
 EVENT_CHUNK_SIZE = 1_000_000
 
@@ -70,17 +75,24 @@ def redraw_duplicates(config, sampler: ItemSampler, user_index, rows, item_index
 
     A few rounds draw candidates for the repeated events from their own
     distribution and keep, per event, the first candidate new to the user
-    (rejection sampling). The rest (heavy users who exhausted their
+    (rejection sampling; wider rounds for catalogs over
+    WIDE_REDRAW_MIN_ITEMS items). The rest (heavy users who exhausted their
     favourite items) draw without replacement among the items they do not
     have yet, per (user, distribution) group.
     """
     num_items = config.num_items
     duplicates, kept_keys = _duplicate_positions(user_index * num_items + item_index)
-    for _ in range(DUPLICATE_REDRAW_ROUNDS):
+    rounds = [REDRAW_CANDIDATES] * DUPLICATE_REDRAW_ROUNDS
+    if num_items > WIDE_REDRAW_MIN_ITEMS:
+        # The fallback below costs O(num_items) per (user, row) group; wide rejection rounds cost O(events).
+        rounds += [WIDE_REDRAW_CANDIDATES] * DUPLICATE_REDRAW_ROUNDS
+    for candidates in rounds:
         if len(duplicates) == 0:
             return
         users = user_index[duplicates]
-        new_items, clash = _first_new_candidates(sampler, rows[duplicates], users, kept_keys, num_items, rng)
+        new_items, clash = _first_new_candidates(
+            sampler, rows[duplicates], users, kept_keys, num_items, rng, candidates
+        )
         new_keys = users * num_items + new_items
         found = np.flatnonzero(~clash)
         clash[found[_duplicate_positions(new_keys[found])[0]]] = True  # same pick twice
@@ -91,15 +103,15 @@ def redraw_duplicates(config, sampler: ItemSampler, user_index, rows, item_index
         _draw_unseen_items(num_items, sampler, user_index, rows, item_index, duplicates, kept_keys, rng)
 
 
-def _first_new_candidates(sampler, rows, users, kept_keys, num_items, rng):
-    """Per event, the first of up to REDRAW_CANDIDATES draws the user does not have.
+def _first_new_candidates(sampler, rows, users, kept_keys, num_items, rng, num_candidates=REDRAW_CANDIDATES):
+    """Per event, the first of up to `num_candidates` draws the user does not have.
 
     Returns (items, found_none); items is -1 where none was found.
     """
     items = np.full(len(rows), -1, dtype=np.int64)
     found_none = np.ones(len(rows), dtype=bool)
     pending = np.arange(len(rows))
-    for _ in range(REDRAW_CANDIDATES):
+    for _ in range(num_candidates):
         if len(pending) == 0:
             break
         candidates = sampler.draw(rows[pending], rng)
