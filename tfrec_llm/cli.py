@@ -127,6 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_items.add_argument("--export-dir", required=True)
     add_items.add_argument("--items", required=True, help="CSV with item_id and text columns")
 
+    update = commands.add_parser("update", help="continue a trained model on new events (new items, users, scenarios)")
+    update.add_argument("--model-dir", required=True, help="the trained model (from train or update)")
+    _add_data_arguments(update, required=True)
+    update.add_argument("--output-dir", required=True, help="the updated model directory")
+    update.add_argument("--epochs", type=int, help="passes over the new and replayed windows (update.epochs)")
+    update.add_argument("--learning-rate", type=float)
+    update.add_argument("--replay-ratio", type=float, help="older windows replayed per window with new events")
+    update.add_argument("--seed", type=int)
+    update.add_argument("--text-encoder", help="the encoder you expect the model to have (an error if it differs)")
+    update.add_argument("--export-dir", help="also export the updated model here as new versions")
+
     recommend = commands.add_parser("recommend", help="recommend from exported SavedModels only")
     recommend.add_argument("--export-dir", required=True)
     request = recommend.add_mutually_exclusive_group(required=True)
@@ -289,6 +300,28 @@ def _run(args):
         from tfrec_llm.serving.catalog.catalog_growth import add_items  # pylint: disable=import-outside-toplevel
 
         print(f"new retrieval version: {add_items(args.export_dir, args.items)}")
+    elif args.command == "update":
+        from tfrec_llm.experiment_config import UpdateConfig  # pylint: disable=import-outside-toplevel
+        from tfrec_llm.training.incremental_update import update_from_source  # pylint: disable=import-outside-toplevel
+
+        values = {"epochs": args.epochs, "learning_rate": args.learning_rate, "replay_ratio": args.replay_ratio}
+        values["seed"] = args.seed
+        settings = UpdateConfig(**{k: v for k, v in values.items() if v is not None})
+        summary = update_from_source(
+            args.model_dir, _data_overrides(args), args.output_dir, settings, args.text_encoder
+        )["update"]
+        print(
+            f"{summary['new_events']} new events, {summary['new_items']} new items "
+            f"({summary['newly_trained_items']} trained for the first time), new values {summary['new_values']}; "
+            f"trained {summary['windows_with_new_events']} windows with new events + {summary['replayed_windows']} "
+            f"replayed in {summary['train_seconds']:.1f} s (total {summary['seconds']:.1f} s)"
+        )
+        print(f"model written to {args.output_dir}")
+        if args.export_dir:
+            from tfrec_llm.serving.export.exporter import export_models  # pylint: disable=import-outside-toplevel
+
+            paths = export_models(args.output_dir, args.export_dir)
+            print("exported: " + ", ".join(f"{k} -> {v}" for k, v in paths.items()))
     elif args.command == "recommend":
         if args.query is not None:
             from tfrec_llm.queries.retriever import TextQueryRetriever  # pylint: disable=import-outside-toplevel

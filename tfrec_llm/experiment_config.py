@@ -477,3 +477,35 @@ def _check_positive(name, value):
 def _check_range(name, value, low, high):
     if not low <= value <= high:  # also false for NaN
         raise ConfigError(f"{name} must be in [{low}, {high}], got {value!r}.")
+
+
+@dataclasses.dataclass
+class UpdateConfig:
+    """How `tfrec-llm update` continues a trained model on new events.
+
+    Args:
+        epochs: passes over the update's training windows (those holding
+            new events and the replayed ones).
+        learning_rate: Adam's learning rate (None: the model's own).
+        replay_ratio: older training windows replayed per window holding
+            new events, sampled uniformly (against forgetting); 0 = none.
+        seed: seeds the replay sample and the training stream.
+
+    Example:
+        UpdateConfig(epochs=3, replay_ratio=1.0).validate()
+    """
+
+    epochs: int = 3
+    learning_rate: Optional[float] = None
+    replay_ratio: float = 1.0
+    seed: int = 0
+
+    def validate(self) -> "UpdateConfig":
+        _check_positive("update.epochs", self.epochs)
+        if self.learning_rate is not None:
+            _check_positive("update.learning_rate", self.learning_rate)
+        if not self.replay_ratio >= 0:  # also false for NaN
+            raise ConfigError(f"update.replay_ratio must be >= 0, got {self.replay_ratio!r}.")
+        if self.seed < 0:
+            raise ConfigError(f"update.seed must be >= 0, got {self.seed}.")
+        return self
