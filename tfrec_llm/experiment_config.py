@@ -201,7 +201,17 @@ class ModelConfig:
             `Retrieval`; logQ-corrected with `logq_correction`) or "auto":
             full_catalog, except in_batch when BERT is fine-tuned ("finetune"
             or "lora": a full-catalog softmax would run BERT over every item
-            at each step).
+            at each step) and when the catalog has more than
+            `full_catalog_max_items` items (a [targets, items] logit matrix
+            per step: 1M items x 6k targets would be 24 GB); in_batch chosen
+            for catalog size is logQ-corrected.
+        full_catalog_max_items: the catalog size beyond which "auto" picks
+            in_batch negatives.
+        id_hash_buckets: 0 = every item seen in training has its own
+            id-embedding row; N > 0 = item ids and user-feature values are
+            hashed (FarmHash, `tf_keras.layers.Hashing`) into N buckets each,
+            so the embedding tables stay N rows for vocabularies of millions;
+            the collision rate is logged and reported in metrics.json.
         dropout: dropout on the user tower's inputs and encoder.
         context_dropout: training-time probability of replacing scenario
             and user features by "unknown", so requests without them
@@ -234,9 +244,14 @@ class ModelConfig:
     context_dropout: float = 0.1
     fusion: str = "gate"
     text_geometry_weight: float = 0.0
+    full_catalog_max_items: int = 50_000
+    id_hash_buckets: int = 0
 
     def validate(self):
         _check_positive("model.embedding_dim", self.embedding_dim)
+        _check_positive("model.full_catalog_max_items", self.full_catalog_max_items)
+        if self.id_hash_buckets < 0:
+            raise ConfigError(f"model.id_hash_buckets must be >= 0 (0 = no hashing), got {self.id_hash_buckets}.")
         _check_choice("model.user_tower", self.user_tower, USER_TOWERS)
         _check_choice("model.training_targets", self.training_targets, TRAINING_TARGETS)
         _check_choice("model.negatives", self.negatives, NEGATIVES)
@@ -327,11 +342,21 @@ class ExperimentConfig:
 
     @property
     def negatives(self) -> str:
-        """`model.negatives` with "auto" resolved: "full_catalog" or "in_batch"."""
+        """`model.negatives` with "auto" resolved, catalog size not considered (see `negatives_for`)."""
+        return self.negatives_for(0)
+
+    def negatives_for(self, num_items: int) -> str:
+        """`model.negatives` with "auto" resolved for a catalog of `num_items` items.
+
+        Example:
+            >>> ExperimentConfig().negatives_for(1_000_000)
+            'in_batch'
+        """
         if self.model.negatives != "auto":
             return self.model.negatives
         finetunes = self.model.use_text and self.text.mode in ("finetune", "lora")
-        return "in_batch" if finetunes else "full_catalog"
+        too_large = num_items > self.model.full_catalog_max_items
+        return "in_batch" if finetunes or too_large else "full_catalog"
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

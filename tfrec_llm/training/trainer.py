@@ -37,6 +37,7 @@ from tfrec_llm.training.model_building import (
     save_weights,
 )
 from tfrec_llm.training.model_evaluation import evaluate_model
+from tfrec_llm.training.model_building import hashed_tables
 from tfrec_llm.training.resume import (
     check_backup_config,
     clear_backup_config,
@@ -239,6 +240,7 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
         "text_encoder": encoder.source,
         "text_encoder_pretrained": encoder.pretrained,
         "trainable_variables": len(model.trainable_variables),
+        "id_hashing": hashed_tables(config, assets)[2],  # None without model.id_hash_buckets
         "train_examples": len(experiment.train_examples),
         "training_rows": num_rows,
         "epochs_run": len(epoch_losses(log_path)),
