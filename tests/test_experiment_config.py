@@ -185,3 +185,25 @@ def test_bad_data_columns_name_the_key(columns, message):
 def test_bad_columns_flag_text_is_a_config_error(text, message):
     with pytest.raises(ConfigError, match=message):
         DataConfig.parse_columns(text)
+
+
+@pytest.mark.parametrize(
+    "values, num_items, expected",
+    [
+        ({}, 9_000, "full_catalog"),
+        ({}, 50_000, "full_catalog"),
+        ({}, 50_001, "in_batch"),  # a [targets, items] logit matrix per step would not fit
+        ({}, 1_000_000, "in_batch"),
+        ({"model": {"full_catalog_max_items": 2_000_000}}, 1_000_000, "full_catalog"),
+        ({"text": {"mode": "finetune"}}, 100, "in_batch"),
+        ({"model": {"negatives": "full_catalog"}}, 1_000_000, "full_catalog"),
+    ],
+)
+def test_auto_negatives_switch_to_in_batch_beyond_a_catalog_size(values, num_items, expected):
+    assert ExperimentConfig.from_dict(values).negatives_for(num_items) == expected
+
+
+@pytest.mark.parametrize("key, value", [("id_hash_buckets", -1), ("full_catalog_max_items", 0)])
+def test_bad_scale_settings_name_the_key(key, value):
+    with pytest.raises(ConfigError, match=f"model.{key}"):
+        ExperimentConfig.from_dict({"model": {key: value}})

@@ -20,6 +20,7 @@ Context dropout (training only) replaces scenario and user features by the
 never saw.
 """
 
+import numpy as np
 import tensorflow as tf
 import tf_keras
 
@@ -46,6 +47,9 @@ class UserTower(tf_keras.layers.Layer):
         context_dropout: training-time probability of replacing each
             context feature (scenario, user features) by "unknown".
         num_blocks, num_heads: shape of the "attention" encoder.
+        feature_slots: optional feature name -> int32 [vocabulary size]
+            embedding row of each category index (hashed ids, see
+            `models.id_hashing`); the embedding then has max + 1 rows.
 
     Example:
         tower = UserTower(64, 64, num_scenarios=3, user_feature_sizes={})
@@ -65,6 +69,7 @@ class UserTower(tf_keras.layers.Layer):
         context_dropout=0.0,
         num_blocks=2,
         num_heads=2,
+        feature_slots=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -93,8 +98,16 @@ class UserTower(tf_keras.layers.Layer):
             num_scenarios, CONTEXT_EMBEDDING_DIM, name="scenario_embedding"
         )
         self.feature_names = sorted(user_feature_sizes)
+        self.feature_slots = None
+        rows = dict(user_feature_sizes)
+        if feature_slots:
+            self.feature_slots = [
+                tf.Variable(np.asarray(feature_slots[name], np.int32), trainable=False, name=f"user_{name}_slots")
+                for name in self.feature_names
+            ]
+            rows = {name: int(np.max(feature_slots[name])) + 1 for name in self.feature_names}
         self.feature_embeddings = [
-            tf_keras.layers.Embedding(user_feature_sizes[name], CONTEXT_EMBEDDING_DIM, name=f"user_{name}_embedding")
+            tf_keras.layers.Embedding(rows[name], CONTEXT_EMBEDDING_DIM, name=f"user_{name}_embedding")
             for name in self.feature_names
         ]
         self.output_mlp = tf_keras.Sequential(
@@ -138,6 +151,8 @@ class UserTower(tf_keras.layers.Layer):
 
     def _context(self, scenario, user_features, training):
         values = [scenario] + [user_features[name] for name in self.feature_names]
+        if self.feature_slots is not None:
+            values = [scenario] + [tf.gather(slots, v) for slots, v in zip(self.feature_slots, values[1:])]
         if training and self.context_dropout > 0:
             step = self.context_dropout_step.assign_add(1)
             dropped = []
@@ -163,6 +178,9 @@ class UserTower(tf_keras.layers.Layer):
                 "context_dropout": self.context_dropout,
                 "num_blocks": self.num_blocks,
                 "num_heads": self.num_heads,
+                "feature_slots": None
+                if self.feature_slots is None
+                else {n: v.numpy().tolist() for n, v in zip(self.feature_names, self.feature_slots)},
             }
         )
         return config

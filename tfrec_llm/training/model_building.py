@@ -5,6 +5,7 @@ The single place where towers and tasks are wired, shared by training
 """
 
 import contextlib
+import logging
 import dataclasses
 import os
 
@@ -14,9 +15,12 @@ import tf_keras
 
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.training.model_assets import ModelAssets
+from tfrec_llm.models import id_hashing
 from tfrec_llm.models.item_tower import ItemTower
 from tfrec_llm.models.two_tower_recommender import TwoTowerRecommender
 from tfrec_llm.models.user_tower import UserTower
+
+logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoint"
 CHECKPOINT_PREFIX = "model"
@@ -84,7 +88,10 @@ def build_model(config: ExperimentConfig, assets: ModelAssets, text_encoder=None
         item_tower, user_tower = _build_towers(config, assets, text_kwargs)
     popularity = assets.item_popularity.astype(np.float64)
     sampling = (popularity / max(popularity.sum(), 1.0)).astype(np.float32)
-    model_config = dataclasses.replace(model_config, negatives=config.negatives)  # "auto" resolved
+    negatives = config.negatives_for(len(assets.item_ids))  # "auto" resolved
+    # In-batch negatives chosen for the catalog's size are logQ-corrected (popularity-biased otherwise).
+    logq = model_config.logq_correction or negatives != config.negatives
+    model_config = dataclasses.replace(model_config, negatives=negatives, logq_correction=logq)
     return TwoTowerRecommender(
         item_tower,
         user_tower,
@@ -100,8 +107,9 @@ def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: di
     use_text = model_config.use_text
     # Id dropout teaches the text path to carry items alone; without text it would only erase items.
     item_id_dropout = model_config.item_id_dropout if use_text else 0.0
+    id_slots, feature_slots, _ = hashed_tables(config, assets)
     item_tower = ItemTower(
-        assets.id_slots,
+        id_slots,
         model_config.embedding_dim,
         use_text=use_text,
         use_item_ids=model_config.use_item_ids,
@@ -122,9 +130,34 @@ def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: di
         context_dropout=model_config.context_dropout,
         num_blocks=model_config.attention_blocks,
         num_heads=model_config.attention_heads,
+        feature_slots=feature_slots,
         name="user_tower",
     )
     return item_tower, user_tower
+
+
+def hashed_tables(config: ExperimentConfig, assets: ModelAssets):
+    """(item id slots, user-feature slot tables or None, collision report) under `model.id_hash_buckets`.
+
+    Without hashing: the vocabulary's own slots, None, None. With it: see
+    `models.id_hashing`; the report is {"item_ids": {...}, "user_<name>": {...}}.
+    """
+    buckets = config.model.id_hash_buckets
+    if not buckets:
+        return assets.id_slots, None, None
+    id_slots, item_report = id_hashing.hashed_item_slots(assets.item_ids, assets.id_slots, buckets)
+    feature_slots, report = {}, {"item_ids": item_report}
+    for name, values in assets.user_feature_values.items():
+        feature_slots[name], report[f"user_{name}"] = id_hashing.hashed_feature_categories(values, buckets)
+    for name, part in report.items():
+        logger.info(
+            "Id hashing, %s: %d ids into %d buckets, %.2f%% of the ids share their bucket.",
+            name,
+            part["ids"],
+            buckets,
+            100 * part["collision_rate"],
+        )
+    return id_slots, feature_slots, report
 
 
 def example_batch(assets: ModelAssets, max_history: int, batch_size: int = 2) -> dict:
