@@ -96,23 +96,24 @@ def rerank_positions(
     scaled = tf.where(finite, (scores - tf.where(finite, low, 0.0)) / spread, 0.0)
     relevance = (1.0 - diversity) * (scaled + tail_boost * tf.cast(tailness, tf.float32))
     unit = tf.math.l2_normalize(tf.cast(vectors, tf.float32), axis=-1)
-    similarity = tf.matmul(unit, unit, transpose_b=True)  # [B, C, C]
+    penalties = diversity * tf.matmul(unit, unit, transpose_b=True)  # [B, C, C]: lambda * cosine
     count = tf.shape(scores)[1]
     steps = tf.minimum(tf.cast(k, tf.int32), count)
 
-    def step(t, open_slots, closest, picks):
-        gain = tf.where(open_slots, relevance - diversity * closest, -np.inf)
-        pick = tf.argmax(gain, axis=1, output_type=tf.int32)
-        found = tf.reduce_any(open_slots, axis=1)
-        picks = picks.write(t, tf.where(found, pick, EMPTY_POSITION))
-        open_slots = open_slots & ~tf.cast(tf.one_hot(pick, count), tf.bool)
-        closest = tf.maximum(closest, tf.gather(similarity, pick, batch_dims=1))
-        return t + 1, open_slots, closest, picks
+    # Few ops per step (a batch-1 request runs k of them): picked and excluded candidates sit at -inf.
+    def step(t, available, penalty, picks):
+        pick = tf.argmax(available - penalty, axis=1, output_type=tf.int32)
+        available = tf.where(tf.one_hot(pick, count, True, False, dtype=tf.bool), -np.inf, available)
+        penalty = tf.maximum(penalty, tf.gather(penalties, pick, batch_dims=1))
+        return t + 1, available, penalty, picks.write(t, pick)
 
     picks = tf.TensorArray(tf.int32, size=steps, element_shape=tf.TensorShape([None]))
-    start = (tf.constant(0), finite, tf.fill(tf.shape(scores), -1.0), picks)
+    start = (tf.constant(0), tf.where(finite, relevance, -np.inf), -diversity * tf.ones_like(scores), picks)
     _, _, _, picks = tf.while_loop(lambda t, *_: t < steps, step, start)
-    return tf.transpose(tf.reshape(picks.stack(), [steps, tf.shape(scores)[0]]))
+    picks = tf.transpose(tf.reshape(picks.stack(), [steps, tf.shape(scores)[0]]))
+    # Picks come best-first among the open candidates, so a row's first (number of finite scores) are real.
+    filled = tf.range(steps)[tf.newaxis, :] < tf.reduce_sum(tf.cast(finite, tf.int32), axis=1, keepdims=True)
+    return tf.where(filled, picks, EMPTY_POSITION)
 
 
 def rerank(
