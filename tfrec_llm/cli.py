@@ -140,9 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     recommend = commands.add_parser("recommend", help="recommend from exported SavedModels only")
     recommend.add_argument("--export-dir", required=True)
-    request = recommend.add_mutually_exclusive_group(required=True)
-    request.add_argument("--history", help="comma-separated item ids, oldest first")
+    recommend.add_argument("--history", help="comma-separated item ids, oldest first (with --query/--profile: who)")
+    request = recommend.add_mutually_exclusive_group()
     request.add_argument("--query", help="a natural-language request, e.g. 'a funny cartoon for kids'")
+    request.add_argument("--profile", help="a new user's taste in words, e.g. 'likes war films and old westerns'")
+    recommend.add_argument(
+        "--history-weight",
+        type=float,
+        help="w in [0, 1] of (1 - w) * text + w * history with --query/--profile (default: the measured one)",
+    )
     recommend.add_argument("--k", type=int, default=10)
     recommend.add_argument("--explain", action="store_true")
 
@@ -323,7 +329,21 @@ def _run(args):
             paths = export_models(args.output_dir, args.export_dir)
             print("exported: " + ", ".join(f"{k} -> {v}" for k, v in paths.items()))
     elif args.command == "recommend":
-        if args.query is not None:
+        if args.history is None and args.query is None and args.profile is None:
+            raise ValueError("recommend needs --history, --query or --profile.")
+        if args.profile is not None or (args.query is not None and args.history is not None):
+            from tfrec_llm.queries.personal_retriever import personal_recommendations  # pylint: disable=import-outside-toplevel
+
+            if args.explain or getattr(args, "diversity", 0) or getattr(args, "tail_boost", 0):
+                raise ValueError("--explain, --diversity and --tail-boost serve --history requests without text.")
+            history = [h.strip() for h in (args.history or "").split(",") if h.strip()]
+            text = args.profile if args.profile is not None else args.query
+            rows = personal_recommendations(
+                args.export_dir, text, history, args.k, args.history_weight, profile=args.profile is not None
+            )
+        elif args.history_weight is not None:
+            raise ValueError("--history-weight blends --query or --profile with --history.")
+        elif args.query is not None:
             from tfrec_llm.queries.retriever import TextQueryRetriever  # pylint: disable=import-outside-toplevel
 
             if args.explain:

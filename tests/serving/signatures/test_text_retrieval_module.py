@@ -1,4 +1,5 @@
-"""The exported text_retrieval model: one call from a request to the top-K items, as TextQueryRetriever ranks them."""
+"""The exported text_retrieval model: one call from a request (and a history) to the top-K items,
+as TextQueryRetriever and PersonalRetriever rank them."""
 
 import os
 
@@ -8,6 +9,7 @@ import tensorflow as tf
 
 from tfrec_llm.serving.saved_model_loading import load_saved_model
 from tfrec_llm.serving.export.saved_model_ops import TF_TEXT_2_12_TOKENIZER_OPS, read_required_ops
+from tfrec_llm.queries.personal_retriever import PersonalRetriever
 from tfrec_llm.queries.retriever import TextQueryRetriever
 
 QUERIES = ["galaxy rocket", "a wedding and romance", "soldier battle"]
@@ -53,3 +55,46 @@ def test_needs_only_tf_text_tokenizer_ops_beyond_core(export_dir):
     # It tokenises in-graph (TF Text 2.12 ops, which stock TF Serving links), never with RoundRobinTrim.
     assert set(ops) & TF_TEXT_2_12_TOKENIZER_OPS
     assert not any("RoundRobinTrim" in op for op in ops) and "TopKV2" in ops
+
+
+def personal(text_retrieval, queries, history, weight, k=10):
+    return text_retrieval.signatures["retrieve_personal"](
+        query=tf.constant(queries), history=tf.constant(history), history_weight=tf.constant(weight), k=tf.constant(k)
+    )
+
+
+def test_personal_weight_0_is_the_plain_request_without_the_history_items(text_retrieval, export_dir):
+    plain = ids(text_retrieval.signatures["serving_default"](query=tf.constant(QUERIES[:1]))["item_ids"])[0]
+    seen = plain[:2]  # the request's two best items are in the history: they leave the list
+    outputs = personal(text_retrieval, QUERIES[:1], [seen], 0.0)
+    assert ids(outputs["item_ids"])[0][:8] == plain[2:]
+    assert ids(outputs["item_ids"])[0] == expected_ids(
+        PersonalRetriever.from_export(export_dir).search(QUERIES[0], seen)
+    )
+    empty = personal(text_retrieval, QUERIES[:1], [["", ""]], 0.0)
+    assert ids(empty["item_ids"])[0] == plain
+
+
+def expected_ids(rows):
+    return [r.item_id for r in rows]
+
+
+def test_personal_signature_matches_the_library(text_retrieval, trained):
+    library = PersonalRetriever.from_trained_model(trained)
+    histories = [["m1", "m5", ""], ["m2", "", ""], ["", "", ""]]  # an empty history: the no-history user
+    for weight in (0.3, 1.0):
+        outputs = personal(text_retrieval, QUERIES, histories, weight)
+        for row, (query, history) in enumerate(zip(QUERIES, histories)):
+            expected = library.search(query, history, weight, k=10)
+            assert ids(outputs["item_ids"])[row] == expected_ids(expected), (weight, row)
+            np.testing.assert_allclose(outputs["scores"].numpy()[row], [r.score for r in expected], atol=1e-5)
+
+
+def test_personal_weight_1_is_the_retrieval_answer_and_weights_are_clipped(text_retrieval, export_dir):
+    retrieval = load_saved_model(os.path.join(export_dir, "retrieval", "1")).signatures["serving_default"]
+    history = [["m3", "m7", "m11"]]
+    by_history = retrieval(history=tf.constant(history))
+    full = personal(text_retrieval, QUERIES[:1], history, 1.0)
+    assert ids(full["item_ids"]) == ids(by_history["item_ids"])
+    np.testing.assert_allclose(full["scores"].numpy(), by_history["scores"].numpy(), atol=1e-5)
+    assert ids(personal(text_retrieval, QUERIES[:1], history, 7.0)["item_ids"]) == ids(full["item_ids"])

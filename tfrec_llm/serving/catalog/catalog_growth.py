@@ -172,13 +172,15 @@ def rebuild_module(
     items = ItemLookup(catalog, scratch_dir)
     if model_name == ITEM_ENCODER:
         return ItemEncoderModule(items)
-    if model_name == TEXT_RETRIEVAL:
+    if model_name == TEXT_RETRIEVAL and not hasattr(loaded, "history_encoder"):  # exported before retrieve_personal
         return TextRetrievalModule(loaded.text_encoder, items, info.max_k)
     context = ContextLookup(
         np.asarray(info.scenario_values, dtype=str),
         {k: np.asarray(v, dtype=str) for k, v in info.user_feature_values.items()},
     )
     history = HistoryEncoder(items, context, loaded.history_encoder.user_tower, info.max_history)
+    if model_name == TEXT_RETRIEVAL:
+        return TextRetrievalModule(loaded.text_encoder, items, info.max_k, history)
     if model_name == RETRIEVAL:
         return RetrievalModule(history, info.max_k, grown_tailness(loaded, catalog.num_items))
     if model_name == RANKING:

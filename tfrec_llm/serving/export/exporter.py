@@ -170,7 +170,7 @@ def build_export_modules(
         USER_ENCODER: lambda: UserEncoderModule(history),
         ITEM_ENCODER: lambda: ItemEncoderModule(items),
         ITEM_TEXT_ENCODER: lambda: item_text_encoder(trained),
-        TEXT_RETRIEVAL: lambda: TextRetrievalModule(item_text_encoder(trained), items, max_k),
+        TEXT_RETRIEVAL: lambda: TextRetrievalModule(item_text_encoder(trained), items, max_k, history),
     }
     return {name: builders[name]() for name in names}
 

@@ -8,13 +8,22 @@ against the precomputed item table with one matrix product and
 `item_text_encoder`, it needs the TF Text tokenizer ops (TF Text 2.12 has
 them; `RoundRobinTrim` is never used). K = min(max_k, catalog size) is fixed
 at export (TFRS#298); the `k` input of `retrieve_top_k` slices it.
+
+`retrieve_personal` adds who is asking: a `history` (as `retrieval` reads
+it) and a `history_weight` w; the request vector becomes
+(1 - w) * request + w * user embedding (`queries/personal_blend.py`), the
+history's items are excluded, and w = 0 answers the plain request. An
+empty history is the user tower's no-history user (the model's prior, close
+to popularity), as in `retrieval`. `PersonalRetriever` computes the same in
+the library.
 """
 
-from typing import List, Union
+from typing import List, Optional, Union
 
 import numpy as np
 import tensorflow as tf
 
+from tfrec_llm.serving.catalog.history_encoder import HISTORY_INPUT, HistoryEncoder
 from tfrec_llm.serving.catalog.item_lookup import ItemLookup
 from tfrec_llm.serving.saved_model_loading import LoadedSavedModel
 from tfrec_llm.serving.signatures.item_text_encoder_module import (
@@ -22,24 +31,29 @@ from tfrec_llm.serving.signatures.item_text_encoder_module import (
     TEXT_INPUT,
     ItemTextEncoderModule,
 )
-from tfrec_llm.serving.signatures.retrieval_module import K_INPUT, top_catalog_items
+from tfrec_llm.serving.signatures.retrieval_module import K_INPUT, exclude_history_items, top_catalog_items
 from tfrec_llm.serving.export.warmup_request import WarmupRequest
 
 MODEL_NAME = "text_retrieval"
 TOP_K_SIGNATURE = "retrieve_top_k"
+PERSONAL_SIGNATURE = "retrieve_personal"
+HISTORY_WEIGHT_INPUT = "history_weight"
 QUERY_INPUT = "query"
 EXAMPLE_QUERIES = ("a funny film for the whole family", "", "space travel")
 
 
 class TextRetrievalModule(tf.Module):
-    """Signatures `serving_default` (`query` string [B]) and `retrieve_top_k` (+ `k` int32 scalar)
-    -> `item_ids` string [B, k], `scores` float32 [B, k], best first.
+    """Signatures `serving_default` (`query` string [B]), `retrieve_top_k` (+ `k` int32 scalar) and,
+    with a history encoder, `retrieve_personal` (+ `history` string [B, H], `history_weight` float32
+    scalar) -> `item_ids` string [B, k], `scores` float32 [B, k], best first.
 
     Args:
         text_encoder: an `ItemTextEncoderModule` (or its restored SavedModel):
             `encode({"text": ...})["item_embedding"]`.
         items: the `ItemLookup` of the catalog.
         max_k: most results a request can get.
+        history_encoder: the `HistoryEncoder` over `items` (None: no
+            `retrieve_personal`, as in exports written before it).
 
     Example:
         module = TextRetrievalModule(item_text_encoder(trained), ItemLookup(catalog, scratch), max_k=100)
@@ -49,7 +63,13 @@ class TextRetrievalModule(tf.Module):
     model_name = MODEL_NAME
     needs_text_ops = True
 
-    def __init__(self, text_encoder: Union[ItemTextEncoderModule, LoadedSavedModel], items: ItemLookup, max_k: int):
+    def __init__(
+        self,
+        text_encoder: Union[ItemTextEncoderModule, LoadedSavedModel],
+        items: ItemLookup,
+        max_k: int,
+        history_encoder: Optional[HistoryEncoder] = None,
+    ):
         super().__init__(name=MODEL_NAME)
         if max_k < 1:
             raise ValueError(f"max_k must be >= 1, got {max_k}.")
@@ -58,14 +78,27 @@ class TextRetrievalModule(tf.Module):
         self.top_k = min(int(max_k), items.num_items)
         self.retrieve = tf.function(self._retrieve)
         self.retrieve_top_k = tf.function(self._retrieve_top_k)
+        if history_encoder is not None:
+            self.history_encoder = history_encoder
+            self.retrieve_personal = tf.function(self._retrieve_personal)
 
     def signatures(self) -> dict:
         query = tf.TensorSpec([None], tf.string, name=QUERY_INPUT)
         k = tf.TensorSpec([], tf.int32, name=K_INPUT)
-        return {
+        signatures = {
             "serving_default": self.retrieve.get_concrete_function({QUERY_INPUT: query}),
             TOP_K_SIGNATURE: self.retrieve_top_k.get_concrete_function({QUERY_INPUT: query, K_INPUT: k}),
         }
+        if hasattr(self, "history_encoder"):
+            signatures[PERSONAL_SIGNATURE] = self.retrieve_personal.get_concrete_function(
+                {
+                    QUERY_INPUT: query,
+                    HISTORY_INPUT: self.history_encoder.history_spec(),
+                    HISTORY_WEIGHT_INPUT: tf.TensorSpec([], tf.float32, name=HISTORY_WEIGHT_INPUT),
+                    K_INPUT: k,
+                }
+            )
+        return signatures
 
     def _retrieve(self, inputs):
         """Inputs: `query` string [B]. Outputs: `item_ids` string [B, K], `scores` float32 [B, K]."""
@@ -75,16 +108,33 @@ class TextRetrievalModule(tf.Module):
         """Inputs: `query` string [B], `k` int32 scalar clipped to [0, K]. Outputs as `serving_default`."""
         return self._top_items(inputs[QUERY_INPUT], tf.clip_by_value(inputs[K_INPUT], 0, self.top_k))
 
+    def _retrieve_personal(self, inputs):
+        """Inputs: `query` string [B]; `history` string [B, H] ("" = padding); `history_weight` float32
+        scalar w, clipped to [0, 1]; `k` as `retrieve_top_k`. Scores (1 - w) * request + w * user
+        embedding against the catalog, history items excluded. Outputs as `serving_default`."""
+        weight = tf.clip_by_value(inputs[HISTORY_WEIGHT_INPUT], 0.0, 1.0)
+        requests = self.text_encoder.encode({TEXT_INPUT: inputs[QUERY_INPUT]})[ITEM_EMBEDDING_OUTPUT]
+        encoder = self.history_encoder
+        history = encoder.items.indices(inputs[HISTORY_INPUT])
+        users = encoder.user_vectors(history, *encoder.default_context(tf.shape(history)[0]))
+        vectors = (1.0 - weight) * requests + weight * users
+        scores = exclude_history_items(tf.matmul(vectors, self.items.item_vectors, transpose_b=True), history)
+        return top_catalog_items(scores, self.items, self.top_k, tf.clip_by_value(inputs[K_INPUT], 0, self.top_k))
+
     def _top_items(self, queries, k):
         vectors = self.text_encoder.encode({TEXT_INPUT: queries})[ITEM_EMBEDDING_OUTPUT]
         scores = tf.matmul(vectors, self.items.item_vectors, transpose_b=True)
         return top_catalog_items(scores, self.items, self.top_k, k)
 
     def warmup_requests(self) -> List[WarmupRequest]:
-        return [
+        k = np.array(min(3, self.top_k), np.int32)
+        requests = [
             WarmupRequest("serving_default", {QUERY_INPUT: np.array(EXAMPLE_QUERIES)}),
-            WarmupRequest(
-                TOP_K_SIGNATURE,
-                {QUERY_INPUT: np.array(EXAMPLE_QUERIES[:1]), K_INPUT: np.array(min(3, self.top_k), np.int32)},
-            ),
+            WarmupRequest(TOP_K_SIGNATURE, {QUERY_INPUT: np.array(EXAMPLE_QUERIES[:1]), K_INPUT: k}),
         ]
+        if hasattr(self, "history_encoder"):
+            first = self.items.item_ids.numpy()[:1].astype(str)[0]
+            history = np.array([[first, ""], ["", ""], ["", ""]])  # a history, an empty one, an empty request
+            inputs = {QUERY_INPUT: np.array(EXAMPLE_QUERIES), HISTORY_INPUT: history, K_INPUT: k}
+            requests.append(WarmupRequest(PERSONAL_SIGNATURE, dict(inputs, **{HISTORY_WEIGHT_INPUT: np.float32(0.3)})))
+        return requests

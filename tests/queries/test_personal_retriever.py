@@ -1,0 +1,96 @@
+"""PersonalRetriever: (1 - w) * request + w * user(history), in memory, from an export and from the CLI."""
+
+import logging
+
+import numpy as np
+import pytest
+
+from serving_fixtures import TOPIC_WORDS, item_topic
+from tfrec_llm.cli import main
+from tfrec_llm.queries.personal_blend import blend_vectors, profile_history_weight
+from tfrec_llm.queries.personal_retriever import PersonalRetriever, personal_recommendations
+from tfrec_llm.queries.retriever import TextQueryRetriever
+
+WAR = " ".join(TOPIC_WORDS[3])
+SPACE_ITEMS = ["m0", "m4", "m8"]  # topic 0
+
+
+@pytest.fixture(scope="module")
+def in_memory(trained):
+    return PersonalRetriever.from_trained_model(trained)
+
+
+@pytest.fixture(scope="module")
+def from_export(export_dir):
+    return PersonalRetriever.from_export(export_dir)
+
+
+def test_weight_0_is_the_plain_request_minus_the_history_items(from_export, export_dir):
+    plain = TextQueryRetriever.from_export(export_dir).scores([WAR])[0]
+    scores = from_export.scores([WAR, WAR], [[], ["m3"]], 0.0)
+    np.testing.assert_allclose(scores[0], plain, atol=1e-6)
+    assert scores[1][3] == -np.inf and np.allclose(np.delete(scores[1], 3), np.delete(plain, 3), atol=1e-6)
+
+
+def test_export_and_in_memory_agree_and_weight_1_is_the_history_alone(in_memory, from_export):
+    histories = [["m1", "m5"], [], ["m2"]]
+    for weight in (0.0, 0.4, 1.0):
+        np.testing.assert_allclose(
+            in_memory.scores([WAR, "galaxy", "love"], histories, weight),
+            from_export.scores([WAR, "galaxy", "love"], histories, weight),
+            atol=1e-5,
+        )
+    users = from_export.user_vectors(histories)
+    alone = from_export.scores(["x", "y", "z"], histories, 1.0)
+    np.testing.assert_allclose(alone[1], users[1] @ from_export.catalog.item_vectors.T, atol=1e-6)
+
+
+def test_the_history_personalises_a_request(from_export):
+    """A war request from a space reader: the blend brings in more space items than the plain request."""
+
+    def space_items(weight):
+        rows = from_export.search(WAR, SPACE_ITEMS, weight, k=6)
+        return sum(item_topic(int(row.item_id[1:])) == 0 for row in rows)
+
+    assert space_items(0.7) > space_items(0.0)
+
+
+def test_unknown_history_ids_are_named_and_dropped(from_export, caplog):
+    with caplog.at_level(logging.WARNING):
+        scores = from_export.scores([WAR], [["nope", "m1", ""]], 0.5)
+    assert "1 of 2 history ids are unknown" in caplog.text and "nope" in caplog.text
+    np.testing.assert_allclose(scores, from_export.scores([WAR], [["m1"]], 0.5), atol=1e-6)
+    # Only unknown ids: the empty history, i.e. the model's no-history user (documented fallback).
+    np.testing.assert_allclose(
+        from_export.scores([WAR], [["nope"]], 0.5), from_export.scores([WAR], [[]], 0.5), atol=1e-6
+    )
+
+
+def test_bad_weights_and_lengths_are_refused(from_export):
+    with pytest.raises(ValueError, match="history weight must be in"):
+        from_export.search(WAR, ["m1"], 1.5)
+    with pytest.raises(ValueError, match="2 texts for 1 histories"):
+        from_export.scores([WAR, WAR], [[]], 0.5)
+    with pytest.raises(ValueError, match="shape"):
+        blend_vectors(np.ones((1, 2)), np.ones((2, 2)), 0.5)
+
+
+def test_profiles_use_the_measured_weight_of_their_history_length(export_dir, from_export):
+    for history in ([], ["m3"], ["m3", "m7", "m11", "m15"]):
+        rows = personal_recommendations(export_dir, "soldier battle", history, k=5, profile=True)
+        expected = from_export.search("soldier battle", history, profile_history_weight(len(history)), k=5)
+        assert rows == expected
+
+
+def test_cli_recommend_profile_and_personal_query(export_dir, capsys):
+    assert main(["recommend", "--export-dir", export_dir, "--profile", "likes war films", "--k", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and all(len(line.split("\t")) == 3 for line in lines)
+    argv = ["recommend", "--export-dir", export_dir, "--query", WAR, "--history", "m0,m4", "--history-weight", "0"]
+    assert main(argv) == 0
+    rows = [line.split("\t")[0] for line in capsys.readouterr().out.strip().splitlines()]
+    assert rows == [r.item_id for r in PersonalRetriever.from_export(export_dir).search(WAR, ["m0", "m4"], 0.0)]
+    assert main(["recommend", "--export-dir", export_dir, "--history", "m0", "--history-weight", "0.5"]) == 2
+    assert "--history-weight blends" in capsys.readouterr().err
+    assert main(["recommend", "--export-dir", export_dir]) == 2
+    assert "needs --history, --query or --profile" in capsys.readouterr().err
