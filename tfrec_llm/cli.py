@@ -150,7 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="w in [0, 1] of (1 - w) * text + w * history with --query/--profile (default: the measured one)",
     )
     recommend.add_argument("--k", type=int, default=10)
-    recommend.add_argument("--explain", action="store_true")
+    recommend.add_argument(
+        "--explain",
+        action="store_true",
+        help="name the history items whose removal lowers each item's score most (leave-one-out)",
+    )
+    recommend.add_argument(
+        "--diversity", type=float, default=0.0, help="MMR lambda in [0, 1] re-ranking the candidates (0: relevance)"
+    )
+    recommend.add_argument(
+        "--tail-boost", type=float, default=0.0, help="beta >= 0: relevance + beta * tailness (long-tail items)"
+    )
 
     queries = commands.add_parser(
         "bench-queries", help="natural-language requests: the model vs exact-word search and BERT alone"
@@ -244,6 +254,13 @@ def format_metrics(metrics: dict) -> str:
             "lists: " + ", ".join(f"{k}={'-' if v is None else round(v, 4)}" for k, v in metrics["lists"].items())
         )
     return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    """One printed cell of a recommend row; an explanation's (item id, score drop) pairs as id:drop."""
+    if isinstance(value, tuple):
+        return " ".join(f"{item_id}:{drop:.4f}" for item_id, drop in value)
+    return str(value)
 
 
 def _run(args):
@@ -348,14 +365,23 @@ def _run(args):
 
             if args.explain:
                 raise ValueError("--explain names history items; a --query request has none.")
+            if args.diversity or args.tail_boost:
+                raise ValueError("--diversity and --tail-boost re-rank --history requests only.")
             rows = TextQueryRetriever.from_export(args.export_dir).search(args.query, k=args.k)
         else:
             from tfrec_llm.serving.saved_model_recommender import recommend  # pylint: disable=import-outside-toplevel
 
             history = [h.strip() for h in args.history.split(",") if h.strip()]
-            rows = recommend(args.export_dir, history, k=args.k, explain=args.explain)
+            rows = recommend(
+                args.export_dir,
+                history,
+                k=args.k,
+                explain=args.explain,
+                diversity=args.diversity,
+                tail_boost=args.tail_boost,
+            )
         for row in rows:
-            print("\t".join(str(cell) for cell in row))
+            print("\t".join(_cell(cell) for cell in row))
     elif args.command == "bench-queries":
         from tfrec_llm.queries.benchmark import format_text_query_report, run_text_query_benchmark  # pylint: disable=import-outside-toplevel
 

@@ -45,19 +45,56 @@ def test_recommend_handles_empty_unknown_and_large_k(copied_export):
         recommender.recommend(["m1"], k=0)
 
 
-def test_explain_names_the_most_similar_history_item(copied_export):
-    history = ["m0", "m5", "unknown-item"]
+def test_explain_names_the_history_item_whose_removal_lowers_the_score_most(copied_export):
+    history = ["m0", "m5", "m9", "unknown-item"]
     rows = recommend(copied_export, history, k=4, explain=True)
+    users = load_saved_model(os.path.join(copied_export, "user_encoder", "1")).signatures["serving_default"]
     encode = load_saved_model(os.path.join(copied_export, "item_encoder", "1")).signatures["serving_default"]
-    known = ["m0", "m5"]
-    known_vectors = encode(item_ids=tf.constant(known))["item_embedding"].numpy()
+    known = ["m0", "m5", "m9"]
+    without = [[h for h in known if h != removed] for removed in known]
+    user_vectors = users(history=tf.constant([known] + [row + [""] for row in without]))["user_embedding"].numpy()
     for row in rows:
         vector = encode(item_ids=tf.constant([row.item_id]))["item_embedding"].numpy()[0]
-        similarities = known_vectors @ vector
-        assert row.because_of_item_id == known[int(np.argmax(similarities))]
-        assert row.similarity == pytest.approx(float(similarities.max()), abs=1e-5)
+        scores = user_vectors @ vector
+        assert row.score == pytest.approx(float(scores[0]), abs=1e-5)  # the explained score is the served one
+        drops = scores[0] - scores[1:]
+        assert row.because_of_item_id == known[int(np.argmax(drops))]
+        assert row.score_drop == pytest.approx(float(drops.max()), abs=1e-5)
+        assert [item for item, _ in row.contributors] == [known[j] for j in np.argsort(-drops)]
     no_known = recommend(copied_export, ["unknown-item"], k=2, explain=True)
-    assert [r.because_of_item_id for r in no_known] == ["", ""] and all(math.isnan(r.similarity) for r in no_known)
+    assert [r.because_of_item_id for r in no_known] == ["", ""] and all(math.isnan(r.score_drop) for r in no_known)
+
+
+def test_explain_lists_title_words_shared_with_the_top_contributor(copied_export):
+    rows = recommend(copied_export, ["m2", "m6", "m10"], k=5, explain=True)
+    titles = SavedModelRecommender(copied_export).titles
+    for row in rows:
+        expected = [w for w in row.title.split() if w.isalpha() and w in titles[row.because_of_item_id].split()]
+        assert row.shared_words == ", ".join(dict.fromkeys(expected))
+    assert any(row.shared_words for row in rows)  # same-topic titles share topic words ("tale" at least)
+
+
+def test_diversity_and_tail_boost_rerank_through_the_exported_signature(copied_export):
+    recommender = SavedModelRecommender(copied_export)
+    history = ["m0", "m4"]
+    plain = recommender.recommend(history, k=6)
+    assert recommender.recommend(history, k=6, diversity=0.0, tail_boost=0.0) == plain
+    retrieval = load_saved_model(os.path.join(copied_export, "retrieval", "1"))
+    outputs = retrieval.signatures["retrieve_reranked"](
+        history=tf.constant([history]), k=tf.constant(6), diversity=tf.constant(0.8), tail_boost=tf.constant(0.5)
+    )
+    diverse = recommender.recommend(history, k=6, diversity=0.8, tail_boost=0.5)
+    assert [r.item_id for r in diverse] == [i.decode() for i in outputs["item_ids"].numpy()[0]]
+    assert [r.item_id for r in diverse] != [r.item_id for r in plain]
+    with pytest.raises(ValueError, match=r"diversity \(MMR lambda\) must be a number in \[0, 1\]"):
+        recommender.recommend(history, k=6, diversity=1.2)
+
+
+def test_cli_recommend_rejects_a_bad_diversity(copied_export, capsys):
+    from tfrec_llm.cli import main  # pylint: disable=import-outside-toplevel
+
+    assert main(["recommend", "--export-dir", copied_export, "--history", "m0", "--diversity", "-0.5"]) == 2
+    assert "diversity (MMR lambda) must be a number in [0, 1]" in capsys.readouterr().err
 
 
 def test_recommend_sees_items_added_to_the_export(export_dir, tmp_path):
@@ -70,6 +107,10 @@ def test_recommend_sees_items_added_to_the_export(export_dir, tmp_path):
     add_items(directory, str(csv_path), validate=False)
     rows = recommend(directory, ["m2", "m6", "m10"], k=10)
     assert ("new_crime", "detective murder crime saga") in [(r.item_id, r.title) for r in rows]
+    old, grown = (
+        load_saved_model(os.path.join(d, "retrieval", "1" if d == export_dir else "2")) for d in (export_dir, directory)
+    )
+    np.testing.assert_array_equal(grown.tailness.numpy(), np.append(old.tailness.numpy(), 1.0))  # never seen: tail
 
 
 def _cli_rows(capsys, export, history):
