@@ -16,7 +16,8 @@ Two kinds of training batch:
 
 Retrieval negatives are either the whole catalog (`FullCatalogSoftmax`
 over every item seen in training) or the other targets of the batch (TFRS
-`Retrieval`, optionally logQ-corrected). Inference (`call`,
+`Retrieval`, optionally logQ-corrected; under tf.distribute the targets of
+every replica's part of the global batch). Inference (`call`,
 `user_embeddings`) always reads `history` batches.
 """
 
@@ -27,6 +28,7 @@ import tf_keras
 
 from tfrec_llm.data.item_vocabulary import OOV_SLOT, PAD_INDEX
 from tfrec_llm.experiment_config import ModelConfig
+from tfrec_llm.models.cross_replica import num_replicas, replica_sum, with_other_replicas_candidates
 from tfrec_llm.models.full_catalog_softmax import FullCatalogSoftmax
 
 
@@ -248,9 +250,11 @@ class TwoTowerRecommender(tfrs.models.Model):
             training,
         )
         rows = tf.shape(sequence)[0]
-        # Each target counts equally: rows carry their targets' losses, scaled so that the
-        # mean over the batch's rows is the mean over its targets (a per-target cross-entropy).
-        scale = tf.cast(rows, tf.float32) / tf.maximum(tf.cast(tf.shape(targets)[0], tf.float32), 1.0)
+        # Each target counts equally: rows carry their targets' losses, scaled so that the mean over
+        # the global batch's rows is the mean over its targets (a per-target cross-entropy). Under
+        # tf.distribute the global batch has rows * replicas rows and the targets of every replica.
+        global_targets = replica_sum(tf.cast(tf.shape(targets)[0], tf.float32))
+        scale = tf.cast(rows * num_replicas(), tf.float32) / tf.maximum(global_targets, 1.0)
         return tf.math.unsorted_segment_sum(per_target, tf.cast(where[:, 0], tf.int32), rows) * scale
 
     def _text_geometry_loss(self, targets, target_text):
@@ -269,8 +273,14 @@ class TwoTowerRecommender(tfrs.models.Model):
                 retrieval = self.full_catalog_task(users, table, targets, candidates)
             else:
                 sampling = tf.gather(self.item_sampling_probability, targets) if self.uses_logq else None
+                # Negatives: the targets of the global batch, every replica's (cross_replica.py).
+                candidates, candidate_ids, sampling = with_other_replicas_candidates(items, targets, sampling)
                 retrieval = self.retrieval_task(
-                    users, items, compute_metrics=False, candidate_ids=targets, candidate_sampling_probability=sampling
+                    users,
+                    candidates,
+                    compute_metrics=False,
+                    candidate_ids=candidate_ids,
+                    candidate_sampling_probability=sampling,
                 )
             per_target += config.retrieval_weight * retrieval
         if config.ranking_weight > 0:
