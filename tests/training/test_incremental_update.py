@@ -119,6 +119,20 @@ def test_a_replaced_saved_encoder_is_refused(base_dir, tmp_path):
         update_model(str(copy), base_and_new()[1], str(tmp_path / "out"))
 
 
+def test_new_data_without_the_user_features_the_model_reads_is_refused(base_dir, tmp_path):
+    import shutil  # pylint: disable=import-outside-toplevel
+
+    from tfrec_llm.training.model_assets import ModelAssets  # pylint: disable=import-outside-toplevel
+
+    copy = tmp_path / "model"
+    shutil.copytree(base_dir, copy)
+    assets = ModelAssets.load(str(copy))
+    assets.user_feature_values = {"age": np.array(["18", "25"])}
+    assets.save(str(copy))
+    with pytest.raises(ValueError, match=r"reads the user features \['age'\]; the new data 'new' lacks \['age'\]"):
+        update_model(str(copy), base_and_new()[1], str(tmp_path / "out"))
+
+
 def test_events_of_items_in_no_catalog_are_refused(base_dir, tmp_path):
     _, new = base_and_new()
     events = new.interactions

@@ -39,6 +39,7 @@ from tfrec_llm.models.text.encoder_loading import save_text_encoder
 from tfrec_llm.progress import keras_verbosity
 from tfrec_llm.training.event_log import concatenate_events, save_events, trained_events
 from tfrec_llm.training.experiment_data import load_source, vocabularies_from_assets
+from tfrec_llm.training.model_assets import ModelAssets
 from tfrec_llm.training.model_building import build_model, save_weights
 from tfrec_llm.training.resume import (
     check_backup_config,
@@ -85,6 +86,14 @@ def update_model(
         raise ValueError("update: --output-dir must differ from --model-dir (the trained model is kept).")
     if len(new_data.interactions) == 0:
         raise ValueError(f"update: the new data {new_data.name!r} holds no events.")
+    read_features = sorted(ModelAssets.load(model_dir).user_feature_values)
+    given = sorted(new_data.user_features.columns) if new_data.user_features is not None else []
+    missing = [name for name in read_features if name not in given]
+    if missing:
+        raise ValueError(
+            f"update: the model reads the user features {read_features}; the new data {new_data.name!r} lacks "
+            f"{missing} (every user's features would become unknown). Give the new data its user table."
+        )
     trained = TrainedModel.load(model_dir)
     config = trained.config.updated({"data": data_overrides or {}})
     check_text_encoder(trained, text_encoder, model_dir)
