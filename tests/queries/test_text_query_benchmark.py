@@ -46,3 +46,20 @@ def test_cli_writes_the_report_and_refuses_unknown_attributes(trained_model_dir,
     bad.write_text(json.dumps([{"query": "cowboys", "attributes": ["Western"]}]), encoding="utf-8")
     assert main(["bench-queries", "--model-dir", directory, "--queries", str(bad)]) == 2
     assert "unknown attributes ['Western']" in capsys.readouterr().err
+
+
+def test_text_path_scorer_is_the_served_scorer_for_a_text_only_model_and_differs_with_ids(
+    trained_model_dir, request_file, tmp_path
+):
+    """A text-only model's items are their text path; with ids, warm items' served vectors add the id part."""
+    from tiny_fixtures import make_tiny_config, make_tiny_world
+
+    from tfrec_llm.training.trainer import train
+
+    text_only = str(tmp_path / "text_only")
+    train(make_tiny_config(model={"use_item_ids": False}, train={"epochs": 1}), text_only, data=make_tiny_world())
+    for directory, same in ((text_only, True), (trained_model_dir[0], False)):
+        report = run_text_query_benchmark(directory, request_file)
+        served, text_path = report["models"]["model"], report["models"]["model_text_path"]
+        assert (served == text_path) is same
+    assert text_path["precision@10"] > report["models"]["chance"]["chance_precision"]

@@ -8,7 +8,12 @@ item for each request of a `TextQuerySet` file with:
 - `text_encoder`: the BERT encoder alone, cosine of mean-pooled vectors
   (request vs item text), no recommender training;
 - `model`: the trained item tower's text path (`TextQueryRetriever`), what
-  `tfrec-llm recommend --query` serves.
+  `tfrec-llm recommend --query` serves: the request against the items'
+  served (id + text) embeddings;
+- `model_text_path`: a diagnostic, the same request vector against the
+  items' text-path vectors alone (L2-normalised), i.e. how much of the
+  request's meaning the trained text projection keeps, apart from the
+  id part of warm items' embeddings.
 and reports `text_query_metrics` for each. Relevance comes from the
 catalog's attributes (genres, topics), never from the model.
 """
@@ -22,8 +27,9 @@ from tfrec_llm.queries.tfidf_scorer import TfidfScorer
 from tfrec_llm.queries.retriever import TextQueryRetriever
 from tfrec_llm.training.trained_model import TrainedModel
 
-SCORERS = ("chance", "tfidf", "text_encoder", "model")
+SCORERS = ("chance", "tfidf", "text_encoder", "model", "model_text_path")
 PER_QUERY_METRIC = "precision@10"
+TEXT_PATH_BATCH = 1024
 
 
 def run_text_query_benchmark(model_dir: str, queries_path: str, seed: int = 0) -> dict:
@@ -40,11 +46,14 @@ def run_text_query_benchmark(model_dir: str, queries_path: str, seed: int = 0) -
     empty = [q for q, row in zip(queries.queries, relevant) if not row.any()]
     if empty:
         raise ValueError(f"{queries_path}: no catalog item is relevant to {empty[:3]}.")
+    retriever = TextQueryRetriever.from_trained_model(trained)
+    request_vectors = retriever.query_vectors(queries.queries)
     scores = {
         "chance": np.random.default_rng(seed).random(relevant.shape),
         "tfidf": TfidfScorer(assets.item_texts).scores(queries.queries),
         "text_encoder": _encoder_cosines(trained, queries.queries),
-        "model": TextQueryRetriever.from_trained_model(trained).scores(queries.queries),
+        "model": request_vectors @ retriever.catalog.item_vectors.T,
+        "model_text_path": request_vectors @ _text_path_vectors(trained, len(assets.item_ids)).T,
     }
     ks = tuple(k for k in PRECISION_KS if k <= relevant.shape[1])
     models = {name: text_query_metrics(scores[name], relevant, ks) for name in SCORERS}
@@ -72,6 +81,17 @@ def _encoder_cosines(trained, queries) -> np.ndarray:
         item_vectors = encoder.encode(assets.token_ids[FIRST_ITEM_INDEX:])
     request_vectors = encoder.encode(encoder.tokenize(queries, assets.token_ids.shape[1]))
     return _normalized(request_vectors) @ _normalized(item_vectors).T
+
+
+def _text_path_vectors(trained, num_items: int) -> np.ndarray:
+    """L2-normalised text-path vectors [N, d] of the catalog items, in batches."""
+    tower = trained.model.item_tower
+    indices = np.arange(FIRST_ITEM_INDEX, FIRST_ITEM_INDEX + num_items, dtype=np.int32)
+    parts = [
+        tower.text_vectors(indices[start : start + TEXT_PATH_BATCH]).numpy()
+        for start in range(0, num_items, TEXT_PATH_BATCH)
+    ]
+    return _normalized(np.concatenate(parts).astype(np.float32))
 
 
 def _normalized(vectors: np.ndarray) -> np.ndarray:
