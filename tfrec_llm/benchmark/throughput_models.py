@@ -1,0 +1,134 @@
+"""The models the training-throughput benchmark times, each with its input pipeline.
+
+`build(name, world_config, cache_dir, seed)` returns a `ThroughputSetup`:
+a traced training step, one epoch of batches, and how to count examples.
+Our models are built by the trainer's own functions (`prepare_experiment_data`,
+`text_tables`, `build_model`) and fed by its `epoch_stream`, so the
+benchmark times what `tfrec-llm train` runs.
+"""
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_recommenders as tfrs
+import tf_keras
+
+from tfrec_llm.experiment_config import ExperimentConfig
+
+PLAIN_BATCH_SIZE = 4096
+PLAIN_SHUFFLE_BUFFER = 100_000  # as the TFRS tutorial
+PLAIN_EMBEDDING_DIM = 64
+
+
+@dataclasses.dataclass
+class ThroughputSetup:
+    """What `training_throughput.time_steps` runs for one model."""
+
+    step: Callable
+    dataset: tf.data.Dataset
+    count_examples: Callable
+    steps_per_epoch: int
+    examples_per_epoch: int
+    negatives: str
+
+
+class PlainTwoTower(tfrs.models.Model):
+    """The TFRS tutorial retrieval model: user-id and item-id embeddings, in-batch softmax.
+
+    Args:
+        user_ids, item_ids: the vocabularies (strings).
+        embedding_dim: width of both embeddings.
+
+    Example:
+        model = PlainTwoTower(np.array(["u1"]), np.array(["i1", "i2"]))
+        model.compile(tf_keras.optimizers.Adagrad(0.1))
+    """
+
+    def __init__(self, user_ids, item_ids, embedding_dim: int = PLAIN_EMBEDDING_DIM):
+        super().__init__()
+        self.user_model = _id_embedding(user_ids, embedding_dim)
+        self.item_model = _id_embedding(item_ids, embedding_dim)
+        self.task = tfrs.tasks.Retrieval()
+
+    def compute_loss(self, features, training=False):
+        users = self.user_model(features["user_id"])
+        items = self.item_model(features["item_id"])
+        return self.task(users, items, compute_metrics=False)
+
+
+def _id_embedding(ids, dim):
+    return tf_keras.Sequential(
+        [tf_keras.layers.StringLookup(vocabulary=ids, mask_token=None), tf_keras.layers.Embedding(len(ids) + 1, dim)]
+    )
+
+
+def build(name: str, world_config, cache_dir: str, seed: int = 0) -> ThroughputSetup:
+    """The setup of model `name` ("tfrs_plain", "frozen_text" or "finetune_text") on that world."""
+    from tfrec_llm.data.synthetic.builtin_world import generate_builtin_world  # pylint: disable=import-outside-toplevel
+
+    data = generate_builtin_world(world_config)
+    if name == "tfrs_plain":
+        return _plain_setup(data, seed)
+    if name in ("frozen_text", "finetune_text"):
+        mode = "frozen" if name == "frozen_text" else "finetune"
+        return _our_setup(data, mode, cache_dir, seed)
+    raise ValueError(f"Unknown benchmark model {name!r}: use tfrs_plain, frozen_text or finetune_text.")
+
+
+def _plain_setup(data, seed) -> ThroughputSetup:
+    from tfrec_llm.data.data_split import split_interactions  # pylint: disable=import-outside-toplevel
+
+    defaults = ExperimentConfig().data
+    train = split_interactions(data.interactions, defaults.split, defaults.time_cut_quantile).train
+    tf_keras.utils.set_random_seed(seed)
+    model = PlainTwoTower(np.unique(train.user_ids), np.unique(train.item_ids))
+    model.compile(optimizer=tf_keras.optimizers.Adagrad(0.1))
+    dataset = (
+        tf.data.Dataset.from_tensor_slices({"user_id": train.user_ids, "item_id": train.item_ids})
+        .shuffle(PLAIN_SHUFFLE_BUFFER, seed=seed)
+        .batch(PLAIN_BATCH_SIZE, drop_remainder=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    steps = len(train.user_ids) // PLAIN_BATCH_SIZE
+    return ThroughputSetup(
+        tf.function(model.train_step), dataset, lambda _: PLAIN_BATCH_SIZE, steps, steps * PLAIN_BATCH_SIZE, "in_batch"
+    )
+
+
+def _our_setup(data, text_mode, cache_dir, seed) -> ThroughputSetup:
+    from tfrec_llm.data.item_vocabulary import PAD_INDEX  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.models.text.encoder_loading import load_text_encoder  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training import trainer  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training.experiment_data import prepare_experiment_data  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training.model_building import build_model  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training.resume import epoch_stream  # pylint: disable=import-outside-toplevel
+
+    config = ExperimentConfig.from_dict(
+        {
+            "text": {"encoder": "none", "mode": text_mode},
+            "train": {"early_stopping_patience": 0, "seed": seed, "deterministic": False},
+        }
+    )
+    trainer.set_seeds(seed, deterministic=False)
+    experiment = prepare_experiment_data(config, data)
+    encoder = load_text_encoder("none", data.catalog.texts(config.text.text_fields), config.text, seed)
+    texts, token_table, text_features = trainer.text_tables(config, experiment, encoder, cache_dir)
+    assets = trainer.build_assets(experiment, texts, token_table, text_features)
+    model = build_model(config, assets, encoder)
+    trainer.build_variables(model, assets, config)
+    model.compile(optimizer=tf_keras.optimizers.Adam(config.train.learning_rate))
+    features = experiment.training_features(config.model.training_targets)
+    rows = len(features["next_items"])
+    batch_size = min(config.train.batch_size, rows)
+    steps = rows // batch_size
+    examples = int((features["next_items"][: steps * batch_size] != PAD_INDEX).sum())
+    return ThroughputSetup(
+        tf.function(model.train_step),
+        epoch_stream(features, batch_size, seed, epochs=1),
+        lambda batch: int(tf.math.count_nonzero(batch["next_items"] != PAD_INDEX)),
+        steps,
+        examples,
+        model.config.negatives,
+    )
