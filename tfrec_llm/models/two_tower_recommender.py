@@ -26,7 +26,7 @@ import tensorflow as tf
 import tensorflow_recommenders as tfrs
 import tf_keras
 
-from tfrec_llm.data.item_vocabulary import OOV_SLOT, PAD_INDEX
+from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, OOV_SLOT, PAD_INDEX
 from tfrec_llm.experiment_config import ModelConfig
 from tfrec_llm.models.cross_replica import num_replicas, replica_sum, with_other_replicas_candidates
 from tfrec_llm.models.full_catalog_softmax import FullCatalogSoftmax
@@ -48,6 +48,9 @@ class TwoTowerRecommender(tfrs.models.Model):
             item index, the auxiliary task's targets (predicted from text).
         item_sampling_probability: float32 [V] in-batch sampling probability
             of each item (training popularity share), for logQ correction.
+        static_shapes: score every position of per-position batches, padding
+            weighted 0, so every tensor's shape is known when tracing (TPUs,
+            XLA); needs full-catalog negatives (in-batch ones use tf.unique).
 
     Example:
         model = TwoTowerRecommender(item_tower, user_tower, ModelConfig(), "rating",
@@ -64,6 +67,7 @@ class TwoTowerRecommender(tfrs.models.Model):
         label_kind="rating",
         item_attributes=None,
         item_sampling_probability=None,
+        static_shapes=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -74,6 +78,12 @@ class TwoTowerRecommender(tfrs.models.Model):
                 f"config.negatives must be resolved to 'full_catalog' or 'in_batch' "
                 f"(ExperimentConfig.negatives), got {config.negatives!r}."
             )
+        if static_shapes and config.negatives != "full_catalog":
+            raise ValueError(
+                "Static shapes (train.strategy='tpu') need model.negatives='full_catalog': "
+                f"in-batch negatives gather the batch's distinct items, a dynamic shape (got {config.negatives!r})."
+            )
+        self.static_shapes = static_shapes
         self.config = config
         self.label_kind = label_kind
         # Every task returns per-example losses (reduction NONE), averaged over
@@ -229,6 +239,8 @@ class TwoTowerRecommender(tfrs.models.Model):
             all_positions=True,
         )
         users = tf.math.l2_normalize(tf.cast(users, tf.float32), axis=-1)
+        if self.static_shapes:
+            return self._every_position_static(users, next_items, features["next_labels"], table, text_table, training)
         where = tf.where(tf.not_equal(next_items, PAD_INDEX))  # [N, 2]: (row, position) of every target
         targets = tf.gather_nd(next_items, where)
         if table is not None:
@@ -257,14 +269,36 @@ class TwoTowerRecommender(tfrs.models.Model):
         scale = tf.cast(rows * num_replicas(), tf.float32) / tf.maximum(global_targets, 1.0)
         return tf.math.unsorted_segment_sum(per_target, tf.cast(where[:, 0], tf.int32), rows) * scale
 
+    def _every_position_static(self, users, next_items, next_labels, table, text_table, training):
+        """`_every_position_loss` over all B * L positions (static shapes), positions without a target weighted 0."""
+        weights = tf.reshape(tf.cast(tf.not_equal(next_items, PAD_INDEX), tf.float32), [-1])
+        # Padding positions score some item index, then weigh nothing.
+        targets = tf.reshape(tf.where(tf.not_equal(next_items, PAD_INDEX), next_items, FIRST_ITEM_INDEX), [-1])
+        per_target = self._task_losses(
+            tf.reshape(users, [-1, users.shape[-1]]),
+            tf.gather(table, targets),
+            targets,
+            None if text_table is None else tf.gather(text_table, targets),
+            tf.reshape(next_labels, [-1]),
+            table,
+            training,
+            weights,
+        )
+        rows = tf.shape(next_items)[0]
+        scale = tf.cast(rows * num_replicas(), tf.float32) / tf.maximum(replica_sum(tf.reduce_sum(weights)), 1.0)
+        return tf.reduce_sum(tf.reshape(per_target * weights, tf.shape(next_items)), axis=1) * scale
+
     def _text_geometry_loss(self, targets, target_text):
         """The item tower's text-geometry loss over (at most GEOMETRY_ITEMS) distinct targets of the batch."""
         unique, position = tf.unique(targets)
         first = tf.math.unsorted_segment_min(tf.range(tf.size(targets)), position, tf.size(unique))[:GEOMETRY_ITEMS]
         return self.item_tower.text_geometry_loss(tf.gather(targets, first), tf.gather(target_text, first))
 
-    def _task_losses(self, users, items, targets, target_text, labels, table, training):
-        """Per-target weighted task losses [N] for aligned user and target-item embeddings."""
+    def _task_losses(self, users, items, targets, target_text, labels, table, training, weights=None):
+        """Per-target weighted task losses [N] for aligned user and target-item embeddings.
+
+        `weights` [N] (0 = padding) only keep padding out of the ranking metrics.
+        """
         config = self.config
         per_target = tf.zeros_like(targets, dtype=tf.float32)
         if config.retrieval_weight > 0:
@@ -287,6 +321,7 @@ class TwoTowerRecommender(tfrs.models.Model):
             per_target += config.ranking_weight * self.ranking_task(
                 labels=tf.cast(labels, tf.float32)[:, tf.newaxis],
                 predictions=self.rating_logits(users, items)[:, tf.newaxis],
+                sample_weight=None if weights is None else weights[:, tf.newaxis],
                 compute_metrics=bool(training),
             )
         if config.text_geometry_weight > 0 and target_text is not None:

@@ -99,6 +99,7 @@ def build_model(config: ExperimentConfig, assets: ModelAssets, text_encoder=None
         label_kind=assets.label_kind,
         item_attributes=assets.item_attributes,
         item_sampling_probability=sampling,
+        static_shapes=config.train.strategy == "tpu",  # TPUs compile with XLA: every shape known when tracing
     )
 
 
