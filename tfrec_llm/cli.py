@@ -274,6 +274,9 @@ def _run(args):
             + ", ".join(f"{k}={v:.1f}" for k, v in metrics["training"].items() if k.endswith("_seconds"))
         )
         print(text_encoder_line(metrics["training"]))
+        if not metrics["training"]["chief"]:
+            print(f"multi-worker non-chief: the chief writes {args.output_dir} (and the export)")
+            return
         print(f"model written to {args.output_dir}")
         if args.export_dir:
             from tfrec_llm.serving.export.exporter import export_models  # pylint: disable=import-outside-toplevel

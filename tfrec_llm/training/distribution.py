@@ -1,4 +1,8 @@
-"""`tf.distribute` strategies by name (`--strategy`)."""
+"""`tf.distribute` strategies by name (`--strategy`), and which worker writes the output directory."""
+
+import os
+import shutil
+import tempfile
 
 import tensorflow as tf
 
@@ -22,3 +26,41 @@ def make_strategy(name: str = "default", tpu: str = ""):
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
     raise ValueError(f"Unknown strategy {name!r}: use default, mirrored, multiworker or tpu.")
+
+
+def is_chief(strategy) -> bool:
+    """True on the worker that writes the run's artifacts (the only one outside multi-worker training)."""
+    return bool(strategy.extended.should_checkpoint)
+
+
+def writer_dir(output_dir: str, strategy) -> str:
+    """Where this worker writes: `output_dir` on the chief, a fresh temporary directory on the others.
+
+    Every worker runs the same steps (saving included: reading synchronised
+    variables may need all workers), as the Keras multi-worker guide does;
+    the others' copies go to a temporary directory `finish_writer_dir` deletes.
+
+    Example:
+        directory = writer_dir(output_dir, strategy)
+        ...  # save weights, metrics into `directory`
+        finish_writer_dir(output_dir, directory)
+    """
+    if is_chief(strategy):
+        return output_dir
+    return tempfile.mkdtemp(prefix="tfrec_llm_worker_")
+
+
+def finish_writer_dir(output_dir: str, directory: str, keras_dirs=()):
+    """Deletes a non-chief's temporary `directory`, then `keras_dirs` and `output_dir` if Keras left them empty.
+
+    Keras' `BackupAndRestore` gives a non-chief a `workertemp_<id>` folder
+    inside the backup directory and deletes only that folder.
+    """
+    if directory == output_dir:
+        return
+    shutil.rmtree(directory, ignore_errors=True)
+    for path in (*keras_dirs, output_dir):
+        try:
+            os.rmdir(path)  # only if empty
+        except OSError:
+            pass

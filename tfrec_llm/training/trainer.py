@@ -9,6 +9,11 @@ Writes into `output_dir`:
   the same command again after an interruption resumes from it (only with
   the same training config, recorded in `backup/training_config.json`);
 - `logs/`: TensorBoard logs; `text_cache.npz`: the frozen BERT vectors.
+
+Under multi-worker training only the chief writes `output_dir`; the other
+workers run the same steps into a temporary directory and delete it
+(`distribution.writer_dir`). Backups need `output_dir` on a filesystem all
+workers share: Keras restores every worker from the chief's backup.
 """
 
 import csv
@@ -24,7 +29,7 @@ import tensorflow as tf
 import tf_keras
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
-from tfrec_llm.training.distribution import make_strategy
+from tfrec_llm.training.distribution import finish_writer_dir, is_chief, make_strategy, writer_dir
 from tfrec_llm.training.early_stopping import ValidationEarlyStopping
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.training.experiment_data import ExperimentData, prepare_experiment_data
@@ -158,6 +163,8 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
     )
 
     strategy = make_strategy(train_config.strategy, train_config.tpu)
+    chief = is_chief(strategy)
+    writes_to = writer_dir(output_dir, strategy)  # output_dir on the chief, a temporary directory elsewhere
     started = time.time()
     with strategy.scope():
         catalog_texts = experiment.data.catalog.texts(config.text.text_fields)
@@ -169,16 +176,17 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
             encoder = load_text_encoder(config.text.encoder, catalog_texts, config.text, train_config.seed)
         finally:
             keras.mixed_precision.set_global_policy(previous_policy)
-        os.makedirs(output_dir, exist_ok=True)  # data and encoder are ready: artifacts from here on
-        texts, token_table, text_features = text_tables(config, experiment, encoder, output_dir)
+        os.makedirs(writes_to, exist_ok=True)  # data and encoder are ready: artifacts from here on
+        texts, token_table, text_features = text_tables(config, experiment, encoder, writes_to)
         assets = build_assets(experiment, texts, token_table, text_features)
         timings["text_seconds"] = time.time() - started
         model = build_model(config, assets, encoder)
         build_variables(model, assets, config)
         model.compile(optimizer=make_optimizer(config))
 
-    write_config(config, output_dir)
-    discard_corrupt_backups(backup_dir)
+    write_config(config, writes_to)
+    if chief:
+        discard_corrupt_backups(backup_dir)
     features = experiment.training_features(config.model.training_targets)
     num_rows = len(features["next_items" if "next_items" in features else "target"])
     batch_size = min(train_config.batch_size, num_rows)
@@ -188,12 +196,12 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
         stopper = ValidationEarlyStopping(
             experiment.validation_examples(train_config.validation_max_examples, train_config.seed),
             assets.num_index_rows,
-            os.path.join(output_dir, EARLY_STOPPING_DIR),
+            os.path.join(writes_to, EARLY_STOPPING_DIR),
             train_config.early_stopping_patience,
             experiment.split.excludes_seen_items,
         )
     start_epoch, start_step = resume_position(backup_dir, steps_per_epoch, train_config.checkpoint_every_steps > 0)
-    log_path = os.path.join(output_dir, TRAINING_LOG_FILE)
+    log_path = os.path.join(writes_to, TRAINING_LOG_FILE)
     if (start_epoch, start_step) != (0, 0):
         logger.info("Resuming from backup: epoch %d, step %d", start_epoch + 1, start_step)
     elif os.path.exists(log_path):
@@ -202,13 +210,14 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
         stopper.reset()
     callbacks = [
         tf_keras.callbacks.BackupAndRestore(backup_dir, save_freq=train_config.checkpoint_every_steps or "epoch"),
-        tf_keras.callbacks.TensorBoard(os.path.join(output_dir, "logs"), update_freq="epoch"),
+        tf_keras.callbacks.TensorBoard(os.path.join(writes_to, "logs"), update_freq="epoch"),
         tf_keras.callbacks.CSVLogger(log_path, append=True),
     ]
     if stopper is not None:
         callbacks.insert(0, stopper)  # first: the loggers see its val_recall@10
     stream = epoch_stream(features, batch_size, train_config.seed, train_config.epochs, start_epoch, start_step)
-    record_backup_config(backup_dir, config)
+    if chief:
+        record_backup_config(backup_dir, config)
     started = time.time()
     model.fit(
         stream,
@@ -218,12 +227,13 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
         verbose=keras_verbosity(train_config.verbose),
     )
     timings["train_seconds"] = time.time() - started
-    clear_backup_config(backup_dir)
+    if chief:
+        clear_backup_config(backup_dir)
     best_epoch = stopper.restore_best(model) if stopper is not None else None
 
-    save_weights(model, output_dir)
-    assets.save(output_dir)
-    save_text_encoder(encoder, os.path.join(output_dir, TEXT_ENCODER_DIR))
+    save_weights(model, writes_to)
+    assets.save(writes_to)
+    save_text_encoder(encoder, os.path.join(writes_to, TEXT_ENCODER_DIR))
 
     started = time.time()
     metrics = evaluate_model(
@@ -237,6 +247,7 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
     timings["eval_seconds"] = time.time() - started
     metrics["training"] = {
         "loss": epoch_losses(log_path),
+        "chief": chief,  # False: a multi-worker non-chief, whose artifacts went to a deleted temporary directory
         "text_encoder": encoder.source,
         "text_encoder_pretrained": encoder.pretrained,
         "trainable_variables": len(model.trainable_variables),
@@ -248,8 +259,9 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
         "validation_recall@10": None if stopper is None else [stopper.curve[e] for e in sorted(stopper.curve)],
         **timings,
     }
-    with open(os.path.join(output_dir, METRICS_FILE), "w", encoding="utf-8") as f:
+    with open(os.path.join(writes_to, METRICS_FILE), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
+    finish_writer_dir(output_dir, writes_to, keras_dirs=[backup_dir])
     return metrics
 
 
