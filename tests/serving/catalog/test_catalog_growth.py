@@ -147,3 +147,21 @@ def test_the_text_retrieval_export_grows_with_the_catalog(grown_export):
     texts = [text for _, text in NEW_ITEMS]
     best = [row[0].decode() for row in serve(query=tf.constant(texts))["item_ids"].numpy()]
     assert best == [item_id for item_id, _ in NEW_ITEMS]
+
+
+def test_the_grown_text_retrieval_keeps_its_personal_signature(grown_export):
+    """Version 2 keeps retrieve_personal over the grown table: at weight 0 a new item's text finds that item."""
+    directory, _ = grown_export
+    personal = load_saved_model(os.path.join(directory, "text_retrieval", "2")).signatures["retrieve_personal"]
+    texts = [text for _, text in NEW_ITEMS]
+    outputs = personal(
+        query=tf.constant(texts),
+        history=tf.constant([["m1"]] * len(texts)),
+        history_weight=tf.constant(0.0),
+        k=tf.constant(1),
+    )
+    assert [row[0].decode() for row in outputs["item_ids"].numpy()] == [item_id for item_id, _ in NEW_ITEMS]
+    blended = personal(
+        query=tf.constant(texts[:1]), history=tf.constant([["m1"]]), history_weight=tf.constant(1.0), k=tf.constant(3)
+    )
+    assert blended["item_ids"].shape == (1, 3)
