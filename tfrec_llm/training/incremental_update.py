@@ -57,6 +57,7 @@ from tfrec_llm.training.vocabulary_growth import grow_assets, transfer_weights
 logger = logging.getLogger(__name__)
 
 BACKUP_DIR = "backup"
+DEFAULT_LEARNING_RATE_SCALE = 0.25  # UpdateConfig.learning_rate None: a quarter of the model's own
 
 
 def update_model(
@@ -101,7 +102,7 @@ def update_model(
         {
             "train": {
                 "epochs": settings.epochs,
-                "learning_rate": settings.learning_rate or config.train.learning_rate,
+                "learning_rate": settings.learning_rate or config.train.learning_rate * DEFAULT_LEARNING_RATE_SCALE,
                 "seed": settings.seed,
                 "early_stopping_patience": 0,
             }
