@@ -106,14 +106,14 @@ def test_lora_trains_the_adapters_and_leaves_the_encoder_weights_bit_identical(t
     assert metrics["training"]["train_only"] == "lora" and metrics["training"]["trainable_variables"] > 0
     source, adapted = TrainedModel.load(model_dir), TrainedModel.load(out)  # reloads in LoRA mode
     weights = adapted.text_encoder.backbone.weights
-    adapters = [np.array(w) for w in weights if "lora_kernel_b" in w.path]
+    adapters = [w.numpy() for w in weights if "lora_kernel_b" in w.path]
     assert adapters and any(a.any() for a in adapters)  # LoRA's B starts at zero: trained
     before = source.text_encoder.backbone.weights
     after = [w for w in weights if "lora" not in w.path]
     assert len(after) == len(before)
     for old, new in zip(before, after):
         if not old.path.endswith("bias"):  # KerasHub leaves the LoRA'd layers' biases trainable
-            np.testing.assert_array_equal(np.array(new), np.array(old), err_msg=old.path)
+            np.testing.assert_array_equal(new.numpy(), old.numpy(), err_msg=old.path)
     assert_same(weights_of(source.model.user_tower.encoder), weights_of(adapted.model.user_tower.encoder))
 
 
