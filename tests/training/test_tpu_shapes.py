@@ -83,3 +83,9 @@ def test_in_batch_negatives_are_refused_on_tpu(tpu_world):
     _, assets, _ = tpu_world
     with pytest.raises(ValueError, match="Static shapes .* need model.negatives='full_catalog'"):
         build_model(make_tiny_config(train={"strategy": "tpu"}, model={"negatives": "in_batch"}), assets)
+
+
+def test_the_text_geometry_loss_is_refused_on_tpu(tpu_world):
+    _, assets, _ = tpu_world
+    with pytest.raises(ValueError, match="need model.text_geometry_weight=0"):
+        build_model(make_tiny_config(train={"strategy": "tpu"}, model={"text_geometry_weight": 1.0}), assets)

@@ -83,6 +83,11 @@ class TwoTowerRecommender(tfrs.models.Model):
                 "Static shapes (train.strategy='tpu') need model.negatives='full_catalog': "
                 f"in-batch negatives gather the batch's distinct items, a dynamic shape (got {config.negatives!r})."
             )
+        if static_shapes and config.text_geometry_weight > 0:
+            raise ValueError(
+                "Static shapes (train.strategy='tpu') need model.text_geometry_weight=0: the text-geometry "
+                f"loss compares the batch's distinct target items, a dynamic shape (got {config.text_geometry_weight})."
+            )
         self.static_shapes = static_shapes
         self.config = config
         self.label_kind = label_kind
