@@ -73,10 +73,28 @@ def test_ratio_is_time_per_example_against_the_plain_model_of_the_same_size():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model_name", ["tfrs_plain", "frozen_text"])
-def test_one_small_cell_measures_a_real_model(model_name):
+@pytest.mark.parametrize(
+    "model_name, negatives",
+    [
+        ("tfrs_plain", "in_batch"),
+        ("frozen_text", "full_catalog"),
+        ("frozen_text_in_batch", "in_batch"),
+        ("id_only_full_catalog", "full_catalog"),
+    ],
+)
+def test_one_small_cell_measures_a_real_model(model_name, negatives):
     result = throughput.measure_cell("40k", model_name, max_steps=2)  # >= 5 steps of either model
     assert result.steps_timed == 2
+    assert result.negatives == negatives
     assert result.examples_per_second > 0 and result.peak_rss_gib > 0
     assert 0 <= result.input_wait_share < 1
     assert result.epoch_extrapolated == (result.steps_per_epoch > 2 + throughput.WARMUP_STEPS)
+
+
+def test_the_cost_separating_cells_change_only_negatives_or_text():
+    from tfrec_llm.benchmark.throughput_models import MODEL_SETTINGS, build
+
+    assert MODEL_SETTINGS["frozen_text_in_batch"] == {"text": {"mode": "frozen"}, "model": {"negatives": "in_batch"}}
+    assert MODEL_SETTINGS["id_only_full_catalog"]["model"] == {"use_text": False, "negatives": "full_catalog"}
+    with pytest.raises(ValueError, match="id_only_full_catalog"):
+        build("no_such_model", throughput.world_config(1000), "/nonexistent")

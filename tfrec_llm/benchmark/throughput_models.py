@@ -20,6 +20,16 @@ from tfrec_llm.experiment_config import ExperimentConfig
 PLAIN_BATCH_SIZE = 4096
 PLAIN_SHUFFLE_BUFFER = 100_000  # as the TFRS tutorial
 PLAIN_EMBEDDING_DIM = 64
+# Our model's cells: config overrides on top of `ExperimentConfig()` (+ the fallback encoder).
+# The last two separate the costs at catalogs under `full_catalog_max_items`, where "auto"
+# picks the full-catalog softmax: the text tower with the plain model's in-batch negatives,
+# and the full-catalog softmax without the text tower.
+MODEL_SETTINGS = {
+    "frozen_text": {"text": {"mode": "frozen"}},
+    "finetune_text": {"text": {"mode": "finetune"}},
+    "frozen_text_in_batch": {"text": {"mode": "frozen"}, "model": {"negatives": "in_batch"}},
+    "id_only_full_catalog": {"model": {"use_text": False, "negatives": "full_catalog"}},
+}
 
 
 @dataclasses.dataclass
@@ -68,13 +78,12 @@ def build(name: str, world_config, cache_dir: str, seed: int = 0) -> ThroughputS
     """The setup of model `name` ("tfrs_plain", "frozen_text" or "finetune_text") on that world."""
     from tfrec_llm.data.synthetic.builtin_world import generate_builtin_world  # pylint: disable=import-outside-toplevel
 
+    if name not in MODEL_SETTINGS and name != "tfrs_plain":
+        raise ValueError(f"Unknown benchmark model {name!r}: use one of tfrs_plain, {', '.join(MODEL_SETTINGS)}.")
     data = generate_builtin_world(world_config)
     if name == "tfrs_plain":
         return _plain_setup(data, seed)
-    if name in ("frozen_text", "finetune_text"):
-        mode = "frozen" if name == "frozen_text" else "finetune"
-        return _our_setup(data, mode, cache_dir, seed)
-    raise ValueError(f"Unknown benchmark model {name!r}: use tfrs_plain, frozen_text or finetune_text.")
+    return _our_setup(data, MODEL_SETTINGS[name], cache_dir, seed)
 
 
 def _plain_setup(data, seed) -> ThroughputSetup:
@@ -97,7 +106,7 @@ def _plain_setup(data, seed) -> ThroughputSetup:
     )
 
 
-def _our_setup(data, text_mode, cache_dir, seed) -> ThroughputSetup:
+def _our_setup(data, settings: dict, cache_dir, seed) -> ThroughputSetup:
     from tfrec_llm.data.item_vocabulary import PAD_INDEX  # pylint: disable=import-outside-toplevel
     from tfrec_llm.models.text.encoder_loading import load_text_encoder  # pylint: disable=import-outside-toplevel
     from tfrec_llm.training import trainer  # pylint: disable=import-outside-toplevel
@@ -107,7 +116,8 @@ def _our_setup(data, text_mode, cache_dir, seed) -> ThroughputSetup:
 
     config = ExperimentConfig.from_dict(
         {
-            "text": {"encoder": "none", "mode": text_mode},
+            "text": {"encoder": "none", **settings.get("text", {})},
+            "model": settings.get("model", {}),
             "train": {"early_stopping_patience": 0, "seed": seed, "deterministic": False},
         }
     )

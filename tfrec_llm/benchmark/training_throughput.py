@@ -42,7 +42,11 @@ import time
 from typing import Dict, List, Sequence
 
 SIZES = ("100k", "1M", "10M")
-MODELS = ("tfrs_plain", "frozen_text", "finetune_text")
+MODELS = (
+    "tfrs_plain",
+    "frozen_text",
+    "finetune_text",
+)  # the default run; also frozen_text_in_batch, id_only_full_catalog
 BASELINE_MODEL = "tfrs_plain"
 WARMUP_STEPS = 3
 ITEMS_PER_INTERACTION = 10  # items = interactions / 10
