@@ -109,17 +109,22 @@ def prepare_experiment_data(
     data: InteractionData = None,
     vocabulary: ItemVocabulary = None,
     context: ContextVocabularies = None,
+    split: DataSplit = None,
 ) -> ExperimentData:
     """Splits `data` (loaded from `config.data` if None) and builds examples.
 
     Pass the `vocabulary` and `context` of a trained model (see
-    `vocabularies_from_assets`) to evaluate it on the same index space.
+    `vocabularies_from_assets`) to evaluate it on the same index space, or a
+    ready `split` (e.g. one scenario's events of another split) to use it as is.
     """
     data = load_source(config) if data is None else data
     if data.report.skipped:
         logger.warning("Data loading: %s", data.report.summary())
     d = config.data
-    split = split_interactions(data.interactions, d.split, d.time_cut_quantile, d.random_test_fraction, d.split_seed)
+    if split is None:
+        split = split_interactions(
+            data.interactions, d.split, d.time_cut_quantile, d.random_test_fraction, d.split_seed
+        )
     if vocabulary is None:
         vocabulary = ItemVocabulary(data.catalog.item_ids, np.unique(split.train.item_ids))
     if context is None:

@@ -142,8 +142,11 @@ def write_config(config: ExperimentConfig, output_dir: str):
     os.replace(path + ".tmp", path)
 
 
-def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
-    """Trains, saves and evaluates; returns the metrics dict (also in metrics.json)."""
+def train(config: ExperimentConfig, output_dir: str, data=None, experiment: ExperimentData = None) -> dict:
+    """Trains, saves and evaluates; returns the metrics dict (also in metrics.json).
+
+    `experiment` (from `prepare_experiment_data`) replaces loading and splitting `data`.
+    """
     config.validate()
     backup_dir = os.path.join(output_dir, "backup")
     check_backup_config(backup_dir, config)  # before the slow setup: refuse to mix two runs
@@ -152,7 +155,8 @@ def train(config: ExperimentConfig, output_dir: str, data=None) -> dict:
 
     timings = {}
     started = time.time()
-    experiment = prepare_experiment_data(config, data)
+    if experiment is None:
+        experiment = prepare_experiment_data(config, data)
     timings["data_seconds"] = time.time() - started
     logger.info(
         "Data: %d train examples, %d test examples, %d items (%d cold)",
