@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--diversity", type=float, default=0.0, help="MMR lambda in [0, 1] re-ranking the candidates (0: relevance)"
     )
     recommend.add_argument(
-        "--tail-boost", type=float, default=0.0, help="beta >= 0: relevance + beta * tailness (long-tail items)"
+        "--tail-boost", type=float, default=0.0, help="beta >= 0: relevance + beta for tail items (the evaluator's)"
     )
 
     queries = commands.add_parser(

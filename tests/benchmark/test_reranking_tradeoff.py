@@ -5,7 +5,7 @@ import pytest
 
 from tfrec_llm.benchmark.reranking_tradeoff import CandidateLists, format_tradeoff, target_point, tradeoff_rows
 
-# 6 items: 0-2 popular and alike, 3-5 never seen in training (tail) and alike.
+# 6 items: 0-2 popular (the head: 120 of 120 interactions) and alike, 3-5 never seen in training (tail) and alike.
 VECTORS = np.array([[1, 0.0], [1, 0.1], [1, 0.2], [0, 1.0], [0.1, 1], [0.2, 1]], np.float32)
 POPULARITY = np.array([50, 40, 30, 0, 0, 0])
 
@@ -17,14 +17,15 @@ def _lists():
 
 
 def test_plain_lists_come_first_and_the_boost_buys_tail_share():
-    rows = tradeoff_rows(_lists(), diversities=(0.0, 1.0), tail_boosts=(0.0, 1.0), k=2)
-    assert [(r["diversity"], r["tail_boost"]) for r in rows] == [(0, 0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)]
+    rows = tradeoff_rows(_lists(), diversities=(0.0, 1.0), tail_boosts=(0.0, 0.9), k=2)
+    assert [(r["diversity"], r["tail_boost"]) for r in rows] == [(0, 0), (1.0, 0.0), (0.0, 0.9), (1.0, 0.9)]
     plain, diverse, boosted = rows[0], rows[1], rows[2]
     assert plain["recall@2"] == 0.5 and plain["ndcg@2"] == pytest.approx(1 / np.log2(3) / 2)  # item 1 at rank 2
     assert plain["tail_share@2"] == 0.0 and plain["coverage@2"] == pytest.approx(2 / 6)
     assert diverse["tail_share@2"] == 0.5  # MMR takes the best, then the unlike tail item
     assert diverse["intra_list_diversity@2"] > plain["intra_list_diversity@2"]
-    # relevance + tailness: list 1 -> tail items 3, 4; list 2 -> 4 (its target) then popular 1 (1.06 > 3's 1.0).
+    # relevance + 0.9 * tailness (1 = tail): list 1 -> tail items 3 (1.3), 4 (1.1) over popular 0 (1.0);
+    # list 2 -> 4 (its target, 1.15) then popular 1 (1.0 > tail 3's 0 + 0.9).
     assert boosted["tail_share@2"] == 0.75 and boosted["recall@2"] == 0.5
     assert "| 0.00 | 0.00 | 0.5000 |" in format_tradeoff(rows)
 

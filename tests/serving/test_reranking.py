@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfrec_llm.evaluation.strata import COLD_ITEMS, DEFAULT_HEAD_SHARE, TAIL, item_strata
 from tfrec_llm.serving.reranking import EMPTY_POSITION, rerank, rerank_positions, tailness_from_popularity
 
 # Candidates 0 and 1 are near-duplicates, 2 is orthogonal to them, 3 sits between; 4 is excluded (-inf).
@@ -37,9 +38,24 @@ def test_tail_boost_lifts_tail_items():
     np.testing.assert_array_equal(rerank(SCORES, VECTORS, tailness, k=4, tail_boost=2.0), [[3, 0, 1, 2]])
 
 
-def test_tailness_follows_training_popularity():
-    np.testing.assert_allclose(tailness_from_popularity(np.array([0, 1, 99])), [1.0, 1 - np.log(2) / np.log(100), 0])
-    np.testing.assert_array_equal(tailness_from_popularity(np.zeros(3)), [1, 1, 1])
+def test_tailness_is_the_evaluators_tail():
+    # Head = items 1, 0 (300 + 1000 of 1360 interactions >= 80%); 2 (60) is tail, 3 was never seen (cold).
+    popularity = np.array([1000, 300, 60, 0])
+    evaluated = item_strata(popularity, popularity == 0, DEFAULT_HEAD_SHARE)
+    np.testing.assert_array_equal(tailness_from_popularity(popularity), evaluated[TAIL] | evaluated[COLD_ITEMS])
+    np.testing.assert_array_equal(tailness_from_popularity(popularity), [0, 0, 1, 1])
+    np.testing.assert_array_equal(tailness_from_popularity(np.zeros(3)), [1, 1, 1])  # nothing seen: no head
+    with pytest.raises(ValueError, match="popularity must be 1-D non-negative counts"):
+        tailness_from_popularity(np.array([3, -1]))
+
+
+def test_tail_boost_lifts_a_tail_item_over_a_moderately_popular_head_item():
+    popularity = np.array([1000, 300, 60, 0])
+    scores = np.array([[4.0, 3.2, 2.8, 0.0]], np.float32)  # scaled relevance [1, 0.8, 0.7, 0]
+    vectors = np.eye(4, dtype=np.float32)[np.newaxis]
+    # 0.2 * tailness: head item 1 stays at 0.8, tail item 2 rises to 0.9 and takes the second slot.
+    positions = rerank(scores, vectors, tailness_from_popularity(popularity)[np.newaxis], k=2, tail_boost=0.2)
+    np.testing.assert_array_equal(positions, [[0, 2]])
 
 
 @pytest.mark.parametrize("diversity", [-0.1, 1.5, float("nan"), "0.5", None])

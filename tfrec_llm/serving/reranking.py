@@ -9,9 +9,12 @@ with the highest
 
 where scores are the retrieval dot products (min-max scaled over the row's
 candidates, so relevance and cosine similarity share a [0, 1]-like scale),
-v are the item embeddings and tailness(i) in [0, 1] comes from training
-popularity (`tailness_from_popularity`: 0 = the most popular item, 1 = an
-item never seen in training). diversity = 0 and tail_boost = 0 keep the
+v are the item embeddings and tailness(i) is 1 for a tail item and 0 for a
+head item, as the evaluator splits them (`tailness_from_popularity`: head =
+the fewest most popular items holding 80% of training interactions,
+`evaluation.strata.head_item_mask`; items never seen in training, e.g. those
+added with add-items, are tail). A boost therefore lifts exactly the items
+whose exposure the tail share counts, never a moderately popular head item. diversity = 0 and tail_boost = 0 keep the
 candidates' order: the plain top-k. Candidates with a non-finite score
 (excluded history items) are never picked; when fewer than k remain, the
 trailing positions are `EMPTY_POSITION`.
@@ -30,23 +33,26 @@ from typing import Union
 import numpy as np
 import tensorflow as tf
 
+from tfrec_llm.evaluation.strata import DEFAULT_HEAD_SHARE, head_item_mask
+
 EMPTY_POSITION = -1
 Number = Union[float, tf.Tensor]
 
 
-def tailness_from_popularity(popularity: np.ndarray) -> np.ndarray:
-    """float32 [N] in [0, 1]: 1 - log(1 + count) / log(1 + max count); 1 for items never seen.
+def tailness_from_popularity(popularity: np.ndarray, head_share: float = DEFAULT_HEAD_SHARE) -> np.ndarray:
+    """float32 [N]: 0 for head items (the evaluator's `head_item_mask`), 1 for every other item.
+
+    Args:
+        popularity: [N] training interaction counts per catalog item.
+        head_share: share of training interactions the head holds (the evaluator's default 0.8).
 
     Example:
-        tailness_from_popularity(np.array([0, 1, 99]))  # [1.0, 0.85, 0.0]
+        tailness_from_popularity(np.array([10, 50, 30, 5, 5, 0]))  # [1, 0, 0, 1, 1, 1]
     """
     counts = np.asarray(popularity, dtype=np.float64)
     if counts.ndim != 1 or (counts < 0).any():
         raise ValueError(f"popularity must be 1-D non-negative counts, got shape {counts.shape}.")
-    top = np.log1p(counts.max()) if counts.size else 0.0
-    if top == 0:
-        return np.ones(counts.shape, np.float32)
-    return (1.0 - np.log1p(counts) / top).astype(np.float32)
+    return (~head_item_mask(counts, head_share)).astype(np.float32)
 
 
 def check_rerank_arguments(diversity: float, tail_boost: float) -> None:
@@ -74,7 +80,7 @@ def rerank_positions(
     Args:
         scores: float32 [B, C] candidate scores (-inf = never pick).
         vectors: float32 [B, C, d] candidate item embeddings.
-        tailness: float32 [B, C] candidate tailness in [0, 1].
+        tailness: float32 [B, C] candidate tailness (1 = tail item, 0 = head item).
         k: how many to pick.
         diversity: scalar in [0, 1] (checked in-graph: InvalidArgument otherwise).
         tail_boost: scalar >= 0 (checked in-graph).

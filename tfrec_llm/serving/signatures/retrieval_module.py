@@ -10,7 +10,9 @@ K = min(max_k, catalog size) items are computed once and the `k` input of
 relevance and a tail-exposure boost (`serving/reranking.py`), with the
 request's `diversity` (lambda in [0, 1]) and `tail_boost` (beta >= 0)
 inputs; its scores are still the dot products, its order the re-ranked one.
-Per-item tailness (from training popularity) is a variable of the module.
+Per-item tailness is a variable of the module: 1 for the evaluator's tail
+(items outside the head holding 80% of training interactions, and items
+added later with add-items), 0 for the head.
 
 Items of the request history are excluded from the results (their scores
 are set to -inf before top-k), as in the offline evaluation. When fewer
@@ -66,7 +68,7 @@ class RetrievalModule(tf.Module):
     Args:
         history_encoder: a `HistoryEncoder` (its item table is the catalog).
         max_k: most results a request can get (K = min(max_k, catalog size)).
-        tailness: float32 [N] per catalog item, in [0, 1] (see
+        tailness: float32 [N] per catalog item, 1 = tail, 0 = head (see
             `reranking.tailness_from_popularity`); default all 0 (the tail
             boost then changes nothing).
 
