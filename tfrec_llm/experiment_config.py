@@ -133,6 +133,9 @@ class TextConfig:
         text_fields: catalog fields joined into the item text (None: all).
         encode_batch_size: items per BERT call when building the cache.
         fallback_vocabulary_size: WordPiece size of the fallback encoder.
+        fallback_vocabulary_max_texts: the fallback vocabulary is learned from
+            at most this many item texts (a sample seeded by `train.seed`
+            beyond it, logged), so its cost stays bounded on large catalogs.
         fallback_num_layers, fallback_hidden_dim, fallback_num_heads,
         fallback_intermediate_dim: shape of the fallback BERT.
     """
@@ -144,6 +147,7 @@ class TextConfig:
     text_fields: Optional[List[str]] = None
     encode_batch_size: int = 256
     fallback_vocabulary_size: int = 3000
+    fallback_vocabulary_max_texts: int = 5000
     fallback_num_layers: int = 2
     fallback_hidden_dim: int = 64
     fallback_num_heads: int = 2
@@ -156,6 +160,7 @@ class TextConfig:
         _check_positive("text.encode_batch_size", self.encode_batch_size)
         for name in (
             "fallback_vocabulary_size",
+            "fallback_vocabulary_max_texts",
             "fallback_num_layers",
             "fallback_hidden_dim",
             "fallback_num_heads",

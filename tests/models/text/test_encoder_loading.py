@@ -230,6 +230,32 @@ def test_fallback_vocabulary_keeps_rare_words_whole_within_its_size():
     assert len(small) <= 40 and "[MASK]" in small
 
 
+WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
+
+
+def test_fallback_vocabulary_learns_from_a_seeded_sample_beyond_max_texts(monkeypatch):
+    texts = [f"{word} film" for word in WORDS]
+    seen = []
+    real_count = encoder_loading.wordpiece_learner.count_words
+
+    def counting(words):
+        seen.append(sum(int(batch.shape[0]) for batch in words))
+        return real_count(words)
+
+    monkeypatch.setattr(encoder_loading.wordpiece_learner, "count_words", counting)
+    vocabulary = learn_word_piece_vocabulary(texts, vocabulary_size=200, max_texts=3, seed=1)
+    assert seen == [3]  # the learner read 3 texts, not 8
+    assert len(set(WORDS) & set(vocabulary)) == 3 and "film" in vocabulary
+    assert learn_word_piece_vocabulary(texts, vocabulary_size=200, max_texts=3, seed=1) == vocabulary
+    assert set(WORDS) <= set(learn_word_piece_vocabulary(texts, vocabulary_size=200, max_texts=8))
+
+
+def test_fallback_encoder_bounds_its_vocabulary_texts_by_the_config():
+    config = make_tiny_config(text={"fallback_vocabulary_max_texts": 2}).text
+    encoder = load_text_encoder("none", [f"{word} film" for word in WORDS], config)
+    assert len(set(WORDS) & set(encoder.tokenizer.get_vocabulary())) == 2
+
+
 def test_fallback_encoder_needs_some_catalog_text():
     with pytest.raises(TextEncoderError, match="no item text"):
         load_text_encoder(None, ["", "  "], make_tiny_config().text)
