@@ -2,6 +2,12 @@
 
     python benchmarks/bench_training.py                                  # 100k, 1M, 10M; full epochs
     python benchmarks/bench_training.py --max-steps 10M=200 --json rows.json
+    python benchmarks/bench_training.py --sizes 100k \
+        --models tfrs_plain,frozen_text,frozen_text_in_batch,id_only_full_catalog   # separates text from softmax
+
+`frozen_text_in_batch` (frozen text, the plain model's in-batch negatives) and
+`id_only_full_catalog` (no text, full-catalog softmax) split the frozen-text
+cell's cost at catalogs where "auto" picks the full-catalog softmax.
 
 Prints one JSON row per (size, model) cell as it finishes, then a Markdown
 table: examples/s, epoch time (extrapolated from the timed steps when
@@ -14,6 +20,7 @@ import argparse
 import json
 
 import tfrec_llm  # noqa: F401  (selects legacy Keras before TensorFlow loads)
+from tfrec_llm.benchmark.throughput_models import MODEL_SETTINGS
 from tfrec_llm.benchmark.training_throughput import MODELS, SIZES, format_table, run_training_benchmark
 
 
@@ -31,7 +38,11 @@ def parse_max_steps(text: str) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=",".join(SIZES), help="comma-separated interaction counts (100k, 1M, ...)")
-    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated models")
+    parser.add_argument(
+        "--models",
+        default=",".join(MODELS),
+        help=f"comma-separated models from tfrs_plain, {', '.join(MODEL_SETTINGS)}",
+    )
     parser.add_argument("--max-steps", default="", help="SIZE=STEPS,...: timed steps per cell (default: the epoch)")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args()

@@ -15,7 +15,11 @@ Models:
   every position, gate fusion of id and frozen BERT vectors, negatives by
   the "auto" rule), fed by `training.resume.epoch_stream`;
 - `finetune_text`: the same with `text.mode=finetune` (the fallback BERT
-  runs on the distinct items of every batch; in-batch negatives).
+  runs on the distinct items of every batch; in-batch negatives);
+- `frozen_text_in_batch`, `id_only_full_catalog` (not in the default run):
+  frozen text with the plain model's in-batch negatives, and no text with the
+  full-catalog softmax, which split `frozen_text`'s cost between the text
+  tower and the softmax (`throughput_models.MODEL_SETTINGS`).
 
 An example is one training target (one event), for every model. Each step
 is timed in two parts: waiting for `next(iterator)` (the input pipeline,
