@@ -89,14 +89,6 @@ def run_scenario_comparison(config: ExperimentConfig, output_dir: str, data: Opt
     seconds[SHARED] = time.time() - started
 
     started = time.time()
-    blind = prepare_experiment_data(config, data, split=scenario_blind_split(split))
-    if event_pairs(blind.test_examples) != event_pairs(shared.test_examples):
-        raise AssertionError("the scenario-blind model's test events differ from the shared model's")
-    train(config, os.path.join(output_dir, BLIND), experiment=blind)
-    scores[BLIND] = _per_scenario_scores(os.path.join(output_dir, BLIND), blind, names, seed)
-    seconds[BLIND] = time.time() - started
-
-    started = time.time()
     for name in scenario_names(split):
         alone = prepare_experiment_data(config, data, split=scenario_split(split, name))
         if event_pairs(alone.test_examples) != event_pairs(shared.test_examples.subset(np.flatnonzero(names == name))):
@@ -104,6 +96,14 @@ def run_scenario_comparison(config: ExperimentConfig, output_dir: str, data: Opt
         metrics = train(config, os.path.join(output_dir, f"{PER_SCENARIO}_{name}"), experiment=alone)
         scores[PER_SCENARIO][str(name)] = _scores(metrics)
     seconds[PER_SCENARIO] = time.time() - started
+
+    started = time.time()
+    blind = prepare_experiment_data(config, data, split=scenario_blind_split(split))
+    if event_pairs(blind.test_examples) != event_pairs(shared.test_examples):
+        raise AssertionError("the scenario-blind model's test events differ from the shared model's")
+    train(config, os.path.join(output_dir, BLIND), experiment=blind)
+    scores[BLIND] = _per_scenario_scores(os.path.join(output_dir, BLIND), blind, names, seed)
+    seconds[BLIND] = time.time() - started
 
     report = {"train_events": train_events, "scores": scores, "seconds": seconds}
     report["targets"] = targets(scores, train_events)
