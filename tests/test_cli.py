@@ -6,11 +6,17 @@ from tfrec_llm import cli
 from tfrec_llm.experiment_config import DEFAULT_TEXT_ENCODER
 
 
-def _metrics(source, pretrained):
+def _metrics(source, pretrained, chief=True):
+    """What `train` returns (the parts the CLI reads)."""
     return {
         "overall": {"recall@10": 0.5, "n": 3},
         "strata": {},
-        "training": {"text_encoder": source, "text_encoder_pretrained": pretrained, "train_seconds": 1.0},
+        "training": {
+            "text_encoder": source,
+            "text_encoder_pretrained": pretrained,
+            "train_seconds": 1.0,
+            "chief": chief,
+        },
     }
 
 
@@ -27,6 +33,17 @@ def test_train_ends_by_saying_which_text_encoder_the_run_used(source, pretrained
     monkeypatch.setattr(trainer, "train", lambda config, output_dir: _metrics(source, pretrained))
     assert cli.main(["train", "--data", "builtin", "--output-dir", str(tmp_path)]) == 0
     assert line in capsys.readouterr().out.splitlines()
+
+
+def test_a_multi_worker_non_chief_says_the_chief_writes_and_exports_nothing(tmp_path, monkeypatch, capsys):
+    from tfrec_llm.training import trainer  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setattr(trainer, "train", lambda config, output_dir: _metrics("fallback", False, chief=False))
+    export_dir = tmp_path / "export"
+    assert cli.main(["train", "--data", "builtin", "--output-dir", str(tmp_path), "--export-dir", str(export_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"multi-worker non-chief: the chief writes {tmp_path}" in out
+    assert "model written" not in out and not export_dir.exists()
 
 
 def test_text_encoder_flag_none_asks_for_the_fallback_and_no_flag_for_the_pretrained_default(tmp_path):
