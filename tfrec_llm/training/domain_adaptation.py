@@ -37,14 +37,13 @@ from tfrec_llm.experiment_config import AdaptConfig, ExperimentConfig
 from tfrec_llm.models.text.encoder_loading import save_text_encoder
 from tfrec_llm.progress import keras_verbosity
 from tfrec_llm.training.domain_transfer import set_trainable_parts, transfer_weights
-from tfrec_llm.training.early_stopping import ValidationEarlyStopping
+from tfrec_llm.training.early_stopping import validation_early_stopping
 from tfrec_llm.training.experiment_data import ExperimentData, load_source, prepare_experiment_data
 from tfrec_llm.training.model_building import build_model, save_weights
 from tfrec_llm.training.model_evaluation import evaluate_model
 from tfrec_llm.training.resume import epoch_stream
 from tfrec_llm.training.trained_model import TEXT_ENCODER_DIR, TrainedModel
 from tfrec_llm.training.trainer import (
-    EARLY_STOPPING_DIR,
     METRICS_FILE,
     TRAINING_LOG_FILE,
     build_assets,
@@ -207,15 +206,8 @@ def _fit(model, assets, config: ExperimentConfig, experiment: ExperimentData, ou
     if num_rows == 0:
         raise ValueError("The sampled users have no training events: raise the fraction.")
     batch_size = min(train_config.batch_size, num_rows)
-    stopper = None
-    if experiment.validation.any():
-        stopper = ValidationEarlyStopping(
-            experiment.validation_examples(train_config.validation_max_examples, train_config.seed),
-            assets.num_index_rows,
-            os.path.join(output_dir, EARLY_STOPPING_DIR),
-            train_config.early_stopping_patience,
-            experiment.split.excludes_seen_items,
-        )
+    stopper = validation_early_stopping(experiment, assets.num_index_rows, train_config, output_dir)
+    if stopper is not None:
         stopper.reset()
     log_path = os.path.join(output_dir, TRAINING_LOG_FILE)
     if os.path.exists(log_path):

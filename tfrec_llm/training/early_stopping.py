@@ -33,6 +33,7 @@ VALIDATION_K = 10
 STATE_FILE = "state.json"
 CHECKPOINT_PREFIX = "best"
 SCORE_CHUNK = 1024
+EARLY_STOPPING_DIR = "early_stopping"  # under a model directory: the best weights and the stopper's state
 
 
 def validation_recall(model, num_index_rows: int, examples, exclude_seen: bool = True) -> float:
@@ -133,3 +134,23 @@ class ValidationEarlyStopping(tf_keras.callbacks.Callback):
         if best is not None:
             tf.train.Checkpoint(model=model).read(os.path.join(self.directory, CHECKPOINT_PREFIX)).expect_partial()
         return best
+
+
+def validation_early_stopping(experiment, num_index_rows: int, train_config, model_dir: str):
+    """The `ValidationEarlyStopping` of a run writing `model_dir`, or None when its split holds no validation target.
+
+    Args:
+        experiment: the run's `ExperimentData` (validation targets and split).
+        num_index_rows: item index rows of the model (`ModelAssets.num_index_rows`).
+        train_config: the `TrainConfig` (validation sample size, seed, patience).
+        model_dir: the directory the run writes; the stopper keeps its state under it.
+    """
+    if not experiment.validation.any():
+        return None
+    return ValidationEarlyStopping(
+        experiment.validation_examples(train_config.validation_max_examples, train_config.seed),
+        num_index_rows,
+        os.path.join(model_dir, EARLY_STOPPING_DIR),
+        train_config.early_stopping_patience,
+        experiment.split.excludes_seen_items,
+    )

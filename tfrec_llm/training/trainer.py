@@ -30,7 +30,7 @@ import tf_keras
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
 from tfrec_llm.training.distribution import finish_writer_dir, is_chief, make_strategy, writer_dir
-from tfrec_llm.training.early_stopping import ValidationEarlyStopping
+from tfrec_llm.training.early_stopping import validation_early_stopping
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.training.experiment_data import ExperimentData, prepare_experiment_data
 from tfrec_llm.training.model_assets import ModelAssets
@@ -59,7 +59,6 @@ from tfrec_llm.training.trained_model import CONFIG_FILE, TEXT_ENCODER_DIR, Trai
 logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
-EARLY_STOPPING_DIR = "early_stopping"
 TRAINING_LOG_FILE = "training_log.csv"
 
 
@@ -195,15 +194,7 @@ def train(config: ExperimentConfig, output_dir: str, data=None, experiment: Expe
     num_rows = len(features["next_items" if "next_items" in features else "target"])
     batch_size = min(train_config.batch_size, num_rows)
     steps_per_epoch = num_rows // batch_size
-    stopper = None
-    if experiment.validation.any():
-        stopper = ValidationEarlyStopping(
-            experiment.validation_examples(train_config.validation_max_examples, train_config.seed),
-            assets.num_index_rows,
-            os.path.join(writes_to, EARLY_STOPPING_DIR),
-            train_config.early_stopping_patience,
-            experiment.split.excludes_seen_items,
-        )
+    stopper = validation_early_stopping(experiment, assets.num_index_rows, train_config, writes_to)
     start_epoch, start_step = resume_position(backup_dir, steps_per_epoch, train_config.checkpoint_every_steps > 0)
     log_path = os.path.join(writes_to, TRAINING_LOG_FILE)
     if (start_epoch, start_step) != (0, 0):
