@@ -90,6 +90,17 @@ def test_unknown_model_dir_is_a_clear_error(tmp_path):
         update_model(str(tmp_path / "nothing"), base_and_new()[1], str(tmp_path / "out"))
 
 
+def test_a_model_with_hashed_ids_is_refused_before_anything_is_written(tmp_path):
+    from tiny_fixtures import make_tiny_config  # pylint: disable=import-outside-toplevel
+
+    model_dir = tmp_path / "hashed"
+    model_dir.mkdir()
+    make_tiny_config(model={"id_hash_buckets": 64}).to_json_file(str(model_dir / "config.json"))
+    with pytest.raises(ValueError, match="hashes its ids into 64 buckets"):
+        update_model(str(model_dir), base_and_new()[1], str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_item_id_with_another_text_is_refused(base_dir, tmp_path):
     _, new = base_and_new()
     titles = new.catalog.text_fields["title"].copy()

@@ -87,6 +87,12 @@ def update_model(
         raise ValueError("update: --output-dir must differ from --model-dir (the trained model is kept).")
     if len(new_data.interactions) == 0:
         raise ValueError(f"update: the new data {new_data.name!r} holds no events.")
+    hash_buckets = ExperimentConfig.from_json_file(os.path.join(model_dir, CONFIG_FILE)).model.id_hash_buckets
+    if hash_buckets > 0:
+        raise ValueError(
+            f"update: {model_dir!r} hashes its ids into {hash_buckets} buckets (model.id_hash_buckets); growing "
+            "the vocabularies of a hashed model is not supported. Retrain with `train` on all the events."
+        )
     read_features = sorted(ModelAssets.load(model_dir).user_feature_values)
     given = sorted(new_data.user_features.columns) if new_data.user_features is not None else []
     missing = [name for name in read_features if name not in given]
