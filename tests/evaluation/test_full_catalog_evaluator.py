@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from tfrec_llm.evaluation.evaluation_report import report_to_json
-from tfrec_llm.evaluation.full_catalog_evaluator import FullCatalogEvaluator
+from tfrec_llm.evaluation import ranking_metrics
+from tfrec_llm.evaluation.full_catalog_evaluator import FullCatalogEvaluator, chunk_rows
 
 # Catalog of 5 items; total 100 interactions -> head {0, 1} (50% + 30% = 80%),
 # tail {2, 3}, cold {4}.
@@ -179,6 +180,32 @@ def test_chunking_gives_identical_reports():
         for chunk_size in (1, 4, 1024)
     ]
     assert reports[0] == reports[1] == reports[2]
+
+
+def test_chunks_hold_at_most_max_chunk_scores_scores(monkeypatch):
+    """A large catalog scores fewer examples at a time (1024 x 1M float32 scores would be 4 GB a copy)."""
+    random = np.random.default_rng(5)
+    num_items, num_examples = 50, 30
+    popularity = random.integers(1, 20, size=num_items)
+    item_embeddings = random.normal(size=(num_items, 4)).astype(np.float32)
+    arguments = dict(
+        user_embeddings=random.normal(size=(num_examples, 4)).astype(np.float32),
+        item_embeddings=item_embeddings,
+        target_items=random.integers(0, num_items, size=num_examples),
+        exclude_items=[random.choice(num_items, size=3, replace=False) for _ in range(num_examples)],
+        user_activity=random.integers(0, 40, size=num_examples),
+    )
+    unbounded = FullCatalogEvaluator(popularity, popularity == 0, ks=(1, 5)).evaluate(**arguments)
+    shapes = []
+    original = ranking_metrics.mask_excluded_items
+    monkeypatch.setattr(
+        ranking_metrics, "mask_excluded_items", lambda scores, *a: shapes.append(scores.shape) or original(scores, *a)
+    )
+    bounded = FullCatalogEvaluator(popularity, popularity == 0, ks=(1, 5), max_chunk_scores=200)
+    assert bounded.evaluate(**arguments) == unbounded
+    assert max(rows * items for rows, items in shapes) <= 200
+    assert sum(rows for rows, _ in shapes) == num_examples
+    assert chunk_rows(1_000_000, 1024) == 16 and chunk_rows(100, 1024) == 1024 and chunk_rows(10**9, 1024) == 1
 
 
 def test_report_is_json_ready():

@@ -6,6 +6,7 @@ import tensorflow as tf
 import tf_keras
 from tiny_fixtures import make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder, make_tiny_world
 
+from tfrec_llm.evaluation import full_catalog_evaluator
 from tfrec_llm.training import early_stopping
 from tfrec_llm.training.early_stopping import ValidationEarlyStopping, validation_recall
 from tfrec_llm.training.trainer import train
@@ -44,6 +45,22 @@ def test_stops_after_patience_epochs_and_restores_the_best_epoch(setup, tmp_path
     assert stopper.restore_best(model) == 1
     for variable, best in zip(model.trainable_variables, snapshots[1]):
         np.testing.assert_array_equal(variable.numpy(), best)
+
+
+def test_validation_recall_scores_a_bounded_number_of_scores_at_a_time(setup, monkeypatch):
+    """At 1M items 1024 examples x 1M scores would be 4 GB a copy: chunks shrink with the catalog."""
+    config, experiment, assets = setup
+    model = make_built_model(config, assets)
+    examples = experiment.validation_examples()
+    expected = validation_recall(model, assets.num_index_rows, examples)
+    shapes = []
+    original = early_stopping.target_ranks
+    monkeypatch.setattr(
+        early_stopping, "target_ranks", lambda scores, *a: shapes.append(scores.shape) or original(scores, *a)
+    )
+    monkeypatch.setattr(full_catalog_evaluator, "MAX_SCORES_PER_CHUNK", 3 * (assets.num_index_rows - 2))
+    assert validation_recall(model, assets.num_index_rows, examples) == expected
+    assert max(rows for rows, _ in shapes) == 3 and sum(rows for rows, _ in shapes) == len(examples)
 
 
 def test_state_survives_a_new_callback_over_the_same_directory(setup, tmp_path, monkeypatch):

@@ -7,9 +7,11 @@ import weakref
 
 import numpy as np
 import pytest
+import tensorflow_recommenders as tfrs
 from tiny_fixtures import make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
+from tfrec_llm.evaluation import full_catalog_evaluator
 from tfrec_llm.training.model_evaluation import (
     HISTORY_CUTS,
     catalog_embeddings,
@@ -59,6 +61,25 @@ def test_factorized_top_k_accuracy_by_hand():
     users = np.array([[1, 0], [1, 0], [1, 0]], np.float32)
     targets = np.array([2, 11, 9])  # ranks 3, 12 and 10
     assert factorized_top_k_accuracy(users, catalog, targets) == {"top_10_accuracy": pytest.approx(2 / 3)}
+
+
+def test_factorized_top_k_accuracy_scores_a_bounded_number_of_users_at_a_time(monkeypatch):
+    """At 1M items a batch of 1024 users would score 4 GB: batches shrink with the catalog."""
+    random = np.random.default_rng(0)
+    catalog = random.normal(size=(30, 4)).astype(np.float32)
+    users = random.normal(size=(7, 4)).astype(np.float32)
+    targets = random.integers(0, 30, size=7)
+    expected = factorized_top_k_accuracy(users, catalog, targets)
+    batches = []
+    original = tfrs.metrics.FactorizedTopK.update_state
+    monkeypatch.setattr(
+        tfrs.metrics.FactorizedTopK,
+        "update_state",
+        lambda self, query, *a, **k: batches.append(len(query)) or original(self, query, *a, **k),
+    )
+    monkeypatch.setattr(full_catalog_evaluator, "MAX_SCORES_PER_CHUNK", 60)  # 2 users x 30 items
+    assert factorized_top_k_accuracy(users, catalog, targets) == expected
+    assert batches == [2, 2, 2, 1]
 
 
 def test_evaluate_model_returns_the_documented_report(setup):

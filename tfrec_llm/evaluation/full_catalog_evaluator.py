@@ -20,13 +20,30 @@ CONFIDENCE_INTERVAL_K = 50
 POPULARITY_BUCKET_K = 50
 """Cut-off of the recall reported per popularity bucket."""
 
+MAX_SCORES_PER_CHUNK = 1 << 24
+"""Most scores (examples x items) one chunk holds: 64 MB of float32, about six
+such arrays alive while a chunk is ranked, whatever the catalog size."""
+
+
+def chunk_rows(num_items: int, max_rows: int, max_scores: Optional[int] = None) -> int:
+    """Examples scored at a time: at most `max_rows`, and at most `max_scores // num_items` (>= 1).
+
+    `max_scores` defaults to `MAX_SCORES_PER_CHUNK`.
+
+    Example:
+        chunk_rows(1_000_000, 1024)  # -> 16: a 1M-item catalog scores 16 examples at a time
+    """
+    max_scores = MAX_SCORES_PER_CHUNK if max_scores is None else max_scores
+    return max(1, min(int(max_rows), int(max_scores) // max(1, int(num_items))))
+
 
 class FullCatalogEvaluator:
     """Ranks held-out items in the full catalog and reports metrics by stratum.
 
-    Scores are `user_embeddings @ item_embeddings.T`, computed `chunk_size`
-    examples at a time so memory stays bounded (about
-    `chunk_size * num_items` scores) even for 100k-item catalogs.
+    Scores are `user_embeddings @ item_embeddings.T`, computed at most
+    `chunk_size` examples and at most `max_chunk_scores` scores at a time
+    (`chunk_rows`), so memory stays bounded whatever the catalog size (a
+    1M-item catalog scores 16 examples at a time).
 
     Args:
         item_popularity: `[num_items]` training interaction counts per item.
@@ -37,7 +54,9 @@ class FullCatalogEvaluator:
             without them that metric is None.
         ks: cut-offs for recall@k and NDCG@k.
         list_k: length of the top lists used by the list metrics.
-        chunk_size: test examples scored at a time.
+        chunk_size: most test examples scored at a time.
+        max_chunk_scores: most scores (examples x items) in one chunk
+            (default `MAX_SCORES_PER_CHUNK`).
         head_share: share of training interactions held by head items.
         num_popularity_buckets: number of equal-size popularity buckets.
 
@@ -66,6 +85,7 @@ class FullCatalogEvaluator:
         chunk_size: int = 1024,
         head_share: float = strata.DEFAULT_HEAD_SHARE,
         num_popularity_buckets: int = 10,
+        max_chunk_scores: Optional[int] = None,
     ):
         self.item_popularity = np.asarray(item_popularity)
         self.item_strata = strata.item_strata(self.item_popularity, cold_item_mask, head_share)
@@ -82,12 +102,14 @@ class FullCatalogEvaluator:
         self.item_features_for_diversity = item_features_for_diversity
         if len(ks) == 0:
             raise ValueError("ks must hold at least one cut-off.")
-        for name, value in [("list_k", list_k), ("chunk_size", chunk_size)] + [("ks", k) for k in ks]:
+        max_chunk_scores = MAX_SCORES_PER_CHUNK if max_chunk_scores is None else max_chunk_scores
+        checked = [("list_k", list_k), ("chunk_size", chunk_size), ("max_chunk_scores", max_chunk_scores)]
+        for name, value in checked + [("ks", k) for k in ks]:
             if int(value) != value or value < 1:
                 raise ValueError(f"{name} must hold positive integers, got {value}.")
         self.ks = tuple(int(k) for k in ks)
         self.list_k = int(list_k)
-        self.chunk_size = int(chunk_size)
+        self.chunk_size = chunk_rows(self.num_items, chunk_size, max_chunk_scores)
         self.head_share = head_share
         self.item_buckets = strata.popularity_buckets(self.item_popularity, num_popularity_buckets)
         self.num_popularity_buckets = int(num_popularity_buckets)

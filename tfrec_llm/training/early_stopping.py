@@ -23,6 +23,7 @@ import tensorflow as tf
 import tf_keras
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
+from tfrec_llm.evaluation.full_catalog_evaluator import chunk_rows
 from tfrec_llm.evaluation.ranking_metrics import recall_at_k, target_ranks
 from tfrec_llm.training.model_evaluation import catalog_embeddings, query_embeddings
 
@@ -47,8 +48,9 @@ def validation_recall(model, num_index_rows: int, examples, exclude_seen: bool =
     catalog = item_table[FIRST_ITEM_INDEX:]
     targets = examples.target - FIRST_ITEM_INDEX
     ranks = []
-    for start in range(0, len(examples), SCORE_CHUNK):
-        rows = range(start, min(start + SCORE_CHUNK, len(examples)))
+    chunk = chunk_rows(len(catalog), SCORE_CHUNK)  # bounded scores per chunk, whatever the catalog size
+    for start in range(0, len(examples), chunk):
+        rows = range(start, min(start + chunk, len(examples)))
         exclusions = None
         if exclude_seen:
             exclusions = [

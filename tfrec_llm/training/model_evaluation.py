@@ -15,7 +15,7 @@ import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, PAD_INDEX
-from tfrec_llm.evaluation.full_catalog_evaluator import FullCatalogEvaluator
+from tfrec_llm.evaluation.full_catalog_evaluator import FullCatalogEvaluator, chunk_rows
 from tfrec_llm.progress import Progress
 
 HISTORY_CUTS = (1, 3, 5)
@@ -178,6 +178,7 @@ def factorized_top_k_accuracy(
     index = tfrs.layers.factorized_top_k.BruteForce(k=max(ks))
     index.index(tf.constant(catalog_vectors), identifiers=tf.range(len(catalog_vectors)))
     metric = tfrs.metrics.FactorizedTopK(candidates=index, ks=ks)
+    batch_size = chunk_rows(len(catalog_vectors), batch_size)  # bounded scores per batch at 1M items
     for start in range(0, len(users), batch_size):
         stop = start + batch_size
         metric.update_state(
