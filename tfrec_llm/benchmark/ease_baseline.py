@@ -8,8 +8,8 @@ feedback, as RecBole's EASE), G = X^T X + l2 I, P = G^-1, B = -P / diag(P)
 The regularisation l2 is chosen on a validation target: each training
 user's last training event is held out (`leave_last_out` of the training
 events), EASE is refitted without it for every l2 of the grid, and the l2
-with the best validation Recall@10 under `FullCatalogEvaluator` (full
-catalog, ties pessimistic, seen items excluded when the split excludes
+with the best validation Recall@10 (full catalog, ties pessimistic as in
+`FullCatalogEvaluator`, seen items excluded when the split excludes
 them) wins; ties go to the first l2 of the grid. EASE is then refitted on
 all training events with that l2.
 
@@ -22,7 +22,10 @@ before the target (`SequenceExamples.seen_items`, the items the evaluator
 excludes), not only the model's last `data.max_history`; history cuts then
 keep the last k of those.
 
-Size: G, P and B are dense N x N float64, about `24 * N**2` bytes
+The closed form is solved by `ease_solver.EaseClosedForm`: through a
+`U x U` system when there are fewer users U than items (Woodbury; the
+validation grid then never forms an `N x N` matrix), else the `N x N`
+inverse. Size: G, P and B are dense N x N float64, about `24 * N**2` bytes
 (`ease_memory_bytes`). Above `max_items` items or `memory_budget_bytes`,
 `EaseTooLarge` says EASE is skipped and why.
 """
@@ -35,12 +38,14 @@ from typing import Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
+from tfrec_llm.benchmark.ease_solver import EaseClosedForm, multi_hot
+from tfrec_llm.benchmark.ease_solver import gram_matrix, item_weights_from_gram  # noqa: F401  (re-exported)
 from tfrec_llm.benchmark.popularity_baseline import write_baseline_metrics
 from tfrec_llm.data.data_split import leave_last_out
 from tfrec_llm.data.interaction_data import Interactions
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, PAD_INDEX, ItemVocabulary
 from tfrec_llm.data.sequence_examples import SequenceExamples
-from tfrec_llm.evaluation.full_catalog_evaluator import FullCatalogEvaluator
+from tfrec_llm.evaluation.ranking_metrics import recall_at_k, target_ranks
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.training.experiment_data import prepare_experiment_data
 from tfrec_llm.training.model_evaluation import evaluate_model
@@ -53,8 +58,9 @@ MAX_ITEMS = 30_000
 MEMORY_BUDGET_BYTES = 8 * 1024**3
 BYTES_PER_ITEM_PAIR = 24  # G, P and B: three dense float64 N x N matrices
 VALIDATION_METRIC = "recall@10"
+VALIDATION_K = 10
 VALIDATION_MAX_USERS = 10_000
-GRAM_BLOCK_USERS = 2048
+SCORE_CHUNK_USERS = 1024
 
 
 class EaseTooLarge(ValueError):
@@ -118,34 +124,6 @@ def check_ease_fits(num_items: int, max_items: int = MAX_ITEMS, memory_budget_by
         )
 
 
-def gram_matrix(user_rows: np.ndarray, items: np.ndarray, num_items: int) -> np.ndarray:
-    """float64 `[N, N]` X^T X of the binary matrix with ones at (user_rows, items), in user blocks."""
-    gram = np.zeros((num_items, num_items), np.float64)
-    num_users = int(user_rows.max()) + 1 if len(user_rows) else 0
-    for start in range(0, num_users, GRAM_BLOCK_USERS):
-        in_block = (user_rows >= start) & (user_rows < start + GRAM_BLOCK_USERS)
-        block = multi_hot(user_rows[in_block] - start, items[in_block], GRAM_BLOCK_USERS, num_items)
-        gram += block.T @ block
-    return gram
-
-
-def item_weights_from_gram(gram: np.ndarray, l2: float) -> np.ndarray:
-    """B = -P / diag(P) with P = (G + l2 I)^-1 and a zero diagonal."""
-    if l2 <= 0:
-        raise ValueError(f"The EASE regularisation l2 must be positive, got {l2}.")
-    inverse = np.linalg.inv(gram + l2 * np.eye(len(gram)))
-    weights = inverse / -np.diag(inverse)
-    np.fill_diagonal(weights, 0.0)
-    return weights
-
-
-def multi_hot(rows: np.ndarray, items: np.ndarray, num_rows: int, num_items: int) -> np.ndarray:
-    """float32 `[num_rows, num_items]` with 1 at every (row, item) pair (duplicates count once)."""
-    matrix = np.zeros((num_rows, num_items), np.float32)
-    matrix[rows, items] = 1.0
-    return matrix
-
-
 def catalog_events(events: Interactions, vocabulary: ItemVocabulary) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(user ids, user row per event, catalog item per event) of the events whose item is in the catalog."""
     items = vocabulary.lookup(events.item_ids).astype(np.int64) - FIRST_ITEM_INDEX
@@ -184,16 +162,16 @@ def select_l2(
     targets, target_rows = targets[chosen], target_rows[chosen]
     num_items = vocabulary.num_items
     user_vectors = multi_hot(*_rows_of(rows, items, target_rows), len(target_rows), num_items)
-    popularity = np.bincount(items, minlength=num_items)
-    evaluator = FullCatalogEvaluator(popularity, popularity == 0, ks=(10,))
     exclusions = [np.flatnonzero(row) for row in user_vectors] if exclude_seen else None
-    activity = np.bincount(rows, minlength=len(users))[target_rows]
-    gram = gram_matrix(rows, items, num_items)
     recalls = {}
     for l2 in l2_grid:
-        weights = item_weights_from_gram(gram, l2)
-        report = evaluator.evaluate(user_vectors, weights.T, targets, exclusions, activity)
-        recalls[l2] = report["overall"][VALIDATION_METRIC]
+        solved = EaseClosedForm(rows, items, len(users), num_items, l2)
+        ranks = []
+        for start in range(0, len(targets), SCORE_CHUNK_USERS):
+            chunk = slice(start, start + SCORE_CHUNK_USERS)
+            chunk_exclusions = None if exclusions is None else exclusions[chunk]
+            ranks.append(target_ranks(solved.scores(user_vectors[chunk]), targets[chunk], chunk_exclusions))
+        recalls[l2] = recall_at_k(np.concatenate(ranks), VALIDATION_K)
     best = max(recalls, key=lambda l2: (recalls[l2], -list(l2_grid).index(l2)))
     return {
         "l2": float(best),
@@ -242,10 +220,9 @@ def train_ease_baseline(
     selection = select_l2(
         train_events, experiment.vocabulary, l2_grid, experiment.split.excludes_seen_items, seed=config.train.seed
     )
-    _, rows, items = catalog_events(train_events, experiment.vocabulary)
-    baseline = EaseBaseline(
-        item_weights_from_gram(gram_matrix(rows, items, experiment.vocabulary.num_items), selection["l2"])
-    )
+    users, rows, items = catalog_events(train_events, experiment.vocabulary)
+    solved = EaseClosedForm(rows, items, len(users), experiment.vocabulary.num_items, selection["l2"])
+    baseline = EaseBaseline(solved.item_weights())
     timings["text_seconds"] = 0.0
     timings["train_seconds"] = time.time() - started
 
