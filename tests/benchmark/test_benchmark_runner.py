@@ -26,6 +26,7 @@ from tfrec_llm.benchmark.targets import (
 )
 from tfrec_llm.data.interaction_data import InteractionData, Interactions, ItemCatalog
 from tfrec_llm.experiment_config import ExperimentConfig
+from tfrec_llm.models.text.text_encoder import TextEncoder
 
 TOPIC_WORDS = [
     ["space", "galaxy", "star"],
@@ -85,7 +86,17 @@ def benchmark_config() -> ExperimentConfig:
 @pytest.fixture(scope="module")
 def benchmark(tmp_path_factory):
     output_dir = str(tmp_path_factory.mktemp("benchmark"))
-    return run_benchmark(benchmark_config(), output_dir, data=cold_start_world(), separate_processes=False)
+    encoded = []  # one entry per catalog encoding
+    original_encode = TextEncoder.encode
+
+    def counting_encode(self, *args, **kwargs):
+        encoded.append(1)
+        return original_encode(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TextEncoder, "encode", counting_encode)
+        result = run_benchmark(benchmark_config(), output_dir, data=cold_start_world(), separate_processes=False)
+    return {**result, "encodings": len(encoded)}
 
 
 def _read_report(benchmark):
@@ -136,6 +147,16 @@ def test_writes_reports_plots_and_every_model(benchmark):
             assert f.read(8) == PNG_SIGNATURE
     with open(benchmark["report_md"], encoding="utf-8") as f:
         assert f.read() == benchmark["markdown"]
+
+
+def test_the_catalog_is_encoded_once_and_shared_by_the_text_models(benchmark):
+    # text_only encodes the item texts; full reuses them (same encoder and texts) instead of encoding again.
+    assert benchmark["encodings"] == 1
+    caches = {}
+    for name in (TEXT_ONLY, FULL):
+        with np.load(os.path.join(benchmark["model_dirs"][name], "text_cache.npz")) as cache:
+            caches[name] = cache["features"]
+    np.testing.assert_array_equal(caches[TEXT_ONLY], caches[FULL])
 
 
 def test_models_differ_only_in_their_towers(benchmark):

@@ -8,7 +8,10 @@ rate and seed). EASE is skipped, and reported as skipped with the reason,
 when its dense item-item matrices would not fit (`EaseTooLarge`).
 
 Each model trains and evaluates into `<output_dir>/<name>/` (what `train`
-writes there, `metrics.json` included). `<output_dir>` then gets:
+writes there, `metrics.json` included). The first text model's encoded
+item texts (`text_cache.npz`) are copied to the next text models, which
+use them only for the same texts and encoder (`share_text_cache`): the
+catalog is encoded once per run. `<output_dir>` then gets:
 
 - `report.json`: {"data", "config", "model_descriptions", "models": {name:
   metrics, or {"skipped": reason}}, "best_by_stratum", "published_reference",
@@ -51,6 +54,7 @@ import logging
 import multiprocessing
 import os
 import resource
+import shutil
 import sys
 import time
 from typing import Dict, Optional, Tuple
@@ -73,6 +77,7 @@ REPORT_JSON_FILE = "report.json"
 REPORT_MD_FILE = "report.md"
 RUN_COST_FILE = "benchmark_run.json"
 METRICS_FILE = "metrics.json"
+TEXT_CACHE_FILE = "text_cache.npz"  # written by `trainer.text_tables`, checked by its key
 SPAWN_START_METHOD = "spawn"
 BYTES_PER_MB = 1024 * 1024
 KILOBYTE = 1024
@@ -135,6 +140,25 @@ def run_model(
     return metrics, cost
 
 
+def share_text_cache(previous_cache: Optional[str], config: ExperimentConfig, model_dir: str) -> Optional[str]:
+    """Offers `model_dir` the text cache of an earlier model; returns the cache the next model is offered.
+
+    Every text model of a run encodes the same catalog texts with the same
+    encoder: the first one's `text_cache.npz` is copied into the next ones'
+    directories (unless they hold one), and `trainer.text_tables` uses it
+    only when its key (texts, token shape and the encoder's fingerprint:
+    source, configs, vocabulary and weights) matches, so a model never
+    gets another encoder's vectors; otherwise it encodes and overwrites it.
+    """
+    if not config.model.use_text or config.text.mode != "frozen":
+        return previous_cache
+    own_cache = os.path.join(model_dir, TEXT_CACHE_FILE)
+    if previous_cache is not None and os.path.exists(previous_cache) and not os.path.exists(own_cache):
+        os.makedirs(model_dir, exist_ok=True)
+        shutil.copyfile(previous_cache, own_cache)
+    return own_cache
+
+
 def ease_skip_reason(num_items: int) -> Optional[str]:
     """Why EASE is skipped on a catalog of `num_items` items, or None when it fits."""
     # pylint: disable=import-outside-toplevel
@@ -174,6 +198,7 @@ def run_benchmark(config: ExperimentConfig, output_dir: str, data=None, separate
 
         data = load_source(config)
     models, timings, model_dirs = {}, {}, {}
+    text_cache = None  # the item texts encoded by the run's first text model, offered to the next ones
     for position, (name, model_config) in enumerate(model_configs(config).items(), start=1):
         logger.info("Benchmark model %d/%d: %s (%s)", position, len(MODEL_NAMES), name, MODEL_DESCRIPTIONS[name])
         skip_reason = ease_skip_reason(len(data.catalog)) if name == EASE else None
@@ -182,6 +207,7 @@ def run_benchmark(config: ExperimentConfig, output_dir: str, data=None, separate
             models[name], timings[name] = {"skipped": skip_reason}, {"skipped": skip_reason}
             continue
         model_dirs[name] = os.path.join(output_dir, name)
+        text_cache = share_text_cache(text_cache, model_config, model_dirs[name])
         models[name], timings[name] = run_model(name, model_config, data, model_dirs[name], separate_processes)
         logger.info("Benchmark model %s done in %.1fs", name, timings[name]["process_seconds"])
 
