@@ -1,6 +1,7 @@
 """`tfrec-llm` command line: a thin layer over the library API.
 
-Subcommands: train, evaluate, export, adapt, add-items, recommend (--history or --query),
+Subcommands: train, evaluate, export, adapt and update (cli_adapt_update.py), add-items,
+recommend (--history or --query),
 bench-serving, bench-queries,
 benchmark, data describe. Each maps flags onto an `ExperimentConfig` (or
 plain arguments) and calls one library function; errors in user input end
@@ -15,7 +16,7 @@ import sys
 import tfrec_llm  # noqa: F401  (selects legacy Keras before TensorFlow loads)
 from tfrec_llm.keras_setup import import_tensorflow_quietly
 from tfrec_llm.experiment_config import DEFAULT_TEXT_ENCODER, ConfigError, DataConfig, ExperimentConfig
-from tfrec_llm.experiment_config import ADAPT_PARTS, AdaptConfig
+from tfrec_llm.cli_adapt_update import add_adapt_parser, add_update_parser, run_adapt, run_update
 
 logger = logging.getLogger("tfrec_llm")
 
@@ -109,34 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--no-validate", action="store_true", help="skip the fresh-process validation")
     export.add_argument("--config-base-path", help="model base path written into models.config (e.g. /models)")
 
-    adapt = commands.add_parser("adapt", help="fit a trained model to a new domain; its items enter through their text")
-    adapt.add_argument("--model-dir", required=True, help="a trained model directory")
-    _add_data_arguments(adapt, required=True)
-    adapt.add_argument("--output-dir", required=True)
-    adapt.add_argument(
-        "--fraction", type=float, help="share of the new domain's training users trained on (0: zero-shot; default 1)"
-    )
-    adapt.add_argument("--train-only", choices=ADAPT_PARTS, help="which parts train (default all)")
-    adapt.add_argument("--epochs", type=int, help="most epochs (default 20, early stopping as the model's)")
-    adapt.add_argument("--learning-rate", type=float)
-    adapt.add_argument("--seed", type=int)
-    adapt.add_argument("--from-scratch", action="store_true", default=None, help="baseline: a fresh model, same data")
-    adapt.add_argument("--text-encoder", help="the encoder expected (an error unless it is the model's own)")
+    add_adapt_parser(commands, _add_data_arguments)
 
     add_items = commands.add_parser("add-items", help="add new items (from their text) to the retrieval export")
     add_items.add_argument("--export-dir", required=True)
     add_items.add_argument("--items", required=True, help="CSV with item_id and text columns")
 
-    update = commands.add_parser("update", help="continue a trained model on new events (new items, users, scenarios)")
-    update.add_argument("--model-dir", required=True, help="the trained model (from train or update)")
-    _add_data_arguments(update, required=True)
-    update.add_argument("--output-dir", required=True, help="the updated model directory")
-    update.add_argument("--epochs", type=int, help="passes over the new and replayed windows (update.epochs)")
-    update.add_argument("--learning-rate", type=float)
-    update.add_argument("--replay-ratio", type=float, help="older windows replayed per window with new events")
-    update.add_argument("--seed", type=int)
-    update.add_argument("--text-encoder", help="the encoder you expect the model to have (an error if it differs)")
-    update.add_argument("--export-dir", help="also export the updated model here as new versions")
+    add_update_parser(commands, _add_data_arguments)
 
     recommend = commands.add_parser("recommend", help="recommend from exported SavedModels only")
     recommend.add_argument("--export-dir", required=True)
@@ -300,54 +280,13 @@ def _run(args):
         )
         print("\n".join(f"{name}: {path}" for name, path in paths.items()))
     elif args.command == "adapt":
-        from tfrec_llm.training.domain_adaptation import adapt  # pylint: disable=import-outside-toplevel
-
-        values = {
-            "fraction": args.fraction,
-            "train_only": args.train_only,
-            "epochs": args.epochs,
-            "learning_rate": args.learning_rate,
-            "seed": args.seed,
-            "from_scratch": args.from_scratch,
-        }
-        adapt_config = AdaptConfig(**{k: v for k, v in values.items() if v is not None})
-        metrics = adapt(
-            args.model_dir, args.output_dir, _data_overrides(args), adapt_config, text_encoder=args.text_encoder
-        )
-        print(format_metrics(metrics))
-        training = metrics["training"]
-        print(
-            f"trained {training['train_only']} on {training['train_users']} users, {training['epochs_run']} epochs; "
-            + "wall times (s): "
-            + ", ".join(f"{k}={v:.1f}" for k, v in training.items() if k.endswith("_seconds"))
-        )
-        print(f"adapted model written to {args.output_dir}")
+        run_adapt(args, _data_overrides(args), format_metrics)
     elif args.command == "add-items":
         from tfrec_llm.serving.catalog.catalog_growth import add_items  # pylint: disable=import-outside-toplevel
 
         print(f"new retrieval version: {add_items(args.export_dir, args.items)}")
     elif args.command == "update":
-        from tfrec_llm.experiment_config import UpdateConfig  # pylint: disable=import-outside-toplevel
-        from tfrec_llm.training.incremental_update import update_from_source  # pylint: disable=import-outside-toplevel
-
-        values = {"epochs": args.epochs, "learning_rate": args.learning_rate, "replay_ratio": args.replay_ratio}
-        values["seed"] = args.seed
-        settings = UpdateConfig(**{k: v for k, v in values.items() if v is not None})
-        summary = update_from_source(
-            args.model_dir, _data_overrides(args), args.output_dir, settings, args.text_encoder
-        )["update"]
-        print(
-            f"{summary['new_events']} new events, {summary['new_items']} new items "
-            f"({summary['newly_trained_items']} trained for the first time), new values {summary['new_values']}; "
-            f"trained {summary['windows_with_new_events']} windows with new events + {summary['replayed_windows']} "
-            f"replayed in {summary['train_seconds']:.1f} s (total {summary['seconds']:.1f} s)"
-        )
-        print(f"model written to {args.output_dir}")
-        if args.export_dir:
-            from tfrec_llm.serving.export.exporter import export_models  # pylint: disable=import-outside-toplevel
-
-            paths = export_models(args.output_dir, args.export_dir)
-            print("exported: " + ", ".join(f"{k} -> {v}" for k, v in paths.items()))
+        run_update(args, _data_overrides(args))
     elif args.command == "recommend":
         if args.history is None and args.query is None and args.profile is None:
             raise ValueError("recommend needs --history, --query or --profile.")
