@@ -206,6 +206,10 @@ def _train_config(args) -> ExperimentConfig:
 
 def text_encoder_line(training: dict) -> str:
     """Which text encoder a run used, from the `training` section of metrics.json."""
+    from tfrec_llm.models.text.no_text_encoder import NO_TEXT_ENCODER_SOURCE  # pylint: disable=import-outside-toplevel
+
+    if training["text_encoder"] == NO_TEXT_ENCODER_SOURCE:
+        return f"text encoder: {NO_TEXT_ENCODER_SOURCE}"
     kind = (
         "pretrained"
         if training["text_encoder_pretrained"]

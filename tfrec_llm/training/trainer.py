@@ -52,6 +52,7 @@ from tfrec_llm.training.resume import (
     resume_position,
 )
 from tfrec_llm.models.text.encoder_loading import load_text_encoder, save_text_encoder
+from tfrec_llm.models.text.no_text_encoder import NoTextEncoder
 from tfrec_llm.progress import keras_verbosity
 from tfrec_llm.models.text.text_encoder import warn_about_cut_texts
 from tfrec_llm.training.trained_model import CONFIG_FILE, TEXT_ENCODER_DIR, TrainedModel
@@ -80,10 +81,17 @@ def set_seeds(seed: int, deterministic: bool):
 
 
 def text_tables(config: ExperimentConfig, experiment: ExperimentData, encoder, cache_dir: str):
-    """Token-id table [V, L] and, in frozen mode, BERT vectors [V, d] (cached on disk)."""
+    """Token-id table [V, L] and, in frozen mode, BERT vectors [V, d] (cached on disk).
+
+    A model without text (`model.use_text=false`) gets `encoder`'s all-padding
+    token rows (none for a `NoTextEncoder`) and no vectors.
+    """
     catalog = experiment.data.catalog
     texts = catalog.texts(config.text.text_fields)
     texts = np.where(np.char.str_len(texts) > 0, texts, catalog.item_ids)
+    if isinstance(encoder, NoTextEncoder):
+        tokens = encoder.tokenize(texts, config.text.sequence_length)
+        return texts, np.concatenate([np.zeros((FIRST_ITEM_INDEX, tokens.shape[1]), np.int32), tokens]), None
     tokens, lengths = encoder.tokenize(texts, config.text.sequence_length, return_lengths=True)
     warn_about_cut_texts(lengths, config.text.sequence_length, encoder.backbone.max_sequence_length)
     token_table = np.concatenate([np.zeros((FIRST_ITEM_INDEX, tokens.shape[1]), np.int32), tokens])
@@ -175,8 +183,12 @@ def train(config: ExperimentConfig, output_dir: str, data=None, experiment: Expe
         # backbone is built; the tf_keras towers get theirs in build_model.
         previous_policy = keras.mixed_precision.global_policy()
         keras.mixed_precision.set_global_policy(mixed_precision_policy(config))
-        try:
-            encoder = load_text_encoder(config.text.encoder, catalog_texts, config.text, train_config.seed)
+        try:  # an id-only item tower reads no text: no encoder is loaded, run or saved
+            encoder = (
+                load_text_encoder(config.text.encoder, catalog_texts, config.text, train_config.seed)
+                if config.model.use_text
+                else NoTextEncoder()
+            )
         finally:
             keras.mixed_precision.set_global_policy(previous_policy)
         os.makedirs(writes_to, exist_ok=True)  # data and encoder are ready: artifacts from here on

@@ -32,6 +32,7 @@ from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_li
 
 from tfrec_llm.experiment_config import DEFAULT_TEXT_ENCODER, TextConfig
 from tfrec_llm.models.text.hub_checkpoint import cached_checkpoint_dir, hub_repo_id, hub_unreachable_reason
+from tfrec_llm.models.text.no_text_encoder import NoTextEncoder
 from tfrec_llm.models.text.text_encoder import TextEncoder
 
 logger = logging.getLogger(__name__)
@@ -208,9 +209,11 @@ def learn_word_piece_vocabulary(texts, vocabulary_size: int, max_texts: int = No
 
 
 def save_text_encoder(encoder: TextEncoder, directory: str):
-    """Saves as a KerasHub preset plus a note of where it came from."""
+    """Saves as a KerasHub preset plus a note of where it came from (nothing for a `NoTextEncoder`)."""
     import json  # pylint: disable=import-outside-toplevel
 
+    if isinstance(encoder, NoTextEncoder):
+        return  # the model reads no text: there is no encoder to save
     os.makedirs(directory, exist_ok=True)
     encoder.save(directory)
     with open(os.path.join(directory, "tfrec_llm_encoder.json"), "w", encoding="utf-8") as f:
