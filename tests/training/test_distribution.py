@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -79,6 +80,39 @@ def test_mirrored_strategy_trains_on_two_replicas(tmp_path, mode):
     assert result["changed"] == result["trainable"]  # every variable trained, BERT's too
     assert (result["bert_variables"] > 0) == (mode == "finetune")
     assert all(np.isfinite(result["loss"]))
+
+
+class _NonChief:
+    """The default strategy, seen as a multi-worker non-chief (it writes a temporary directory)."""
+
+    extended = types.SimpleNamespace(should_checkpoint=False)
+
+    def scope(self):
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+        return tf.distribute.get_strategy().scope()
+
+
+def test_a_non_chief_deletes_its_temporary_directory_when_training_raises(tmp_path, monkeypatch):
+    import tempfile  # pylint: disable=import-outside-toplevel
+
+    import tfrec_llm.training.trainer as trainer  # pylint: disable=import-outside-toplevel
+    from tiny_fixtures import make_tiny_config, make_tiny_world  # pylint: disable=import-outside-toplevel
+
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    monkeypatch.setattr(trainer, "make_strategy", lambda *args: _NonChief())
+
+    def failing_fit(*args, **kwargs):
+        raise RuntimeError("training failed")
+
+    monkeypatch.setattr(trainer.tf_keras.Model, "fit", failing_fit)
+    with pytest.raises(RuntimeError, match="training failed"):
+        trainer.train(make_tiny_config(), str(tmp_path / "out"), data=make_tiny_world())
+    leftovers = [name for name in os.listdir(temporary) if name.startswith("tfrec_llm_worker_")]
+    assert leftovers == []  # the non-chief's copy went with the failure
+    assert not (tmp_path / "out").exists()  # a non-chief writes nothing into the output directory
 
 
 def test_unknown_strategy_is_a_clear_error():

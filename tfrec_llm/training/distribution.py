@@ -1,5 +1,6 @@
 """`tf.distribute` strategies by name (`--strategy`), and which worker writes the output directory."""
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -40,6 +41,8 @@ def writer_dir(output_dir: str, strategy) -> str:
     variables may need all workers), as the Keras multi-worker guide does;
     the others' copies go to a temporary directory `finish_writer_dir` deletes.
 
+    Prefer `writer_directory`, which also deletes it when training raises.
+
     Example:
         directory = writer_dir(output_dir, strategy)
         ...  # save weights, metrics into `directory`
@@ -64,3 +67,23 @@ def finish_writer_dir(output_dir: str, directory: str, keras_dirs=()):
             os.rmdir(path)  # only if empty
         except OSError:
             pass
+
+
+@contextlib.contextmanager
+def writer_directory(output_dir: str, strategy, keras_dirs=()):
+    """`writer_dir` as a context: `finish_writer_dir` runs on leaving it, also when training raises.
+
+    Args:
+        output_dir: the run's output directory (the chief writes it).
+        strategy: the run's `tf.distribute` strategy.
+        keras_dirs: directories Keras may leave empty on a non-chief (the backup directory).
+
+    Example:
+        with writer_directory(output_dir, strategy, keras_dirs=[backup_dir]) as directory:
+            ...  # train, save weights and metrics into `directory`
+    """
+    directory = writer_dir(output_dir, strategy)
+    try:
+        yield directory
+    finally:
+        finish_writer_dir(output_dir, directory, keras_dirs)

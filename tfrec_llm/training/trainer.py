@@ -12,7 +12,7 @@ Writes into `output_dir`:
 
 Under multi-worker training only the chief writes `output_dir`; the other
 workers run the same steps into a temporary directory and delete it
-(`distribution.writer_dir`). Backups need `output_dir` on a filesystem all
+(`distribution.writer_directory`). Backups need `output_dir` on a filesystem all
 workers share: Keras restores every worker from the chief's backup.
 """
 
@@ -29,7 +29,7 @@ import tensorflow as tf
 import tf_keras
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
-from tfrec_llm.training.distribution import finish_writer_dir, is_chief, make_strategy, writer_dir
+from tfrec_llm.training.distribution import is_chief, make_strategy, writer_directory
 from tfrec_llm.training.early_stopping import validation_early_stopping
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.training.experiment_data import ExperimentData, prepare_experiment_data
@@ -174,8 +174,15 @@ def train(config: ExperimentConfig, output_dir: str, data=None, experiment: Expe
     )
 
     strategy = make_strategy(train_config.strategy, train_config.tpu)
+    # output_dir on the chief, elsewhere a temporary directory deleted on leaving, also when training raises
+    with writer_directory(output_dir, strategy, keras_dirs=[backup_dir]) as writes_to:
+        return _train_writing(config, experiment, strategy, writes_to, backup_dir, timings)
+
+
+def _train_writing(config: ExperimentConfig, experiment: ExperimentData, strategy, writes_to, backup_dir, timings):
+    """`train` from the text tables on, writing into `writes_to` (see `distribution.writer_directory`)."""
+    train_config = config.train
     chief = is_chief(strategy)
-    writes_to = writer_dir(output_dir, strategy)  # output_dir on the chief, a temporary directory elsewhere
     started = time.time()
     with strategy.scope():
         catalog_texts = experiment.data.catalog.texts(config.text.text_fields)
@@ -268,7 +275,6 @@ def train(config: ExperimentConfig, output_dir: str, data=None, experiment: Expe
     }
     with open(os.path.join(writes_to, METRICS_FILE), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
-    finish_writer_dir(output_dir, writes_to, keras_dirs=[backup_dir])
     return metrics
 
 
