@@ -33,8 +33,10 @@ def _add_data_arguments(parser, required=False):
     parser.add_argument(
         "--data",
         required=required,
+        action="append",
         help="builtin[:key=value,...] | tfds:movielens/<config> | a MovieLens directory | "
-        "an interactions .csv/.parquet file",
+        "an interactions .csv/.parquet file; or NAME=SOURCE given more than once: the sources joined "
+        "as scenarios NAME (ids become NAME/id; recorded as data.scenario_sources)",
     )
     parser.add_argument("--items", help="item catalog .csv/.parquet (with a file --data)")
     parser.add_argument("--tfds-manual-dir", help="directory with a manually downloaded TFDS archive")
@@ -63,7 +65,7 @@ def _add_text_length_argument(parser):
 def _data_overrides(args, config: ExperimentConfig = None) -> dict:
     """The data section set by the flags; `--columns` adds to the columns of `config`."""
     values = {
-        "source": args.data,
+        **(DataConfig.parse_sources(args.data) if args.data else {}),
         "items": args.items,
         "tfds_manual_dir": args.tfds_manual_dir,
         "tfds_data_dir": args.tfds_data_dir,

@@ -13,6 +13,7 @@ Example:
 import dataclasses
 import json
 import math
+import re
 import typing
 from typing import List, Optional
 
@@ -26,10 +27,12 @@ SPLITS = ("leave_last_out", "time_cut", "random")
 STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
 # The roles of `data.columns` (the same as `tfrec_llm.data.loaders.tabular_columns.COLUMN_ROLES`).
 COLUMN_ROLES = ("user_id", "item_id", "timestamp", "label", "scenario", "catalog_item_id", "text", "attributes")
+SCENARIO_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # a `data.scenario_sources` name (ids become "<name>/<id>")
 USER_TOWERS = ("lstm", "attention")
 TRAINING_TARGETS = ("every_position", "last_position")
 NEGATIVES = ("auto", "full_catalog", "in_batch")
 FUSIONS = ("sum", "gate")
+SCENARIO_HEADS = ("none", "star")
 
 
 @dataclasses.dataclass
@@ -58,10 +61,16 @@ class DataConfig:
             Roles left out take their defaults: user_id, item_id; timestamp
             if present, else the file order; a rating/label/score column as
             the label, else clicks; catalog_item_id = item_id.
+        scenario_sources: scenario name -> source (as `source`), at least
+            two: the sources are loaded (`items` unset, `columns` and
+            `strict` applying to each) and joined as the scenarios of one
+            data set (`data/scenario_join.py`: ids become "<name>/<id>");
+            `source` is then not read. Empty: `source` alone.
 
     Example:
         DataConfig(source="events.csv", items="items.csv",
                    columns=DataConfig.parse_columns("user_id=visitor,label=stars"))
+        DataConfig(scenario_sources={"ml100k": "data/ml-100k", "mls": "data/ml-latest-small"})
     """
 
     source: str = "builtin"
@@ -75,9 +84,11 @@ class DataConfig:
     max_history: int = 50
     strict: bool = False
     columns: dict = dataclasses.field(default_factory=dict)
+    scenario_sources: dict = dataclasses.field(default_factory=dict)
 
     def validate(self):
         _check_choice("data.split", self.split, SPLITS)
+        _check_scenario_sources(self.scenario_sources, self.items)
         _check_range("data.time_cut_quantile", self.time_cut_quantile, 0.0, 1.0)
         _check_range("data.random_test_fraction", self.random_test_fraction, 0.0, 1.0)
         _check_positive("data.max_history", self.max_history)
@@ -106,6 +117,50 @@ class DataConfig:
                 raise ConfigError(f"--columns: role {role!r} is given twice.")
             columns[role] = [n.strip() for n in name.split("+")] if role == "text" else name
         return columns
+
+    @staticmethod
+    def parse_sources(values: List[str]) -> dict:
+        """`--data` values (the flag given once or more) -> the `data` overrides they set.
+
+        One plain source sets `source` (and clears `scenario_sources`);
+        NAME=SOURCE values, at least two with distinct names, set
+        `scenario_sources`. A value is NAME=SOURCE when the text before its
+        first "=" holds no ":", "/" or "\\" (so `builtin:users=100` and
+        `dir/a=b.csv` stay plain sources; write `./a=b.csv` for such a file).
+
+        Example:
+            >>> DataConfig.parse_sources(["ml100k=data/ml-100k", "mls=data/ml-latest-small"])
+            {'scenario_sources': {'ml100k': 'data/ml-100k', 'mls': 'data/ml-latest-small'}}
+            >>> DataConfig.parse_sources(["builtin:users=100"])
+            {'source': 'builtin:users=100', 'scenario_sources': {}}
+        """
+        named, plain = {}, []
+        for value in values:
+            name, equals, source = value.partition("=")
+            if not equals or any(c in name for c in ":/\\"):
+                plain.append(value)
+                continue
+            if not SCENARIO_NAME.fullmatch(name) or not source:
+                raise ConfigError(
+                    f"--data {value!r}: expected NAME=SOURCE with a NAME of letters, digits, '_', '.' or '-' "
+                    "and a non-empty SOURCE."
+                )
+            if name in named:
+                raise ConfigError(f"--data: scenario name {name!r} is given twice ({named[name]!r} and {source!r}).")
+            named[name] = source
+        if plain and (named or len(plain) > 1):
+            raise ConfigError(
+                f"--data {plain[0]!r}: give one plain source, or NAME=SOURCE at least twice to join sources as "
+                f"scenarios (got {len(plain)} plain and {len(named)} named)."
+            )
+        if plain:
+            return {"source": plain[0], "scenario_sources": {}}
+        if len(named) < 2:
+            raise ConfigError(
+                f"--data {values[0]!r}: a named source joins other sources as scenarios: give NAME=SOURCE at "
+                "least twice, or the plain SOURCE."
+            )
+        return {"scenario_sources": named}
 
 
 # A small pretrained sentence encoder (6 layers, width 384, 90 MB), loaded by KerasHub.
@@ -227,6 +282,11 @@ class ModelConfig:
             projection's geometry close to BERT's (cosines between the batch's
             target items, projected vs raw), so a request embedded by the
             text path keeps its meaning; 0 switches it off.
+        scenario_heads: scenario-specific parts besides the scenario
+            embedding: "none", or "star" (STAR, Sheng et al. 2021: the user
+            tower's final layer has weights shared ⊙ per-scenario, the
+            per-scenario ones starting at 1 and trained only by their
+            scenario's examples; see `models/scenario_heads.py`).
     """
 
     embedding_dim: int = 64
@@ -251,6 +311,7 @@ class ModelConfig:
     text_geometry_weight: float = 0.0
     full_catalog_max_items: int = 50_000
     id_hash_buckets: int = 0
+    scenario_heads: str = "none"
 
     def validate(self):
         _check_positive("model.embedding_dim", self.embedding_dim)
@@ -261,6 +322,7 @@ class ModelConfig:
         _check_choice("model.training_targets", self.training_targets, TRAINING_TARGETS)
         _check_choice("model.negatives", self.negatives, NEGATIVES)
         _check_choice("model.fusion", self.fusion, FUSIONS)
+        _check_choice("model.scenario_heads", self.scenario_heads, SCENARIO_HEADS)
         _check_positive("model.attention_blocks", self.attention_blocks)
         _check_positive("model.attention_heads", self.attention_heads)
         _check_range("model.dropout", self.dropout, 0.0, 0.9)
@@ -492,6 +554,25 @@ def _check_type(name, value, annotation):
         fits = True
     if not fits:
         raise ConfigError(f"{name} must be {annotation.__name__}, got {type(value).__name__} ({value!r}).")
+
+
+def _check_scenario_sources(sources: dict, items):
+    if not sources:
+        return
+    if len(sources) < 2:
+        raise ConfigError(f"data.scenario_sources joins at least two sources, got {sorted(sources)}.")
+    for name, source in sources.items():
+        if not SCENARIO_NAME.fullmatch(name):
+            raise ConfigError(
+                f"data.scenario_sources: name {name!r} must be letters, digits, '_', '.' or '-' (ids become name/id)."
+            )
+        if not isinstance(source, str) or not source:
+            raise ConfigError(f"data.scenario_sources.{name} must be a non-empty source, got {source!r}.")
+    if items is not None:
+        raise ConfigError(
+            "data.items names one catalog file: it cannot serve data.scenario_sources (give each source "
+            "as a directory or a file whose items the loader finds)."
+        )
 
 
 def _check_choice(name, value, choices):

@@ -91,11 +91,21 @@ class ExperimentData:
 
 
 def load_source(config: ExperimentConfig) -> InteractionData:
-    from tfrec_llm.data.data_source import load_data  # pylint: disable=import-outside-toplevel
+    """The data `config.data` names: `source`, or its `scenario_sources` joined as scenarios."""
+    from tfrec_llm.data.scenario_join import join_scenarios  # pylint: disable=import-outside-toplevel
 
     data_config = config.data
+    if data_config.scenario_sources:
+        sources = data_config.scenario_sources.items()
+        return join_scenarios({name: _load(data_config, source) for name, source in sources})
+    return _load(data_config, data_config.source)
+
+
+def _load(data_config, source: str) -> InteractionData:
+    from tfrec_llm.data.data_source import load_data  # pylint: disable=import-outside-toplevel
+
     return load_data(
-        data_config.source,
+        source,
         items=data_config.items,
         tfds_manual_dir=data_config.tfds_manual_dir,
         tfds_data_dir=data_config.tfds_data_dir,
