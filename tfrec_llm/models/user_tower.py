@@ -10,7 +10,9 @@ The sequence encoder ("lstm", the default, or "attention": causal
 self-attention, SASRec-style) gives one state per position. Each state is
 concatenated with the item read at that position (a skip connection: next
 items follow the last one most closely), the scenario and the user-feature
-embeddings, and an output MLP maps it to the user embedding. Inference uses
+embeddings, and an output MLP maps it to the user embedding (with
+`scenario_heads="star"` its final layer's weights are multiplied by the
+scenario's own, see `models/scenario_heads.py`). Inference uses
 the state at the last real position; per-position training
 (`all_positions=True`) uses every position, each seeing only items up to it.
 
@@ -25,10 +27,12 @@ import tensorflow as tf
 import tf_keras
 
 from tfrec_llm.models.causal_attention_encoder import CausalAttentionEncoder
+from tfrec_llm.models.scenario_heads import ScenarioStarHeads
 from tfrec_llm.models.stateless_dropout import StatelessDropout
 
 CONTEXT_EMBEDDING_DIM = 16
 SEQUENCE_ENCODERS = ("lstm", "attention")
+SCENARIO_HEADS = ("none", "star")
 CONTEXT_DROPOUT_SEED = 20261201
 INPUT_DROPOUT_SEED = 20261203
 
@@ -50,6 +54,9 @@ class UserTower(tf_keras.layers.Layer):
         feature_slots: optional feature name -> int32 [vocabulary size]
             embedding row of each category index (hashed ids, see
             `models.id_hashing`); the embedding then has max + 1 rows.
+        scenario_heads: "none" (one output MLP for every scenario) or "star"
+            (its final layer's weights are shared ⊙ per-scenario, initialised
+            so that every scenario starts as the shared layer).
 
     Example:
         tower = UserTower(64, 64, num_scenarios=3, user_feature_sizes={})
@@ -70,6 +77,7 @@ class UserTower(tf_keras.layers.Layer):
         num_blocks=2,
         num_heads=2,
         feature_slots=None,
+        scenario_heads="none",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -77,6 +85,9 @@ class UserTower(tf_keras.layers.Layer):
             raise ValueError(f"sequence_encoder must be one of {SEQUENCE_ENCODERS}, got {sequence_encoder!r}.")
         if sequence_encoder == "attention" and not max_history:
             raise ValueError("The attention encoder needs max_history (its position embeddings).")
+        if scenario_heads not in SCENARIO_HEADS:
+            raise ValueError(f"scenario_heads must be one of {SCENARIO_HEADS}, got {scenario_heads!r}.")
+        self.scenario_heads_kind = scenario_heads
         self.embedding_dim = embedding_dim
         self.lstm_units = lstm_units
         self.num_scenarios = num_scenarios
@@ -117,6 +128,10 @@ class UserTower(tf_keras.layers.Layer):
             ],
             name="user_output_mlp",
         )
+        # "star": the MLP's final Dense holds the shared weights, the heads each scenario's own.
+        self.scenario_heads = None
+        if scenario_heads == "star":
+            self.scenario_heads = ScenarioStarHeads(embedding_dim, num_scenarios, name="scenario_heads")
         # Stateless context dropout keyed on this checkpointed counter: resumed runs drop the same.
         self.context_dropout_step = tf.Variable(
             0,
@@ -135,21 +150,38 @@ class UserTower(tf_keras.layers.Layer):
             states = self.encoder(history_vectors, mask=mask, training=training)
         else:
             states = self.encoder(history_vectors, mask, training=training)
-        context = self._context(scenario, user_features, training)
+        context, scenario = self._context(scenario, user_features, training)
         if all_positions:
             length = tf.shape(states)[1]
             context = [c if c.shape.rank == 3 else tf.repeat(c[:, tf.newaxis], length, axis=1) for c in context]
-            return self.output_mlp(
-                tf.concat([states, tf.cast(history_vectors, states.dtype)] + context, axis=-1), training=training
+            return self._project(
+                tf.concat([states, tf.cast(history_vectors, states.dtype)] + context, axis=-1), scenario, training
             )
         last = tf.maximum(tf.reduce_sum(tf.cast(history_mask, tf.int32), axis=1), 1) - 1
         parts = [
             tf.gather(states, last, batch_dims=1),
             tf.cast(tf.gather(history_vectors, last, batch_dims=1), states.dtype),
         ]
-        return self.output_mlp(tf.concat(parts + context, axis=-1), training=training)
+        return self._project(tf.concat(parts + context, axis=-1), scenario, training)
+
+    def _project(self, joined, scenario, training):
+        """The output MLP; with scenario heads, its final layer is the (context-dropped) scenario's head."""
+        if self.scenario_heads is None:
+            return self.output_mlp(joined, training=training)
+        if not self.output_mlp.built:  # its final layer is not called but read: build every layer
+            self.output_mlp.build(joined.shape)
+        hidden, final = joined, self.output_mlp.layers[-1]
+        for layer in self.output_mlp.layers[:-1]:
+            hidden = layer(hidden, training=training)
+        return self.scenario_heads(hidden, scenario, final.kernel, final.bias)
+
+    def scenario_tables(self) -> list:
+        """Variables indexed by scenario row (axis 0): the scenario embedding and the heads' own weights."""
+        heads = [] if self.scenario_heads is None else self.scenario_heads.scenario_variables()
+        return [self.scenario_embedding.embeddings] + heads
 
     def _context(self, scenario, user_features, training):
+        """(context embeddings, the scenario indices read: after context dropout)."""
         values = [scenario] + [user_features[name] for name in self.feature_names]
         if self.feature_slots is not None:
             values = [scenario] + [tf.gather(slots, v) for slots, v in zip(self.feature_slots, values[1:])]
@@ -162,7 +194,7 @@ class UserTower(tf_keras.layers.Layer):
                 dropped.append(tf.where(drop, tf.zeros_like(value), value))
             values = dropped
         embeddings = [self.scenario_embedding] + self.feature_embeddings
-        return [embedding(value) for embedding, value in zip(embeddings, values)]
+        return [embedding(value) for embedding, value in zip(embeddings, values)], values[0]
 
     def get_config(self):
         config = super().get_config()
@@ -178,6 +210,7 @@ class UserTower(tf_keras.layers.Layer):
                 "context_dropout": self.context_dropout,
                 "num_blocks": self.num_blocks,
                 "num_heads": self.num_heads,
+                "scenario_heads": self.scenario_heads_kind,
                 "feature_slots": None
                 if self.feature_slots is None
                 else {n: v.numpy().tolist() for n, v in zip(self.feature_names, self.feature_slots)},

@@ -7,8 +7,10 @@ learned function carries over:
 - user tower: sequence encoder and output MLP as they are; the scenario
   embedding row by scenario name (a scenario the trained model never saw
   starts from the learned "unknown" row 0, the state a request without a
-  scenario is served with); user-feature embeddings as they are (the new
-  domain's values are looked up in the trained vocabularies);
+  scenario is served with), and so are the STAR scenario heads' rows
+  (`scenario_tables`); user-feature
+  embeddings as they are (the new domain's values are looked up in the
+  trained vocabularies);
 - item tower: text projection and fusion gate as they are; the item-id
   embedding is the new domain's (new slots), rows initialised to ZERO, so an
   item's vector is its text alone until its id row is trained (with gate
@@ -52,8 +54,9 @@ def transfer_weights(source, target, old_scenarios, new_scenarios):
     _copy_layer(source_users.output_mlp, target_users.output_mlp)
     for old, new in zip(source_users.feature_embeddings, target_users.feature_embeddings):
         _copy_layer(old, new)
-    (old_table,) = source_users.scenario_embedding.get_weights()
-    target_users.scenario_embedding.set_weights([old_table[scenario_row_map(old_scenarios, new_scenarios)]])
+    rows = scenario_row_map(old_scenarios, new_scenarios)
+    for old_table, new_table in zip(source_users.scenario_tables(), target_users.scenario_tables()):
+        new_table.assign(old_table.numpy()[rows])  # the scenario embedding and the heads' own weights
     source_items, target_items = source.item_tower, target.item_tower
     if target_items.use_text:
         _copy_layer(source_items.text_projection, target_items.text_projection)
@@ -74,6 +77,7 @@ def part_layers(model, part: str) -> List:
     items, users = model.item_tower, model.user_tower
     if part == "scenario":
         layers = [users.scenario_embedding] + list(users.feature_embeddings)
+        layers += [users.scenario_heads] if users.scenario_heads is not None else []
         return layers + ([items.id_embedding] if items.use_item_ids else [])
     if part == "projection":
         return [items.text_projection] if items.use_text else []
@@ -86,6 +90,7 @@ def all_layers(model) -> List:
     """Every weight-holding leaf layer of the model the parts choose from."""
     items, users = model.item_tower, model.user_tower
     layers = [users.encoder, users.output_mlp, users.scenario_embedding] + list(users.feature_embeddings)
+    layers += [users.scenario_heads] if users.scenario_heads is not None else []
     layers += [model.ranking_head]
     if model.uses_attributes:
         layers.append(model.attribute_head)

@@ -132,6 +132,7 @@ def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: di
         num_blocks=model_config.attention_blocks,
         num_heads=model_config.attention_heads,
         feature_slots=feature_slots,
+        scenario_heads=model_config.scenario_heads,
         name="user_tower",
     )
     return item_tower, user_tower

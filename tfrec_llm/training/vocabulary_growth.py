@@ -157,7 +157,8 @@ def _grown_tables(model) -> dict:
     if tower.use_item_ids:
         tables[id(tower.id_embedding.embeddings)] = "item_ids"
     users = model.user_tower
-    tables[id(users.scenario_embedding.embeddings)] = SCENARIO_TABLE
+    for table in users.scenario_tables():  # the scenario embedding and the STAR heads' own weights
+        tables[id(table)] = SCENARIO_TABLE
     for name, layer in zip(users.feature_names, users.feature_embeddings):
         tables[id(layer.embeddings)] = name
     return tables
