@@ -384,6 +384,7 @@ def test_child_process_measures_memory_and_matches_in_process(tmp_path):
     assert 0 < cost["rss_before_run_mb"] <= cost["peak_rss_mb"]
     assert cost["memory_source"] in ("VmHWM", "ru_maxrss")
     assert 0 < cost["wall_seconds"] < cost["process_seconds"]
+    assert 0 < cost["cpu_seconds"] <= cost["wall_seconds"] * os.cpu_count() + 0.1
 
 
 def test_unknown_model_name():

@@ -30,6 +30,8 @@ data reach it through multiprocessing's in-memory pipe, never a file).
 Inside the child:
 - `wall_seconds`: wall time of that model's `train` call (data split,
   text encoding, training, saving, evaluation);
+- `cpu_seconds`: the CPU time (user + system, every thread) of the same
+  call: unlike wall time, barely changed by other load on the machine;
 - `rss_before_run_mb`: the child's peak resident memory once Python,
   TensorFlow and the data copy are loaded, before `train`;
 - `peak_rss_mb`: the child's peak resident memory at the end: the whole
@@ -90,7 +92,8 @@ MEMORY_NOTE = (
     "peak RSS: the resident-memory high-water mark (VmHWM) of the model's own child process (Python + "
     "TensorFlow + the data copy + training and evaluation); RSS before run: the same once TensorFlow and "
     "the data were loaded, before training. Their difference approximates what training and evaluation "
-    "added. Wall times are sensitive to other load on the machine."
+    "added. Wall times are sensitive to other load on the machine; cpu_seconds (CPU time of the model's "
+    "train call, all threads) much less."
 )
 IN_PROCESS_MEMORY_NOTE = "memory not measured: the models ran in the benchmark's own process."
 
@@ -266,11 +269,12 @@ def _train_and_measure(name, config, data, model_dir):
     else:
         from tfrec_llm.training.trainer import train as train_function
     rss_before, memory_source = _peak_rss_mb()
-    started = time.time()
+    started, cpu_started = time.time(), time.process_time()
     metrics = train_function(config, model_dir, data=data)
     wall_seconds = time.time() - started
     return metrics, {
         "wall_seconds": wall_seconds,
+        "cpu_seconds": time.process_time() - cpu_started,
         "peak_rss_mb": _peak_rss_mb()[0],
         "rss_before_run_mb": rss_before,
         "memory_source": memory_source,
