@@ -12,6 +12,7 @@ from tfrec_llm.benchmark.scenario_comparison import (
     PER_SCENARIO,
     REPORT_FILE,
     SHARED,
+    SHARED_STAR,
     markdown,
     run_scenario_comparison,
     targets,
@@ -39,6 +40,17 @@ def test_targets_hold_the_shared_model_to_the_largest_and_the_smallest_scenario(
     assert better_small["passed"] and better_small["margin"] == pytest.approx(0.05)
 
 
+def test_targets_also_hold_the_star_heads_model_when_it_was_trained():
+    events = {"books": 300, "films": 500}
+    scores = _scores({"books": 0.25, "films": 0.3}, {"books": 0.2, "films": 0.3})
+    assert [t["target"].split()[0] for t in targets(scores, events)] == [SHARED, SHARED]
+    scores[SHARED_STAR] = {"books": {"recall@10": 0.19}, "films": {"recall@10": 0.31}}
+    star_large, star_small = targets(scores, events)[2:]
+    assert star_large["target"].startswith("shared_star >=") and star_large["passed"]
+    assert star_small["target"].startswith("shared_star >") and not star_small["passed"]
+    assert star_small["margin"] == pytest.approx(-0.01)
+
+
 def _two_scenario_world():
     """The tiny world with its topics split into two scenarios: 'space' and 'love' items are 'big'."""
     data = make_tiny_world()
@@ -61,12 +73,12 @@ def test_a_given_split_replaces_splitting_the_data():
 @pytest.mark.slow  # four tiny models trained and scored: about a minute here
 def test_comparison_scores_every_model_on_each_scenarios_same_test_events(tmp_path):
     config = make_tiny_config(train={"epochs": 1})
-    report = run_scenario_comparison(config, str(tmp_path), data=_two_scenario_world())
+    report = run_scenario_comparison(config, str(tmp_path), data=_two_scenario_world(), star_heads=True)
     assert sorted(report["train_events"]) == ["big", "small"]
     for name in ("big", "small"):
-        counts = {method: report["scores"][method][name]["n"] for method in METHODS}
+        counts = {method: report["scores"][method][name]["n"] for method in METHODS + (SHARED_STAR,)}
         assert len(set(counts.values())) == 1 and counts[SHARED] > 0, counts
-        for method in METHODS:
+        for method in METHODS + (SHARED_STAR,):
             assert 0.0 <= report["scores"][method][name]["recall@10"] <= 1.0
     # the per-scenario models saw only their scenario's events; the others all of them
     assert (
@@ -76,5 +88,11 @@ def test_comparison_scores_every_model_on_each_scenarios_same_test_events(tmp_pa
     shared_examples = json.load(open(tmp_path / SHARED / "metrics.json"))["training"]["train_examples"]
     assert shared_examples == sum(report["train_events"].values())
     assert json.load(open(tmp_path / BLIND / "metrics.json"))["training"]["train_examples"] == shared_examples
+    star = json.load(open(tmp_path / SHARED_STAR / "config.json"))
+    assert (
+        star["model"]["scenario_heads"] == "star"
+        and json.load(open(tmp_path / SHARED / "config.json"))["model"]["scenario_heads"] == "none"
+    )
+    assert len([t for t in report["targets"] if t["target"].startswith("shared_star")]) == 2
     assert json.load(open(tmp_path / REPORT_FILE))["targets"] == report["targets"]
     assert "| small |" in report["markdown"] and markdown(report) == report["markdown"]

@@ -5,6 +5,8 @@ batch size, learning rate, early stopping, seed: the same budget):
 
 - `shared`: one model on every scenario's events, the scenario embedded in
   the user tower (the config as given);
+- `shared_star` (with `star_heads=True`): the shared model with STAR
+  scenario heads (`model.scenario_heads = "star"`), same events and budget;
 - `blind`: the same events with every scenario replaced by one value;
 - `per_scenario`: one model per scenario, trained on that scenario's events
   alone (`data/scenario_splits.py`); its test histories hold only that
@@ -14,7 +16,8 @@ Every model is scored on the same test events of each scenario (checked:
 the same users and target items), against the whole catalog.
 
 Target (issue 9): the shared model is no worse than the per-scenario model on
-the largest scenario (most training events) and better on the smallest.
+the largest scenario (most training events) and better on the smallest
+(checked for `shared` and, when trained, `shared_star`).
 
 Example:
     report = run_scenario_comparison(config, "runs/scenarios")
@@ -37,8 +40,9 @@ from tfrec_llm.training.model_evaluation import evaluate_model
 from tfrec_llm.training.trained_model import TrainedModel
 from tfrec_llm.training.trainer import train
 
-SHARED, BLIND, PER_SCENARIO = "shared", "blind", "per_scenario"
-METHODS = (SHARED, BLIND, PER_SCENARIO)
+SHARED, SHARED_STAR, BLIND, PER_SCENARIO = "shared", "shared_star", "blind", "per_scenario"
+METHODS = (SHARED, BLIND, PER_SCENARIO)  # always trained; SHARED_STAR with star_heads=True
+COLUMNS = (SHARED, SHARED_STAR, PER_SCENARIO, BLIND)  # the report's column order
 METRICS = ("recall@10", "ndcg@10", "recall@50")
 REPORT_FILE = "scenario_report.json"
 
@@ -71,14 +75,19 @@ def _example_scenarios(experiment: ExperimentData) -> np.ndarray:
     return values[experiment.test_examples.scenario]
 
 
-def run_scenario_comparison(config: ExperimentConfig, output_dir: str, data: Optional[InteractionData] = None) -> dict:
-    """Trains the shared, blind and per-scenario models, scores each scenario; writes and returns the report."""
+def run_scenario_comparison(
+    config: ExperimentConfig, output_dir: str, data: Optional[InteractionData] = None, star_heads: bool = False
+) -> dict:
+    """Trains the shared, blind and per-scenario models, scores each scenario; writes and returns the report.
+
+    `star_heads`: also train the shared model with STAR scenario heads (`shared_star`).
+    """
     config = config.updated({"train": {"eval_max_examples": 0}})  # every test example, for every model
     data = load_source(config) if data is None else data
     shared = prepare_experiment_data(config, data)
     names = _example_scenarios(shared)
     split = shared.split
-    scores: Dict[str, Dict[str, dict]] = {method: {} for method in METHODS}
+    scores: Dict[str, Dict[str, dict]] = {method: {} for method in METHODS + ((SHARED_STAR,) if star_heads else ())}
     seconds: Dict[str, float] = {}
     train_events = {str(n): int((split.train.scenarios == n).sum()) for n in scenario_names(split)}
     seed = config.train.seed
@@ -87,6 +96,13 @@ def run_scenario_comparison(config: ExperimentConfig, output_dir: str, data: Opt
     train(config, os.path.join(output_dir, SHARED), experiment=shared)
     scores[SHARED] = _per_scenario_scores(os.path.join(output_dir, SHARED), shared, names, seed)
     seconds[SHARED] = time.time() - started
+
+    if star_heads:
+        started = time.time()
+        star = config.updated({"model": {"scenario_heads": "star"}})
+        train(star, os.path.join(output_dir, SHARED_STAR), experiment=shared)
+        scores[SHARED_STAR] = _per_scenario_scores(os.path.join(output_dir, SHARED_STAR), shared, names, seed)
+        seconds[SHARED_STAR] = time.time() - started
 
     started = time.time()
     for name in scenario_names(split):
@@ -119,17 +135,18 @@ def run_scenario_comparison(config: ExperimentConfig, output_dir: str, data: Opt
 
 
 def targets(scores: Dict[str, Dict[str, dict]], train_events: Dict[str, int], metric: str = "recall@10") -> list:
-    """Shared vs per-scenario: no worse on the largest scenario, better on the smallest (pass/MISS, margin)."""
+    """Shared (and shared_star) vs per-scenario: no worse on the largest scenario, better on the smallest."""
     ordered = sorted(train_events, key=lambda name: (train_events[name], name))
     small, large = ordered[0], ordered[-1]
     results = []
-    for name, kind, strict in ((large, "largest", False), (small, "smallest", True)):
-        value, reference = scores[SHARED][name][metric], scores[PER_SCENARIO][name][metric]
+    checks = ((large, "largest", False), (small, "smallest", True))
+    for method, (name, kind, strict) in ((m, c) for m in (SHARED, SHARED_STAR) if m in scores for c in checks):
+        value, reference = scores[method][name][metric], scores[PER_SCENARIO][name][metric]
         margin = value - reference
         relation = ">" if strict else ">="
         results.append(
             {
-                "target": f"shared {relation} per-scenario on the {kind} scenario ({name}), {metric}",
+                "target": f"{method} {relation} per-scenario on the {kind} scenario ({name}), {metric}",
                 "value": value,
                 "reference": reference,
                 "margin": margin,
@@ -141,17 +158,19 @@ def targets(scores: Dict[str, Dict[str, dict]], train_events: Dict[str, int], me
 
 def markdown(report: dict) -> str:
     """One row per scenario: Recall@10 (NDCG@10) of each method, test examples, training events; the targets."""
-    lines = ["| scenario | train events | test examples | " + " | ".join(METHODS) + " |", "|" + "---|" * 6]
+    methods = [m for m in COLUMNS if m in report["scores"]]
+    lines = ["| scenario | train events | test examples | " + " | ".join(methods) + " |"]
+    lines.append("|" + "---|" * (3 + len(methods)))
     for name, events in sorted(report["train_events"].items()):
         cells = [
             f"{report['scores'][m][name]['recall@10']:.4f} ({report['scores'][m][name]['ndcg@10']:.4f})"
-            for m in METHODS
+            for m in methods
         ]
         n = report["scores"][SHARED][name]["n"]
         lines.append(f"| {name} | {events:,} | {n:,} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(
-        "Wall time: " + ", ".join(f"{m} {report['seconds'][m]:.0f} s" for m in METHODS if m in report["seconds"])
+        "Wall time: " + ", ".join(f"{m} {report['seconds'][m]:.0f} s" for m in COLUMNS if m in report["seconds"])
     )
     for target in report["targets"]:
         verdict = "pass" if target["passed"] else "MISS"
