@@ -3,9 +3,10 @@
 import csv
 import dataclasses
 import json
+import logging
 import os
+import shutil
 import signal
-import subprocess
 import sys
 
 import numpy as np
@@ -16,6 +17,7 @@ from tfrec_llm.data.interaction_data import InteractionData, Interactions
 from tfrec_llm.experiment_config import UpdateConfig
 from tfrec_llm.training.event_log import load_events, save_events
 from tfrec_llm.training.incremental_update import update_model
+from tfrec_llm.training.resume import BackupConfigError
 from tfrec_llm.training.trained_model import TrainedModel
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -158,6 +160,31 @@ def test_update_into_its_own_model_dir_is_refused(base_dir):
         update_model(base_dir, base_and_new()[1], base_dir)
 
 
+def test_an_interrupted_update_resumes_only_with_its_settings(base_dir, tmp_path, monkeypatch, caplog):
+    import tf_keras  # pylint: disable=import-outside-toplevel
+
+    from kill_resume import Interrupted, interrupting_backup  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setattr(tf_keras.callbacks, "BackupAndRestore", interrupting_backup(5))  # a backup every 2 steps
+    with pytest.raises(Interrupted):
+        update_model(base_dir, base_and_new()[1], str(tmp_path), UpdateConfig(epochs=UPDATE_EPOCHS))
+    monkeypatch.undo()
+    with pytest.raises(BackupConfigError, match=r"update\.replay_ratio: backup 1\.0, now 0\.5"):
+        update_model(base_dir, base_and_new()[1], str(tmp_path), UpdateConfig(UPDATE_EPOCHS, replay_ratio=0.5))
+    other = shutil.copytree(base_dir, tmp_path / "other_model")
+    with pytest.raises(BackupConfigError, match=r"update\.source_model_dir"):
+        update_model(str(other), base_and_new()[1], str(tmp_path), UpdateConfig(UPDATE_EPOCHS))
+    later = base_and_new()[1]
+    fewer = dataclasses.replace(later, interactions=later.interactions.select(np.arange(len(later.interactions) - 1)))
+    with pytest.raises(BackupConfigError, match=r"update\.new_events"):
+        update_model(base_dir, fewer, str(tmp_path), UpdateConfig(UPDATE_EPOCHS))
+    with caplog.at_level(logging.INFO, logger="tfrec_llm"):
+        summary = update_model(base_dir, later, str(tmp_path), UpdateConfig(UPDATE_EPOCHS))
+    assert "Resuming the update from backup: epoch 1, step 4" in caplog.text  # the last backup: step 4
+    assert len(summary["update"]["loss"]) == UPDATE_EPOCHS
+    assert not (tmp_path / "backup").exists()  # finished: the backup and its record are gone
+
+
 def _write_csvs(directory, data):
     events = data.interactions
     with open(directory / "events.csv", "w", newline="", encoding="utf-8") as f:
@@ -186,27 +213,18 @@ def test_cli_update_writes_the_model_and_an_unknown_model_dir_exits_2(base_dir, 
 
 def _child(base, output_dir, kill_after):
     sys.path.insert(0, TESTS_DIR)
-    import tf_keras  # pylint: disable=import-outside-toplevel
+    from kill_resume import kill_after_batches  # pylint: disable=import-outside-toplevel
 
     if kill_after:
-
-        class KillingBackup(tf_keras.callbacks.BackupAndRestore):
-            seen = 0
-
-            def on_train_batch_end(self, batch, logs=None):
-                super().on_train_batch_end(batch, logs)
-                KillingBackup.seen += 1
-                if KillingBackup.seen == kill_after:
-                    os.kill(os.getpid(), signal.SIGKILL)
-
-        tf_keras.callbacks.BackupAndRestore = KillingBackup
+        kill_after_batches(kill_after)
     summary = update_model(base, base_and_new()[1], output_dir, UpdateConfig(epochs=UPDATE_EPOCHS))
     print("LOSS " + json.dumps(summary["update"]["loss"]))
 
 
 def _run(base, output_dir, kill_after=0):
-    command = [sys.executable, os.path.abspath(__file__), base, str(output_dir), str(kill_after)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    from kill_resume import run_child  # pylint: disable=import-outside-toplevel
+
+    return run_child(__file__, base, str(output_dir), str(kill_after))
 
 
 @pytest.mark.slow

@@ -173,6 +173,17 @@ def test_a_backup_resumes_only_under_its_training_config(tmp_path):
         check_backup_config(str(tmp_path), config.updated({"train": {"seed": 3}}))
 
 
+def test_extra_settings_outside_the_config_join_the_record(tmp_path):
+    config = _tiny_config()
+    _write_backups(str(tmp_path), 1)
+    record_backup_config(str(tmp_path), config, {"update": {"replay_ratio": 1.0}})
+    check_backup_config(str(tmp_path), config, {"update": {"replay_ratio": 1.0}})
+    with pytest.raises(BackupConfigError, match=r"update\.replay_ratio: backup 1\.0, now 2\.0"):
+        check_backup_config(str(tmp_path), config, {"update": {"replay_ratio": 2.0}})
+    with pytest.raises(BackupConfigError, match=r"update\.replay_ratio: backup 1\.0, now None"):
+        check_backup_config(str(tmp_path), config)  # a run without the extra settings is another run
+
+
 def test_a_backup_without_a_readable_config_record_is_refused(tmp_path):
     _write_backups(str(tmp_path), 1)
     with pytest.raises(BackupConfigError, match="no readable training_config.json"):

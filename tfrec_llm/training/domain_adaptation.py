@@ -12,7 +12,10 @@ the same fraction instead: the baseline adaptation has to beat.
 
 Writes into `output_dir` the files of a trained model directory (so
 `evaluate`, `export` and `TrainedModel.load` read it) plus `adapt.json`
-(the `AdaptConfig` and the source model).
+(the `AdaptConfig` and the source model). Interrupted, the same call resumes
+from `<output_dir>/backup` as `train` and `update` do (`resumable_fit`), only
+with the same settings (`adapt_record`: the `AdaptConfig`, source model and
+new events join the recorded config).
 
 Example:
     metrics = adapt("runs/ml-latest-small", "runs/ml-100k-10pct",
@@ -35,13 +38,13 @@ from tfrec_llm.data.sequence_examples import ContextVocabularies, train_and_test
 from tfrec_llm.data.validation_holdout import validation_mask
 from tfrec_llm.experiment_config import AdaptConfig, ExperimentConfig
 from tfrec_llm.models.text.encoder_loading import save_text_encoder
-from tfrec_llm.progress import keras_verbosity
 from tfrec_llm.training.domain_transfer import set_trainable_parts, transfer_weights
 from tfrec_llm.training.early_stopping import validation_early_stopping
 from tfrec_llm.training.experiment_data import ExperimentData, load_source, prepare_experiment_data
 from tfrec_llm.training.model_building import build_model, save_weights
 from tfrec_llm.training.model_evaluation import evaluate_model
-from tfrec_llm.training.resume import epoch_stream
+from tfrec_llm.training.resumable_fit import backup_dir_of, events_fingerprint, resumable_fit
+from tfrec_llm.training.resume import check_backup_config
 from tfrec_llm.training.trained_model import TEXT_ENCODER_DIR, TrainedModel
 from tfrec_llm.training.trainer import (
     METRICS_FILE,
@@ -113,6 +116,17 @@ def domain_experiment(config: ExperimentConfig, data, trained_assets, adapt_conf
     return dataclasses.replace(full, split=sampled, train_examples=train_examples, validation=held_out)
 
 
+def adapt_record(model_dir: str, data, adapt_config: AdaptConfig) -> dict:
+    """The settings outside the run's config that change what `adapt` trains (its backup's `extra`)."""
+    return {
+        "adapt": {
+            **dataclasses.asdict(adapt_config),
+            "model_dir": os.path.abspath(model_dir),
+            "new_events": events_fingerprint(data.interactions),
+        }
+    }
+
+
 def adapt(
     model_dir: str,
     output_dir: str,
@@ -145,6 +159,8 @@ def adapt(
     timings = {}
     started = time.time()
     data = load_source(config) if data is None else data
+    record = adapt_record(model_dir, data, adapt_config)
+    check_backup_config(backup_dir_of(output_dir), config, record)  # before the text: refuse to mix two runs
     experiment = domain_experiment(config, data, trained.assets, adapt_config)
     timings["data_seconds"] = time.time() - started
     started = time.time()
@@ -161,7 +177,7 @@ def adapt(
     model.compile(optimizer=tf_keras.optimizers.Adam(config.train.learning_rate))
     write_config(config, output_dir)
     started = time.time()
-    best_epoch = _fit(model, assets, config, experiment, output_dir) if adapt_config.fraction > 0 else None
+    best_epoch = _fit(model, assets, config, experiment, output_dir, record) if adapt_config.fraction > 0 else None
     timings["train_seconds"] = time.time() - started
     save_weights(model, output_dir)
     assets.save(output_dir)
@@ -198,28 +214,30 @@ def adapt(
     return metrics
 
 
-def _fit(model, assets, config: ExperimentConfig, experiment: ExperimentData, output_dir: str):
-    """Trains on the sampled users' events; returns the restored best epoch (0-based) or None."""
-    train_config = config.train
+def _fit(model, assets, config: ExperimentConfig, experiment: ExperimentData, output_dir: str, record: dict):
+    """Trains on the sampled users' events, resuming a backup; returns the restored best epoch (0-based) or None."""
     features = experiment.training_features(config.model.training_targets)
     num_rows = len(features["next_items" if "next_items" in features else "target"])
     if num_rows == 0:
         raise ValueError("The sampled users have no training events: raise the fraction.")
-    batch_size = min(train_config.batch_size, num_rows)
-    stopper = validation_early_stopping(experiment, assets.num_index_rows, train_config, output_dir)
-    if stopper is not None:
-        stopper.reset()
+    stopper = validation_early_stopping(experiment, assets.num_index_rows, config.train, output_dir)
     log_path = os.path.join(output_dir, TRAINING_LOG_FILE)
-    if os.path.exists(log_path):
-        os.remove(log_path)
-    callbacks = [tf_keras.callbacks.CSVLogger(log_path, append=True)]
-    if stopper is not None:
-        callbacks.insert(0, stopper)
-    model.fit(
-        epoch_stream(features, batch_size, train_config.seed, train_config.epochs),
-        epochs=train_config.epochs,
-        steps_per_epoch=num_rows // batch_size,
-        callbacks=callbacks,
-        verbose=keras_verbosity(train_config.verbose),
+
+    def forget_an_earlier_run():
+        if stopper is not None:
+            stopper.reset()
+        if os.path.exists(log_path):
+            os.remove(log_path)
+
+    resumable_fit(
+        model,
+        features,
+        config,
+        backup_dir_of(output_dir),
+        record,
+        callbacks=[stopper] if stopper is not None else [],  # first: the logger sees its val_recall@10
+        loggers=[tf_keras.callbacks.CSVLogger(log_path, append=True)],
+        on_fresh_start=forget_an_earlier_run,
+        name="adaptation",
     )
     return stopper.restore_best(model) if stopper is not None else None

@@ -12,7 +12,9 @@ Starting from the weights in `model_dir`, the update:
 3. trains for `UpdateConfig.epochs` on the windows holding new events plus
    a replayed sample of older windows, each target read with its user's
    full history (`update_sequences`). Interrupted, the same call resumes from
-   `<output_dir>/backup` as `train` does (`training/resume.py`);
+   `<output_dir>/backup` as `train` does (`resumable_fit`); only with the
+   same settings: the replay ratio, the source model and the new events join
+   the recorded config (`update_record`), a rerun with others is refused;
 4. writes a model directory `evaluate`, `export` and a later `update` accept
    (config.json, assets.npz, text_encoder/, checkpoint/, events.npz with
    every event so far, metrics.json); `export_models` then writes it as new
@@ -22,6 +24,7 @@ Example:
     summary = update_model("runs/base", new_data, "runs/update1", UpdateConfig(epochs=3))
 """
 
+import dataclasses
 import json
 import logging
 import os
@@ -36,19 +39,12 @@ from tfrec_llm.data.sequence_examples import ContextVocabularies
 from tfrec_llm.data.update_windows import update_sequences
 from tfrec_llm.experiment_config import ExperimentConfig, UpdateConfig
 from tfrec_llm.models.text.encoder_loading import save_text_encoder
-from tfrec_llm.progress import keras_verbosity
 from tfrec_llm.training.event_log import concatenate_events, save_events, trained_events
 from tfrec_llm.training.experiment_data import load_source, vocabularies_from_assets
 from tfrec_llm.training.model_assets import ModelAssets
 from tfrec_llm.training.model_building import build_model, save_weights
-from tfrec_llm.training.resume import (
-    check_backup_config,
-    clear_backup_config,
-    discard_corrupt_backups,
-    epoch_stream,
-    record_backup_config,
-    resume_position,
-)
+from tfrec_llm.training.resumable_fit import backup_dir_of, events_fingerprint, resumable_fit
+from tfrec_llm.training.resume import check_backup_config
 from tfrec_llm.training.trained_model import CONFIG_FILE, TEXT_ENCODER_DIR, TrainedModel
 from tfrec_llm.training.trainer import METRICS_FILE, build_variables, set_seeds, write_config
 from tfrec_llm.training.update_inputs import check_text_encoder, item_texts, known_text_conflicts
@@ -56,8 +52,18 @@ from tfrec_llm.training.vocabulary_growth import grow_assets, transfer_weights
 
 logger = logging.getLogger(__name__)
 
-BACKUP_DIR = "backup"
 DEFAULT_LEARNING_RATE_SCALE = 0.25  # UpdateConfig.learning_rate None: a quarter of the model's own
+
+
+def update_record(model_dir: str, new_data: InteractionData, settings: UpdateConfig) -> dict:
+    """The settings outside the run's config that change what an update trains (its backup's `extra`)."""
+    return {
+        "update": {
+            **dataclasses.asdict(settings),
+            "source_model_dir": os.path.abspath(model_dir),
+            "new_events": events_fingerprint(new_data.interactions),
+        }
+    }
 
 
 def update_model(
@@ -114,8 +120,8 @@ def update_model(
             }
         }
     )
-    backup_dir = os.path.join(output_dir, BACKUP_DIR)
-    check_backup_config(backup_dir, run_config)
+    backup_dir, record = backup_dir_of(output_dir), update_record(model_dir, new_data, settings)
+    check_backup_config(backup_dir, run_config, record)  # before the slow growth: refuse to mix two runs
     set_seeds(settings.seed, config.train.deterministic)
     started = time.time()
 
@@ -187,26 +193,9 @@ def update_model(
     model.compile(optimizer=tf_keras.optimizers.Adam(run_config.train.learning_rate))
 
     os.makedirs(output_dir, exist_ok=True)
-    discard_corrupt_backups(backup_dir)
-    rows = len(features["sequence"])
-    batch_size = min(config.train.batch_size, rows)
-    steps = rows // batch_size
-    start_epoch, start_step = resume_position(backup_dir, steps, config.train.checkpoint_every_steps > 0)
-    if (start_epoch, start_step) != (0, 0):
-        logger.info("Resuming the update from backup: epoch %d, step %d", start_epoch + 1, start_step)
-    record_backup_config(backup_dir, run_config)
     started_training = time.time()
-    history = model.fit(
-        epoch_stream(features, batch_size, settings.seed, settings.epochs, start_epoch, start_step),
-        epochs=settings.epochs,
-        steps_per_epoch=steps,
-        callbacks=[
-            tf_keras.callbacks.BackupAndRestore(backup_dir, save_freq=config.train.checkpoint_every_steps or "epoch")
-        ],
-        verbose=keras_verbosity(config.train.verbose),
-    )
+    history = resumable_fit(model, features, run_config, backup_dir, record, name="update")
     train_seconds = time.time() - started_training
-    clear_backup_config(backup_dir)
 
     write_config(config, output_dir)
     save_weights(model, output_dir)

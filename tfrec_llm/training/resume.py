@@ -12,12 +12,15 @@ dropped (with a warning) so Keras restores the previous good one.
 A backup belongs to one training config: `backup/training_config.json`
 records it, and a run with another config refuses to resume it
 (`BackupConfigError`) instead of mixing two runs. Keys that do not change
-what training computes (`NOT_TRAINING_KEYS`) are left out of the record.
+what training computes (`NOT_TRAINING_KEYS`) are left out of the record;
+settings outside the config that change what is trained (`update`'s replay
+ratio, `adapt`'s fraction and parts) join it as extra sections (`extra`).
 """
 
 import json
 import logging
 import os
+from typing import Optional
 
 import tensorflow as tf
 
@@ -74,12 +77,19 @@ class BackupConfigError(ValueError):
     """The backup in the output directory was made with another training config."""
 
 
-def training_config(config: ExperimentConfig) -> dict:
-    """The config's dict without `NOT_TRAINING_KEYS` (JSON-normalised, as the record stores it)."""
+def training_config(config: ExperimentConfig, extra: Optional[dict] = None) -> dict:
+    """The config's dict without `NOT_TRAINING_KEYS`, plus the `extra` sections (JSON-normalised, as recorded).
+
+    Args:
+        config: the run's config.
+        extra: {section: {key: value}} of settings outside `config` that change what is
+            trained (e.g. `{"update": {"replay_ratio": 1.0}}`); None: none.
+    """
     values = config.to_dict()
     for section, keys in NOT_TRAINING_KEYS.items():
         for key in keys:
             values[section].pop(key, None)
+    values.update(extra or {})
     return json.loads(json.dumps(values))
 
 
@@ -92,15 +102,16 @@ def _differences(recorded: dict, current: dict) -> list:
     ]
 
 
-def check_backup_config(backup_dir: str, config: ExperimentConfig):
+def check_backup_config(backup_dir: str, config: ExperimentConfig, extra: Optional[dict] = None):
     """Raises `BackupConfigError` if `backup_dir` holds a backup of another training config.
 
     No backup: nothing to check. A backup without a readable record (written
     before records existed, or the record was damaged) is refused too.
+    `extra`: as in `training_config`.
     """
     if tf.train.latest_checkpoint(os.path.join(backup_dir, BACKUP_SUBDIR)) is None:
         return
-    current = training_config(config)
+    current = training_config(config, extra)
     try:
         with open(os.path.join(backup_dir, BACKUP_CONFIG_FILE), encoding="utf-8") as f:
             recorded = json.load(f)
@@ -118,12 +129,12 @@ def check_backup_config(backup_dir: str, config: ExperimentConfig):
     )
 
 
-def record_backup_config(backup_dir: str, config: ExperimentConfig):
+def record_backup_config(backup_dir: str, config: ExperimentConfig, extra: Optional[dict] = None):
     """Writes the record `check_backup_config` compares with (atomically), before any backup is saved."""
     os.makedirs(backup_dir, exist_ok=True)
     path = os.path.join(backup_dir, BACKUP_CONFIG_FILE)
     with open(path + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(training_config(config), f, indent=2, sort_keys=True)
+        json.dump(training_config(config, extra), f, indent=2, sort_keys=True)
     os.replace(path + ".tmp", path)
 
 
