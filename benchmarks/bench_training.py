@@ -5,6 +5,12 @@
     python benchmarks/bench_training.py --sizes 100k \
         --models tfrs_plain,frozen_text,frozen_text_in_batch,id_only_full_catalog   # separates text from softmax
 
+One epoch end to end at scale (world, train, evaluate a seeded sample of test
+examples, save, export; phases timed, peak RSS: `tfrec_llm/benchmark/scale_run.py`):
+
+    python benchmarks/bench_training.py --end-to-end 10M --batch-size 256 \
+        --eval-max-examples 5000 --output-dir /tmp/scale10m [--train-until 2026-12-02T03:30:00+00:00]
+
 `frozen_text_in_batch` (frozen text, the plain model's in-batch negatives) and
 `id_only_full_catalog` (no text, full-catalog softmax) split the frozen-text
 cell's cost at catalogs where "auto" picks the full-catalog softmax.
@@ -17,6 +23,7 @@ at the same size. See `tfrec_llm/benchmark/training_throughput.py`.
 """
 
 import argparse
+import datetime
 import json
 
 import tfrec_llm  # noqa: F401  (selects legacy Keras before TensorFlow loads)
@@ -45,7 +52,14 @@ def main():
     )
     parser.add_argument("--max-steps", default="", help="SIZE=STEPS,...: timed steps per cell (default: the epoch)")
     parser.add_argument("--json", help="also write the rows to this JSON file")
+    parser.add_argument("--end-to-end", metavar="SIZE", help="one frozen_text epoch end to end at SIZE (see above)")
+    parser.add_argument("--output-dir", help="--end-to-end: model, export and scale_run.json go here")
+    parser.add_argument("--batch-size", type=int, default=0, help="--end-to-end: sequence rows per batch")
+    parser.add_argument("--eval-max-examples", type=int, default=5000, help="--end-to-end: seeded test sample")
+    parser.add_argument("--train-until", help="--end-to-end: ISO time at which training stops if still running")
     args = parser.parse_args()
+    if args.end_to_end:
+        return end_to_end(args)
     rows = run_training_benchmark(
         [s for s in args.sizes.split(",") if s.strip()],
         [m for m in args.models.split(",") if m.strip()],
@@ -55,6 +69,24 @@ def main():
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=2)
+
+
+def end_to_end(args):
+    """`--end-to-end`: prints progress, then the report without the full metrics."""
+    from tfrec_llm.benchmark.scale_run import run_end_to_end  # pylint: disable=import-outside-toplevel
+
+    if not args.output_dir:
+        raise SystemExit("--end-to-end needs --output-dir")
+    deadline = datetime.datetime.fromisoformat(args.train_until).timestamp() if args.train_until else 0
+    report = run_end_to_end(
+        args.end_to_end,
+        args.output_dir,
+        batch_size=args.batch_size,
+        eval_max_examples=args.eval_max_examples,
+        deadline=deadline,
+        log=lambda line: print(line, flush=True),
+    )
+    print(json.dumps({k: v for k, v in report.items() if k != "metrics"}, indent=2))
 
 
 if __name__ == "__main__":

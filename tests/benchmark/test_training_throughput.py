@@ -45,6 +45,17 @@ def test_max_steps_cuts_the_epoch():
     assert timing["steps"] == 4
 
 
+def test_a_deadline_stops_the_epoch_and_progress_is_logged(monkeypatch):
+    monkeypatch.setattr(throughput, "LOG_EVERY_STEPS", 2)
+    lines = []
+    dataset = tf.data.Dataset.range(20).batch(1)
+    timing = throughput.time_steps(_sleeping_step(0), dataset, lambda b: 1, log=lines.append)
+    assert timing["steps"] == 20 - throughput.WARMUP_STEPS and len(lines) == timing["steps"] // 2
+    assert lines[0].startswith("step 2: ") and "input wait" in lines[0]
+    passed = throughput.time_steps(_sleeping_step(0), dataset, lambda b: 1, deadline=time.time())
+    assert passed["steps"] == 1
+
+
 @pytest.mark.parametrize("size, count", [("100k", 100_000), ("1M", 1_000_000), ("5000", 5000)])
 def test_sizes_parse(size, count):
     assert throughput.parse_size(size) == count

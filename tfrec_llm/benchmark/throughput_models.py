@@ -42,6 +42,7 @@ class ThroughputSetup:
     steps_per_epoch: int
     examples_per_epoch: int
     negatives: str
+    parts: dict = None  # our models: config, experiment, encoder, assets, model (what `scale_run` saves)
 
 
 class PlainTwoTower(tfrs.models.Model):
@@ -74,16 +75,20 @@ def _id_embedding(ids, dim):
     )
 
 
-def build(name: str, world_config, cache_dir: str, seed: int = 0) -> ThroughputSetup:
-    """The setup of model `name` ("tfrs_plain", "frozen_text" or "finetune_text") on that world."""
+def build(name: str, world_config, cache_dir: str, seed: int = 0, batch_size: int = 0, data=None) -> ThroughputSetup:
+    """The setup of model `name` ("tfrs_plain", "frozen_text" or "finetune_text") on that world.
+
+    `batch_size` (0 = each model's default: `PLAIN_BATCH_SIZE` events, `train.batch_size`
+    sequence rows) overrides our models' rows per batch; `data` replaces generating the world.
+    """
     from tfrec_llm.data.synthetic.builtin_world import generate_builtin_world  # pylint: disable=import-outside-toplevel
 
     if name not in MODEL_SETTINGS and name != "tfrs_plain":
         raise ValueError(f"Unknown benchmark model {name!r}: use one of tfrs_plain, {', '.join(MODEL_SETTINGS)}.")
-    data = generate_builtin_world(world_config)
+    data = generate_builtin_world(world_config) if data is None else data
     if name == "tfrs_plain":
         return _plain_setup(data, seed)
-    return _our_setup(data, MODEL_SETTINGS[name], cache_dir, seed)
+    return _our_setup(data, MODEL_SETTINGS[name], cache_dir, seed, batch_size)
 
 
 def _plain_setup(data, seed) -> ThroughputSetup:
@@ -106,7 +111,7 @@ def _plain_setup(data, seed) -> ThroughputSetup:
     )
 
 
-def _our_setup(data, settings: dict, cache_dir, seed) -> ThroughputSetup:
+def _our_setup(data, settings: dict, cache_dir, seed, batch_size=0) -> ThroughputSetup:
     from tfrec_llm.data.item_vocabulary import PAD_INDEX  # pylint: disable=import-outside-toplevel
     from tfrec_llm.models.text.encoder_loading import load_text_encoder  # pylint: disable=import-outside-toplevel
     from tfrec_llm.training import trainer  # pylint: disable=import-outside-toplevel
@@ -118,7 +123,12 @@ def _our_setup(data, settings: dict, cache_dir, seed) -> ThroughputSetup:
         {
             "text": {"encoder": "none", **settings.get("text", {})},
             "model": settings.get("model", {}),
-            "train": {"early_stopping_patience": 0, "seed": seed, "deterministic": False},
+            "train": {
+                "early_stopping_patience": 0,
+                "seed": seed,
+                "deterministic": False,
+                **({"batch_size": batch_size} if batch_size else {}),
+            },
         }
     )
     trainer.set_seeds(seed, deterministic=False)
@@ -141,4 +151,5 @@ def _our_setup(data, settings: dict, cache_dir, seed) -> ThroughputSetup:
         steps,
         examples,
         model.config.negatives,
+        {"config": config, "experiment": experiment, "encoder": encoder, "assets": assets, "model": model},
     )

@@ -53,6 +53,7 @@ MODELS = (
 )  # the default run; also frozen_text_in_batch, id_only_full_catalog
 BASELINE_MODEL = "tfrs_plain"
 WARMUP_STEPS = 3
+LOG_EVERY_STEPS = 100
 ITEMS_PER_INTERACTION = 10  # items = interactions / 10
 EVENTS_PER_USER = 25  # users = interactions / 25
 
@@ -96,7 +97,7 @@ def world_config(num_interactions: int, seed: int = 0):
     )
 
 
-def time_steps(step, dataset, count_examples, max_steps: int = 0) -> dict:
+def time_steps(step, dataset, count_examples, max_steps: int = 0, deadline: float = 0, log=None) -> dict:
     """Runs `step(batch)` over `dataset`; times input wait and step apart (see module docstring).
 
     Args:
@@ -104,6 +105,8 @@ def time_steps(step, dataset, count_examples, max_steps: int = 0) -> dict:
         dataset: a `tf.data.Dataset` of batches (one epoch).
         count_examples: batch -> number of training examples in it.
         max_steps: stop after this many counted steps (0 = the whole epoch).
+        deadline: stop at this `time.time()` (0 = none).
+        log: called with a progress line every `LOG_EVERY_STEPS` counted steps (None = silent).
     """
     wait = compute = 0.0
     examples = steps = 0
@@ -123,7 +126,11 @@ def time_steps(step, dataset, count_examples, max_steps: int = 0) -> dict:
         compute += done - fetched
         examples += int(count_examples(batch))
         steps += 1
-        if max_steps and steps >= max_steps:
+        if log is not None and steps % LOG_EVERY_STEPS == 0:
+            log(
+                f"step {steps}: {examples / (wait + compute):,.0f} examples/s, input wait {wait / (wait + compute):.1%}"
+            )
+        if (max_steps and steps >= max_steps) or (deadline and time.time() >= deadline):
             break
     return {"wait": wait, "compute": compute, "examples": examples, "steps": steps}
 
