@@ -77,3 +77,27 @@ def test_in_graph_checks_name_the_bad_input():
     with pytest.raises(tf.errors.InvalidArgumentError, match="tail_boost must be >= 0"):
         function(tf.constant(0.5), tf.constant(-1.0))
     assert function(tf.constant(0.5), tf.constant(0.0)).numpy().tolist() == [[0, 2, 1]]
+
+
+def test_a_request_k_of_zero_gives_empty_lists_in_graph():
+    # As in the export: k and the batch size are unknown when the graph is built. k = 0 used to fail
+    # stacking an empty TensorArray of unknown element shape.
+    function = tf.function(
+        lambda scores, k: rerank_positions(scores, VECTORS, NO_TAIL, k, 0.5, 0.0),
+        input_signature=[tf.TensorSpec([None, 5]), tf.TensorSpec([], tf.int32)],
+    )
+    assert function(SCORES, tf.constant(0)).shape == (1, 0)
+    np.testing.assert_array_equal(function(SCORES, tf.constant(3)), [[0, 2, 1]])
+
+
+@pytest.mark.parametrize("k", [1, 3, 4, 5, 12, 30, 40])
+def test_tensor_k_beyond_the_unrolled_steps_continues_in_a_loop_with_the_same_picks(k):
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=(3, 30)).astype(np.float32)
+    scores[rng.random(scores.shape) < 0.3] = -np.inf
+    vectors = rng.normal(size=(3, 30, 8)).astype(np.float32)
+    tailness = (rng.random((3, 30)) < 0.5).astype(np.float32)
+    function = tf.function(lambda k: rerank_positions(scores, vectors, tailness, k, 0.6, 0.3, unrolled_steps=4))
+    eager = rerank(scores, vectors, tailness, k, 0.6, 0.3)  # a Python k: every step written out
+    np.testing.assert_array_equal(function(tf.constant(k)).numpy(), eager)
+    assert eager.shape == (3, min(k, 30)) and (eager[:, :10] != EMPTY_POSITION).all()
