@@ -3,7 +3,7 @@
 import numpy as np
 
 import tfrec_llm  # noqa: F401
-from tfrec_llm.benchmark.serving_benchmark import ServingBenchmark, numpy_top_k
+from tfrec_llm.benchmark.serving_benchmark import ServingBenchmark, numpy_top_k, synthetic_tailness
 
 
 def test_numpy_top_k_orders_the_best_items():
@@ -31,3 +31,16 @@ def test_tiny_benchmark_reports_every_engine_and_the_reranking_overhead():
     table = benchmark.format_table(rows)
     assert "p99 ms (b=1)" in table and "SavedModel retrieval" in table
     assert "re-ranking (MMR + tail boost, k=3) adds" in table
+
+
+def test_the_benchmarked_export_holds_0_1_tailness_with_a_head_of_the_most_popular_items(tmp_path):
+    popularity = 1.0 / (1.0 + np.random.default_rng(1).permutation(200))  # what synthetic_tailness ranks by
+    tailness = synthetic_tailness(200, seed=1)
+    head = tailness == 0
+    assert popularity[head].min() > popularity[~head].max()  # the head is the most popular items
+    share = popularity[head].sum() / popularity.sum()
+    assert share >= 0.8 > share - popularity[head].min() / popularity.sum()  # the fewest items holding 80%
+    vectors = np.eye(40, 8, dtype=np.float32) + 0.1
+    loaded = ServingBenchmark(embedding_dim=8, max_k=5)._saved_retrieval(vectors, str(tmp_path))
+    np.testing.assert_array_equal(loaded.tailness.numpy(), synthetic_tailness(40))
+    assert set(np.unique(loaded.tailness.numpy())) == {0.0, 1.0}

@@ -38,6 +38,7 @@ from tfrec_llm.serving.catalog.history_encoder import HistoryEncoder
 from tfrec_llm.serving.catalog.item_lookup import ItemLookup
 from tfrec_llm.serving.signatures.retrieval_module import RERANKED_SIGNATURE, RetrievalModule
 from tfrec_llm.serving.catalog.serving_catalog import ServingCatalog
+from tfrec_llm.serving.reranking import tailness_from_popularity
 from tfrec_llm.serving.signatures.user_tower_module import UserTowerModule
 
 DEFAULT_CATALOG_SIZES = (10_000, 100_000, 1_000_000)
@@ -138,8 +139,7 @@ class ServingBenchmark:
             UserTowerModule(tower, self.embedding_dim, 0),
             self.max_history,
         )
-        tailness = np.random.default_rng(self.seed).random(size).astype(np.float32)
-        module = RetrievalModule(history, self.max_k, tailness)
+        module = RetrievalModule(history, self.max_k, synthetic_tailness(size, self.seed))
         path = os.path.join(work_dir, "retrieval")
         tf.saved_model.save(module, path, signatures=module.signatures())
         return tf.saved_model.load(path)
@@ -207,6 +207,16 @@ class ServingBenchmark:
                     "of process CPU time; medians of interleaved pairs)"
                 )
         return "\n".join(lines)
+
+
+def synthetic_tailness(size: int, seed: int = 0) -> np.ndarray:
+    """float32 [size] 0/1 tailness as the export holds it, from Zipf-like popularity (count ~ 1 / rank, ranks shuffled).
+
+    Example:
+        synthetic_tailness(1000).mean()  # share of tail items (outside the head holding 80% of interactions)
+    """
+    popularity = 1.0 / (1.0 + np.random.default_rng(seed).permutation(int(size)))
+    return tailness_from_popularity(popularity)
 
 
 def numpy_top_k(users: np.ndarray, item_vectors: np.ndarray, k: int) -> np.ndarray:
