@@ -151,3 +151,23 @@ def test_an_interrupted_star_heads_training_resumes_to_the_uninterrupted_result(
     assert "Resuming from backup: epoch 2" in caplog.text  # really resumed (a fresh run would match too)
     np.testing.assert_allclose(resumed["training"]["loss"], uninterrupted["training"]["loss"], rtol=1e-5)
     assert resumed["overall"]["recall@10"] == pytest.approx(uninterrupted["overall"]["recall@10"], abs=1e-6)
+
+
+@pytest.mark.slow  # trains a tiny star-heads model, then adapts its scenario part to a new domain
+def test_adapting_only_the_scenario_part_trains_the_new_domains_head(tmp_path):
+    from domain_fixtures import make_new_domain  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.experiment_config import AdaptConfig  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training import trainer  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training.domain_adaptation import adapt  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training.trained_model import TrainedModel  # pylint: disable=import-outside-toplevel
+    from tiny_fixtures import make_tiny_world  # pylint: disable=import-outside-toplevel
+
+    source_dir, adapted_dir = str(tmp_path / "source"), str(tmp_path / "adapted")
+    trainer.train(make_tiny_config(model={"scenario_heads": "star"}), source_dir, data=make_tiny_world())
+    adapt(source_dir, adapted_dir, adapt_config=AdaptConfig(train_only="scenario", epochs=1), data=make_new_domain())
+    source, adapted = TrainedModel.load(source_dir).model.user_tower, TrainedModel.load(adapted_dir).model.user_tower
+    for old, new in zip(source.output_mlp.get_weights(), adapted.output_mlp.get_weights()):
+        np.testing.assert_array_equal(new, old)  # the shared layers stay
+    old_rows, new_rows = source.scenario_heads.scenario_kernel.numpy(), adapted.scenario_heads.scenario_kernel.numpy()
+    assert old_rows.shape[0] == new_rows.shape[0] == 2  # unknown + "default", in both domains
+    assert not np.array_equal(new_rows[1], old_rows[1])  # the new domain's events trained its scenario's head
