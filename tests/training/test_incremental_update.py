@@ -165,7 +165,7 @@ def test_an_interrupted_update_resumes_only_with_its_settings(base_dir, tmp_path
 
     from kill_resume import Interrupted, interrupting_backup  # pylint: disable=import-outside-toplevel
 
-    monkeypatch.setattr(tf_keras.callbacks, "BackupAndRestore", interrupting_backup(5))  # a backup every 2 steps
+    monkeypatch.setattr(tf_keras.callbacks, "BackupAndRestore", interrupting_backup(KILL_AFTER_BATCHES))
     with pytest.raises(Interrupted):
         update_model(base_dir, base_and_new()[1], str(tmp_path), UpdateConfig(epochs=UPDATE_EPOCHS))
     monkeypatch.undo()
@@ -180,8 +180,8 @@ def test_an_interrupted_update_resumes_only_with_its_settings(base_dir, tmp_path
         update_model(base_dir, fewer, str(tmp_path), UpdateConfig(UPDATE_EPOCHS))
     with caplog.at_level(logging.INFO, logger="tfrec_llm"):
         summary = update_model(base_dir, later, str(tmp_path), UpdateConfig(UPDATE_EPOCHS))
-    assert "Resuming the update from backup: epoch 1, step 4" in caplog.text  # the last backup: step 4
-    assert len(summary["update"]["loss"]) == UPDATE_EPOCHS
+    assert "Resuming the update from backup: epoch 2, step 4" in caplog.text  # the backup after batch 14
+    assert len(summary["update"]["loss"]) == UPDATE_EPOCHS  # epoch 1's loss too, from the interrupted run
     assert not (tmp_path / "backup").exists()  # finished: the backup and its record are gone
 
 
@@ -235,6 +235,8 @@ def test_a_killed_update_resumes_to_the_uninterrupted_weights(base_dir, updated,
     resumed = _run(base_dir, tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "Resuming the update from backup: epoch 2" in resumed.stderr
+    loss = json.loads([line for line in resumed.stdout.splitlines() if line.startswith("LOSS ")][-1][len("LOSS ") :])
+    np.testing.assert_allclose(loss, updated[1]["update"]["loss"], rtol=1e-5)  # every epoch's, epoch 1 included
     expected, actual = TrainedModel.load(updated[0]).model, TrainedModel.load(str(tmp_path)).model
     for a, b in zip(expected.variables, actual.variables):
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.name)

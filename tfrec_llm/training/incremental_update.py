@@ -46,7 +46,14 @@ from tfrec_llm.training.model_building import build_model, save_weights
 from tfrec_llm.training.resumable_fit import backup_dir_of, events_fingerprint, resumable_fit
 from tfrec_llm.training.resume import check_backup_config
 from tfrec_llm.training.trained_model import CONFIG_FILE, TEXT_ENCODER_DIR, TrainedModel
-from tfrec_llm.training.trainer import METRICS_FILE, build_variables, set_seeds, write_config
+from tfrec_llm.training.trainer import (
+    METRICS_FILE,
+    TRAINING_LOG_FILE,
+    build_variables,
+    epoch_losses,
+    set_seeds,
+    write_config,
+)
 from tfrec_llm.training.update_inputs import check_text_encoder, item_texts, known_text_conflicts
 from tfrec_llm.training.vocabulary_growth import grow_assets, transfer_weights
 
@@ -194,7 +201,22 @@ def update_model(
 
     os.makedirs(output_dir, exist_ok=True)
     started_training = time.time()
-    history = resumable_fit(model, features, run_config, backup_dir, record, name="update")
+    log_path = os.path.join(output_dir, TRAINING_LOG_FILE)  # the loss of every epoch, across resumes
+
+    def forget_an_earlier_run():
+        if os.path.exists(log_path):
+            os.remove(log_path)
+
+    resumable_fit(
+        model,
+        features,
+        run_config,
+        backup_dir,
+        record,
+        loggers=[tf_keras.callbacks.CSVLogger(log_path, append=True)],
+        on_fresh_start=forget_an_earlier_run,
+        name="update",
+    )
     train_seconds = time.time() - started_training
 
     write_config(config, output_dir)
@@ -212,7 +234,7 @@ def update_model(
             "new_items": growth.new_items,
             "newly_trained_items": growth.newly_trained_items,
             "new_values": growth.new_values,
-            "loss": [float(v) for v in history.history.get("loss", [])],
+            "loss": epoch_losses(log_path),
             "grow_seconds": grown_seconds,
             "train_seconds": train_seconds,
             "seconds": time.time() - started,
