@@ -5,8 +5,8 @@ Usage:
         [--output cold_users.json]
 
 Prints the markdown table of `tfrec_llm.queries.cold_user_benchmark` (test
-targets of the model's own split; the blend weight chosen on validation)
-and the target: profile + 1 interaction beats popularity and 1 interaction
+targets of the model's own split; the blend weight w and the BERT
+similarity weight alpha chosen on validation) and the target: profile + 1 interaction beats popularity and 1 interaction
 alone on Recall@10.
 """
 

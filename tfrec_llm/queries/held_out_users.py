@@ -12,6 +12,7 @@ import dataclasses
 from typing import Optional
 
 import numpy as np
+import tensorflow as tf
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, PAD_INDEX
 from tfrec_llm.queries.retriever import TextQueryRetriever
@@ -36,6 +37,8 @@ class HeldOutUsers:
     trained: object
     experiment: ExperimentData
     text_retriever: TextQueryRetriever
+    _item_text_features: Optional[np.ndarray] = dataclasses.field(default=None, repr=False)
+    _text_features_module: object = dataclasses.field(default=None, repr=False)
 
     @classmethod
     def load(cls, model_dir: str, data_source: Optional[str] = None, data=None) -> "HeldOutUsers":
@@ -86,6 +89,32 @@ class HeldOutUsers:
         return query_embeddings(
             self.trained.model, features, np.concatenate([catalog.reserved_vectors, catalog.item_vectors])
         )
+
+    @property
+    def item_text_features(self) -> np.ndarray:
+        """float32 [N, h] the catalog items' frozen BERT vectors (before the projection)."""
+        from tfrec_llm.serving.signatures.text_retrieval_module import catalog_text_features  # pylint: disable=import-outside-toplevel
+
+        if self._item_text_features is None:
+            self._item_text_features = catalog_text_features(
+                self.trained.model.item_tower, self.trained.assets.num_index_rows
+            )
+        return self._item_text_features
+
+    def text_features(self, texts) -> np.ndarray:
+        """float32 [n, h] the texts' frozen BERT vectors, L2-normalised; each distinct text encoded once."""
+        from tfrec_llm.serving.export.exporter import item_text_encoder  # pylint: disable=import-outside-toplevel
+        from tfrec_llm.serving.signatures.item_text_encoder_module import TEXT_FEATURES_OUTPUT, TEXT_INPUT  # pylint: disable=import-outside-toplevel
+
+        if self._text_features_module is None:
+            self._text_features_module = item_text_encoder(self.trained)
+        distinct, position = np.unique(np.asarray(texts, dtype=str), return_inverse=True)
+        encode = self._text_features_module.encode_text_features
+        parts = [np.zeros((0, self.item_text_features.shape[1]), np.float32)] + [
+            encode({TEXT_INPUT: tf.constant(distinct[i : i + 256])})[TEXT_FEATURES_OUTPUT].numpy()
+            for i in range(0, len(distinct), 256)
+        ]
+        return np.concatenate(parts)[position]
 
     def text_vectors(self, texts) -> np.ndarray:
         """float32 [n, d] request embeddings; each distinct text is encoded once."""

@@ -8,7 +8,14 @@ scores the catalog with one matrix product:
 
     query = (1 - w) * text_vector + w * user_vector(history)
 
-w = 0 is the plain request; w = 1 the history alone. An empty history is
+w = 0 is the plain request; w = 1 the history alone. The frozen text
+encoder's own similarity can be added at score level (`fused_scores`):
+
+    score(i) = query . v_i + alpha * z(cos(BERT(text), BERT(text_i)))
+
+with z the per-row standardisation over the catalog (BERT = the model's
+frozen text encoder, mean-pooled, before the item tower's projection);
+alpha = 0 is the blend alone. An empty history is
 read as the user tower reads it everywhere (the `retrieval` model's
 no-history answer): the model's prior for someone it knows nothing about,
 which its training made close to popularity. That is the popularity part of
@@ -19,21 +26,37 @@ The default weights were measured on ml-100k with MiniLM (README,
 "Cold users and personal requests"), chosen on the validation targets:
 - `PROFILE_HISTORY_WEIGHTS[n]`: a profile with n = 0, 1, 2, 3+ interactions
   (`benchmarks/bench_cold_users.py`: the best validation Recall@10 over
-  w = 0, 0.1, ..., 1). With one interaction or more the measured weight is
-  (close to) 1: on ml-100k a genre profile adds nothing the user tower does
-  not get from one item, so the profile mostly serves users with none;
+  w = 0, 0.1, ..., 0.7 and 0.8, 0.82, ..., 1). With one interaction or more
+  the measured weight is (close to) 1: on ml-100k a genre profile adds
+  nothing the user tower does not get from one item (0.88 and 0.98 for 2
+  and 3 won on validation by 1-6 of 943 users and lost on test), so the
+  profile mostly serves users with none;
+- `PROFILE_TEXT_SIMILARITY_WEIGHTS[n]`: alpha for a profile with n
+  interactions, the best validation Recall@10 over `SIMILARITY_WEIGHTS`
+  at the chosen w (same benchmark): 0 with 1-3 interactions (every alpha >
+  0 lowered validation Recall@10), 0.005 with none (one user of 943);
 - `REQUEST_HISTORY_WEIGHT`: a request with a history, the largest weight
   whose request precision@10 stays within 10% of the request alone while
   the share of the user's own held-out items rises
-  (`benchmarks/bench_personal_requests.py`).
+  (`benchmarks/bench_personal_requests.py`);
+- `REQUEST_TEXT_SIMILARITY_WEIGHT`: 0, so a request with a history is
+  served as that benchmark measured it. For requests alone, alpha = the
+  median per-row standard deviation of the model's request scores (a rule
+  blind to relevance; 0.20 on ml-100k) lifts precision@10 on
+  `benchmarks/queries/movielens-100k.json` from 0.356 to 0.778 (BERT alone
+  0.739): pass it explicitly (`--text-similarity-weight 0.2`, or
+  `retrieve_personal` with history_weight 0).
 """
 
 from typing import Dict
 
 import numpy as np
 
-PROFILE_HISTORY_WEIGHTS: Dict[int, float] = {0: 0.6, 1: 1.0, 2: 0.9, 3: 1.0}
+PROFILE_HISTORY_WEIGHTS: Dict[int, float] = {0: 0.6, 1: 1.0, 2: 0.88, 3: 0.98}
+PROFILE_TEXT_SIMILARITY_WEIGHTS: Dict[int, float] = {0: 0.005, 1: 0.0, 2: 0.0, 3: 0.0}
 REQUEST_HISTORY_WEIGHT = 0.5
+REQUEST_TEXT_SIMILARITY_WEIGHT = 0.0
+SIMILARITY_WEIGHTS = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2)
 
 
 def profile_history_weight(num_history_items: int) -> float:
@@ -41,6 +64,13 @@ def profile_history_weight(num_history_items: int) -> float:
     if num_history_items < 0:
         raise ValueError(f"num_history_items must be >= 0, got {num_history_items}.")
     return PROFILE_HISTORY_WEIGHTS[min(num_history_items, max(PROFILE_HISTORY_WEIGHTS))]
+
+
+def profile_text_similarity_weight(num_history_items: int) -> float:
+    """The measured alpha of BERT's similarity for a profile plus `num_history_items` interactions."""
+    if num_history_items < 0:
+        raise ValueError(f"num_history_items must be >= 0, got {num_history_items}.")
+    return PROFILE_TEXT_SIMILARITY_WEIGHTS[min(num_history_items, max(PROFILE_TEXT_SIMILARITY_WEIGHTS))]
 
 
 def check_history_weight(history_weight: float) -> float:
@@ -63,3 +93,77 @@ def blend_vectors(text_vectors: np.ndarray, user_vectors: np.ndarray, history_we
     if text_vectors.shape != user_vectors.shape:
         raise ValueError(f"text and user vectors differ in shape: {text_vectors.shape} vs {user_vectors.shape}.")
     return ((1.0 - weight) * text_vectors + weight * user_vectors).astype(np.float32)
+
+
+def check_similarity_weight(similarity_weight: float) -> float:
+    """`similarity_weight` (alpha) as a float >= 0, or a ValueError naming it."""
+    weight = float(similarity_weight)
+    if not weight >= 0.0:
+        raise ValueError(f"text similarity weight must be >= 0, got {similarity_weight}.")
+    return weight
+
+
+def standardized_rows(scores: np.ndarray) -> np.ndarray:
+    """float32 [B, N]: each row minus its mean, over its standard deviation (a constant row -> 0)."""
+    scores = np.asarray(scores, np.float32)
+    centred = scores - scores.mean(axis=1, keepdims=True)
+    spread = centred.std(axis=1, keepdims=True)
+    return (centred / np.where(spread > 0, spread, 1.0)).astype(np.float32)
+
+
+def fused_scores(
+    model_scores: np.ndarray, text_features: np.ndarray, item_text_features: np.ndarray, similarity_weight: float
+) -> np.ndarray:
+    """float32 [B, N]: model_scores + alpha * z(cos(text_features, item_text_features)).
+
+    Args:
+        model_scores: [B, N] blended query . item embeddings.
+        text_features: [B, h] BERT vectors of the texts (any norm).
+        item_text_features: [N, h] BERT vectors of the catalog items (any norm).
+        similarity_weight: alpha >= 0; 0 returns `model_scores` unchanged.
+
+    Example:
+        fused_scores(np.zeros((1, 2)), np.array([[1.0, 0.0]]), np.eye(2), 0.5)  # [[0.5, -0.5]]
+    """
+    weight = check_similarity_weight(similarity_weight)
+    model_scores = np.asarray(model_scores, np.float32)
+    if weight == 0.0:
+        return model_scores
+    cosines = unit_rows(text_features) @ unit_rows(item_text_features).T
+    return (model_scores + weight * standardized_rows(cosines)).astype(np.float32)
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """float32 rows scaled to unit L2 norm (zero rows stay zero)."""
+    vectors = np.asarray(vectors, np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def fused_query_vectors(
+    query_vectors: np.ndarray,
+    item_vectors: np.ndarray,
+    text_features: np.ndarray,
+    item_text_features: np.ndarray,
+    similarity_weight: float,
+):
+    """(queries [B, d + h], items [N, d + h]) whose dot products rank as `fused_scores` does.
+
+    z's row mean shifts every item of a row alike, so
+    query . v_i + alpha * cos_i / std_row(cos) orders each row as the fused
+    score: the evaluator can rank it with one matrix product.
+    """
+    weight = check_similarity_weight(similarity_weight)
+    features, item_features = unit_rows(text_features), unit_rows(item_text_features)
+    spread = (features @ item_features.T).std(axis=1, keepdims=True)
+    queries = np.concatenate([query_vectors, weight * features / np.where(spread > 0, spread, 1.0)], axis=1)
+    return queries.astype(np.float32), np.concatenate([item_vectors, item_features], axis=1).astype(np.float32)
+
+
+def equal_spread_weight(model_scores: np.ndarray) -> float:
+    """alpha giving alpha * z(BERT cosine) the spread of the model's own scores: the median row std.
+
+    A rule that reads no relevance label (issue 13's requests): with it the
+    fused score weighs the two standardised scores about equally.
+    """
+    return float(np.median(np.asarray(model_scores, np.float64).std(axis=1)))

@@ -2,11 +2,14 @@
 
 Scores every catalog item with the blend of `personal_blend.py`:
 (1 - w) * text vector + w * user vector, dot product with the item
-embeddings; the history's own items are excluded (as `retrieval` excludes
+embeddings, plus alpha * z(cosine of the text's and the items' frozen BERT
+vectors) when a similarity weight alpha > 0 is given (`fused_scores`); the
+history's own items are excluded (as `retrieval` excludes
 them). Runs in memory (`from_trained_model`: the model's user tower and
 item tower's text path) or from an export alone (`from_export`: the
-`item_text_encoder` and `user_encoder` models and the latest `retrieval`
-catalog). The exported `text_retrieval` model's `retrieve_personal`
+`item_text_encoder` and `user_encoder` models, the latest `retrieval`
+catalog and, for alpha, the latest `text_retrieval` model's BERT table and
+encoder). The exported `text_retrieval` model's `retrieve_personal`
 signature computes the same in one call for TF Serving.
 
 History ids the catalog does not know are dropped with a warning naming
@@ -21,8 +24,21 @@ import numpy as np
 import tensorflow as tf
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
-from tfrec_llm.queries.personal_blend import REQUEST_HISTORY_WEIGHT, blend_vectors, profile_history_weight
+from tfrec_llm.queries.personal_blend import (
+    REQUEST_HISTORY_WEIGHT,
+    REQUEST_TEXT_SIMILARITY_WEIGHT,
+    blend_vectors,
+    check_similarity_weight,
+    fused_scores,
+    profile_history_weight,
+    profile_text_similarity_weight,
+)
 from tfrec_llm.queries.retriever import TextQueryRetriever
+from tfrec_llm.serving.signatures.item_text_encoder_module import (
+    ENCODE_BATCH_SIZE,
+    TEXT_FEATURES_OUTPUT,
+    TEXT_INPUT,
+)
 from tfrec_llm.serving.catalog.serving_catalog import ServingCatalog
 from tfrec_llm.serving.recommendation import Recommendation
 
@@ -41,16 +57,31 @@ class PersonalRetriever:
         text_retriever: a `TextQueryRetriever` (request embeddings and the catalog).
         encode_histories: string [B, H] item ids ("" = padding) -> float32
             [B, d] L2-normalised user embeddings in the default context.
+        encode_text_features: string [B] texts -> float32 [B, h] frozen BERT
+            vectors (None: no text similarity, alpha must be 0).
+        item_text_features: float32 [N, h] the catalog items' BERT vectors.
 
     Example:
         retriever = PersonalRetriever.from_export("runs/export")
-        retriever.search("something funny", ["50", "181"], history_weight=0.3, k=5)
+        retriever.search("something funny", ["50", "181"], history_weight=0.3, k=5, similarity_weight=0.05)
     """
 
-    def __init__(self, text_retriever: TextQueryRetriever, encode_histories: Callable[[np.ndarray], np.ndarray]):
+    def __init__(
+        self,
+        text_retriever: TextQueryRetriever,
+        encode_histories: Callable[[np.ndarray], np.ndarray],
+        encode_text_features: Optional[Callable[[tf.Tensor], np.ndarray]] = None,
+        item_text_features: Optional[np.ndarray] = None,
+    ):
         self.text_retriever = text_retriever
         self._encode_histories = encode_histories
         self.catalog: ServingCatalog = text_retriever.catalog
+        if (encode_text_features is None) != (item_text_features is None):
+            raise ValueError("Pass both encode_text_features and item_text_features, or neither.")
+        if item_text_features is not None and len(item_text_features) != self.catalog.num_items:
+            raise ValueError(f"{len(item_text_features)} item text feature rows for {self.catalog.num_items} items.")
+        self._encode_text_features = encode_text_features
+        self.item_text_features = item_text_features
         self._positions = {item_id: i for i, item_id in enumerate(self.catalog.item_ids.tolist())}
 
     @classmethod
@@ -58,6 +89,8 @@ class PersonalRetriever:
         """In memory: the trained user tower reads the histories in the signatures' default context."""
         from tfrec_llm.serving.catalog.context_lookup import default_scenario_index  # pylint: disable=import-outside-toplevel
         from tfrec_llm.training.model_evaluation import query_embeddings  # pylint: disable=import-outside-toplevel
+        from tfrec_llm.serving.export.exporter import item_text_encoder  # pylint: disable=import-outside-toplevel
+        from tfrec_llm.serving.signatures.text_retrieval_module import catalog_text_features  # pylint: disable=import-outside-toplevel
 
         text_retriever = TextQueryRetriever.from_trained_model(trained)
         catalog = text_retriever.catalog
@@ -76,20 +109,40 @@ class PersonalRetriever:
             features.update({f"user_{name}": np.zeros(len(histories), np.int32) for name in feature_names})
             return query_embeddings(trained.model, features, table)
 
-        return cls(text_retriever, encode)
+        features_module = item_text_encoder(trained)
+        return cls(
+            text_retriever,
+            encode,
+            lambda texts: features_module.encode_text_features({TEXT_INPUT: texts})[TEXT_FEATURES_OUTPUT].numpy(),
+            catalog_text_features(trained.model.item_tower, trained.assets.num_index_rows),
+        )
 
     @classmethod
     def from_export(cls, export_dir: str) -> "PersonalRetriever":
-        """From an export alone: `item_text_encoder`, `user_encoder` and the latest `retrieval` catalog."""
-        from tfrec_llm.serving.export.exporter import USER_ENCODER  # pylint: disable=import-outside-toplevel
+        """From an export alone: `item_text_encoder`, `user_encoder`, the latest `retrieval` catalog and
+        `text_retrieval`'s BERT table (exports written before it: no text similarity)."""
+        from tfrec_llm.serving.export.exporter import TEXT_RETRIEVAL, USER_ENCODER  # pylint: disable=import-outside-toplevel
         from tfrec_llm.serving.saved_model_loading import load_latest_version  # pylint: disable=import-outside-toplevel
         from tfrec_llm.serving.signatures.user_encoder_module import USER_EMBEDDING_OUTPUT  # pylint: disable=import-outside-toplevel
 
         _, user_encoder = load_latest_version(export_dir, USER_ENCODER)
         encode = user_encoder.signatures["serving_default"]
+        encode_features, item_features = None, None
+        try:
+            _, text_retrieval = load_latest_version(export_dir, TEXT_RETRIEVAL)
+        except FileNotFoundError:
+            text_retrieval = None
+        if text_retrieval is not None and hasattr(text_retrieval, "text_features"):
+            item_features = text_retrieval.text_features.numpy()
+
+            def encode_features(texts, loaded=text_retrieval):  # holds the loaded model: its variables stay alive
+                return loaded.text_encoder.encode_text_features({TEXT_INPUT: texts})[TEXT_FEATURES_OUTPUT].numpy()
+
         return cls(
             TextQueryRetriever.from_export(export_dir),
             lambda histories: encode(history=tf.constant(histories, tf.string))[USER_EMBEDDING_OUTPUT].numpy(),
+            encode_features,
+            item_features,
         )
 
     def known_history(self, history: Sequence[str]) -> List[str]:
@@ -113,24 +166,51 @@ class PersonalRetriever:
         padded = np.array([h + [""] * (width - len(h)) for h in kept], dtype=object).astype(str)
         return np.asarray(self._encode_histories(padded.reshape(len(kept), width)), np.float32)
 
-    def scores(self, texts: Sequence[str], histories: Sequence[Sequence[str]], history_weight: float) -> np.ndarray:
-        """float32 [B, N]: blended query . item, -inf at each row's history items."""
+    def text_features(self, texts: Sequence[str]) -> np.ndarray:
+        """float32 [B, h] the texts' frozen BERT vectors, L2-normalised."""
+        if self._encode_text_features is None:
+            raise ValueError(
+                "This model has no BERT item table (an export written before it): text similarity weight must be 0."
+            )
+        parts = [
+            np.asarray(self._encode_text_features(tf.constant(list(texts[i : i + ENCODE_BATCH_SIZE]), tf.string)))
+            for i in range(0, len(texts), ENCODE_BATCH_SIZE)
+        ]
+        return np.concatenate(parts).astype(np.float32)
+
+    def scores(
+        self,
+        texts: Sequence[str],
+        histories: Sequence[Sequence[str]],
+        history_weight: float,
+        similarity_weight: float = 0.0,
+    ) -> np.ndarray:
+        """float32 [B, N]: blended query . item (+ alpha * z(BERT cosine)), -inf at each row's history items."""
         if len(texts) != len(histories):
             raise ValueError(f"{len(texts)} texts for {len(histories)} histories.")
+        similarity_weight = check_similarity_weight(similarity_weight)
         known = [self.known_history(history) for history in histories]
         vectors = blend_vectors(self.text_retriever.query_vectors(texts), self.user_vectors(known), history_weight)
         scores = vectors @ self.catalog.item_vectors.T
+        if similarity_weight > 0:
+            features = self.text_features([str(t).strip() for t in texts])
+            scores = fused_scores(scores, features, self.item_text_features, similarity_weight)
         for row, history in enumerate(known):
             scores[row, [self._positions[i] for i in history]] = -np.inf
         return scores
 
     def search(
-        self, text: str, history: Sequence[str] = (), history_weight: float = 0.0, k: int = 10
+        self,
+        text: str,
+        history: Sequence[str] = (),
+        history_weight: float = 0.0,
+        k: int = 10,
+        similarity_weight: float = 0.0,
     ) -> List[Recommendation]:
         """The k best catalog items for one text and history, best first (history items excluded)."""
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}.")
-        scores = self.scores([text], [list(history)], history_weight)[0]
+        scores = self.scores([text], [list(history)], history_weight, similarity_weight)[0]
         order = np.argsort(-scores, kind="stable")
         order = order[np.isfinite(scores[order])][:k]
         return [
@@ -146,12 +226,14 @@ def personal_recommendations(
     k: int = 10,
     history_weight: Optional[float] = None,
     profile: bool = False,
+    similarity_weight: Optional[float] = None,
 ) -> List[Recommendation]:
     """Top-k items for a request (or, with `profile=True`, a new user's taste profile) and a history.
 
-    The weight defaults to the measured one (`personal_blend.py`): for a
-    profile, `profile_history_weight` of the number of known history items;
-    for a request, `REQUEST_HISTORY_WEIGHT`.
+    The weights default to the measured ones (`personal_blend.py`): for a
+    profile, `profile_history_weight` and `profile_text_similarity_weight` of
+    the number of known history items; for a request, `REQUEST_HISTORY_WEIGHT`
+    and `REQUEST_TEXT_SIMILARITY_WEIGHT`.
 
     Example:
         personal_recommendations("exports", "likes war films and old westerns", ["50"], profile=True)
@@ -160,4 +242,8 @@ def personal_recommendations(
     known = retriever.known_history(history)  # unknown ids: named in one warning, then dropped
     if history_weight is None:
         history_weight = profile_history_weight(len(known)) if profile else REQUEST_HISTORY_WEIGHT
-    return retriever.search(text, known, history_weight, k)
+    if similarity_weight is None:
+        similarity_weight = profile_text_similarity_weight(len(known)) if profile else REQUEST_TEXT_SIMILARITY_WEIGHT
+        if retriever.item_text_features is None:  # an export written before the BERT table: the blend alone
+            similarity_weight = 0.0
+    return retriever.search(text, known, history_weight, k, similarity_weight)

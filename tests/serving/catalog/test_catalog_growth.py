@@ -159,9 +159,36 @@ def test_the_grown_text_retrieval_keeps_its_personal_signature(grown_export):
         history=tf.constant([["m1"]] * len(texts)),
         history_weight=tf.constant(0.0),
         k=tf.constant(1),
+        text_similarity_weight=tf.constant(0.0),
     )
     assert [row[0].decode() for row in outputs["item_ids"].numpy()] == [item_id for item_id, _ in NEW_ITEMS]
     blended = personal(
-        query=tf.constant(texts[:1]), history=tf.constant([["m1"]]), history_weight=tf.constant(1.0), k=tf.constant(3)
+        query=tf.constant(texts[:1]),
+        history=tf.constant([["m1"]]),
+        history_weight=tf.constant(1.0),
+        k=tf.constant(3),
+        text_similarity_weight=tf.constant(0.0),
     )
     assert blended["item_ids"].shape == (1, 3)
+
+
+def test_the_grown_text_retrieval_appends_the_new_items_bert_vectors(grown_export, export_dir):
+    """The second table (BERT vectors) grows with the catalog: old rows kept, new rows the new texts' own
+    vectors, so a new item's own text ranks it first by BERT similarity alone."""
+    directory, _ = grown_export
+    old = load_saved_model(os.path.join(export_dir, "text_retrieval", "1"))
+    grown = load_saved_model(os.path.join(directory, "text_retrieval", "2"))
+    table, before = grown.text_features.numpy(), old.text_features.numpy()
+    texts = [text for _, text in NEW_ITEMS]
+    assert table.shape == (before.shape[0] + len(NEW_ITEMS), before.shape[1])
+    np.testing.assert_allclose(table[: len(before)], before, atol=1e-6)
+    own = old.text_encoder.encode_text_features({"text": tf.constant(texts)})["text_features"].numpy()
+    np.testing.assert_allclose(table[len(before) :], own, atol=1e-5)
+    outputs = grown.signatures["retrieve_personal"](
+        query=tf.constant(texts),
+        history=tf.constant([[""]] * len(texts)),
+        history_weight=tf.constant(0.0),
+        k=tf.constant(1),
+        text_similarity_weight=tf.constant(1e4),
+    )
+    assert [row[0].decode() for row in outputs["item_ids"].numpy()] == [item_id for item_id, _ in NEW_ITEMS]

@@ -57,9 +57,13 @@ def test_needs_only_tf_text_tokenizer_ops_beyond_core(export_dir):
     assert not any("RoundRobinTrim" in op for op in ops) and "TopKV2" in ops
 
 
-def personal(text_retrieval, queries, history, weight, k=10):
+def personal(text_retrieval, queries, history, weight, k=10, alpha=0.0):
     return text_retrieval.signatures["retrieve_personal"](
-        query=tf.constant(queries), history=tf.constant(history), history_weight=tf.constant(weight), k=tf.constant(k)
+        query=tf.constant(queries),
+        history=tf.constant(history),
+        history_weight=tf.constant(weight),
+        k=tf.constant(k),
+        text_similarity_weight=tf.constant(alpha),
     )
 
 
@@ -98,3 +102,35 @@ def test_personal_weight_1_is_the_retrieval_answer_and_weights_are_clipped(text_
     assert ids(full["item_ids"]) == ids(by_history["item_ids"])
     np.testing.assert_allclose(full["scores"].numpy(), by_history["scores"].numpy(), atol=1e-5)
     assert ids(personal(text_retrieval, QUERIES[:1], history, 7.0)["item_ids"]) == ids(full["item_ids"])
+
+
+def test_personal_text_similarity_matches_the_library_in_memory_and_from_export(text_retrieval, trained, export_dir):
+    """alpha * z(BERT cosine) is added in-graph exactly as `fused_scores` adds it in the library."""
+    libraries = (PersonalRetriever.from_trained_model(trained), PersonalRetriever.from_export(export_dir))
+    histories = [["m1", "m5", ""], ["m2", "", ""], ["", "", ""]]
+    for weight, alpha in ((0.3, 0.05), (1.0, 0.5), (0.0, 2.0)):
+        outputs = personal(text_retrieval, QUERIES, histories, weight, alpha=alpha)
+        for library in libraries:
+            for row, (query, history) in enumerate(zip(QUERIES, histories)):
+                expected = library.search(query, history, weight, k=10, similarity_weight=alpha)
+                assert ids(outputs["item_ids"])[row] == expected_ids(expected), (weight, alpha, row)
+                np.testing.assert_allclose(outputs["scores"].numpy()[row], [r.score for r in expected], atol=1e-4)
+
+
+def test_personal_alpha_0_is_the_old_blend_and_a_large_alpha_follows_bert(text_retrieval, export_dir):
+    library = PersonalRetriever.from_export(export_dir)
+    history = [["m3", "m7", ""]]
+    old = personal(text_retrieval, QUERIES[:1], history, 0.4)  # alpha 0: the blend alone
+    blend = library.scores(QUERIES[:1], history, 0.4)[0]  # (1 - w) * request + w * user, dot product
+    order = [i for i in np.argsort(-blend, kind="stable") if np.isfinite(blend[i])][:10]
+    assert ids(old["item_ids"])[0] == [str(library.catalog.item_ids[i]) for i in order]
+    np.testing.assert_allclose(old["scores"].numpy()[0], blend[order], atol=1e-5)
+    assert ids(personal(text_retrieval, QUERIES[:1], history, 0.4, alpha=-3.0)["item_ids"]) == ids(old["item_ids"])
+    # A huge alpha ranks by BERT's cosine alone: the BERT nearest catalog item comes first.
+    features = library.text_features(QUERIES[:1])[0]
+    cosines = library.item_text_features @ features / np.linalg.norm(library.item_text_features, axis=1)
+    cosines[[list(library.catalog.item_ids).index(i) for i in ("m3", "m7")]] = -np.inf  # the history is excluded
+    top = personal(text_retrieval, QUERIES[:1], history, 0.4, alpha=1e4)
+    assert ids(top["item_ids"])[0][0] == str(library.catalog.item_ids[int(np.argmax(cosines))])
+    with pytest.raises(ValueError, match="text similarity weight must be >= 0"):
+        library.scores(QUERIES[:1], history, 0.4, -1.0)

@@ -5,7 +5,8 @@ latest `item_text_encoder` export: their text through BERT and the item
 tower's text path, with the out-of-vocabulary id slot, as cold-start items
 are in training. They are appended to the item table of every exported
 model holding one (retrieval, ranking, user_encoder, item_encoder,
-text_retrieval: their catalogs stay identical), each written as a new version. No retraining:
+text_retrieval: their catalogs stay identical; text_retrieval's second table, the items' BERT
+vectors, grows by the new texts' vectors), each written as a new version. No retraining:
 user tower and ranking head are re-saved unchanged from the latest
 versions, and settings come from their `export_info.json`.
 
@@ -34,7 +35,12 @@ from tfrec_llm.serving.catalog.history_encoder import HistoryEncoder
 from tfrec_llm.serving.catalog.item_catalog_file import read_item_catalog
 from tfrec_llm.serving.signatures.item_encoder_module import ItemEncoderModule
 from tfrec_llm.serving.catalog.item_lookup import ItemLookup
-from tfrec_llm.serving.signatures.item_text_encoder_module import ENCODE_BATCH_SIZE, ITEM_EMBEDDING_OUTPUT, TEXT_INPUT
+from tfrec_llm.serving.signatures.item_text_encoder_module import (
+    ENCODE_BATCH_SIZE,
+    ITEM_EMBEDDING_OUTPUT,
+    TEXT_FEATURES_OUTPUT,
+    TEXT_INPUT,
+)
 from tfrec_llm.serving.export.model_version_writer import write_model_version
 from tfrec_llm.serving.signatures.ranking_module import RankingModule
 from tfrec_llm.serving.signatures.retrieval_module import RetrievalModule
@@ -89,7 +95,7 @@ def add_items(export_dir: str, items_csv: str, model_name: str = RETRIEVAL, vali
             loaded = load_saved_model(source)
             source_info = ExportInfo.read(source)
             catalog = exported_catalog(loaded, source).appended(new_items.item_ids, new_items.titles, vectors)
-            module = rebuild_module(name, loaded, source_info, catalog, os.path.join(scratch, name))
+            module = rebuild_module(name, loaded, source_info, catalog, os.path.join(scratch, name), new_items.texts)
             grown_info = dataclasses.replace(
                 source_info, num_items=catalog.num_items, added_items=source_info.added_items + len(new_items.item_ids)
             )
@@ -165,10 +171,33 @@ def grown_tailness(loaded: LoadedSavedModel, num_items: int) -> np.ndarray:
     return np.concatenate([known, np.ones(num_items - old, np.float32)])
 
 
+def grown_text_features(loaded: LoadedSavedModel, new_texts: Optional[np.ndarray]) -> Optional[np.ndarray]:
+    """`text_retrieval`'s BERT item table with the new texts' vectors appended (None if it has none)."""
+    if not hasattr(loaded, "text_features"):  # exported before the second table
+        return None
+    known = loaded.text_features.numpy()
+    texts = np.asarray([] if new_texts is None else new_texts, dtype=str)
+    encode = loaded.text_encoder.encode_text_features
+    parts = [known] + [
+        encode({TEXT_INPUT: tf.constant(texts[start : start + ENCODE_BATCH_SIZE])})[TEXT_FEATURES_OUTPUT].numpy()
+        for start in range(0, len(texts), ENCODE_BATCH_SIZE)
+    ]
+    return np.concatenate(parts).astype(np.float32)
+
+
 def rebuild_module(
-    model_name: str, loaded: LoadedSavedModel, info: ExportInfo, catalog: ServingCatalog, scratch_dir: str
+    model_name: str,
+    loaded: LoadedSavedModel,
+    info: ExportInfo,
+    catalog: ServingCatalog,
+    scratch_dir: str,
+    new_texts: Optional[np.ndarray] = None,
 ) -> tf.Module:
-    """A module of `model_name` over `catalog`, reusing the loaded model's learned functions."""
+    """A module of `model_name` over `catalog`, reusing the loaded model's learned functions.
+
+    `new_texts` are the texts of the items `catalog` appends to the loaded one:
+    `text_retrieval`'s second table (BERT vectors) grows by their encodings.
+    """
     items = ItemLookup(catalog, scratch_dir)
     if model_name == ITEM_ENCODER:
         return ItemEncoderModule(items)
@@ -180,7 +209,9 @@ def rebuild_module(
     )
     history = HistoryEncoder(items, context, loaded.history_encoder.user_tower, info.max_history)
     if model_name == TEXT_RETRIEVAL:
-        return TextRetrievalModule(loaded.text_encoder, items, info.max_k, history)
+        return TextRetrievalModule(
+            loaded.text_encoder, items, info.max_k, history, grown_text_features(loaded, new_texts)
+        )
     if model_name == RETRIEVAL:
         return RetrievalModule(history, info.max_k, grown_tailness(loaded, catalog.num_items))
     if model_name == RANKING:

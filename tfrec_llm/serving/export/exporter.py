@@ -51,7 +51,7 @@ from tfrec_llm.serving.signatures.ranking_module import RankingModule
 from tfrec_llm.serving.signatures.retrieval_module import RetrievalModule
 from tfrec_llm.serving.reranking import tailness_from_popularity
 from tfrec_llm.serving.catalog.serving_catalog import ServingCatalog
-from tfrec_llm.serving.signatures.text_retrieval_module import TextRetrievalModule
+from tfrec_llm.serving.signatures.text_retrieval_module import TextRetrievalModule, catalog_text_features
 from tfrec_llm.serving.signatures.user_encoder_module import UserEncoderModule
 from tfrec_llm.serving.signatures.user_tower_module import UserTowerModule
 from tfrec_llm.training.trained_model import TrainedModel
@@ -170,7 +170,13 @@ def build_export_modules(
         USER_ENCODER: lambda: UserEncoderModule(history),
         ITEM_ENCODER: lambda: ItemEncoderModule(items),
         ITEM_TEXT_ENCODER: lambda: item_text_encoder(trained),
-        TEXT_RETRIEVAL: lambda: TextRetrievalModule(item_text_encoder(trained), items, max_k, history),
+        TEXT_RETRIEVAL: lambda: TextRetrievalModule(
+            item_text_encoder(trained),
+            items,
+            max_k,
+            history,
+            catalog_text_features(trained.model.item_tower, assets.num_index_rows),
+        ),
     }
     return {name: builders[name]() for name in names}
 

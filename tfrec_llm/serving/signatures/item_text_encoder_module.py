@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # serving a SavedModel needs none of these
 
 MODEL_NAME = "item_text_encoder"
 TEXT_INPUT = "text"
+TEXT_FEATURES_OUTPUT = "text_features"
 # Texts per call when a client encodes many texts (new items, requests).
 ENCODE_BATCH_SIZE = 256
 EXAMPLE_TEXTS = ("A space opera. Sci-Fi", "", "Amour. Drama|Romance")
@@ -75,6 +76,7 @@ class ItemTextEncoderModule(tf.Module):
         self.text_projection_variables = list(text_projection.variables)
         self.oov_vector = tf.Variable(np.asarray(oov_vector, np.float32), trainable=False, name="oov_vector")
         self.encode = tf.function(self._encode)
+        self.encode_text_features = tf.function(self._encode_text_features)
 
     def signatures(self) -> dict:
         spec = {TEXT_INPUT: tf.TensorSpec([None], tf.string, name=TEXT_INPUT)}
@@ -86,6 +88,13 @@ class ItemTextEncoderModule(tf.Module):
         pooled = self._text_encoder(token_ids, training=False)
         text_vectors = tf.cast(self._text_projection(pooled, training=False), tf.float32)
         return {ITEM_EMBEDDING_OUTPUT: tf.math.l2_normalize(text_vectors + self.oov_vector, axis=-1)}
+
+    def _encode_text_features(self, inputs):
+        """Inputs: `text` string [B]. Outputs: `text_features` float32 [B, h], BERT's mean-pooled vectors
+        L2-normalised, before the projection (the frozen encoder's own similarity space; used by
+        `text_retrieval`'s `retrieve_personal`, not a signature of this model)."""
+        pooled = self._text_encoder(self._packer(self._tokenizer(inputs[TEXT_INPUT])), training=False)
+        return {TEXT_FEATURES_OUTPUT: tf.math.l2_normalize(tf.cast(pooled, tf.float32), axis=-1)}
 
     def warmup_requests(self) -> List[WarmupRequest]:
         return [WarmupRequest("serving_default", {TEXT_INPUT: np.array(EXAMPLE_TEXTS)})]

@@ -15,7 +15,12 @@ it) and a `history_weight` w; the request vector becomes
 history's items are excluded, and w = 0 answers the plain request. An
 empty history is the user tower's no-history user (the model's prior, close
 to popularity), as in `retrieval`. `PersonalRetriever` computes the same in
-the library.
+the library. With `text_features` (the frozen encoder's L2-normalised BERT
+vectors of the catalog items, a second table beside the item embeddings)
+it also takes `text_similarity_weight` alpha and adds
+alpha * z(cos(BERT(request), BERT(item text))) to every score (z: per-row
+standardisation over the catalog; `personal_blend.fused_scores`); alpha = 0
+is the blend alone. `add-items` appends the new items' BERT vectors.
 """
 
 from typing import List, Optional, Union
@@ -23,11 +28,13 @@ from typing import List, Optional, Union
 import numpy as np
 import tensorflow as tf
 
+from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
 from tfrec_llm.serving.catalog.history_encoder import HISTORY_INPUT, HistoryEncoder
 from tfrec_llm.serving.catalog.item_lookup import ItemLookup
 from tfrec_llm.serving.saved_model_loading import LoadedSavedModel
 from tfrec_llm.serving.signatures.item_text_encoder_module import (
     ITEM_EMBEDDING_OUTPUT,
+    TEXT_FEATURES_OUTPUT,
     TEXT_INPUT,
     ItemTextEncoderModule,
 )
@@ -38,6 +45,7 @@ MODEL_NAME = "text_retrieval"
 TOP_K_SIGNATURE = "retrieve_top_k"
 PERSONAL_SIGNATURE = "retrieve_personal"
 HISTORY_WEIGHT_INPUT = "history_weight"
+SIMILARITY_WEIGHT_INPUT = "text_similarity_weight"
 QUERY_INPUT = "query"
 EXAMPLE_QUERIES = ("a funny film for the whole family", "", "space travel")
 
@@ -45,7 +53,8 @@ EXAMPLE_QUERIES = ("a funny film for the whole family", "", "space travel")
 class TextRetrievalModule(tf.Module):
     """Signatures `serving_default` (`query` string [B]), `retrieve_top_k` (+ `k` int32 scalar) and,
     with a history encoder, `retrieve_personal` (+ `history` string [B, H], `history_weight` float32
-    scalar) -> `item_ids` string [B, k], `scores` float32 [B, k], best first.
+    scalar and, with `text_features`, `text_similarity_weight` float32 scalar) -> `item_ids` string
+    [B, k], `scores` float32 [B, k], best first.
 
     Args:
         text_encoder: an `ItemTextEncoderModule` (or its restored SavedModel):
@@ -54,6 +63,8 @@ class TextRetrievalModule(tf.Module):
         max_k: most results a request can get.
         history_encoder: the `HistoryEncoder` over `items` (None: no
             `retrieve_personal`, as in exports written before it).
+        text_features: float32 [N, h] BERT vectors of the catalog items, row i
+            = catalog item i (None: no `text_similarity_weight` input).
 
     Example:
         module = TextRetrievalModule(item_text_encoder(trained), ItemLookup(catalog, scratch), max_k=100)
@@ -69,6 +80,7 @@ class TextRetrievalModule(tf.Module):
         items: ItemLookup,
         max_k: int,
         history_encoder: Optional[HistoryEncoder] = None,
+        text_features: Optional[np.ndarray] = None,
     ):
         super().__init__(name=MODEL_NAME)
         if max_k < 1:
@@ -81,6 +93,13 @@ class TextRetrievalModule(tf.Module):
         if history_encoder is not None:
             self.history_encoder = history_encoder
             self.retrieve_personal = tf.function(self._retrieve_personal)
+            if text_features is not None:
+                text_features = np.asarray(text_features, np.float32)
+                if text_features.shape[0] != items.num_items:
+                    raise ValueError(f"{text_features.shape[0]} text feature rows for {items.num_items} items.")
+                norms = np.linalg.norm(text_features, axis=1, keepdims=True)
+                unit = text_features / np.where(norms > 0, norms, 1.0)
+                self.text_features = tf.Variable(unit, trainable=False, name="text_features")
 
     def signatures(self) -> dict:
         query = tf.TensorSpec([None], tf.string, name=QUERY_INPUT)
@@ -90,14 +109,15 @@ class TextRetrievalModule(tf.Module):
             TOP_K_SIGNATURE: self.retrieve_top_k.get_concrete_function({QUERY_INPUT: query, K_INPUT: k}),
         }
         if hasattr(self, "history_encoder"):
-            signatures[PERSONAL_SIGNATURE] = self.retrieve_personal.get_concrete_function(
-                {
-                    QUERY_INPUT: query,
-                    HISTORY_INPUT: self.history_encoder.history_spec(),
-                    HISTORY_WEIGHT_INPUT: tf.TensorSpec([], tf.float32, name=HISTORY_WEIGHT_INPUT),
-                    K_INPUT: k,
-                }
-            )
+            inputs = {
+                QUERY_INPUT: query,
+                HISTORY_INPUT: self.history_encoder.history_spec(),
+                HISTORY_WEIGHT_INPUT: tf.TensorSpec([], tf.float32, name=HISTORY_WEIGHT_INPUT),
+                K_INPUT: k,
+            }
+            if hasattr(self, "text_features"):
+                inputs[SIMILARITY_WEIGHT_INPUT] = tf.TensorSpec([], tf.float32, name=SIMILARITY_WEIGHT_INPUT)
+            signatures[PERSONAL_SIGNATURE] = self.retrieve_personal.get_concrete_function(inputs)
         return signatures
 
     def _retrieve(self, inputs):
@@ -110,15 +130,25 @@ class TextRetrievalModule(tf.Module):
 
     def _retrieve_personal(self, inputs):
         """Inputs: `query` string [B]; `history` string [B, H] ("" = padding); `history_weight` float32
-        scalar w, clipped to [0, 1]; `k` as `retrieve_top_k`. Scores (1 - w) * request + w * user
-        embedding against the catalog, history items excluded. Outputs as `serving_default`."""
+        scalar w, clipped to [0, 1]; `k` as `retrieve_top_k`; with text features,
+        `text_similarity_weight` alpha float32 scalar (negative: 0). Scores (1 - w) * request + w * user
+        embedding against the catalog, plus alpha * z(BERT cosine), history items excluded. Outputs as
+        `serving_default`."""
         weight = tf.clip_by_value(inputs[HISTORY_WEIGHT_INPUT], 0.0, 1.0)
         requests = self.text_encoder.encode({TEXT_INPUT: inputs[QUERY_INPUT]})[ITEM_EMBEDDING_OUTPUT]
         encoder = self.history_encoder
         history = encoder.items.indices(inputs[HISTORY_INPUT])
         users = encoder.user_vectors(history, *encoder.default_context(tf.shape(history)[0]))
         vectors = (1.0 - weight) * requests + weight * users
-        scores = exclude_history_items(tf.matmul(vectors, self.items.item_vectors, transpose_b=True), history)
+        scores = tf.matmul(vectors, self.items.item_vectors, transpose_b=True)
+        if hasattr(self, "text_features"):
+            alpha = tf.maximum(inputs[SIMILARITY_WEIGHT_INPUT], 0.0)
+            features = self.text_encoder.encode_text_features({TEXT_INPUT: inputs[QUERY_INPUT]})[TEXT_FEATURES_OUTPUT]
+            cosines = tf.matmul(features, self.text_features, transpose_b=True)
+            centred = cosines - tf.reduce_mean(cosines, axis=1, keepdims=True)
+            spread = tf.math.reduce_std(cosines, axis=1, keepdims=True)
+            scores += alpha * centred / tf.where(spread > 0.0, spread, tf.ones_like(spread))
+        scores = exclude_history_items(scores, history)
         return top_catalog_items(scores, self.items, self.top_k, tf.clip_by_value(inputs[K_INPUT], 0, self.top_k))
 
     def _top_items(self, queries, k):
@@ -136,5 +166,17 @@ class TextRetrievalModule(tf.Module):
             first = self.items.item_ids.numpy()[:1].astype(str)[0]
             history = np.array([[first, ""], ["", ""], ["", ""]])  # a history, an empty one, an empty request
             inputs = {QUERY_INPUT: np.array(EXAMPLE_QUERIES), HISTORY_INPUT: history, K_INPUT: k}
-            requests.append(WarmupRequest(PERSONAL_SIGNATURE, dict(inputs, **{HISTORY_WEIGHT_INPUT: np.float32(0.3)})))
+            inputs[HISTORY_WEIGHT_INPUT] = np.float32(0.3)
+            if hasattr(self, "text_features"):
+                inputs[SIMILARITY_WEIGHT_INPUT] = np.float32(0.1)
+            requests.append(WarmupRequest(PERSONAL_SIGNATURE, inputs))
         return requests
+
+
+def catalog_text_features(item_tower, num_index_rows: int, batch_size: int = 1024) -> np.ndarray:
+    """float32 [N, h] BERT vectors of the catalog items (index rows 2..), as the item tower reads them."""
+    rows = [np.zeros((0, 0), np.float32)]
+    for start in range(FIRST_ITEM_INDEX, num_index_rows, batch_size):
+        indices = tf.range(start, min(start + batch_size, num_index_rows))
+        rows.append(tf.cast(item_tower.raw_text_vectors(indices, training=False), tf.float32).numpy())
+    return np.concatenate(rows[1:]) if len(rows) > 1 else rows[0]
