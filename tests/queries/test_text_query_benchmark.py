@@ -63,3 +63,21 @@ def test_text_path_scorer_is_the_served_scorer_for_a_text_only_model_and_differs
         served, text_path = report["models"]["model"], report["models"]["model_text_path"]
         assert (served == text_path) is same
     assert text_path["precision@10"] > report["models"]["chance"]["chance_precision"]
+
+
+def test_fused_scorer_adds_the_standardised_encoder_cosine_with_a_label_blind_weight(trained_model_dir, request_file):
+    """model+text_encoder = model + alpha * z(text_encoder), alpha the median row std of the model's scores;
+    alpha does not change when the relevance labels do."""
+    directory, _ = trained_model_dir
+    report = run_text_query_benchmark(directory, request_file)
+    relabelled = tmp_requests(request_file, [{**r, "attributes": ["love"]} for r in REQUESTS])
+    assert run_text_query_benchmark(directory, relabelled)["fusion_weight"] == report["fusion_weight"] > 0
+    fused = report["models"]["model+text_encoder"]
+    assert 0.0 <= fused["precision@10"] <= 1.0 and fused["n"] == 3
+
+
+def tmp_requests(like_path, requests):
+    path = like_path.replace(".json", "_relabelled.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(requests, f)
+    return path

@@ -13,7 +13,11 @@ item for each request of a `TextQuerySet` file with:
 - `model_text_path`: a diagnostic, the same request vector against the
   items' text-path vectors alone (L2-normalised), i.e. how much of the
   request's meaning the trained text projection keeps, apart from the
-  id part of warm items' embeddings.
+  id part of warm items' embeddings;
+- `model+text_encoder`: `model` + alpha * z(`text_encoder`) (per-row
+  standardisation; `personal_blend.fused_scores`, served by
+  `retrieve_personal` with history weight 0), alpha fixed by a rule blind
+  to relevance: `equal_spread_weight`, the median row std of `model`.
 and reports `text_query_metrics` for each. Relevance comes from the
 catalog's attributes (genres, topics), never from the model.
 """
@@ -22,12 +26,13 @@ import numpy as np
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
 from tfrec_llm.queries.metrics import PRECISION_KS, text_query_metrics
+from tfrec_llm.queries.personal_blend import equal_spread_weight, standardized_rows
 from tfrec_llm.queries.query_set import TextQuerySet
 from tfrec_llm.queries.tfidf_scorer import TfidfScorer
 from tfrec_llm.queries.retriever import TextQueryRetriever
 from tfrec_llm.training.trained_model import TrainedModel
 
-SCORERS = ("chance", "tfidf", "text_encoder", "model", "model_text_path")
+SCORERS = ("chance", "tfidf", "text_encoder", "model", "model_text_path", "model+text_encoder")
 PER_QUERY_METRIC = "precision@10"
 TEXT_PATH_BATCH = 1024
 
@@ -55,6 +60,8 @@ def run_text_query_benchmark(model_dir: str, queries_path: str, seed: int = 0) -
         "model": request_vectors @ retriever.catalog.item_vectors.T,
         "model_text_path": request_vectors @ _text_path_vectors(trained, len(assets.item_ids)).T,
     }
+    fusion_weight = equal_spread_weight(scores["model"])
+    scores["model+text_encoder"] = scores["model"] + fusion_weight * standardized_rows(scores["text_encoder"])
     ks = tuple(k for k in PRECISION_KS if k <= relevant.shape[1])
     models = {name: text_query_metrics(scores[name], relevant, ks) for name in SCORERS}
     per_query = []
@@ -69,6 +76,7 @@ def run_text_query_benchmark(model_dir: str, queries_path: str, seed: int = 0) -
         "encoder": trained.text_encoder.source,
         "pretrained": bool(trained.text_encoder.pretrained),
         "num_items": int(relevant.shape[1]),
+        "fusion_weight": fusion_weight,
     }
 
 
