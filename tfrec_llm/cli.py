@@ -131,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="w in [0, 1] of (1 - w) * text + w * history with --query/--profile (default: the measured one)",
     )
+    recommend.add_argument(
+        "--text-similarity-weight",
+        type=float,
+        help="alpha >= 0 adding alpha * z(BERT cosine of text and item) with --profile or --query "
+        "(default: the measured one; with --query alone, history weight 0)",
+    )
     recommend.add_argument("--k", type=int, default=10)
     recommend.add_argument(
         "--explain",
@@ -296,18 +302,28 @@ def _run(args):
     elif args.command == "recommend":
         if args.history is None and args.query is None and args.profile is None:
             raise ValueError("recommend needs --history, --query or --profile.")
-        if args.profile is not None or (args.query is not None and args.history is not None):
+        personal_query = args.history is not None or args.text_similarity_weight is not None
+        if args.profile is not None or (args.query is not None and personal_query):
             from tfrec_llm.queries.personal_retriever import personal_recommendations  # pylint: disable=import-outside-toplevel
 
             if args.explain or getattr(args, "diversity", 0) or getattr(args, "tail_boost", 0):
                 raise ValueError("--explain, --diversity and --tail-boost serve --history requests without text.")
             history = [h.strip() for h in (args.history or "").split(",") if h.strip()]
             text = args.profile if args.profile is not None else args.query
+            weight = args.history_weight
+            if weight is None and args.profile is None and args.history is None:
+                weight = 0.0  # a request with BERT's similarity and no history: nothing to personalise
             rows = personal_recommendations(
-                args.export_dir, text, history, args.k, args.history_weight, profile=args.profile is not None
+                args.export_dir,
+                text,
+                history,
+                args.k,
+                weight,
+                profile=args.profile is not None,
+                similarity_weight=args.text_similarity_weight,
             )
-        elif args.history_weight is not None:
-            raise ValueError("--history-weight blends --query or --profile with --history.")
+        elif args.history_weight is not None or args.text_similarity_weight is not None:
+            raise ValueError("--history-weight and --text-similarity-weight blend --query or --profile with --history.")
         elif args.query is not None:
             from tfrec_llm.queries.retriever import TextQueryRetriever  # pylint: disable=import-outside-toplevel
 

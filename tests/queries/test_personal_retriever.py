@@ -7,7 +7,13 @@ import pytest
 
 from serving_fixtures import TOPIC_WORDS, item_topic
 from tfrec_llm.cli import main
-from tfrec_llm.queries.personal_blend import blend_vectors, profile_history_weight
+from tfrec_llm.queries import personal_blend
+from tfrec_llm.queries.personal_blend import (
+    blend_vectors,
+    fused_scores,
+    profile_history_weight,
+    profile_text_similarity_weight,
+)
 from tfrec_llm.queries.personal_retriever import PersonalRetriever, personal_recommendations
 from tfrec_llm.queries.retriever import TextQueryRetriever
 
@@ -78,19 +84,51 @@ def test_bad_weights_and_lengths_are_refused(from_export):
 def test_profiles_use_the_measured_weight_of_their_history_length(export_dir, from_export):
     for history in ([], ["m3"], ["m3", "m7", "m11", "m15"]):
         rows = personal_recommendations(export_dir, "soldier battle", history, k=5, profile=True)
-        expected = from_export.search("soldier battle", history, profile_history_weight(len(history)), k=5)
+        n = len(history)
+        expected = from_export.search(
+            "soldier battle", history, profile_history_weight(n), 5, profile_text_similarity_weight(n)
+        )
         assert rows == expected
+
+
+def test_profiles_use_the_measured_text_similarity_weight(export_dir, from_export, monkeypatch):
+    monkeypatch.setitem(personal_blend.PROFILE_TEXT_SIMILARITY_WEIGHTS, 1, 0.7)
+    rows = personal_recommendations(export_dir, "soldier battle", ["m3"], k=5, profile=True)
+    assert rows == from_export.search("soldier battle", ["m3"], profile_history_weight(1), 5, similarity_weight=0.7)
+    assert rows != from_export.search("soldier battle", ["m3"], profile_history_weight(1), 5, similarity_weight=0.0)
+
+
+def test_text_similarity_adds_the_standardised_bert_cosine(from_export):
+    """alpha * z(cos(BERT(text), BERT(item))) on top of the blend; alpha = 0 is the blend alone."""
+    blend = from_export.scores([WAR], [["m1"]], 0.4)
+    features = from_export.text_features([WAR])
+    cosines = (features / np.linalg.norm(features)) @ (
+        from_export.item_text_features / np.linalg.norm(from_export.item_text_features, axis=1, keepdims=True)
+    ).T
+    expected = blend + 0.3 * (cosines - cosines.mean()) / cosines.std()
+    np.testing.assert_allclose(from_export.scores([WAR], [["m1"]], 0.4, 0.3), expected, atol=1e-5)
+    np.testing.assert_allclose(fused_scores(blend, features, from_export.item_text_features, 0.0), blend)
 
 
 def test_cli_recommend_profile_and_personal_query(export_dir, capsys):
     assert main(["recommend", "--export-dir", export_dir, "--profile", "likes war films", "--k", "3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3 and all(len(line.split("\t")) == 3 for line in lines)
+    argv = ["recommend", "--export-dir", export_dir, "--profile", WAR, "--history", "m0"]
+    argv += ["--text-similarity-weight", "5"]
+    assert main(argv) == 0
+    rows = [line.split("\t")[0] for line in capsys.readouterr().out.strip().splitlines()]
+    expected = PersonalRetriever.from_export(export_dir).search(WAR, ["m0"], profile_history_weight(1), 10, 5.0)
+    assert rows == [r.item_id for r in expected]
+    assert main(["recommend", "--export-dir", export_dir, "--query", WAR, "--text-similarity-weight", "0.2"]) == 0
+    rows = [line.split("\t")[0] for line in capsys.readouterr().out.strip().splitlines()]
+    assert rows == [r.item_id for r in PersonalRetriever.from_export(export_dir).search(WAR, [], 0.0, 10, 0.2)]
     argv = ["recommend", "--export-dir", export_dir, "--query", WAR, "--history", "m0,m4", "--history-weight", "0"]
     assert main(argv) == 0
     rows = [line.split("\t")[0] for line in capsys.readouterr().out.strip().splitlines()]
     assert rows == [r.item_id for r in PersonalRetriever.from_export(export_dir).search(WAR, ["m0", "m4"], 0.0)]
     assert main(["recommend", "--export-dir", export_dir, "--history", "m0", "--history-weight", "0.5"]) == 2
-    assert "--history-weight blends" in capsys.readouterr().err
+    assert "--history-weight and --text-similarity-weight blend" in capsys.readouterr().err
+    assert main(["recommend", "--export-dir", export_dir, "--history", "m0", "--text-similarity-weight", "1"]) == 2
     assert main(["recommend", "--export-dir", export_dir]) == 2
     assert "needs --history, --query or --profile" in capsys.readouterr().err
