@@ -5,6 +5,7 @@ import logging
 import sys
 
 import numpy as np
+import tensorflow as tf
 from tiny_fixtures import TINY_SEQUENCE_LENGTH, TINY_VOCABULARY, make_tiny_encoder
 
 from tfrec_llm.experiment_config import TextConfig
@@ -73,7 +74,8 @@ def test_encode_reports_one_line_off_a_terminal_and_a_bar_on_one(caplog, monkeyp
     token_ids = np.array([[CLS, VOCABULARY.index("war"), SEP, PAD]] * 5, np.int32)
     with caplog.at_level(logging.INFO, logger="tfrec_llm.progress"):
         encoder.encode(token_ids, batch_size=2)
-    assert [r.getMessage().split(" in ")[0] for r in caplog.records] == ["Encoded 5 texts with BERT"]
+    progress = [r for r in caplog.records if r.name == "tfrec_llm.progress"]  # not TensorFlow's own warnings
+    assert [r.getMessage().split(" in ")[0] for r in progress] == ["Encoded 5 texts with BERT"]
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     encoder.encode(token_ids, batch_size=2)
@@ -134,3 +136,26 @@ def test_cut_texts_are_counted_in_a_warning_that_names_the_setting(caplog):
     caplog.clear()
     assert warn_about_cut_texts(lengths, 40, 512) == 0
     assert caplog.text == ""
+
+
+def test_tokenize_runs_the_tokenizer_traced_once_with_the_eager_tokens():
+    """KerasHub's WordPiece is ~2.6x slower called eagerly (pure-Python path): the tokenizer
+    runs inside one tf.function for every batch size, giving the eager call's tokens."""
+    encoder = make_tiny_encoder()
+    calls = []
+    tokenizer = encoder.tokenizer
+
+    class CountingTokenizer:
+        def __call__(self, texts):
+            calls.append(tf.executing_eagerly())
+            return tokenizer(texts)
+
+        def __getattr__(self, name):
+            return getattr(tokenizer, name)
+
+    encoder.tokenizer = CountingTokenizer()
+    token_ids = encoder.tokenize(TEXTS, sequence_length=8, batch_size=2)  # batches of 2, 2 and 1 texts
+    assert calls == [False]  # traced once (a graph), reused by all three batches
+    packer = encoder.packer(8)
+    eager = np.asarray(packer(tokenizer(tf.constant(TEXTS))), np.int32)
+    np.testing.assert_array_equal(token_ids, eager)

@@ -43,6 +43,7 @@ class TextEncoder:
         self.source = source
         self._bridge = None
         self._encode_fn = None
+        self._tokenize_fn = None
         self.lora_rank = None
 
     @property
@@ -85,12 +86,19 @@ class TextEncoder:
         chunks = [np.zeros((0, sequence_length), np.int32)]
         lengths = [np.zeros(0, np.int64)]
         for start in range(0, len(texts), batch_size):
-            tokens = self.tokenizer(tf.constant(texts[start : start + batch_size]))
+            tokens = self._tokenize_batch(tf.constant(texts[start : start + batch_size]))
             chunks.append(np.asarray(packer(tokens), dtype=np.int32))
             lengths.append(_token_counts(tokens, self.pad_token_id) + 2)
         if return_lengths:
             return np.concatenate(chunks), np.concatenate(lengths)
         return np.concatenate(chunks)
+
+    def _tokenize_batch(self, texts: tf.Tensor):
+        """The tokenizer over a batch of texts, traced once: called eagerly, KerasHub's
+        WordPiece takes a pure-Python path about 2.6x slower (1M catalog texts took ~1 h here)."""
+        if self._tokenize_fn is None:
+            self._tokenize_fn = tf.function(self.tokenizer, input_signature=[tf.TensorSpec([None], tf.string)])
+        return self._tokenize_fn(texts)
 
     def enable_lora(self, rank: int):
         """Switches the backbone to LoRA adapters (KerasHub `enable_lora`); idempotent.
