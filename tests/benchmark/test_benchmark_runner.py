@@ -18,7 +18,7 @@ from tfrec_llm.benchmark.benchmark_models import (
     model_configs,
 )
 from tfrec_llm.benchmark.report import format_models_markdown
-from tfrec_llm.benchmark.runner import ease_skip_reason, run_benchmark, run_model
+from tfrec_llm.benchmark.runner import ease_skip_reason, report_data_section, run_benchmark, run_model
 from tfrec_llm.benchmark.targets import (
     NO_SPARSE_USERS_NOTE,
     PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10,
@@ -390,3 +390,13 @@ def test_child_process_measures_memory_and_matches_in_process(tmp_path):
 def test_unknown_model_name():
     with pytest.raises(ValueError, match="Unknown benchmark model 'gru'"):
         run_model("gru", benchmark_config(), cold_start_world(), "/nonexistent")
+
+
+def test_the_report_names_every_joined_source_not_the_unused_default():
+    data = type("Data", (), {"name": "ml100k+mls", "interactions": [0] * 7, "catalog": [0] * 3})()
+    joined = ExperimentConfig().updated({"data": {"scenario_sources": {"ml100k": "a/ml-100k", "mls": "b/mls"}}})
+    section = report_data_section(joined, data)
+    assert section["source"] == "ml100k=a/ml-100k, mls=b/mls"  # was the unused default source, "builtin"
+    assert (section["name"], section["interactions"], section["items"]) == ("ml100k+mls", 7, 3)
+    plain = ExperimentConfig().updated({"data": {"source": "a/ml-100k"}})
+    assert report_data_section(plain, data)["source"] == "a/ml-100k"

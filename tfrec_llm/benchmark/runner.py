@@ -174,6 +174,18 @@ def ease_skip_reason(num_items: int) -> Optional[str]:
     return None
 
 
+def report_data_section(config: ExperimentConfig, data) -> dict:
+    """report.json's "data": name, source(s), split and sizes; joined scenarios list every NAME=SOURCE."""
+    sources = config.data.scenario_sources
+    return {
+        "name": data.name,
+        "source": ", ".join(f"{name}={source}" for name, source in sources.items()) if sources else config.data.source,
+        "split": config.data.split,
+        "interactions": len(data.interactions),
+        "items": len(data.catalog),
+    }
+
+
 def run_benchmark(config: ExperimentConfig, output_dir: str, data=None, separate_processes: bool = True) -> dict:
     """Runs every benchmark model and writes the report; returns {"markdown", "report", paths}.
 
@@ -216,13 +228,7 @@ def run_benchmark(config: ExperimentConfig, output_dir: str, data=None, separate
 
     published = is_published_protocol(data.name, config.data.split)
     report = {
-        "data": {
-            "name": data.name,
-            "source": config.data.source,
-            "split": config.data.split,
-            "interactions": len(data.interactions),
-            "items": len(data.catalog),
-        },
+        "data": report_data_section(config, data),
         "config": config.to_dict(),
         "model_descriptions": dict(MODEL_DESCRIPTIONS),
         "models": models,
