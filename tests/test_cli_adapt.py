@@ -17,7 +17,8 @@ def test_adapt_flags_reach_the_library_function(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(domain_adaptation, "adapt", fake_adapt)
     argv = ["adapt", "--model-dir", "m", "--data", "new", "--output-dir", str(tmp_path)]
     assert cli.main(argv + ["--fraction", "0.01", "--train-only", "projection", "--epochs", "4"]) == 0
-    assert calls[-1] == ("m", str(tmp_path), {"source": "new"}, AdaptConfig(0.01, "projection", 4), None)
+    plain_source = {"source": "new", "scenario_sources": {}}  # a plain --data clears a joined model's scenarios
+    assert calls[-1] == ("m", str(tmp_path), plain_source, AdaptConfig(0.01, "projection", 4), None)
     assert "trained projection on 9 users, 3 epochs" in capsys.readouterr().out
     assert cli.main(argv) == 0
     assert calls[-1][3] == AdaptConfig()  # library defaults: every user, every part
