@@ -84,17 +84,18 @@ class ItemTextEncoderModule(tf.Module):
 
     def _encode(self, inputs):
         """Inputs: `text` string [B] raw item texts. Outputs: `item_embedding` float32 [B, d], L2-normalised."""
-        token_ids = self._packer(self._tokenizer(inputs[TEXT_INPUT]))
-        pooled = self._text_encoder(token_ids, training=False)
-        text_vectors = tf.cast(self._text_projection(pooled, training=False), tf.float32)
+        text_vectors = tf.cast(self._text_projection(self._pooled(inputs), training=False), tf.float32)
         return {ITEM_EMBEDDING_OUTPUT: tf.math.l2_normalize(text_vectors + self.oov_vector, axis=-1)}
 
     def _encode_text_features(self, inputs):
         """Inputs: `text` string [B]. Outputs: `text_features` float32 [B, h], BERT's mean-pooled vectors
         L2-normalised, before the projection (the frozen encoder's own similarity space; used by
         `text_retrieval`'s `retrieve_personal`, not a signature of this model)."""
-        pooled = self._text_encoder(self._packer(self._tokenizer(inputs[TEXT_INPUT])), training=False)
-        return {TEXT_FEATURES_OUTPUT: tf.math.l2_normalize(tf.cast(pooled, tf.float32), axis=-1)}
+        return {TEXT_FEATURES_OUTPUT: tf.math.l2_normalize(tf.cast(self._pooled(inputs), tf.float32), axis=-1)}
+
+    def _pooled(self, inputs):
+        """BERT's mean-pooled vectors [B, h] of the `text` input: tokenized and packed in-graph."""
+        return self._text_encoder(self._packer(self._tokenizer(inputs[TEXT_INPUT])), training=False)
 
     def warmup_requests(self) -> List[WarmupRequest]:
         return [WarmupRequest("serving_default", {TEXT_INPUT: np.array(EXAMPLE_TEXTS)})]
