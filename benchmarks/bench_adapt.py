@@ -18,7 +18,7 @@ import time
 
 import tfrec_llm  # noqa: F401  (selects legacy Keras before TensorFlow loads)
 from tfrec_llm.benchmark.adaptation_curve import FRACTIONS, PLOT_FILE, run_adaptation_curve
-from tfrec_llm.experiment_config import ADAPT_PARTS, ExperimentConfig
+from tfrec_llm.experiment_config import ADAPT_PARTS, MATCH_ITEMS_BY, ExperimentConfig
 
 
 def main():
@@ -30,6 +30,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=20, help="most epochs per adapted or scratch model")
     parser.add_argument("--train-only", choices=ADAPT_PARTS, default="all")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--match-items-by", choices=MATCH_ITEMS_BY, default="auto", help="adapted items' matching")
     parser.add_argument("--source-data", help="train the source model on this data when --model-dir is missing")
     parser.add_argument("--source-config", help="JSON ExperimentConfig of the source model")
     parser.add_argument("--text-encoder", help="text encoder of the source model")
@@ -55,6 +56,7 @@ def main():
         epochs=args.epochs,
         seed=args.seed,
         train_only=args.train_only,
+        match_items_by=args.match_items_by,
     )
     print(report["markdown"])
     plot = os.path.join(args.output_dir, PLOT_FILE)

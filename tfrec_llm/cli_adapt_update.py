@@ -14,7 +14,7 @@ Example:
 import argparse
 from typing import Callable
 
-from tfrec_llm.experiment_config import ADAPT_PARTS, AdaptConfig, UpdateConfig
+from tfrec_llm.experiment_config import ADAPT_PARTS, MATCH_ITEMS_BY, AdaptConfig, UpdateConfig
 
 
 def _given(values: dict) -> dict:
@@ -37,6 +37,11 @@ def add_adapt_parser(commands, add_data_arguments: Callable) -> argparse.Argumen
     adapt.add_argument("--seed", type=int)
     adapt.add_argument("--from-scratch", action="store_true", default=None, help="baseline: a fresh model, same data")
     adapt.add_argument("--text-encoder", help="the encoder expected (an error unless it is the model's own)")
+    adapt.add_argument(
+        "--match-items-by",
+        choices=MATCH_ITEMS_BY,
+        help="new items equal to a trained item by this field start from its id row (default auto: title)",
+    )
     return adapt
 
 
@@ -68,6 +73,7 @@ def run_adapt(args: argparse.Namespace, data_overrides: dict, format_metrics: Ca
         "learning_rate": args.learning_rate,
         "seed": args.seed,
         "from_scratch": args.from_scratch,
+        "match_items_by": args.match_items_by,
     }
     adapt_config = AdaptConfig(**_given(values))
     metrics = adapt(args.model_dir, args.output_dir, data_overrides, adapt_config, text_encoder=args.text_encoder)
@@ -78,6 +84,9 @@ def run_adapt(args: argparse.Namespace, data_overrides: dict, format_metrics: Ca
         + "wall times (s): "
         + ", ".join(f"{k}={v:.1f}" for k, v in training.items() if k.endswith("_seconds"))
     )
+    match = training.get("item_match")
+    if match:
+        print(f"item matching: {match['matched']} of {match['new_items']} new items matched by {match['field']}")
     print(f"adapted model written to {args.output_dir}")
 
 

@@ -478,6 +478,7 @@ class ExperimentConfig:
 
 
 ADAPT_PARTS = ("scenario", "projection", "lora", "all")
+MATCH_ITEMS_BY = ("auto", "title", "text", "none")  # see training/item_matching.py
 
 
 @dataclasses.dataclass
@@ -498,6 +499,11 @@ class AdaptConfig:
         seed: seeds the user sample and the training.
         from_scratch: train a fresh model of the same architecture and text
             encoder instead of starting from the trained one (the baseline).
+        match_items_by: carry item identity across domains: new items whose
+            field equals a trained item's (case/whitespace-insensitive) start
+            from its id row and gate count ("auto": "title" when both catalogs
+            have titles; "title"; "text": the whole item text; "none"; see
+            `training/item_matching.py`). Not used with from_scratch.
 
     Example:
         AdaptConfig(fraction=0.1, train_only="projection").validate()
@@ -509,10 +515,12 @@ class AdaptConfig:
     learning_rate: Optional[float] = None
     seed: int = 0
     from_scratch: bool = False
+    match_items_by: str = "auto"
 
     def validate(self) -> "AdaptConfig":
         _check_range("adapt.fraction", self.fraction, 0.0, 1.0)
         _check_choice("adapt.train_only", self.train_only, ADAPT_PARTS)
+        _check_choice("adapt.match_items_by", self.match_items_by, MATCH_ITEMS_BY)
         _check_positive("adapt.epochs", self.epochs)
         if self.learning_rate is not None:
             _check_positive("adapt.learning_rate", self.learning_rate)

@@ -90,15 +90,20 @@ def run_adaptation_curve(
     epochs: int = 20,
     seed: int = 0,
     train_only: str = "all",
+    match_items_by: str = "auto",
 ) -> dict:
-    """Adapts, trains from scratch and fits the baselines at every fraction; writes report and plot."""
+    """Adapts, trains from scratch and fits the baselines at every fraction; writes report and plot.
+
+    `match_items_by`: the adapted models' item matching (`AdaptConfig.match_items_by`).
+    """
     config = ExperimentConfig.from_json_file(os.path.join(model_dir, CONFIG_FILE)).updated({"data": data_overrides})
     data = load_source(config)
     rows = []
     text_cache = None  # the new domain's text, encoded by the first run, copied to the next ones
     for fraction in fractions:
         row = {"fraction": fraction}
-        runs = {"adapted": AdaptConfig(fraction=fraction, train_only=train_only, epochs=epochs, seed=seed)}
+        adapted = AdaptConfig(fraction, train_only, epochs, seed=seed, match_items_by=match_items_by)
+        runs = {"adapted": adapted}
         if fraction > 0:
             runs["scratch"] = AdaptConfig(fraction=fraction, epochs=epochs, seed=seed, from_scratch=True)
         for method, adapt_config in runs.items():
@@ -115,7 +120,8 @@ def run_adaptation_curve(
         for method, metrics in fraction_baselines(model_dir, config, data, fraction, seed).items():
             row[method] = _summary(metrics, metrics["seconds"])
         rows.append(row)
-    report = {"model_dir": model_dir, "data": data_overrides, "rows": rows, "targets": targets(rows)}
+    report = {"model_dir": model_dir, "data": data_overrides, "match_items_by": match_items_by, "rows": rows}
+    report["targets"] = targets(rows)
     report["markdown"] = markdown(report)
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, REPORT_FILE), "w", encoding="utf-8") as f:
@@ -134,6 +140,7 @@ def _summary(metrics: dict, seconds: float) -> dict:
         "ndcg@10": overall["ndcg@10"],
         "n": overall["n"],
         "epochs": training.get("epochs_run"),
+        **({"item_match": training["item_match"]} if training.get("item_match") else {}),
         "seconds": seconds,
     }
 
@@ -175,6 +182,10 @@ def markdown(report: dict) -> str:
                 cells.append(f"{result[METRIC]:.4f} ({result['ndcg@10']:.4f}), {result['seconds']:.0f} s")
         lines.append(f"| {row['fraction']:.0%} | {row.get('train_users', 0)} | " + " | ".join(cells) + " |")
     lines.append("")
+    matches = [row["adapted"]["item_match"] for row in report["rows"] if "item_match" in row.get("adapted", {})]
+    if matches:
+        m = matches[0]
+        lines += [f"Item matching: {m['matched']} of {m['new_items']} new items matched by {m['field']}.", ""]
     for target in report["targets"]:
         verdict = "pass" if target["passed"] else "MISS"
         lines.append(

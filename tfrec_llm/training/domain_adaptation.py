@@ -5,8 +5,12 @@ once by the trained model's own text encoder and gets new id slots (zero
 rows until trained, see `domain_transfer`). A `fraction` of the new
 domain's training users is trained on (0 = zero-shot: nothing is trained,
 the user tower reads the new items' text vectors); `train_only` chooses the
-parts that train. Evaluation uses the new domain's whole test split, every
-test user served from their history, so fractions compare on the same
+parts that train. New items matched to a trained item by title
+(`item_matching`, `AdaptConfig.match_items_by`) get an id slot and start from
+that item's id row and gate count (`domain_transfer.copy_matched_items`);
+the matches are counted in `adapt.json` and the metrics' "training".
+Evaluation uses the new domain's whole test split, every test user served
+from their history, so fractions compare on the same
 examples. `from_scratch` trains a fresh model of the same architecture on
 the same fraction instead: the baseline adaptation has to beat.
 
@@ -33,14 +37,15 @@ import tf_keras
 
 from tfrec_llm.data.category_vocabulary import CategoryVocabulary
 from tfrec_llm.data.data_split import split_interactions
-from tfrec_llm.data.item_vocabulary import ItemVocabulary
+from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, ItemVocabulary
 from tfrec_llm.data.sequence_examples import ContextVocabularies, train_and_test_examples
 from tfrec_llm.data.validation_holdout import validation_mask
 from tfrec_llm.experiment_config import AdaptConfig, ExperimentConfig
 from tfrec_llm.models.text.encoder_loading import save_text_encoder
-from tfrec_llm.training.domain_transfer import set_trainable_parts, transfer_weights
+from tfrec_llm.training.domain_transfer import copy_matched_items, set_trainable_parts, transfer_weights
 from tfrec_llm.training.early_stopping import validation_early_stopping
 from tfrec_llm.training.experiment_data import ExperimentData, load_source, prepare_experiment_data
+from tfrec_llm.training.item_matching import find_matches
 from tfrec_llm.training.model_building import build_model, save_weights
 from tfrec_llm.training.model_evaluation import evaluate_model
 from tfrec_llm.training.resumable_fit import backup_dir_of, events_fingerprint, resumable_fit
@@ -82,16 +87,21 @@ def check_text_encoder(trained: TrainedModel, text_encoder: str, model_dir: str)
     )
 
 
-def domain_experiment(config: ExperimentConfig, data, trained_assets, adapt_config: AdaptConfig) -> ExperimentData:
+def domain_experiment(
+    config: ExperimentConfig, data, trained_assets, adapt_config: AdaptConfig, matched_item_ids=()
+) -> ExperimentData:
     """The new domain's `ExperimentData`: test split whole, training events of the sampled users only.
 
     Scenarios: the trained model's (`trained_assets`) and the new domain's;
     user features: the trained model's vocabularies (other features are not read).
+    Id slots: the sampled users' items and `matched_item_ids` (items matched
+    to a trained item, whose id row is copied).
     """
     d = config.data
     split = split_interactions(data.interactions, d.split, d.time_cut_quantile, d.random_test_fraction, d.split_seed)
     chosen = sample_users(split.train, adapt_config.fraction, adapt_config.seed)
-    vocabulary = ItemVocabulary(data.catalog.item_ids, np.unique(split.train.item_ids[chosen]))
+    slotted = np.union1d(split.train.item_ids[chosen].astype(str), np.asarray(matched_item_ids, str))
+    vocabulary = ItemVocabulary(data.catalog.item_ids, slotted)
     scenarios = CategoryVocabulary(np.concatenate([trained_assets.scenario_values, split.train.scenarios]))
     features = {}
     for name, values in trained_assets.user_feature_values.items():
@@ -161,17 +171,25 @@ def adapt(
     data = load_source(config) if data is None else data
     record = adapt_record(model_dir, data, adapt_config)
     check_backup_config(backup_dir_of(output_dir), config, record)  # before the text: refuse to mix two runs
-    experiment = domain_experiment(config, data, trained.assets, adapt_config)
+    match_by = "none" if adapt_config.from_scratch else adapt_config.match_items_by
+    match = find_matches(match_by, trained.config, trained.assets, data.catalog, config.text.text_fields)
+    matched_ids = [] if match is None else data.catalog.item_ids[match.new_index - FIRST_ITEM_INDEX]
+    experiment = domain_experiment(config, data, trained.assets, adapt_config, matched_ids)
     timings["data_seconds"] = time.time() - started
     started = time.time()
     os.makedirs(output_dir, exist_ok=True)
     texts, token_table, text_features = text_tables(config, experiment, trained.text_encoder, output_dir)
     assets = build_assets(experiment, texts, token_table, text_features)
+    assets.cold_items = assets.item_popularity == 0  # matched items have slots, yet no event in this domain
+    assets.cold_items[:FIRST_ITEM_INDEX] = False
     timings["text_seconds"] = time.time() - started
     model = build_model(config, assets, trained.text_encoder)
     build_variables(model, assets, config)
     if not adapt_config.from_scratch:
         transfer_weights(trained.model, model, trained.assets.scenario_values, assets.scenario_values)
+        if match is not None:
+            copy_matched_items(trained.model, model, match.new_index, match.source_index)
+    item_match = None if match is None else match.summary()
     part = "all" if adapt_config.from_scratch else adapt_config.train_only
     trainable = set_trainable_parts(model, part)
     model.compile(optimizer=tf_keras.optimizers.Adam(config.train.learning_rate))
@@ -183,7 +201,8 @@ def adapt(
     assets.save(output_dir)
     save_text_encoder(trained.text_encoder, os.path.join(output_dir, TEXT_ENCODER_DIR))
     with open(os.path.join(output_dir, ADAPT_FILE), "w", encoding="utf-8") as f:
-        json.dump({"model_dir": os.path.abspath(model_dir), **dataclasses.asdict(adapt_config)}, f, indent=2)
+        record_file = {"model_dir": os.path.abspath(model_dir), **dataclasses.asdict(adapt_config)}
+        json.dump({**record_file, "item_match": item_match}, f, indent=2)
     started = time.time()
     metrics = evaluate_model(
         model,
@@ -201,6 +220,7 @@ def adapt(
         "text_encoder_pretrained": trained.text_encoder.pretrained,
         "adapted_from": None if adapt_config.from_scratch else os.path.abspath(model_dir),
         "train_only": part,
+        "item_match": item_match,
         "fraction": adapt_config.fraction,
         "train_users": int(len(np.unique(experiment.split.train.user_ids))),
         "trainable_variables": trainable,

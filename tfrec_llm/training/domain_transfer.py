@@ -15,7 +15,10 @@ learned function carries over:
   embedding is the new domain's (new slots), rows initialised to ZERO, so an
   item's vector is its text alone until its id row is trained (with gate
   fusion a zero id vector only rescales the text vector, which the L2
-  normalisation undoes);
+  normalisation undoes); except the new items matched to a trained item
+  (`item_matching`): `copy_matched_items` gives them the trained item's id
+  row and the gate's count of it (the source's events plus the new
+  domain's), so the gate trusts the copied row as it did in the source;
 - ranking head (and the attribute head, when both domains have the same
   attributes) as they are.
 
@@ -70,6 +73,30 @@ def transfer_weights(source, target, old_scenarios, new_scenarios):
         old_kernel = source.attribute_head.get_weights()[0]
         if old_kernel.shape == target.attribute_head.get_weights()[0].shape:
             _copy_layer(source.attribute_head, target.attribute_head)
+
+
+def copy_matched_items(source, target, new_index, source_index) -> int:
+    """Gives matched new items their trained item's id row and gate count; returns the rows copied.
+
+    Args:
+        source, target: the trained and the new model (built; `transfer_weights` first).
+        new_index: int [M] new items' indices in `target`'s index space.
+        source_index: int [M] their trained items' indices in `source`'s.
+    """
+    source_items, target_items = source.item_tower, target.item_tower
+    if not target_items.use_item_ids or len(new_index) == 0:
+        return 0
+    new_slots = target_items.id_slots.numpy()[new_index]
+    old_slots = source_items.id_slots.numpy()[source_index]
+    (table,) = target_items.id_embedding.get_weights()
+    table[new_slots] = source_items.id_embedding.get_weights()[0][old_slots]
+    target_items.id_embedding.set_weights([table])
+    if target_items.gates and source_items.gates:
+        counts = np.rint(np.expm1(source_items.log_popularity.numpy()[source_index]))
+        log_popularity = target_items.log_popularity.numpy()
+        log_popularity[new_index] = np.log1p(counts + np.rint(np.expm1(log_popularity[new_index])))
+        target_items.log_popularity.assign(log_popularity)
+    return len(new_index)
 
 
 def part_layers(model, part: str) -> List:
