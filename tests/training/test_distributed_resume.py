@@ -79,7 +79,7 @@ def test_killed_mirrored_training_resumes_to_the_uninterrupted_result(tmp_path):
     assert killed.returncode == -signal.SIGKILL
     assert not (tmp_path / "killed" / "metrics.json").exists()
     resumed_run = _run(tmp_path / "killed")
-    assert "Resuming from backup: epoch 2, step" in resumed_run.stderr
+    assert "Resuming the training from backup: epoch 2, step" in resumed_run.stderr
     resumed = _metrics(resumed_run)
     np.testing.assert_allclose(resumed["loss"], uninterrupted["loss"], rtol=1e-4)
     for key in ("recall@10", "ndcg@10"):

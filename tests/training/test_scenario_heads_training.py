@@ -148,7 +148,7 @@ def test_an_interrupted_star_heads_training_resumes_to_the_uninterrupted_result(
             trainer.train(config, str(tmp_path / "cut"), data=make_tiny_world())
     with caplog.at_level(logging.INFO, logger="tfrec_llm"):
         resumed = trainer.train(config, str(tmp_path / "cut"), data=make_tiny_world())
-    assert "Resuming from backup: epoch 2" in caplog.text  # really resumed (a fresh run would match too)
+    assert "Resuming the training from backup: epoch 2" in caplog.text  # really resumed (a fresh run would match too)
     np.testing.assert_allclose(resumed["training"]["loss"], uninterrupted["training"]["loss"], rtol=1e-5)
     assert resumed["overall"]["recall@10"] == pytest.approx(uninterrupted["overall"]["recall@10"], abs=1e-6)
 

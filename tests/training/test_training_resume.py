@@ -94,7 +94,7 @@ def test_killed_training_resumes_to_the_uninterrupted_result(tmp_path, uninterru
 
     resumed_run = _run(tmp_path)
     # A rerun from scratch would give the same numbers too: check it really resumed.
-    assert "Resuming from backup: epoch 2, step" in resumed_run.stderr
+    assert "Resuming the training from backup: epoch 2, step" in resumed_run.stderr
     resumed = _metrics(resumed_run)
     np.testing.assert_allclose(resumed["loss"], uninterrupted["loss"], rtol=1e-5)
     for key, value in uninterrupted["overall"].items():

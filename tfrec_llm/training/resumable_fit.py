@@ -1,7 +1,6 @@
 """`resumable_fit`: `model.fit` that resumes from `<output_dir>/backup` after an interruption.
 
-`update` and `adapt` train this way (`train` does the same steps itself, with
-multi-worker chief handling): the backup belongs to one run, recorded by
+`train`, `update` and `adapt` train this way: the backup belongs to one run, recorded by
 `resume.record_backup_config` (the run's config plus the `extra` settings
 outside it); a rerun with other settings is refused with `BackupConfigError`
 instead of mixing two runs; a truncated newest backup is dropped; the
@@ -60,6 +59,7 @@ def resumable_fit(
     loggers: Sequence = (),
     on_fresh_start: Optional[Callable[[], None]] = None,
     name: str = "training",
+    chief: bool = True,
 ):
     """Fits `model` for `config.train.epochs` on `features`, resuming from `backup_dir`; returns the History.
 
@@ -73,11 +73,14 @@ def resumable_fit(
         loggers: run after it (e.g. a CSVLogger appending across resumes).
         on_fresh_start: called when nothing is resumed (e.g. to forget an earlier run's log).
         name: what trains, in the "Resuming the <name> from backup" line.
+        chief: False on a multi-worker non-chief: it reads the chief's backup
+            (Keras restores every worker from it) but writes no backup record.
     """
     train = config.train
     check_backup_config(backup_dir, config, extra)
-    os.makedirs(backup_dir, exist_ok=True)
-    discard_corrupt_backups(backup_dir)
+    if chief:
+        os.makedirs(backup_dir, exist_ok=True)
+        discard_corrupt_backups(backup_dir)
     rows = len(next(iter(features.values())))
     batch_size = min(train.batch_size, rows)
     steps = rows // batch_size
@@ -86,7 +89,8 @@ def resumable_fit(
         logger.info("Resuming the %s from backup: epoch %d, step %d", name, start_epoch + 1, start_step)
     elif on_fresh_start is not None:
         on_fresh_start()
-    record_backup_config(backup_dir, config, extra)
+    if chief:
+        record_backup_config(backup_dir, config, extra)
     backup = tf_keras.callbacks.BackupAndRestore(backup_dir, save_freq=train.checkpoint_every_steps or "epoch")
     history = model.fit(
         epoch_stream(features, batch_size, train.seed, train.epochs, start_epoch, start_step),
@@ -95,5 +99,6 @@ def resumable_fit(
         callbacks=[*callbacks, backup, *loggers],
         verbose=keras_verbosity(train.verbose),
     )
-    clear_backup_config(backup_dir)
+    if chief:
+        clear_backup_config(backup_dir)
     return history

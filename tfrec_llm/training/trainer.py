@@ -43,17 +43,10 @@ from tfrec_llm.training.model_building import (
 )
 from tfrec_llm.training.model_evaluation import evaluate_model
 from tfrec_llm.training.model_building import hashed_tables
-from tfrec_llm.training.resume import (
-    check_backup_config,
-    clear_backup_config,
-    discard_corrupt_backups,
-    epoch_stream,
-    record_backup_config,
-    resume_position,
-)
+from tfrec_llm.training.resumable_fit import backup_dir_of, resumable_fit
+from tfrec_llm.training.resume import check_backup_config
 from tfrec_llm.models.text.encoder_loading import load_text_encoder, save_text_encoder
 from tfrec_llm.models.text.no_text_encoder import NoTextEncoder
-from tfrec_llm.progress import keras_verbosity
 from tfrec_llm.models.text.text_encoder import warn_about_cut_texts
 from tfrec_llm.training.trained_model import CONFIG_FILE, TEXT_ENCODER_DIR, TrainedModel
 
@@ -155,7 +148,7 @@ def train(config: ExperimentConfig, output_dir: str, data=None, experiment: Expe
     `experiment` (from `prepare_experiment_data`) replaces loading and splitting `data`.
     """
     config.validate()
-    backup_dir = os.path.join(output_dir, "backup")
+    backup_dir = backup_dir_of(output_dir)
     check_backup_config(backup_dir, config)  # before the slow setup: refuse to mix two runs
     train_config = config.train
     set_seeds(train_config.seed, train_config.deterministic)
@@ -207,42 +200,32 @@ def _train_writing(config: ExperimentConfig, experiment: ExperimentData, strateg
         model.compile(optimizer=make_optimizer(config))
 
     write_config(config, writes_to)
-    if chief:
-        discard_corrupt_backups(backup_dir)
     features = experiment.training_features(config.model.training_targets)
     num_rows = len(features["next_items" if "next_items" in features else "target"])
-    batch_size = min(train_config.batch_size, num_rows)
-    steps_per_epoch = num_rows // batch_size
     stopper = validation_early_stopping(experiment, assets.num_index_rows, train_config, writes_to)
-    start_epoch, start_step = resume_position(backup_dir, steps_per_epoch, train_config.checkpoint_every_steps > 0)
     log_path = os.path.join(writes_to, TRAINING_LOG_FILE)
-    if (start_epoch, start_step) != (0, 0):
-        logger.info("Resuming from backup: epoch %d, step %d", start_epoch + 1, start_step)
-    elif os.path.exists(log_path):
-        os.remove(log_path)  # a fresh run: the old curve belongs to another run
-    if stopper is not None and (start_epoch, start_step) == (0, 0):
-        stopper.reset()
-    callbacks = [
-        tf_keras.callbacks.BackupAndRestore(backup_dir, save_freq=train_config.checkpoint_every_steps or "epoch"),
-        tf_keras.callbacks.TensorBoard(os.path.join(writes_to, "logs"), update_freq="epoch"),
-        tf_keras.callbacks.CSVLogger(log_path, append=True),
-    ]
-    if stopper is not None:
-        callbacks.insert(0, stopper)  # first: the loggers see its val_recall@10
-    stream = epoch_stream(features, batch_size, train_config.seed, train_config.epochs, start_epoch, start_step)
-    if chief:
-        record_backup_config(backup_dir, config)
+
+    def forget_earlier_run():  # a fresh run: the old curve and best epoch belong to another run
+        if os.path.exists(log_path):
+            os.remove(log_path)
+        if stopper is not None:
+            stopper.reset()
+
     started = time.time()
-    model.fit(
-        stream,
-        epochs=train_config.epochs,
-        steps_per_epoch=steps_per_epoch,
-        callbacks=callbacks,
-        verbose=keras_verbosity(train_config.verbose),
+    resumable_fit(
+        model,
+        features,
+        config,
+        backup_dir,
+        callbacks=[stopper] if stopper is not None else [],  # first: the loggers see its val_recall@10
+        loggers=[
+            tf_keras.callbacks.TensorBoard(os.path.join(writes_to, "logs"), update_freq="epoch"),
+            tf_keras.callbacks.CSVLogger(log_path, append=True),
+        ],
+        on_fresh_start=forget_earlier_run,
+        chief=chief,
     )
     timings["train_seconds"] = time.time() - started
-    if chief:
-        clear_backup_config(backup_dir)
     best_epoch = stopper.restore_best(model) if stopper is not None else None
 
     save_weights(model, writes_to)
