@@ -478,7 +478,7 @@ class ExperimentConfig:
 
 
 ADAPT_PARTS = ("scenario", "projection", "lora", "all")
-MATCH_ITEMS_BY = ("auto", "title", "text", "none")  # see training/item_matching.py
+MATCH_ITEMS_BY = ("auto", "title", "text", "title_loose", "none")  # see training/item_matching.py
 
 
 @dataclasses.dataclass
@@ -502,7 +502,8 @@ class AdaptConfig:
         match_items_by: carry item identity across domains: new items whose
             field equals a trained item's (case/whitespace-insensitive) start
             from its id row and gate count ("auto": "title" when both catalogs
-            have titles; "title"; "text": the whole item text; "none"; see
+            have titles; "title"; "text": the whole item text; "title_loose":
+            title, then title without alternate titles; "none"; see
             `training/item_matching.py`). Not used with from_scratch.
 
     Example:

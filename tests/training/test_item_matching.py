@@ -40,6 +40,7 @@ def test_matching_ignores_case_and_white_space():
         "new_items": 3,
         "source_duplicates": 0,
         "source_duplicate_items": 0,
+        "loose_matched": 0,
     }
 
 
@@ -51,6 +52,16 @@ def test_a_title_several_trained_items_share_goes_to_the_most_interacted_and_is_
     assert (match.source_duplicates, match.source_duplicate_items) == (1, 2)
     tie = match_items("title", fake_assets(["Hamlet", "hamlet"], [2, 3], [3, 3]), ["Hamlet"])
     assert tie.source_index.tolist() == [FIRST_ITEM_INDEX]  # ties: the first in catalog order
+
+
+def test_loose_titles_drop_alternate_titles_but_keep_the_year_and_exact_titles_come_first():
+    titles = ["Twelve Monkeys (a.k.a. 12 Monkeys) (1995)", "Heat (Hitze) (1995)", "Heat (1995)"]
+    assets = fake_assets(titles, [2, 3, 4], [1, 9, 1])  # the loose "heat (1995)" twin is the more interacted
+    new = ["twelve monkeys (1995)", "Heat (1995)", "Twelve Monkeys (1996)", "Kolya (Kolja) (1996)"]
+    loose = match_items("title_loose", assets, new)
+    assert loose.new_index.tolist() == [2, 3] and loose.source_index.tolist() == [2, 4]  # exact Heat kept
+    assert loose.summary()["loose_matched"] == 1 and loose.summary()["source_duplicates"] == 0
+    assert match_items("title", assets, new).new_index.tolist() == [3]  # exact only
 
 
 def test_a_field_either_catalog_lacks_is_a_clear_error():

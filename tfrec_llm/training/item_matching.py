@@ -13,7 +13,11 @@ The field (`AdaptConfig.match_items_by`):
 - "none": no matching (every new item is its text until trained);
 - "title": the catalogs' title field; the trained model's side is its saved
   display titles (`ModelAssets.item_titles`);
-- "text": the whole item text the encoder read (`ModelAssets.item_texts`).
+- "text": the whole item text the encoder read (`ModelAssets.item_texts`);
+- "title_loose": "title", then the items still unmatched by their title with
+  every bracketed part but a final year dropped (`loose_title_key`: "Twelve
+  Monkeys (1995)" = "Twelve Monkeys (a.k.a. 12 Monkeys) (1995)"), counted
+  apart as `loose_matched`.
 A trained model directory keeps only titles and texts, so other fields are
 an error naming the field, and so is a field the new catalog lacks.
 
@@ -41,13 +45,24 @@ MATCH_AUTO = "auto"
 MATCH_NONE = "none"
 TITLE_FIELD = "title"
 TEXT_FIELD = "text"
+LOOSE_TITLE = "title_loose"
 _SPACES = re.compile(r"\s+")
+_BRACKETS = re.compile(r"\([^()]*\)")
+_FINAL_YEAR = re.compile(r"\((\d{4})\)$")
 logger = logging.getLogger(__name__)
 
 
 def match_key(text: str) -> str:
     """The comparison key of a text: lower case, white space runs made one space, stripped."""
     return _SPACES.sub(" ", str(text)).strip().lower()
+
+
+def loose_title_key(text: str) -> str:
+    """`match_key` with every bracketed part dropped but a final "(year)": alternate titles ignored."""
+    key = match_key(text)
+    year = _FINAL_YEAR.search(key)
+    base = match_key(_BRACKETS.sub(" ", key))
+    return f"{base} {year.group(0)}" if year else base
 
 
 @dataclasses.dataclass
@@ -59,8 +74,10 @@ class ItemMatch:
         new_index: int [M] item indices in the new domain's index space.
         source_index: int [M] the matched trained item of each (trained index space).
         new_items: the new catalog's size.
-        source_duplicates: keys several trained candidates shared.
+        source_duplicates: keys several trained candidates shared (every exact
+            key; loose keys only when a loose match used them).
         source_duplicate_items: candidates passed over for a more interacted one.
+        loose_matched: of the matches, those found by `loose_title_key` only.
     """
 
     field: str
@@ -69,6 +86,7 @@ class ItemMatch:
     new_items: int
     source_duplicates: int = 0
     source_duplicate_items: int = 0
+    loose_matched: int = 0
 
     def summary(self) -> dict:
         """JSON-ready counts (for `adapt.json` and the metrics)."""
@@ -78,6 +96,7 @@ class ItemMatch:
             "new_items": int(self.new_items),
             "source_duplicates": int(self.source_duplicates),
             "source_duplicate_items": int(self.source_duplicate_items),
+            "loose_matched": int(self.loose_matched),
         }
 
 
@@ -93,22 +112,22 @@ def resolve_field(match_items_by: str, source_config, source_assets, catalog) ->
             f"match_items_by={match_items_by!r}: the trained model has no id row of its own per item "
             "(model.use_item_ids off or model.id_hash_buckets set): nothing to copy; choose 'none'."
         )
-    if match_items_by not in (TITLE_FIELD, TEXT_FIELD):
+    if match_items_by not in (TITLE_FIELD, TEXT_FIELD, LOOSE_TITLE):
         raise ValueError(
             f"match_items_by={match_items_by!r}: a trained model directory keeps only its items' "
             f"{TITLE_FIELD!r} and {TEXT_FIELD!r} (assets.npz), so items match by one of those, "
             f"{MATCH_AUTO!r} or {MATCH_NONE!r}."
         )
-    if match_items_by == TITLE_FIELD:
+    if match_items_by in (TITLE_FIELD, LOOSE_TITLE):
         if TITLE_FIELD not in catalog.text_fields:
             raise ValueError(
-                f"match_items_by='title': the new catalog has no 'title' field (its text fields: "
+                f"match_items_by={match_items_by!r}: the new catalog has no 'title' field (its text fields: "
                 f"{sorted(catalog.text_fields)}); choose 'text' or 'none'."
             )
         if not _source_has_title(source_config, source_assets):
             raise ValueError(
-                "match_items_by='title': the trained model's catalog had no 'title' field (its saved titles are "
-                "its item texts; see its config.json text.text_fields); choose 'text' or 'none'."
+                f"match_items_by={match_items_by!r}: the trained model's catalog had no 'title' field (its saved "
+                "titles are its item texts; see its config.json text.text_fields); choose 'text' or 'none'."
             )
     return match_items_by
 
@@ -132,7 +151,7 @@ def find_matches(match_items_by: str, source_config, source_assets, catalog, tex
     """The new catalog's items matched to the trained model's (None: no matching; see the module docstring).
 
     Args:
-        match_items_by: "auto", "none", "title" or "text".
+        match_items_by: "auto", "none", "title", "text" or "title_loose".
         source_config, source_assets: the trained model's config and assets.
         catalog: the new domain's `ItemCatalog`.
         text_fields: the fields joined into the item text ("text" matching).
@@ -140,14 +159,15 @@ def find_matches(match_items_by: str, source_config, source_assets, catalog, tex
     field = resolve_field(match_items_by, source_config, source_assets, catalog)
     if field is None:
         return None
-    values = catalog.text_fields[TITLE_FIELD] if field == TITLE_FIELD else catalog.texts(text_fields)
+    values = catalog.texts(text_fields) if field == TEXT_FIELD else catalog.text_fields[TITLE_FIELD]
     match = match_items(field, source_assets, values)
     logger.info(
-        "Item matching: matched %d of %d new items by %s (%d values shared by several trained items: the most "
-        "interacted kept).",
+        "Item matching: matched %d of %d new items by %s (%d by the loose title; %d values shared by several "
+        "trained items: the most interacted kept).",
         len(match.new_index),
         match.new_items,
         field,
+        match.loose_matched,
         match.source_duplicates,
     )
     return match
@@ -157,33 +177,41 @@ def match_items(field: str, source_assets, new_values) -> ItemMatch:
     """Matches the new catalog's `new_values` (of `field`, catalog order) to the trained items.
 
     Args:
-        field: "title" or "text" (which of the trained model's tables is read).
+        field: "title", "text" (which of the trained model's tables is read) or
+            "title_loose" (titles, then `loose_title_key` for the rest).
         source_assets: the trained model's `ModelAssets`.
         new_values: str [N] the new catalog's values of `field`.
     """
-    values = source_assets.item_titles if field == TITLE_FIELD else source_assets.item_texts
+    values = source_assets.item_texts if field == TEXT_FIELD else source_assets.item_titles
     slots = np.asarray(source_assets.id_slots)[FIRST_ITEM_INDEX:]
     popularity = np.asarray(source_assets.item_popularity)[FIRST_ITEM_INDEX:]
     candidates = np.flatnonzero(slots > OOV_SLOT)
     # The most interacted candidate first, catalog order among ties: the first of a key wins.
-    order = candidates[np.lexsort((candidates, -popularity[candidates]))]
-    best, seen = {}, {}
-    for position in order.tolist():
-        key = match_key(values[position])
-        seen[key] = seen.get(key, 0) + 1
-        best.setdefault(key, position)
-    new_index, source_index = [], []
-    for position, value in enumerate(np.asarray(new_values, str).tolist()):
-        source = best.get(match_key(value))
-        if source is not None:
-            new_index.append(position + FIRST_ITEM_INDEX)
-            source_index.append(source + FIRST_ITEM_INDEX)
-    shared = [count for count in seen.values() if count > 1]
+    order = candidates[np.lexsort((candidates, -popularity[candidates]))].tolist()
+    new_values = np.asarray(new_values, str).tolist()
+    matched, shared = {}, []
+    for key_of in [match_key] + ([loose_title_key] if field == LOOSE_TITLE else []):
+        best, seen = {}, {}
+        for position in order:
+            key = key_of(values[position])
+            seen[key] = seen.get(key, 0) + 1
+            best.setdefault(key, position)
+        exact, used = len(matched), set()
+        for position, value in enumerate(new_values):
+            if position not in matched and key_of(value) in best:
+                matched[position] = best[key_of(value)]
+                used.add(key_of(value))
+        # duplicates: every exact key; of the loose keys, those a loose match used
+        shared.extend(seen[k] for k in (seen if key_of is match_key else used) if seen[k] > 1)
+    new_index = np.asarray(sorted(matched), np.int64)
+    source_index = np.asarray([matched[p] for p in new_index.tolist()], np.int64)
+    loose = len(matched) - exact if field == LOOSE_TITLE else 0
     return ItemMatch(
         field,
-        np.asarray(new_index, np.int64),
-        np.asarray(source_index, np.int64),
+        new_index + FIRST_ITEM_INDEX,
+        source_index + FIRST_ITEM_INDEX,
         len(new_values),
         len(shared),
         sum(shared) - len(shared),
+        loose,
     )
