@@ -188,6 +188,16 @@ def test_models_table_shows_every_model_and_its_time_per_epoch(benchmark):
     assert f"l2 = {report['models'][EASE]['training']['ease']['l2']:g}" in dict(zip(header, rows[1]))["note"]
 
 
+def test_costs_table_shows_each_models_cpu_seconds(benchmark):
+    report = _read_report(benchmark)
+    header, rows = _markdown_table(benchmark["markdown"], "model | train+eval s")
+    assert header[:3] == ["model", "train+eval s", "CPU s"]
+    for row in rows:
+        cost = report["timings"][row[0]]
+        assert cost["cpu_seconds"] > 0
+        assert dict(zip(header, row))["CPU s"] == f"{cost['cpu_seconds']:.1f}"
+
+
 def test_best_model_per_stratum_and_its_ratio_to_the_second(benchmark):
     report = _read_report(benchmark)
     header, rows = _markdown_table(benchmark["markdown"], "stratum | best recall@10")

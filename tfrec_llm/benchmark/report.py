@@ -212,9 +212,14 @@ def format_factorized_markdown(factorized: dict, data_name: str, split: str) -> 
 
 
 def format_costs_markdown(timings: Dict[str, dict]) -> str:
-    """Models x wall times (seconds) and peak memory (MB); skipped models say so."""
+    """Models x wall and CPU times (seconds) and peak memory (MB); skipped models say so.
+
+    CPU seconds (user + system, every thread, of the model's train call) are
+    what a loaded machine does not inflate: the comparable cost across runs.
+    """
     columns = [
         ("wall_seconds", "train+eval s"),
+        ("cpu_seconds", "CPU s"),
         ("process_seconds", "process s"),
         ("data_seconds", "data s"),
         ("text_seconds", "text s"),
