@@ -21,8 +21,18 @@ wall time of each update and retrain, and the request-time effect: the stale
 model with histories frozen at the end of the base period against the same
 model reading the current histories (no retraining in between).
 
+With `--early-stopping`, the base model and every retrain are trained as
+`train` trains by default: each epoch checked on the time_cut split's own
+validation target (the last 10% of the training period, held out of
+training), stopped after `train.early_stopping_patience` (5) epochs without a
+better validation Recall@10, the best epoch's weights restored; `--epochs` is
+then the most epochs (default 50, as `tfrec-llm benchmark`). Without it: a
+fixed `--epochs` (default 5), no hold-out. The report records each trained
+model's epochs run and best epoch.
+
 Run (fallback text encoder):
     python benchmarks/bench_update.py --output-dir /tmp/bench_update --text-encoder none --epochs 5 --update-epochs 2
+    python benchmarks/bench_update.py --output-dir /tmp/bench_update_es --text-encoder none --early-stopping
 """
 
 import argparse
@@ -37,7 +47,7 @@ import tfrec_llm  # noqa: F401  (selects tf_keras before TensorFlow is imported)
 from tfrec_llm.data.data_source import load_data
 from tfrec_llm.data.interaction_data import InteractionData
 from tfrec_llm.data.sequence_examples import build_examples
-from tfrec_llm.experiment_config import ExperimentConfig, UpdateConfig
+from tfrec_llm.experiment_config import ExperimentConfig, TrainConfig, UpdateConfig
 from tfrec_llm.training.event_log import concatenate_events, save_events
 from tfrec_llm.training.experiment_data import vocabularies_from_assets
 from tfrec_llm.training.incremental_update import update_model
@@ -47,6 +57,7 @@ from tfrec_llm.training.trainer import train
 
 DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "ml-100k")
 BOUNDARY_QUANTILES = (0.6, 0.7, 0.8, 0.9)
+FIXED_EPOCHS, EARLY_STOPPING_MAX_EPOCHS = 5, 50  # the latter = `tfrec-llm benchmark`'s most epochs
 WALL_FILE = "wall_seconds.json"
 CONFIG = {
     "data": {"split": "time_cut", "max_history": 50},
@@ -116,6 +127,24 @@ def recorded_timings(model_dir):
     return {k: v for k, v in training.items() if k.endswith("_seconds")}
 
 
+def epochs_record(model_dir):
+    """Epochs run and best epoch (None: no early stopping) of a model `train` wrote."""
+    with open(os.path.join(model_dir, "metrics.json"), encoding="utf-8") as f:
+        training = json.load(f)["training"]
+    return {"epochs_run": training["epochs_run"], "best_epoch": training["best_epoch"]}
+
+
+def training_config(text_encoder: str, epochs: int, early_stopping: bool) -> ExperimentConfig:
+    """The base model's and retrains' config: fixed epochs, or `train`'s default early stopping."""
+    config = ExperimentConfig().updated({**CONFIG, "text": {"encoder": text_encoder}})
+    if early_stopping:
+        patience = TrainConfig.early_stopping_patience
+        return config.updated(
+            {"train": {"epochs": epochs or EARLY_STOPPING_MAX_EPOCHS, "early_stopping_patience": patience}}
+        )
+    return config.updated({"train": {"epochs": epochs or FIXED_EPOCHS}})
+
+
 def timed(function, *args, **kwargs):
     started = time.time()
     result = function(*args, **kwargs)
@@ -130,15 +159,14 @@ def run(
     update_epochs: int,
     replay_ratio: float,
     update_learning_rate: float = None,
+    early_stopping: bool = False,
 ) -> list:
     tag = f"e{update_epochs}_r{replay_ratio:g}_lr{update_learning_rate or 'model'}"
     data = load_data(data_path)
     events = data.interactions
     boundaries = np.quantile(events.timestamps, BOUNDARY_QUANTILES)
     period = np.searchsorted(boundaries, events.timestamps, side="right")
-    config = (
-        ExperimentConfig().updated({**CONFIG, "text": {"encoder": text_encoder}}).updated({"train": {"epochs": epochs}})
-    )
+    config = training_config(text_encoder, epochs, early_stopping)
     config = config.updated({"data": {"source": os.path.abspath(data_path)}})
     base_dir = os.path.join(output_dir, "base")
     base_config = config.updated({"data": {"time_cut_quantile": cut_quantile(period, 0)}})
@@ -189,6 +217,7 @@ def run(
             "update_seconds": update_seconds,
             "update_train_seconds": summary["update"]["train_seconds"],
             "retrain_seconds": retrain_seconds,
+            "retrain_epochs": epochs_record(retrained),
             "update": summary["update"],
         }
         rows.append(row)
@@ -196,7 +225,9 @@ def run(
         previous = updated
     report = {
         "base_seconds": base_seconds,
-        "epochs": epochs,
+        "base_epochs": epochs_record(base_dir),
+        "early_stopping": early_stopping,
+        "epochs": config.train.epochs,
         "update_epochs": update_epochs,
         "update_learning_rate": update_learning_rate,
         "replay_ratio": replay_ratio,
@@ -206,6 +237,13 @@ def run(
     with open(os.path.join(output_dir, f"bench_update_{tag}.json"), "w", encoding="utf-8") as f:
         json.dump(report, f, indent=1)
     print(markdown(rows))
+    print(
+        "epochs run (best): base",
+        _epochs_cell(report["base_epochs"]),
+        "; retrains",
+        ", ".join(_epochs_cell(row["retrain_epochs"]) for row in rows),
+        flush=True,
+    )
     return rows
 
 
@@ -213,12 +251,17 @@ def _cell(value):
     return "-" if value is None else f"{value:.4f}"
 
 
+def _epochs_cell(record):
+    best = record["best_epoch"]
+    return str(record["epochs_run"]) + ("" if best is None else f" (best {best})")
+
+
 def markdown(rows: list) -> str:
     lines = [
         "| update with slice | test slice | stale R@10 | previous | updated | retrain | updated / retrain "
-        "| update s | retrain s | update / retrain time | new items: stale / updated / retrain "
+        "| update s | retrain s | update / retrain time | retrain epochs | new items: stale / updated / retrain "
         "| new users: stale / updated / retrain | stale, history frozen at base |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         s = row["scores"]
@@ -228,6 +271,7 @@ def markdown(rows: list) -> str:
             f"| {_cell(s['previous']['recall@10'])} | {_cell(s['updated']['recall@10'])} "
             f"| {_cell(s['retrain']['recall@10'])} | {ratio:.3f} | {row['update_seconds']:.0f} "
             f"| {row['retrain_seconds']:.0f} | {row['update_seconds'] / row['retrain_seconds']:.2f} "
+            f"| {_epochs_cell(row['retrain_epochs'])} "
             f"| {' / '.join(_cell(s[m]['new_items']) for m in ('stale', 'updated', 'retrain'))} "
             f"| {' / '.join(_cell(s[m]['new_users']) for m in ('stale', 'updated', 'retrain'))} "
             f"| {_cell(row['stale_frozen_history']['recall@10'])} |"
@@ -240,7 +284,18 @@ def main(argv=None):
     parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--output-dir", required=True)
     parser.add_argument("--text-encoder", default="none")
-    parser.add_argument("--epochs", type=int, default=5, help="epochs of the base model and of each retrain")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        help=f"epochs of the base model and of each retrain (default {FIXED_EPOCHS}); with --early-stopping the most "
+        f"epochs (default {EARLY_STOPPING_MAX_EPOCHS})",
+    )
+    parser.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="train the base model and retrains as `train` does by default: early stopping on the time_cut "
+        "validation target, best epoch restored",
+    )
     parser.add_argument("--update-epochs", type=int, default=UpdateConfig.epochs)
     parser.add_argument("--update-learning-rate", type=float, help="default: the model's own")
     parser.add_argument("--replay-ratio", type=float, default=UpdateConfig.replay_ratio)
@@ -253,6 +308,7 @@ def main(argv=None):
         args.update_epochs,
         args.replay_ratio,
         args.update_learning_rate,
+        args.early_stopping,
     )
 
 
