@@ -134,8 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_argument(
         "--text-similarity-weight",
         type=float,
-        help="alpha >= 0 adding alpha * z(BERT cosine of text and item) with --profile or --query "
-        "(default: the measured one; with --query alone, history weight 0)",
+        help="alpha adding alpha * z(BERT cosine of text and item) with --profile or --query; negative: "
+        "alpha = the std of the request's own scores (default: the measured one; --query alone: that rule, "
+        "history weight 0)",
     )
     recommend.add_argument("--k", type=int, default=10)
     recommend.add_argument(
@@ -302,36 +303,23 @@ def _run(args):
     elif args.command == "recommend":
         if args.history is None and args.query is None and args.profile is None:
             raise ValueError("recommend needs --history, --query or --profile.")
-        personal_query = args.history is not None or args.text_similarity_weight is not None
-        if args.profile is not None or (args.query is not None and personal_query):
+        if args.profile is not None or args.query is not None:  # words (+ a history): the text_retrieval blend
             from tfrec_llm.queries.personal_retriever import personal_recommendations  # pylint: disable=import-outside-toplevel
 
             if args.explain or getattr(args, "diversity", 0) or getattr(args, "tail_boost", 0):
                 raise ValueError("--explain, --diversity and --tail-boost serve --history requests without text.")
             history = [h.strip() for h in (args.history or "").split(",") if h.strip()]
-            text = args.profile if args.profile is not None else args.query
-            weight = args.history_weight
-            if weight is None and args.profile is None and args.history is None:
-                weight = 0.0  # a request with BERT's similarity and no history: nothing to personalise
-            rows = personal_recommendations(
+            rows = personal_recommendations(  # weights left None: the measured defaults (a request alone: w = 0)
                 args.export_dir,
-                text,
+                args.profile if args.profile is not None else args.query,
                 history,
                 args.k,
-                weight,
+                args.history_weight,
                 profile=args.profile is not None,
                 similarity_weight=args.text_similarity_weight,
             )
         elif args.history_weight is not None or args.text_similarity_weight is not None:
             raise ValueError("--history-weight and --text-similarity-weight blend --query or --profile with --history.")
-        elif args.query is not None:
-            from tfrec_llm.queries.retriever import TextQueryRetriever  # pylint: disable=import-outside-toplevel
-
-            if args.explain:
-                raise ValueError("--explain names history items; a --query request has none.")
-            if args.diversity or args.tail_boost:
-                raise ValueError("--diversity and --tail-boost re-rank --history requests only.")
-            rows = TextQueryRetriever.from_export(args.export_dir).search(args.query, k=args.k)
         else:
             from tfrec_llm.serving.saved_model_recommender import recommend  # pylint: disable=import-outside-toplevel
 

@@ -9,6 +9,7 @@ from serving_fixtures import TOPIC_WORDS, item_topic
 from tfrec_llm.cli import main
 from tfrec_llm.queries import personal_blend
 from tfrec_llm.queries.personal_blend import (
+    EQUAL_SPREAD,
     blend_vectors,
     fused_scores,
     profile_history_weight,
@@ -110,6 +111,27 @@ def test_text_similarity_adds_the_standardised_bert_cosine(from_export):
     np.testing.assert_allclose(fused_scores(blend, features, from_export.item_text_features, 0.0), blend)
 
 
+def test_equal_spread_gives_each_request_the_spread_of_its_own_scores():
+    """alpha < 0: alpha_row = std(model scores of that row), so the terms rank as z(model) + z(cosine)."""
+    model = np.array([[0.0, 2.0, 1.0], [0.0, 0.2, 0.1]])  # row stds 0.816 and 0.0816
+    features, items = np.array([[1.0, 0.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    fused = fused_scores(model, features, items, EQUAL_SPREAD)
+    cosines = np.array([1.0, 0.0, np.sqrt(0.5)])
+    z = (cosines - cosines.mean()) / cosines.std()
+    np.testing.assert_allclose(fused, model + model.std(axis=1, keepdims=True) * z, atol=1e-6)
+    np.testing.assert_allclose(fused_scores(model, features, items, -7.0), fused)  # any negative alpha
+    zmodel = (model - model.mean(axis=1, keepdims=True)) / model.std(axis=1, keepdims=True)
+    assert (np.argsort(-fused, axis=1) == np.argsort(-(zmodel + z), axis=1)).all()  # same ranking both rows
+
+
+def test_a_request_alone_is_served_by_the_equal_spread_rule(export_dir, from_export):
+    rows = personal_recommendations(export_dir, WAR, [], k=5)
+    assert rows == from_export.search(WAR, [], 0.0, 5, similarity_weight=EQUAL_SPREAD)
+    assert rows != from_export.search(WAR, [], 0.0, 5, similarity_weight=0.0)  # not the embedding alone
+    with_history = personal_recommendations(export_dir, WAR, ["m3"], k=5)  # a history: the measured request blend
+    assert with_history == from_export.search(WAR, ["m3"], personal_blend.REQUEST_HISTORY_WEIGHT, 5, 0.0)
+
+
 def test_cli_recommend_profile_and_personal_query(export_dir, capsys):
     assert main(["recommend", "--export-dir", export_dir, "--profile", "likes war films", "--k", "3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -120,6 +142,9 @@ def test_cli_recommend_profile_and_personal_query(export_dir, capsys):
     rows = [line.split("\t")[0] for line in capsys.readouterr().out.strip().splitlines()]
     expected = PersonalRetriever.from_export(export_dir).search(WAR, ["m0"], profile_history_weight(1), 10, 5.0)
     assert rows == [r.item_id for r in expected]
+    assert main(["recommend", "--export-dir", export_dir, "--query", WAR]) == 0  # a request alone: equal spread
+    rows = [line.split("\t")[0] for line in capsys.readouterr().out.strip().splitlines()]
+    assert rows == [r.item_id for r in PersonalRetriever.from_export(export_dir).search(WAR, [], 0.0, 10, EQUAL_SPREAD)]
     assert main(["recommend", "--export-dir", export_dir, "--query", WAR, "--text-similarity-weight", "0.2"]) == 0
     rows = [line.split("\t")[0] for line in capsys.readouterr().out.strip().splitlines()]
     assert rows == [r.item_id for r in PersonalRetriever.from_export(export_dir).search(WAR, [], 0.0, 10, 0.2)]

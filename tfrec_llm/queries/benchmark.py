@@ -14,10 +14,11 @@ item for each request of a `TextQuerySet` file with:
   items' text-path vectors alone (L2-normalised), i.e. how much of the
   request's meaning the trained text projection keeps, apart from the
   id part of warm items' embeddings;
-- `model+text_encoder`: `model` + alpha * z(`text_encoder`) (per-row
-  standardisation; `personal_blend.fused_scores`, served by
-  `retrieve_personal` with history weight 0), alpha fixed by a rule blind
-  to relevance: `equal_spread_weight`, the median row std of `model`.
+- `model+text_encoder`: what `recommend --query` and the `text_retrieval`
+  export's `serving_default` serve: `model` + alpha * z(`text_encoder`)
+  (per-row standardisation; `personal_blend.fused_scores`) with the
+  equal-spread rule, blind to relevance: each request's alpha is the std of
+  its own `model` scores (`fusion_weight` reports their median).
 and reports `text_query_metrics` for each. Relevance comes from the
 catalog's attributes (genres, topics), never from the model.
 """
@@ -60,8 +61,10 @@ def run_text_query_benchmark(model_dir: str, queries_path: str, seed: int = 0) -
         "model": request_vectors @ retriever.catalog.item_vectors.T,
         "model_text_path": request_vectors @ _text_path_vectors(trained, len(assets.item_ids)).T,
     }
-    fusion_weight = equal_spread_weight(scores["model"])
-    scores["model+text_encoder"] = scores["model"] + fusion_weight * standardized_rows(scores["text_encoder"])
+    fusion_weight = equal_spread_weight(scores["model"])  # the median of the per-request alphas
+    scores["model+text_encoder"] = scores["model"] + scores["model"].std(axis=1, keepdims=True) * standardized_rows(
+        scores["text_encoder"]
+    )
     ks = tuple(k for k in PRECISION_KS if k <= relevant.shape[1])
     models = {name: text_query_metrics(scores[name], relevant, ks) for name in SCORERS}
     per_query = []

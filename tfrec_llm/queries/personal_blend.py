@@ -15,7 +15,11 @@ encoder's own similarity can be added at score level (`fused_scores`):
 
 with z the per-row standardisation over the catalog (BERT = the model's
 frozen text encoder, mean-pooled, before the item tower's projection);
-alpha = 0 is the blend alone. An empty history is
+alpha = 0 is the blend alone. A negative alpha (`EQUAL_SPREAD`) asks for
+the equal-spread rule, per request: alpha = the standard deviation of that
+request's own model scores over the catalog, so the BERT term has the model
+term's spread and the two rank as z(model) + z(BERT). It reads no label and
+needs no tuning; it is how a request alone is served by default. An empty history is
 read as the user tower reads it everywhere (the `retrieval` model's
 no-history answer): the model's prior for someone it knows nothing about,
 which its training made close to popularity. That is the popularity part of
@@ -40,14 +44,15 @@ The default weights were measured on ml-100k with MiniLM (README,
   the share of the user's own held-out items rises
   (`benchmarks/bench_personal_requests.py`);
 - `REQUEST_TEXT_SIMILARITY_WEIGHT`: 0, so a request with a history is
-  served as that benchmark measured it. For requests alone, alpha = the
-  median per-row standard deviation of the model's request scores (a rule
-  blind to relevance; 0.20 on ml-100k) lifts precision@10 on
-  `benchmarks/queries/movielens-100k.json` from 0.356 to 0.778 (BERT alone
-  0.739): pass it explicitly (`--text-similarity-weight 0.2`, or
-  `retrieve_personal` with history_weight 0).
+  served as that benchmark measured it;
+- `REQUEST_ALONE_TEXT_SIMILARITY_WEIGHT`: `EQUAL_SPREAD` for a request
+  without a history (`recommend --query`, `text_retrieval`'s
+  `serving_default`): on `benchmarks/queries/movielens-100k.json` it lifts
+  precision@10 from 0.356 (the model's embedding alone) to 0.767 (BERT
+  alone 0.739; `tfrec-llm bench-queries`, scorer `model+text_encoder`).
 """
 
+import math
 from typing import Dict
 
 import numpy as np
@@ -56,6 +61,8 @@ PROFILE_HISTORY_WEIGHTS: Dict[int, float] = {0: 0.6, 1: 1.0, 2: 0.88, 3: 0.98}
 PROFILE_TEXT_SIMILARITY_WEIGHTS: Dict[int, float] = {0: 0.005, 1: 0.0, 2: 0.0, 3: 0.0}
 REQUEST_HISTORY_WEIGHT = 0.5
 REQUEST_TEXT_SIMILARITY_WEIGHT = 0.0
+EQUAL_SPREAD = -1.0  # any negative text similarity weight: alpha = each request's own model-score std
+REQUEST_ALONE_TEXT_SIMILARITY_WEIGHT = EQUAL_SPREAD
 SIMILARITY_WEIGHTS = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2)
 
 
@@ -96,11 +103,11 @@ def blend_vectors(text_vectors: np.ndarray, user_vectors: np.ndarray, history_we
 
 
 def check_similarity_weight(similarity_weight: float) -> float:
-    """`similarity_weight` (alpha) as a float >= 0, or a ValueError naming it."""
+    """`similarity_weight` (alpha) as a float (negative: `EQUAL_SPREAD`), or a ValueError naming it."""
     weight = float(similarity_weight)
-    if not weight >= 0.0:
-        raise ValueError(f"text similarity weight must be >= 0, got {similarity_weight}.")
-    return weight
+    if math.isnan(weight) or math.isinf(weight):
+        raise ValueError(f"text similarity weight must be a finite number, got {similarity_weight}.")
+    return EQUAL_SPREAD if weight < 0 else weight
 
 
 def standardized_rows(scores: np.ndarray) -> np.ndarray:
@@ -120,15 +127,20 @@ def fused_scores(
         model_scores: [B, N] blended query . item embeddings.
         text_features: [B, h] BERT vectors of the texts (any norm).
         item_text_features: [N, h] BERT vectors of the catalog items (any norm).
-        similarity_weight: alpha >= 0; 0 returns `model_scores` unchanged.
+        similarity_weight: alpha >= 0; 0 returns `model_scores` unchanged;
+            negative (`EQUAL_SPREAD`): each row's alpha is that row's
+            standard deviation of `model_scores`.
 
     Example:
         fused_scores(np.zeros((1, 2)), np.array([[1.0, 0.0]]), np.eye(2), 0.5)  # [[0.5, -0.5]]
+        fused_scores(np.array([[0.0, 2.0]]), np.array([[1.0, 0.0]]), np.eye(2), EQUAL_SPREAD)  # [[1.0, 1.0]]
     """
     weight = check_similarity_weight(similarity_weight)
     model_scores = np.asarray(model_scores, np.float32)
     if weight == 0.0:
         return model_scores
+    if weight == EQUAL_SPREAD:
+        weight = model_scores.std(axis=1, keepdims=True)
     cosines = unit_rows(text_features) @ unit_rows(item_text_features).T
     return (model_scores + weight * standardized_rows(cosines)).astype(np.float32)
 
@@ -154,6 +166,8 @@ def fused_query_vectors(
     score: the evaluator can rank it with one matrix product.
     """
     weight = check_similarity_weight(similarity_weight)
+    if weight == EQUAL_SPREAD:
+        raise ValueError("fused_query_vectors takes alpha >= 0; the equal-spread rule needs the scores (fused_scores).")
     features, item_features = unit_rows(text_features), unit_rows(item_text_features)
     spread = (features @ item_features.T).std(axis=1, keepdims=True)
     queries = np.concatenate([query_vectors, weight * features / np.where(spread > 0, spread, 1.0)], axis=1)

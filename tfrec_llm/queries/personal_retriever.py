@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
 from tfrec_llm.queries.personal_blend import (
+    REQUEST_ALONE_TEXT_SIMILARITY_WEIGHT,
     REQUEST_HISTORY_WEIGHT,
     REQUEST_TEXT_SIMILARITY_WEIGHT,
     blend_vectors,
@@ -192,7 +193,7 @@ class PersonalRetriever:
         known = [self.known_history(history) for history in histories]
         vectors = blend_vectors(self.text_retriever.query_vectors(texts), self.user_vectors(known), history_weight)
         scores = vectors @ self.catalog.item_vectors.T
-        if similarity_weight > 0:
+        if similarity_weight != 0:  # alpha > 0, or EQUAL_SPREAD
             features = self.text_features([str(t).strip() for t in texts])
             scores = fused_scores(scores, features, self.item_text_features, similarity_weight)
         for row, history in enumerate(known):
@@ -232,18 +233,29 @@ def personal_recommendations(
 
     The weights default to the measured ones (`personal_blend.py`): for a
     profile, `profile_history_weight` and `profile_text_similarity_weight` of
-    the number of known history items; for a request, `REQUEST_HISTORY_WEIGHT`
-    and `REQUEST_TEXT_SIMILARITY_WEIGHT`.
+    the number of known history items; for a request with a history,
+    `REQUEST_HISTORY_WEIGHT` and `REQUEST_TEXT_SIMILARITY_WEIGHT`; for a
+    request alone (no known history), history weight 0 and
+    `REQUEST_ALONE_TEXT_SIMILARITY_WEIGHT` (the equal-spread rule), as the
+    `text_retrieval` export's `serving_default` serves it.
 
     Example:
         personal_recommendations("exports", "likes war films and old westerns", ["50"], profile=True)
     """
     retriever = PersonalRetriever.from_export(export_dir)
     known = retriever.known_history(history)  # unknown ids: named in one warning, then dropped
+    request_alone = not profile and not known
     if history_weight is None:
-        history_weight = profile_history_weight(len(known)) if profile else REQUEST_HISTORY_WEIGHT
+        history_weight = (
+            profile_history_weight(len(known)) if profile else 0.0 if request_alone else REQUEST_HISTORY_WEIGHT
+        )
     if similarity_weight is None:
-        similarity_weight = profile_text_similarity_weight(len(known)) if profile else REQUEST_TEXT_SIMILARITY_WEIGHT
+        if profile:
+            similarity_weight = profile_text_similarity_weight(len(known))
+        else:
+            similarity_weight = (
+                REQUEST_ALONE_TEXT_SIMILARITY_WEIGHT if request_alone else REQUEST_TEXT_SIMILARITY_WEIGHT
+            )
         if retriever.item_text_features is None:  # an export written before the BERT table: the blend alone
             similarity_weight = 0.0
     return retriever.search(text, known, history_weight, k, similarity_weight)

@@ -9,7 +9,9 @@ import tensorflow as tf
 
 from tfrec_llm.serving.saved_model_loading import load_saved_model
 from tfrec_llm.serving.export.saved_model_ops import TF_TEXT_2_12_TOKENIZER_OPS, read_required_ops
+from tfrec_llm.queries.personal_blend import EQUAL_SPREAD, fused_scores
 from tfrec_llm.queries.personal_retriever import PersonalRetriever
+from tfrec_llm.serving.signatures.text_retrieval_module import EQUAL_SPREAD as SERVED_EQUAL_SPREAD
 from tfrec_llm.queries.retriever import TextQueryRetriever
 
 QUERIES = ["galaxy rocket", "a wedding and romance", "soldier battle"]
@@ -24,14 +26,20 @@ def ids(tensor):
     return [[i.decode() for i in row] for row in tensor.numpy()]
 
 
-def test_one_call_returns_what_the_retriever_ranks(text_retrieval, export_dir):
+def test_one_call_serves_a_request_alone_by_the_equal_spread_rule_as_the_library_does(text_retrieval, export_dir):
+    """serving_default = the model's request embedding . items + std(those scores) * z(BERT cosine)."""
     outputs = text_retrieval.signatures["serving_default"](query=tf.constant(QUERIES))
     assert outputs["item_ids"].shape == (3, 10) and outputs["scores"].shape == (3, 10)
-    retriever = TextQueryRetriever.from_export(export_dir)
+    library = PersonalRetriever.from_export(export_dir)
+    embedding_only = TextQueryRetriever.from_export(export_dir)
     for row, query in enumerate(QUERIES):
-        expected = retriever.search(query, k=10)
-        np.testing.assert_allclose(outputs["scores"].numpy()[row], [r.score for r in expected], atol=1e-5)
+        expected = library.search(query, [], 0.0, k=10, similarity_weight=EQUAL_SPREAD)
+        np.testing.assert_allclose(outputs["scores"].numpy()[row], [r.score for r in expected], atol=1e-4)
         assert ids(outputs["item_ids"])[row] == [r.item_id for r in expected]
+        model = embedding_only.scores([query])
+        by_hand = fused_scores(model, library.text_features([query]), library.item_text_features, model.std())[0]
+        np.testing.assert_allclose(outputs["scores"].numpy()[row], np.sort(by_hand)[::-1][:10], atol=1e-4)
+    assert EQUAL_SPREAD == SERVED_EQUAL_SPREAD < 0
 
 
 def test_k_slices_and_is_clipped(text_retrieval):
@@ -70,12 +78,12 @@ def personal(text_retrieval, queries, history, weight, k=10, alpha=0.0):
 def test_personal_weight_0_is_the_plain_request_without_the_history_items(text_retrieval, export_dir):
     plain = ids(text_retrieval.signatures["serving_default"](query=tf.constant(QUERIES[:1]))["item_ids"])[0]
     seen = plain[:2]  # the request's two best items are in the history: they leave the list
-    outputs = personal(text_retrieval, QUERIES[:1], [seen], 0.0)
+    outputs = personal(text_retrieval, QUERIES[:1], [seen], 0.0, alpha=EQUAL_SPREAD)
     assert ids(outputs["item_ids"])[0][:8] == plain[2:]
     assert ids(outputs["item_ids"])[0] == expected_ids(
-        PersonalRetriever.from_export(export_dir).search(QUERIES[0], seen)
+        PersonalRetriever.from_export(export_dir).search(QUERIES[0], seen, similarity_weight=EQUAL_SPREAD)
     )
-    empty = personal(text_retrieval, QUERIES[:1], [["", ""]], 0.0)
+    empty = personal(text_retrieval, QUERIES[:1], [["", ""]], 0.0, alpha=EQUAL_SPREAD)
     assert ids(empty["item_ids"])[0] == plain
 
 
@@ -125,12 +133,14 @@ def test_personal_alpha_0_is_the_old_blend_and_a_large_alpha_follows_bert(text_r
     order = [i for i in np.argsort(-blend, kind="stable") if np.isfinite(blend[i])][:10]
     assert ids(old["item_ids"])[0] == [str(library.catalog.item_ids[i]) for i in order]
     np.testing.assert_allclose(old["scores"].numpy()[0], blend[order], atol=1e-5)
-    assert ids(personal(text_retrieval, QUERIES[:1], history, 0.4, alpha=-3.0)["item_ids"]) == ids(old["item_ids"])
+    equal_spread = personal(text_retrieval, QUERIES[:1], history, 0.4, alpha=-3.0)  # any negative alpha
+    expected = library.search(QUERIES[0], history[0], 0.4, k=10, similarity_weight=EQUAL_SPREAD)
+    assert ids(equal_spread["item_ids"])[0] == expected_ids(expected)
     # A huge alpha ranks by BERT's cosine alone: the BERT nearest catalog item comes first.
     features = library.text_features(QUERIES[:1])[0]
     cosines = library.item_text_features @ features / np.linalg.norm(library.item_text_features, axis=1)
     cosines[[list(library.catalog.item_ids).index(i) for i in ("m3", "m7")]] = -np.inf  # the history is excluded
     top = personal(text_retrieval, QUERIES[:1], history, 0.4, alpha=1e4)
     assert ids(top["item_ids"])[0][0] == str(library.catalog.item_ids[int(np.argmax(cosines))])
-    with pytest.raises(ValueError, match="text similarity weight must be >= 0"):
-        library.scores(QUERIES[:1], history, 0.4, -1.0)
+    with pytest.raises(ValueError, match="text similarity weight must be a finite number"):
+        library.scores(QUERIES[:1], history, 0.4, float("nan"))

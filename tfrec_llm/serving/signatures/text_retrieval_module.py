@@ -20,7 +20,13 @@ vectors of the catalog items, a second table beside the item embeddings)
 it also takes `text_similarity_weight` alpha and adds
 alpha * z(cos(BERT(request), BERT(item text))) to every score (z: per-row
 standardisation over the catalog; `personal_blend.fused_scores`); alpha = 0
-is the blend alone. `add-items` appends the new items' BERT vectors.
+is the blend alone, a negative alpha the equal-spread rule (alpha = the
+standard deviation of that request's own scores). With that table
+`serving_default` and `retrieve_top_k` serve a request alone by the
+equal-spread rule (`personal_blend.REQUEST_ALONE_TEXT_SIMILARITY_WEIGHT`, which beats BERT
+alone and the model's embedding alone on the request benchmark); without
+it (exports of models whose text is fine-tuned have none) they serve the
+model's embedding. `add-items` appends the new items' BERT vectors.
 """
 
 from typing import List, Optional, Union
@@ -47,6 +53,7 @@ PERSONAL_SIGNATURE = "retrieve_personal"
 HISTORY_WEIGHT_INPUT = "history_weight"
 SIMILARITY_WEIGHT_INPUT = "text_similarity_weight"
 QUERY_INPUT = "query"
+EQUAL_SPREAD = -1.0  # a negative alpha: the equal-spread rule (as `queries.personal_blend.EQUAL_SPREAD`)
 EXAMPLE_QUERIES = ("a funny film for the whole family", "", "space travel")
 
 
@@ -93,13 +100,13 @@ class TextRetrievalModule(tf.Module):
         if history_encoder is not None:
             self.history_encoder = history_encoder
             self.retrieve_personal = tf.function(self._retrieve_personal)
-            if text_features is not None:
-                text_features = np.asarray(text_features, np.float32)
-                if text_features.shape[0] != items.num_items:
-                    raise ValueError(f"{text_features.shape[0]} text feature rows for {items.num_items} items.")
-                norms = np.linalg.norm(text_features, axis=1, keepdims=True)
-                unit = text_features / np.where(norms > 0, norms, 1.0)
-                self.text_features = tf.Variable(unit, trainable=False, name="text_features")
+        if text_features is not None:
+            text_features = np.asarray(text_features, np.float32)
+            if text_features.shape[0] != items.num_items:
+                raise ValueError(f"{text_features.shape[0]} text feature rows for {items.num_items} items.")
+            norms = np.linalg.norm(text_features, axis=1, keepdims=True)
+            unit = text_features / np.where(norms > 0, norms, 1.0)
+            self.text_features = tf.Variable(unit, trainable=False, name="text_features")
 
     def signatures(self) -> dict:
         query = tf.TensorSpec([None], tf.string, name=QUERY_INPUT)
@@ -131,9 +138,9 @@ class TextRetrievalModule(tf.Module):
     def _retrieve_personal(self, inputs):
         """Inputs: `query` string [B]; `history` string [B, H] ("" = padding); `history_weight` float32
         scalar w, clipped to [0, 1]; `k` as `retrieve_top_k`; with text features,
-        `text_similarity_weight` alpha float32 scalar (negative: 0). Scores (1 - w) * request + w * user
-        embedding against the catalog, plus alpha * z(BERT cosine), history items excluded. Outputs as
-        `serving_default`."""
+        `text_similarity_weight` alpha float32 scalar (negative: the equal-spread rule). Scores
+        (1 - w) * request + w * user embedding against the catalog, plus alpha * z(BERT cosine), history
+        items excluded. Outputs as `serving_default`."""
         weight = tf.clip_by_value(inputs[HISTORY_WEIGHT_INPUT], 0.0, 1.0)
         requests = self.text_encoder.encode({TEXT_INPUT: inputs[QUERY_INPUT]})[ITEM_EMBEDDING_OUTPUT]
         encoder = self.history_encoder
@@ -142,19 +149,25 @@ class TextRetrievalModule(tf.Module):
         vectors = (1.0 - weight) * requests + weight * users
         scores = tf.matmul(vectors, self.items.item_vectors, transpose_b=True)
         if hasattr(self, "text_features"):
-            alpha = tf.maximum(inputs[SIMILARITY_WEIGHT_INPUT], 0.0)
-            features = self.text_encoder.encode_text_features({TEXT_INPUT: inputs[QUERY_INPUT]})[TEXT_FEATURES_OUTPUT]
-            cosines = tf.matmul(features, self.text_features, transpose_b=True)
-            centred = cosines - tf.reduce_mean(cosines, axis=1, keepdims=True)
-            spread = tf.math.reduce_std(cosines, axis=1, keepdims=True)
-            scores += alpha * centred / tf.where(spread > 0.0, spread, tf.ones_like(spread))
+            scores = self._with_text_similarity(scores, inputs[QUERY_INPUT], inputs[SIMILARITY_WEIGHT_INPUT])
         scores = exclude_history_items(scores, history)
         return top_catalog_items(scores, self.items, self.top_k, tf.clip_by_value(inputs[K_INPUT], 0, self.top_k))
 
     def _top_items(self, queries, k):
         vectors = self.text_encoder.encode({TEXT_INPUT: queries})[ITEM_EMBEDDING_OUTPUT]
         scores = tf.matmul(vectors, self.items.item_vectors, transpose_b=True)
+        if hasattr(self, "text_features"):
+            scores = self._with_text_similarity(scores, queries, tf.constant(EQUAL_SPREAD))
         return top_catalog_items(scores, self.items, self.top_k, k)
+
+    def _with_text_similarity(self, scores, queries, alpha):
+        """scores [B, N] + alpha * z(BERT cosine); alpha < 0: each row's alpha is that row's std of `scores`."""
+        features = self.text_encoder.encode_text_features({TEXT_INPUT: queries})[TEXT_FEATURES_OUTPUT]
+        cosines = tf.matmul(features, self.text_features, transpose_b=True)
+        centred = cosines - tf.reduce_mean(cosines, axis=1, keepdims=True)
+        spread = tf.math.reduce_std(cosines, axis=1, keepdims=True)
+        row_alpha = tf.where(alpha < 0.0, tf.math.reduce_std(scores, axis=1, keepdims=True), alpha)
+        return scores + row_alpha * centred / tf.where(spread > 0.0, spread, tf.ones_like(spread))
 
     def warmup_requests(self) -> List[WarmupRequest]:
         k = np.array(min(3, self.top_k), np.int32)
