@@ -613,6 +613,9 @@ class UpdateConfig:
             reached 0.88-1.0).
         replay_ratio: older training windows replayed per window holding
             new events, sampled uniformly (against forgetting); 0 = none.
+            4: chosen among 1, 2, 4 on ml-100k's validation slices, then
+            0.987-0.999 of an early-stopped retrain's Recall@10 at 0.12-0.17
+            of its wall time (README, feedback loop).
         seed: seeds the replay sample and the training stream.
 
     Example:
@@ -621,7 +624,7 @@ class UpdateConfig:
 
     epochs: int = 4
     learning_rate: Optional[float] = None
-    replay_ratio: float = 1.0
+    replay_ratio: float = 4.0
     seed: int = 0
 
     def validate(self) -> "UpdateConfig":

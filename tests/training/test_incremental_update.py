@@ -24,6 +24,7 @@ TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASE_ITEMS = 40  # the base catalog; items 40..47 arrive with the update
 CUT = 5000  # base events before this timestamp
 UPDATE_EPOCHS = 3
+REPLAY = 1.0  # pinned: the step counts below assume it (the default is 4)
 KILL_AFTER_BATCHES = 15  # mid-epoch 2 of 3 (10 steps of 8 windows per epoch)
 
 
@@ -56,7 +57,9 @@ def base_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def updated(base_dir, tmp_path_factory):
     directory = str(tmp_path_factory.mktemp("updated"))
-    summary = update_model(base_dir, base_and_new()[1], directory, UpdateConfig(epochs=UPDATE_EPOCHS))
+    summary = update_model(
+        base_dir, base_and_new()[1], directory, UpdateConfig(epochs=UPDATE_EPOCHS, replay_ratio=REPLAY)
+    )
     return directory, summary
 
 
@@ -82,7 +85,9 @@ def test_an_updated_model_updates_again(updated, tmp_path):
     world = base_and_new()[1]
     more = world.interactions.select(np.arange(20))
     later = Interactions(more.user_ids, more.item_ids, more.timestamps + 100000, more.labels, None)
-    summary = update_model(directory, InteractionData("more", later, world.catalog), str(tmp_path), UpdateConfig(1))
+    summary = update_model(
+        directory, InteractionData("more", later, world.catalog), str(tmp_path), UpdateConfig(1, replay_ratio=REPLAY)
+    )
     assert summary["update"]["new_items"] == 0
     assert len(TrainedModel.load(str(tmp_path)).assets.item_ids) == 48
 
@@ -167,22 +172,40 @@ def test_an_interrupted_update_resumes_only_with_its_settings(base_dir, tmp_path
 
     monkeypatch.setattr(tf_keras.callbacks, "BackupAndRestore", interrupting_backup(KILL_AFTER_BATCHES))
     with pytest.raises(Interrupted):
-        update_model(base_dir, base_and_new()[1], str(tmp_path), UpdateConfig(epochs=UPDATE_EPOCHS))
+        update_model(
+            base_dir, base_and_new()[1], str(tmp_path), UpdateConfig(epochs=UPDATE_EPOCHS, replay_ratio=REPLAY)
+        )
     monkeypatch.undo()
     with pytest.raises(BackupConfigError, match=r"update\.replay_ratio: backup 1\.0, now 0\.5"):
         update_model(base_dir, base_and_new()[1], str(tmp_path), UpdateConfig(UPDATE_EPOCHS, replay_ratio=0.5))
     other = shutil.copytree(base_dir, tmp_path / "other_model")
     with pytest.raises(BackupConfigError, match=r"update\.source_model_dir"):
-        update_model(str(other), base_and_new()[1], str(tmp_path), UpdateConfig(UPDATE_EPOCHS))
+        update_model(str(other), base_and_new()[1], str(tmp_path), UpdateConfig(UPDATE_EPOCHS, replay_ratio=REPLAY))
     later = base_and_new()[1]
     fewer = dataclasses.replace(later, interactions=later.interactions.select(np.arange(len(later.interactions) - 1)))
     with pytest.raises(BackupConfigError, match=r"update\.new_events"):
-        update_model(base_dir, fewer, str(tmp_path), UpdateConfig(UPDATE_EPOCHS))
+        update_model(base_dir, fewer, str(tmp_path), UpdateConfig(UPDATE_EPOCHS, replay_ratio=REPLAY))
     with caplog.at_level(logging.INFO, logger="tfrec_llm"):
-        summary = update_model(base_dir, later, str(tmp_path), UpdateConfig(UPDATE_EPOCHS))
+        summary = update_model(base_dir, later, str(tmp_path), UpdateConfig(UPDATE_EPOCHS, replay_ratio=REPLAY))
     assert "Resuming the update from backup: epoch 2, step 4" in caplog.text  # the backup after batch 14
     assert len(summary["update"]["loss"]) == UPDATE_EPOCHS  # epoch 1's loss too, from the interrupted run
     assert not (tmp_path / "backup").exists()  # finished: the backup and its record are gone
+
+
+def test_update_replays_4_older_windows_per_new_one_by_default(monkeypatch, tmp_path):
+    # replay 4: chosen on ml-100k's validation slices, then within 5% of an early-stopped retrain (README)
+    import tfrec_llm.training.incremental_update as incremental_update  # pylint: disable=import-outside-toplevel
+
+    given = []
+
+    def capture(model_dir, data_overrides, output_dir, settings, text_encoder=None):
+        given.append(settings)
+        raise ValueError("captured")
+
+    monkeypatch.setattr(incremental_update, "update_from_source", capture)
+    command = ["update", "--model-dir", str(tmp_path), "--data", "builtin", "--output-dir", str(tmp_path / "out")]
+    assert main(command) == 2
+    assert given[0].replay_ratio == UpdateConfig().replay_ratio == 4.0
 
 
 def _write_csvs(directory, data):
@@ -217,7 +240,7 @@ def _child(base, output_dir, kill_after):
 
     if kill_after:
         kill_after_batches(kill_after)
-    summary = update_model(base, base_and_new()[1], output_dir, UpdateConfig(epochs=UPDATE_EPOCHS))
+    summary = update_model(base, base_and_new()[1], output_dir, UpdateConfig(epochs=UPDATE_EPOCHS, replay_ratio=REPLAY))
     print("LOSS " + json.dumps(summary["update"]["loss"]))
 
 
