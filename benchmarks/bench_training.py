@@ -13,7 +13,8 @@ examples, save, export; phases timed, peak RSS: `tfrec_llm/benchmark/scale_run.p
 
 `frozen_text_in_batch` (frozen text, the plain model's in-batch negatives) and
 `id_only_full_catalog` (no text, full-catalog softmax) split the frozen-text
-cell's cost at catalogs where "auto" picks the full-catalog softmax.
+cell's cost at catalogs where "auto" picks the full-catalog softmax; `id_only`
+(no text, negatives by "auto") is what `frozen_text` costs without its text tower.
 
 Prints one JSON row per (size, model) cell as it finishes, then a Markdown
 table: examples/s, epoch time (extrapolated from the timed steps when

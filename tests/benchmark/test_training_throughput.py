@@ -91,6 +91,7 @@ def test_ratio_is_time_per_example_against_the_plain_model_of_the_same_size():
         ("frozen_text", "full_catalog"),
         ("frozen_text_in_batch", "in_batch"),
         ("id_only_full_catalog", "full_catalog"),
+        ("id_only", "full_catalog"),  # 4,000 items: "auto" keeps the full-catalog softmax
     ],
 )
 def test_one_small_cell_measures_a_real_model(model_name, negatives):

@@ -21,14 +21,16 @@ PLAIN_BATCH_SIZE = 4096
 PLAIN_SHUFFLE_BUFFER = 100_000  # as the TFRS tutorial
 PLAIN_EMBEDDING_DIM = 64
 # Our model's cells: config overrides on top of `ExperimentConfig()` (+ the fallback encoder).
-# The last two separate the costs at catalogs under `full_catalog_max_items`, where "auto"
-# picks the full-catalog softmax: the text tower with the plain model's in-batch negatives,
-# and the full-catalog softmax without the text tower.
+# `frozen_text_in_batch` and `id_only_full_catalog` separate the costs at catalogs under
+# `full_catalog_max_items`, where "auto" picks the full-catalog softmax: the text tower with the
+# plain model's in-batch negatives, and the full-catalog softmax without the text tower;
+# `id_only` is `frozen_text` without the text tower at any size (what text adds on top).
 MODEL_SETTINGS = {
     "frozen_text": {"text": {"mode": "frozen"}},
     "finetune_text": {"text": {"mode": "finetune"}},
     "frozen_text_in_batch": {"text": {"mode": "frozen"}, "model": {"negatives": "in_batch"}},
     "id_only_full_catalog": {"model": {"use_text": False, "negatives": "full_catalog"}},
+    "id_only": {"model": {"use_text": False}},  # our model without text, negatives as `auto` picks them
 }
 
 

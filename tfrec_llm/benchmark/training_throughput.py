@@ -19,7 +19,9 @@ Models:
 - `frozen_text_in_batch`, `id_only_full_catalog` (not in the default run):
   frozen text with the plain model's in-batch negatives, and no text with the
   full-catalog softmax, which split `frozen_text`'s cost between the text
-  tower and the softmax (`throughput_models.MODEL_SETTINGS`).
+  tower and the softmax (`throughput_models.MODEL_SETTINGS`); `id_only`:
+  `frozen_text` without the text tower, negatives by "auto" (what text adds
+  at any size).
 
 An example is one training target (one event), for every model. Each step
 is timed in two parts: waiting for `next(iterator)` (the input pipeline,
@@ -50,7 +52,7 @@ MODELS = (
     "tfrs_plain",
     "frozen_text",
     "finetune_text",
-)  # the default run; also frozen_text_in_batch, id_only_full_catalog
+)  # the default run; also frozen_text_in_batch, id_only_full_catalog, id_only
 BASELINE_MODEL = "tfrs_plain"
 WARMUP_STEPS = 3
 LOG_EVERY_STEPS = 100
