@@ -27,7 +27,7 @@ import numpy as np
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
 from tfrec_llm.queries.metrics import PRECISION_KS, text_query_metrics
-from tfrec_llm.queries.personal_blend import equal_spread_weight, standardized_rows
+from tfrec_llm.queries.personal_blend import EQUAL_SPREAD, equal_spread_weight, fused_cosine_scores
 from tfrec_llm.queries.query_set import TextQuerySet
 from tfrec_llm.queries.tfidf_scorer import TfidfScorer
 from tfrec_llm.queries.retriever import TextQueryRetriever
@@ -62,9 +62,7 @@ def run_text_query_benchmark(model_dir: str, queries_path: str, seed: int = 0) -
         "model_text_path": request_vectors @ _text_path_vectors(trained, len(assets.item_ids)).T,
     }
     fusion_weight = equal_spread_weight(scores["model"])  # the median of the per-request alphas
-    scores["model+text_encoder"] = scores["model"] + scores["model"].std(axis=1, keepdims=True) * standardized_rows(
-        scores["text_encoder"]
-    )
+    scores["model+text_encoder"] = fused_cosine_scores(scores["model"], scores["text_encoder"], EQUAL_SPREAD)
     ks = tuple(k for k in PRECISION_KS if k <= relevant.shape[1])
     models = {name: text_query_metrics(scores[name], relevant, ks) for name in SCORERS}
     per_query = []

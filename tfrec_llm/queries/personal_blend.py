@@ -135,13 +135,21 @@ def fused_scores(
         fused_scores(np.zeros((1, 2)), np.array([[1.0, 0.0]]), np.eye(2), 0.5)  # [[0.5, -0.5]]
         fused_scores(np.array([[0.0, 2.0]]), np.array([[1.0, 0.0]]), np.eye(2), EQUAL_SPREAD)  # [[1.0, 1.0]]
     """
+    if check_similarity_weight(similarity_weight) == 0.0:
+        return np.asarray(model_scores, np.float32)
+    cosines = unit_rows(text_features) @ unit_rows(item_text_features).T
+    return fused_cosine_scores(model_scores, cosines, similarity_weight)
+
+
+def fused_cosine_scores(model_scores: np.ndarray, cosines: np.ndarray, similarity_weight: float) -> np.ndarray:
+    """float32 [B, N]: model_scores + alpha * z(cosines), the cosines already computed ([B, N]).
+
+    alpha < 0 (`EQUAL_SPREAD`): each row's alpha is that row's std of `model_scores`.
+    """
     weight = check_similarity_weight(similarity_weight)
     model_scores = np.asarray(model_scores, np.float32)
-    if weight == 0.0:
-        return model_scores
     if weight == EQUAL_SPREAD:
         weight = model_scores.std(axis=1, keepdims=True)
-    cosines = unit_rows(text_features) @ unit_rows(item_text_features).T
     return (model_scores + weight * standardized_rows(cosines)).astype(np.float32)
 
 
