@@ -362,6 +362,12 @@ class TrainConfig:
             (leave_last_out), the last 10% of the training period
             (time_cut) or a random 5% of training events (random).
         validation_max_examples: cap on validation examples (0 = all).
+        lazy_adam_min_rows: embedding tables with at least this many rows
+            get lazy Adam updates: only the rows a step's gradient touches
+            move (`training/lazy_adam.py`; Keras' Adam moves every row of
+            the table every step, O(items) per step). Smaller tables update
+            exactly as Keras' Adam does (a full-catalog softmax touches
+            every row: the same up to float rounding). 0 = every table.
         verbose: Keras progress display (0 silent, 1 bar, 2 one line/epoch);
             None: 1 when stdout is a terminal, else 2.
     """
@@ -378,6 +384,7 @@ class TrainConfig:
     eval_max_examples: int = 0
     early_stopping_patience: int = 5
     validation_max_examples: int = 5000
+    lazy_adam_min_rows: int = 50_000
     verbose: Optional[int] = None
 
     def validate(self):
@@ -389,6 +396,8 @@ class TrainConfig:
             raise ConfigError(f"train.seed must be >= 0, got {self.seed}.")
         if min(self.early_stopping_patience, self.validation_max_examples) < 0:
             raise ConfigError("train.early_stopping_patience and train.validation_max_examples must be >= 0.")
+        if self.lazy_adam_min_rows < 0:
+            raise ConfigError(f"train.lazy_adam_min_rows must be >= 0 (0 = all tables), got {self.lazy_adam_min_rows}.")
         if self.checkpoint_every_steps < 0 or self.eval_max_examples < 0:
             raise ConfigError("train.checkpoint_every_steps and train.eval_max_examples must be >= 0.")
 

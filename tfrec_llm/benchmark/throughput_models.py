@@ -118,7 +118,7 @@ def _our_setup(data, settings: dict, cache_dir, seed, batch_size=0) -> Throughpu
     from tfrec_llm.models.text.encoder_loading import load_text_encoder  # pylint: disable=import-outside-toplevel
     from tfrec_llm.training import trainer  # pylint: disable=import-outside-toplevel
     from tfrec_llm.training.experiment_data import prepare_experiment_data  # pylint: disable=import-outside-toplevel
-    from tfrec_llm.training.model_building import build_model  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training.model_building import build_model, make_optimizer  # pylint: disable=import-outside-toplevel
     from tfrec_llm.training.resume import epoch_stream  # pylint: disable=import-outside-toplevel
 
     config = ExperimentConfig.from_dict(
@@ -140,7 +140,7 @@ def _our_setup(data, settings: dict, cache_dir, seed, batch_size=0) -> Throughpu
     assets = trainer.build_assets(experiment, texts, token_table, text_features)
     model = build_model(config, assets, encoder)
     trainer.build_variables(model, assets, config)
-    model.compile(optimizer=tf_keras.optimizers.Adam(config.train.learning_rate))
+    model.compile(optimizer=make_optimizer(config))
     features = experiment.training_features(config.model.training_targets)
     rows = len(features["next_items"])
     batch_size = min(config.train.batch_size, rows)

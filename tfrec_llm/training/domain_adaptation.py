@@ -46,7 +46,7 @@ from tfrec_llm.training.domain_transfer import copy_matched_items, set_trainable
 from tfrec_llm.training.early_stopping import validation_early_stopping
 from tfrec_llm.training.experiment_data import ExperimentData, load_source, prepare_experiment_data
 from tfrec_llm.training.item_matching import find_matches
-from tfrec_llm.training.model_building import build_model, save_weights
+from tfrec_llm.training.model_building import build_model, make_optimizer, save_weights
 from tfrec_llm.training.model_evaluation import evaluate_model
 from tfrec_llm.training.resumable_fit import backup_dir_of, events_fingerprint, resumable_fit
 from tfrec_llm.training.resume import check_backup_config
@@ -192,7 +192,7 @@ def adapt(
     item_match = None if match is None else match.summary()
     part = "all" if adapt_config.from_scratch else adapt_config.train_only
     trainable = set_trainable_parts(model, part)
-    model.compile(optimizer=tf_keras.optimizers.Adam(config.train.learning_rate))
+    model.compile(optimizer=make_optimizer(config))
     write_config(config, output_dir)
     started = time.time()
     best_epoch = _fit(model, assets, config, experiment, output_dir, record) if adapt_config.fraction > 0 else None

@@ -42,7 +42,7 @@ from tfrec_llm.models.text.encoder_loading import save_text_encoder
 from tfrec_llm.training.event_log import concatenate_events, save_events, trained_events
 from tfrec_llm.training.experiment_data import load_source, vocabularies_from_assets
 from tfrec_llm.training.model_assets import ModelAssets
-from tfrec_llm.training.model_building import build_model, save_weights
+from tfrec_llm.training.model_building import build_model, make_optimizer, save_weights
 from tfrec_llm.training.resumable_fit import backup_dir_of, events_fingerprint, resumable_fit
 from tfrec_llm.training.resume import check_backup_config
 from tfrec_llm.training.trained_model import CONFIG_FILE, TEXT_ENCODER_DIR, TrainedModel
@@ -197,7 +197,7 @@ def update_model(
     model = build_model(config, growth.assets, encoder)
     build_variables(model, growth.assets, config)
     transfer_weights(trained.model, model, growth)
-    model.compile(optimizer=tf_keras.optimizers.Adam(run_config.train.learning_rate))
+    model.compile(optimizer=make_optimizer(run_config))
 
     os.makedirs(output_dir, exist_ok=True)
     started_training = time.time()

@@ -15,6 +15,7 @@ import tf_keras
 
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.training.model_assets import ModelAssets
+from tfrec_llm.training.lazy_adam import LazyAdam
 from tfrec_llm.models import id_hashing
 from tfrec_llm.models.item_tower import ItemTower
 from tfrec_llm.models.two_tower_recommender import TwoTowerRecommender
@@ -51,7 +52,11 @@ def mixed_precision_policy(config: ExperimentConfig) -> str:
 
 
 def make_optimizer(config: ExperimentConfig) -> tf_keras.optimizers.Optimizer:
-    """Adam at `train.learning_rate`, in a dynamic `LossScaleOptimizer` when the towers compute in float16.
+    """Adam at `train.learning_rate` (lazy on large tables), in a `LossScaleOptimizer` when towers compute in float16.
+
+    Tables of at least `train.lazy_adam_min_rows` rows update only the rows
+    each step touches (`LazyAdam`): Keras' Adam would move all of a 1M-item
+    table every step.
 
     float16 gradients below ~6e-8 round to zero: the loss-scale optimizer
     multiplies the loss before differentiating and divides the gradients
@@ -62,7 +67,7 @@ def make_optimizer(config: ExperimentConfig) -> tf_keras.optimizers.Optimizer:
     Example:
         model.compile(optimizer=make_optimizer(config))
     """
-    optimizer = tf_keras.optimizers.Adam(config.train.learning_rate)
+    optimizer = LazyAdam(config.train.learning_rate, min_rows=config.train.lazy_adam_min_rows)
     if mixed_precision_policy(config) == "mixed_float16":
         optimizer = tf_keras.mixed_precision.LossScaleOptimizer(optimizer)
     return optimizer
@@ -131,6 +136,8 @@ def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: di
         context_dropout=model_config.context_dropout,
         num_blocks=model_config.attention_blocks,
         num_heads=model_config.attention_heads,
+        attention_dropout=model_config.attention_dropout,
+        feed_forward_multiplier=model_config.attention_feed_forward_multiplier,
         feature_slots=feature_slots,
         scenario_heads=model_config.scenario_heads,
         name="user_tower",

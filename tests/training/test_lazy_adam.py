@@ -1,0 +1,62 @@
+"""LazyAdam: Adam's update on the rows a sparse gradient names, nothing elsewhere; small tables as Keras' Adam."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+
+from tfrec_llm.experiment_config import ConfigError, ExperimentConfig
+from tfrec_llm.training.lazy_adam import LazyAdam
+from tfrec_llm.training.model_building import make_optimizer
+
+ROWS, WIDTH = 12, 3
+
+
+def _sparse(values, indices):
+    values = tf.constant(values, tf.float32)
+    return tf.IndexedSlices(values, tf.constant(indices, tf.int64), tf.constant([ROWS, WIDTH], tf.int64))
+
+
+def _run(optimizer, gradients):
+    table = tf.Variable(np.arange(ROWS * WIDTH, dtype=np.float32).reshape(ROWS, WIDTH) / 10.0)
+    for gradient in gradients:
+        optimizer.apply_gradients([(gradient, table)])
+    return table.numpy()
+
+
+def _steps(seed, indices_per_step):
+    rng = np.random.default_rng(seed)
+    return [_sparse(rng.normal(size=(len(indices), WIDTH)), indices) for indices in indices_per_step]
+
+
+def test_every_row_touched_with_duplicates_equals_keras_adam():
+    steps = _steps(0, [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 3, 3]] * 3)
+    expected = _run(tf_keras.optimizers.Adam(0.01), steps)
+    np.testing.assert_allclose(_run(LazyAdam(0.01, min_rows=0), steps), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_rows_a_step_does_not_touch_stay_put_where_keras_adam_moves_them():
+    steps = _steps(1, [[0, 1, 2], [5, 6]])
+    before = _run(LazyAdam(0.01, min_rows=0), [])
+    lazy = _run(LazyAdam(0.01, min_rows=0), steps)
+    adam = _run(tf_keras.optimizers.Adam(0.01), steps)
+    untouched = [3, 4, 7, 8, 9, 10, 11]
+    np.testing.assert_array_equal(lazy[untouched], before[untouched])
+    # Rows 0-2 carry momentum from step 1: Keras' Adam moves them again at step 2, lazily they wait.
+    assert not np.allclose(adam[[0, 1, 2]], lazy[[0, 1, 2]])
+    assert not np.allclose(lazy[[0, 1, 2, 5, 6]], before[[0, 1, 2, 5, 6]])
+
+
+def test_tables_below_min_rows_update_exactly_as_keras_adam():
+    steps = _steps(2, [[0, 1, 2], [5, 6], [0, 0, 11]])
+    expected = _run(tf_keras.optimizers.Adam(0.01), steps)
+    np.testing.assert_array_equal(_run(LazyAdam(0.01, min_rows=ROWS + 1), steps), expected)
+
+
+def test_config_chooses_the_threshold_and_rejects_a_negative_one():
+    config = ExperimentConfig.from_dict({"train": {"lazy_adam_min_rows": 7, "learning_rate": 0.03}})
+    optimizer = make_optimizer(config)
+    assert isinstance(optimizer, LazyAdam) and optimizer.min_rows == 7
+    assert optimizer.get_config()["min_rows"] == 7
+    with pytest.raises(ConfigError, match="lazy_adam_min_rows"):
+        ExperimentConfig.from_dict({"train": {"lazy_adam_min_rows": -1}})
