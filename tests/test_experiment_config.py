@@ -86,6 +86,11 @@ def test_unknown_key_is_named_with_its_section():
         ({"train": {"epochs": None}}, r"train\.epochs must be int, got NoneType"),
         ({"data": {"split_seed": None}}, r"data\.split_seed must be int, got NoneType"),
         ({"data": "builtin"}, r"Config section 'data' must be an object"),
+        (
+            {"model": {"attention_feed_forward_multiplier": 1.5}},
+            r"model\.attention_feed_forward_multiplier must be int",
+        ),
+        ({"model": {"attention_dropout": "0.5"}}, r"model\.attention_dropout must be float, got str"),
     ],
 )
 def test_wrong_types_name_the_key(values, message):
@@ -105,6 +110,18 @@ def test_optional_keys_accept_null_and_floats_accept_ints():
     assert config.train.learning_rate == 1
 
 
+def test_attention_encoder_keys_default_to_the_old_encoder_and_round_trip_through_json(tmp_path):
+    model = ExperimentConfig().model
+    assert (model.attention_dropout, model.attention_feed_forward_multiplier) == (None, 1)
+    config = ExperimentConfig.from_dict(
+        {"model": {"user_tower": "attention", "attention_dropout": 0.5, "attention_feed_forward_multiplier": 4}}
+    )
+    config.to_json_file(str(tmp_path / "config.json"))
+    restored = ExperimentConfig.from_json_file(str(tmp_path / "config.json"))
+    assert restored == config
+    assert (restored.model.attention_dropout, restored.model.attention_feed_forward_multiplier) == (0.5, 4)
+
+
 def test_a_config_must_be_an_object():
     with pytest.raises(ConfigError, match="must be a JSON object, got list"):
         ExperimentConfig.from_dict([{"train": {}}])
@@ -122,6 +139,9 @@ def test_a_config_must_be_an_object():
         ({"model": {"use_text": False, "use_item_ids": False}}, "cannot both be false"),
         ({"model": {"ranking_weight": -0.1}}, r"model\.ranking_weight must be >= 0"),
         ({"model": {"item_id_dropout": 2.0}}, r"model\.item_id_dropout must be in"),
+        ({"model": {"attention_dropout": 0.95}}, r"model\.attention_dropout must be in \[0\.0, 0\.9\], got 0\.95"),
+        ({"model": {"attention_dropout": -0.1}}, r"model\.attention_dropout must be in"),
+        ({"model": {"attention_feed_forward_multiplier": 0}}, r"model\.attention_feed_forward_multiplier must be > 0"),
         ({"train": {"epochs": 0}}, r"train\.epochs must be > 0, got 0"),
         ({"train": {"strategy": "gpu"}}, r"train\.strategy must be one of"),
         ({"train": {"checkpoint_every_steps": -1}}, r"train\.checkpoint_every_steps and train\.eval_max_examples"),

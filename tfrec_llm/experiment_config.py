@@ -252,6 +252,11 @@ class ModelConfig:
         user_tower: the user tower's sequence encoder: "lstm" or
             "attention" (causal self-attention, SASRec-style).
         attention_blocks, attention_heads: shape of the "attention" encoder.
+        attention_dropout: the "attention" encoder's dropout on its input,
+            residual branches and attention weights (SASRec/RecBole: 0.5);
+            None = `dropout` on input and residuals, weights not dropped.
+        attention_feed_forward_multiplier: the "attention" encoder's
+            feed-forward inner width, in `lstm_units` (SASRec/RecBole: 4).
         training_targets: "every_position" (one pass over each user's
             sequence, a loss at every position, as GRU4Rec/SASRec train) or
             "last_position" (one example per target event, its history
@@ -303,6 +308,8 @@ class ModelConfig:
     user_tower: str = "lstm"
     attention_blocks: int = 2
     attention_heads: int = 2
+    attention_dropout: Optional[float] = None
+    attention_feed_forward_multiplier: int = 1
     training_targets: str = "every_position"
     negatives: str = "auto"
     dropout: float = 0.1
@@ -325,6 +332,9 @@ class ModelConfig:
         _check_choice("model.scenario_heads", self.scenario_heads, SCENARIO_HEADS)
         _check_positive("model.attention_blocks", self.attention_blocks)
         _check_positive("model.attention_heads", self.attention_heads)
+        _check_positive("model.attention_feed_forward_multiplier", self.attention_feed_forward_multiplier)
+        if self.attention_dropout is not None:
+            _check_range("model.attention_dropout", self.attention_dropout, 0.0, 0.9)
         _check_range("model.dropout", self.dropout, 0.0, 0.9)
         _check_range("model.context_dropout", self.context_dropout, 0.0, 1.0)
         _check_positive("model.lstm_units", self.lstm_units)

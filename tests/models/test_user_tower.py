@@ -92,7 +92,11 @@ def test_without_user_features_only_the_scenario_is_read():
     assert tower.feature_embeddings == []
 
 
-@pytest.fixture(name="any_tower", params=["lstm", "attention"])
+# SASRec's (RecBole) shape: dropout 0.5 on attention weights and residuals, feed-forward 4x wide.
+SASREC_LIKE = {"attention_dropout": 0.5, "feed_forward_multiplier": 4}
+
+
+@pytest.fixture(name="any_tower", params=["lstm", "attention", "attention_sasrec_like"])
 def _any_tower(request):
     tf_keras.utils.set_random_seed(0)
     return UserTower(
@@ -100,32 +104,40 @@ def _any_tower(request):
         lstm_units=6,
         num_scenarios=3,
         user_feature_sizes={"gender": 3, "age": 5},
-        sequence_encoder=request.param,
+        sequence_encoder=request.param.split("_")[0],
         max_history=HISTORY,
         dropout=0.2,
+        **(SASREC_LIKE if request.param.endswith("sasrec_like") else {}),
     )
 
 
-def _run_all_positions(tower, vectors, mask, scenario, features):
+def _run_all_positions(tower, vectors, mask, scenario, features, training=False):
     per_position = np.repeat(scenario[:, np.newaxis], vectors.shape[1], axis=1)
+    if training and tower.built:  # every dropout mask is keyed on a counter: reset, each call draws the same
+        for variable in tower.non_trainable_variables:
+            if variable.dtype == tf.int64:
+                variable.assign(0)
     return tower(
         tf.constant(vectors),
         tf.constant(mask),
         tf.constant(per_position),
         {k: tf.constant(v) for k, v in features.items()},
+        training=training,
         all_positions=True,
     ).numpy()
 
 
-def test_position_t_never_sees_later_items(any_tower):
+@pytest.mark.parametrize("training", [False, True])
+def test_position_t_never_sees_later_items(any_tower, training):
+    """Also in training, where dropout (on attention weights too) must not open a path to later items."""
     vectors, _, scenario, features = _inputs()
     mask = np.ones((2, HISTORY), bool)
-    expected = _run_all_positions(any_tower, vectors, mask, scenario, features)
+    expected = _run_all_positions(any_tower, vectors, mask, scenario, features, training)
     assert expected.shape == (2, HISTORY, EMBEDDING_DIM)
     for t in range(HISTORY - 1):
         changed = vectors.copy()
         changed[:, t + 1 :] = 7.0
-        got = _run_all_positions(any_tower, changed, mask, scenario, features)
+        got = _run_all_positions(any_tower, changed, mask, scenario, features, training)
         np.testing.assert_allclose(got[:, : t + 1], expected[:, : t + 1], rtol=1e-5, atol=1e-6)
         assert not np.allclose(got[:, t + 1 :], expected[:, t + 1 :])
 
@@ -158,3 +170,12 @@ def test_unknown_encoder_and_attention_without_length_are_refused():
 
 def test_config_round_trip(any_tower):
     run_config_round_trip(any_tower)
+
+
+def test_attention_dropout_defaults_to_the_tower_dropout_without_weight_dropout():
+    def encoder_settings(**kwargs):
+        tower = UserTower(EMBEDDING_DIM, 6, 2, {}, sequence_encoder="attention", max_history=4, dropout=0.2, **kwargs)
+        return tower.encoder.dropout_rate, tower.encoder.attention_dropout, tower.encoder.feed_forward_multiplier
+
+    assert encoder_settings() == (0.2, 0.0, 1)
+    assert encoder_settings(**SASREC_LIKE) == (0.5, 0.5, 4)

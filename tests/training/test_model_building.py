@@ -55,6 +55,24 @@ def test_frozen_checkpoint_restored_in_a_fresh_model_reproduces_its_outputs(tmp_
     _assert_same_outputs(model, fresh, batch)
 
 
+def test_attention_encoder_config_is_built_trained_and_restored(tmp_path):
+    """model.attention_dropout / attention_feed_forward_multiplier reach the encoder; its checkpoint restores."""
+    model_values = {"user_tower": "attention"}
+    config = make_tiny_config(model={**model_values, "attention_dropout": 0.5, "attention_feed_forward_multiplier": 4})
+    experiment, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
+    batch = first_batch(experiment.train_examples)
+    model = _trained(config, assets, None, batch)
+    encoder = model.user_tower.encoder
+    assert (encoder.dropout_rate, encoder.attention_dropout) == (0.5, 0.5)
+    assert encoder.blocks[0].feed_forward_in.kernel.shape == (16, 64)
+    save_weights(model, str(tmp_path))
+    fresh = make_built_model(config, assets)
+    restore_weights(fresh, str(tmp_path))
+    _assert_same_outputs(model, fresh, batch)
+    default = make_built_model(make_tiny_config(model=model_values), assets).user_tower.encoder
+    assert (default.dropout_rate, default.attention_dropout, default.feed_forward_multiplier) == (0.1, 0.0, 1)
+
+
 @pytest.mark.parametrize("mode", ["finetune", "lora"])
 def test_finetuned_bert_is_restored_from_the_checkpoint_and_the_saved_encoder(tmp_path, mode):
     """The path evaluation and export take: saved encoder preset + build_model + restore_weights."""

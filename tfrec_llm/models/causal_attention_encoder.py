@@ -6,7 +6,8 @@ state at t never sees a later item (the per-position loss relies on this).
 Pre-layer-norm Transformer blocks with learned absolute positions, as in
 SASRec (Kang & McAuley 2018); a drop-in alternative to an LSTM with
 `return_sequences=True`. Dropout is `StatelessDropout` (resumed runs draw the
-same masks); attention weights are not dropped.
+same masks), on the input, the residual branches and, with
+`attention_dropout > 0`, the attention weights.
 """
 
 import tensorflow as tf
@@ -20,21 +21,40 @@ DROPOUT_SEED = 20261202
 # Layers ----------------------------------------------------------------------
 
 
+class _StatelessDropoutAttention(tf_keras.layers.MultiHeadAttention):
+    """Keras multi-head attention whose attention-weight dropout is a `StatelessDropout`."""
+
+    def __init__(self, num_heads, key_dim, weight_dropout, seed, **kwargs):
+        super().__init__(num_heads, key_dim, **kwargs)
+        self.weight_dropout = weight_dropout
+        self.weight_dropout_seed = seed
+
+    def _build_attention(self, rank):
+        super()._build_attention(rank)
+        if self.weight_dropout > 0:  # else Keras' rate-0 Dropout (no variables: old checkpoints still match)
+            self._dropout_layer = StatelessDropout(self.weight_dropout, self.weight_dropout_seed, name="weight_dropout")
+
+
 class _TransformerBlock(tf_keras.layers.Layer):
     """Pre-norm self-attention + feed-forward, both residual."""
 
-    def __init__(self, units, num_heads, dropout, seed, **kwargs):
+    def __init__(self, units, num_heads, dropout, seed, attention_dropout=0.0, feed_forward_units=None, **kwargs):
         super().__init__(**kwargs)
         self.attention_norm = tf_keras.layers.LayerNormalization(epsilon=1e-6, name="attention_norm")
-        self.attention = tf_keras.layers.MultiHeadAttention(num_heads, max(units // num_heads, 1), name="attention")
+        self.attention = _StatelessDropoutAttention(
+            num_heads, max(units // num_heads, 1), attention_dropout, seed + 5, name="attention"
+        )
         self.feed_forward_norm = tf_keras.layers.LayerNormalization(epsilon=1e-6, name="feed_forward_norm")
-        self.feed_forward_in = tf_keras.layers.Dense(units, activation="gelu", name="feed_forward_in")
+        self.feed_forward_in = tf_keras.layers.Dense(
+            feed_forward_units or units, activation="gelu", name="feed_forward_in"
+        )
         self.feed_forward_out = tf_keras.layers.Dense(units, name="feed_forward_out")
         self.dropouts = [StatelessDropout(dropout, seed + i, name=f"dropout_{i}") for i in range(3)]
 
     def call(self, x, attention_mask, training=None):
         h = self.attention_norm(x)
-        x = x + self.dropouts[0](self.attention(h, h, attention_mask=attention_mask), training=training)
+        attended = self.attention(h, h, attention_mask=attention_mask, training=training)
+        x = x + self.dropouts[0](attended, training=training)
         h = self.dropouts[1](self.feed_forward_in(self.feed_forward_norm(x)), training=training)
         return x + self.dropouts[2](self.feed_forward_out(h), training=training)
 
@@ -50,25 +70,52 @@ class CausalAttentionEncoder(tf_keras.layers.Layer):
         max_length: the longest sequence (learned position embeddings).
         num_blocks: Transformer blocks.
         num_heads: attention heads per block.
-        dropout: dropout on inputs, attention weights and residual branches.
+        dropout: dropout on the input and the residual branches.
+        attention_dropout: dropout on the attention weights (0 = none).
+        feed_forward_multiplier: the feed-forward inner width, in units
+            (SASRec/RecBole: 4).
 
     Example:
-        encoder = CausalAttentionEncoder(units=64, max_length=50)
+        encoder = CausalAttentionEncoder(units=64, max_length=50, attention_dropout=0.5, feed_forward_multiplier=4)
         states = encoder(item_vectors, mask)  # [B, 50, 64]
     """
 
-    def __init__(self, units, max_length, num_blocks=2, num_heads=2, dropout=0.1, **kwargs):
+    def __init__(
+        self,
+        units,
+        max_length,
+        num_blocks=2,
+        num_heads=2,
+        dropout=0.1,
+        attention_dropout=0.0,
+        feed_forward_multiplier=1,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
+        if not 0.0 <= attention_dropout < 1.0:
+            raise ValueError(f"attention_dropout must be in [0, 1), got {attention_dropout!r}.")
+        if int(feed_forward_multiplier) != feed_forward_multiplier or feed_forward_multiplier < 1:
+            raise ValueError(f"feed_forward_multiplier must be an integer >= 1, got {feed_forward_multiplier!r}.")
         self.units = units
         self.max_length = max_length
         self.num_blocks = num_blocks
         self.num_heads = num_heads
         self.dropout_rate = dropout
+        self.attention_dropout = attention_dropout
+        self.feed_forward_multiplier = int(feed_forward_multiplier)
         self.input_projection = tf_keras.layers.Dense(units, name="input_projection")
         self.position_embedding = tf_keras.layers.Embedding(max_length, units, name="position_embedding")
         self.input_dropout = StatelessDropout(dropout, DROPOUT_SEED, name="input_dropout")
         self.blocks = [
-            _TransformerBlock(units, num_heads, dropout, DROPOUT_SEED + 10 * (i + 1), name=f"block_{i}")
+            _TransformerBlock(
+                units,
+                num_heads,
+                dropout,
+                DROPOUT_SEED + 10 * (i + 1),
+                attention_dropout,
+                units * self.feed_forward_multiplier,
+                name=f"block_{i}",
+            )
             for i in range(num_blocks)
         ]
         self.output_norm = tf_keras.layers.LayerNormalization(epsilon=1e-6, name="output_norm")
@@ -94,6 +141,8 @@ class CausalAttentionEncoder(tf_keras.layers.Layer):
                 "num_blocks": self.num_blocks,
                 "num_heads": self.num_heads,
                 "dropout": self.dropout_rate,
+                "attention_dropout": self.attention_dropout,
+                "feed_forward_multiplier": self.feed_forward_multiplier,
             }
         )
         return config

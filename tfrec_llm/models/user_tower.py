@@ -51,6 +51,11 @@ class UserTower(tf_keras.layers.Layer):
         context_dropout: training-time probability of replacing each
             context feature (scenario, user features) by "unknown".
         num_blocks, num_heads: shape of the "attention" encoder.
+        attention_dropout: the "attention" encoder's dropout on its input,
+            residual branches and attention weights; None = `dropout` on
+            input and residuals, attention weights not dropped.
+        feed_forward_multiplier: the "attention" encoder's feed-forward
+            inner width, in `lstm_units`.
         feature_slots: optional feature name -> int32 [vocabulary size]
             embedding row of each category index (hashed ids, see
             `models.id_hashing`); the embedding then has max + 1 rows.
@@ -76,6 +81,8 @@ class UserTower(tf_keras.layers.Layer):
         context_dropout=0.0,
         num_blocks=2,
         num_heads=2,
+        attention_dropout=None,
+        feed_forward_multiplier=1,
         feature_slots=None,
         scenario_heads="none",
         **kwargs,
@@ -98,11 +105,20 @@ class UserTower(tf_keras.layers.Layer):
         self.context_dropout = context_dropout
         self.num_blocks = num_blocks
         self.num_heads = num_heads
+        self.attention_dropout = attention_dropout
+        self.feed_forward_multiplier = feed_forward_multiplier
         if sequence_encoder == "lstm":
             self.encoder = tf_keras.layers.LSTM(lstm_units, return_sequences=True, name="history_lstm")
         else:
             self.encoder = CausalAttentionEncoder(
-                lstm_units, max_history, num_blocks, num_heads, dropout, name="history_attention"
+                lstm_units,
+                max_history,
+                num_blocks,
+                num_heads,
+                dropout=dropout if attention_dropout is None else attention_dropout,
+                attention_dropout=attention_dropout or 0.0,
+                feed_forward_multiplier=feed_forward_multiplier,
+                name="history_attention",
             )
         self.input_dropout = StatelessDropout(dropout, INPUT_DROPOUT_SEED, name="input_dropout")
         self.scenario_embedding = tf_keras.layers.Embedding(
@@ -210,6 +226,8 @@ class UserTower(tf_keras.layers.Layer):
                 "context_dropout": self.context_dropout,
                 "num_blocks": self.num_blocks,
                 "num_heads": self.num_heads,
+                "attention_dropout": self.attention_dropout,
+                "feed_forward_multiplier": self.feed_forward_multiplier,
                 "scenario_heads": self.scenario_heads_kind,
                 "feature_slots": None
                 if self.feature_slots is None
