@@ -377,7 +377,8 @@ class TrainConfig:
             move (`training/lazy_adam.py`; Keras' Adam moves every row of
             the table every step, O(items) per step). Smaller tables update
             exactly as Keras' Adam does (a full-catalog softmax touches
-            every row: the same up to float rounding). 0 = every table.
+            every row: the same up to float rounding). 0 = Keras' Adam for
+            every table.
         verbose: Keras progress display (0 silent, 1 bar, 2 one line/epoch);
             None: 1 when stdout is a terminal, else 2.
     """
@@ -407,7 +408,7 @@ class TrainConfig:
         if min(self.early_stopping_patience, self.validation_max_examples) < 0:
             raise ConfigError("train.early_stopping_patience and train.validation_max_examples must be >= 0.")
         if self.lazy_adam_min_rows < 0:
-            raise ConfigError(f"train.lazy_adam_min_rows must be >= 0 (0 = all tables), got {self.lazy_adam_min_rows}.")
+            raise ConfigError(f"train.lazy_adam_min_rows must be >= 0 (0 = never lazy), got {self.lazy_adam_min_rows}.")
         if self.checkpoint_every_steps < 0 or self.eval_max_examples < 0:
             raise ConfigError("train.checkpoint_every_steps and train.eval_max_examples must be >= 0.")
 

@@ -108,5 +108,15 @@ def test_the_cost_separating_cells_change_only_negatives_or_text():
 
     assert MODEL_SETTINGS["frozen_text_in_batch"] == {"text": {"mode": "frozen"}, "model": {"negatives": "in_batch"}}
     assert MODEL_SETTINGS["id_only_full_catalog"]["model"] == {"use_text": False, "negatives": "full_catalog"}
+    keras_adam = {**MODEL_SETTINGS["frozen_text"], "train": {"lazy_adam_min_rows": 0}}
+    assert MODEL_SETTINGS["frozen_text_keras_adam"] == keras_adam
     with pytest.raises(ValueError, match="id_only_full_catalog"):
         build("no_such_model", throughput.world_config(1000), "/nonexistent")
+
+
+def test_a_cell_s_train_settings_reach_the_optimizer(tmp_path):
+    from tfrec_llm.benchmark.throughput_models import build
+
+    setup = build("frozen_text_keras_adam", throughput.world_config(2000), str(tmp_path))
+    assert setup.parts["config"].train.lazy_adam_min_rows == 0
+    assert setup.parts["model"].optimizer.min_rows == 0  # Keras' Adam on every table

@@ -32,13 +32,13 @@ def _steps(seed, indices_per_step):
 def test_every_row_touched_with_duplicates_equals_keras_adam():
     steps = _steps(0, [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 3, 3]] * 3)
     expected = _run(tf_keras.optimizers.Adam(0.01), steps)
-    np.testing.assert_allclose(_run(LazyAdam(0.01, min_rows=0), steps), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_run(LazyAdam(0.01, min_rows=1), steps), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_rows_a_step_does_not_touch_stay_put_where_keras_adam_moves_them():
     steps = _steps(1, [[0, 1, 2], [5, 6]])
-    before = _run(LazyAdam(0.01, min_rows=0), [])
-    lazy = _run(LazyAdam(0.01, min_rows=0), steps)
+    before = _run(LazyAdam(0.01, min_rows=1), [])
+    lazy = _run(LazyAdam(0.01, min_rows=1), steps)
     adam = _run(tf_keras.optimizers.Adam(0.01), steps)
     untouched = [3, 4, 7, 8, 9, 10, 11]
     np.testing.assert_array_equal(lazy[untouched], before[untouched])
@@ -47,10 +47,11 @@ def test_rows_a_step_does_not_touch_stay_put_where_keras_adam_moves_them():
     assert not np.allclose(lazy[[0, 1, 2, 5, 6]], before[[0, 1, 2, 5, 6]])
 
 
-def test_tables_below_min_rows_update_exactly_as_keras_adam():
+@pytest.mark.parametrize("min_rows", [ROWS + 1, 0])  # 0 = never lazy
+def test_tables_below_min_rows_update_exactly_as_keras_adam(min_rows):
     steps = _steps(2, [[0, 1, 2], [5, 6], [0, 0, 11]])
     expected = _run(tf_keras.optimizers.Adam(0.01), steps)
-    np.testing.assert_array_equal(_run(LazyAdam(0.01, min_rows=ROWS + 1), steps), expected)
+    np.testing.assert_array_equal(_run(LazyAdam(0.01, min_rows=min_rows), steps), expected)
 
 
 def test_config_chooses_the_threshold_and_rejects_a_negative_one():

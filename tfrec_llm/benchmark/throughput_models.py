@@ -31,6 +31,8 @@ MODEL_SETTINGS = {
     "frozen_text_in_batch": {"text": {"mode": "frozen"}, "model": {"negatives": "in_batch"}},
     "id_only_full_catalog": {"model": {"use_text": False, "negatives": "full_catalog"}},
     "id_only": {"model": {"use_text": False}},  # our model without text, negatives as `auto` picks them
+    # `frozen_text` with Keras' Adam on every table (before LazyAdam: it moved all of a 1M-item table every step)
+    "frozen_text_keras_adam": {"text": {"mode": "frozen"}, "train": {"lazy_adam_min_rows": 0}},
 }
 
 
@@ -130,6 +132,7 @@ def _our_setup(data, settings: dict, cache_dir, seed, batch_size=0) -> Throughpu
                 "seed": seed,
                 "deterministic": False,
                 **({"batch_size": batch_size} if batch_size else {}),
+                **settings.get("train", {}),
             },
         }
     )

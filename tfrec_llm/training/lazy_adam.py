@@ -26,8 +26,8 @@ class LazyAdam(tf_keras.optimizers.Adam):
 
     Args:
         learning_rate: as `tf_keras.optimizers.Adam`.
-        min_rows: smallest first dimension updated lazily (0: every sparse
-            gradient); smaller tables get Keras' (dense) Adam update.
+        min_rows: smallest first dimension updated lazily; smaller tables
+            get Keras' (dense) Adam update. 0 = none: Keras' Adam throughout.
         **kwargs: the other `tf_keras.optimizers.Adam` arguments.
 
     Example:
@@ -43,7 +43,11 @@ class LazyAdam(tf_keras.optimizers.Adam):
     def _updates_lazily(self, gradient, variable) -> bool:
         rows = variable.shape[0] if variable.shape.rank else None
         return (
-            isinstance(gradient, tf.IndexedSlices) and not self.amsgrad and rows is not None and rows >= self.min_rows
+            isinstance(gradient, tf.IndexedSlices)
+            and not self.amsgrad
+            and self.min_rows > 0
+            and rows is not None
+            and rows >= self.min_rows
         )
 
     def update_step(self, gradient, variable):
