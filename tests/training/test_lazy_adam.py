@@ -1,5 +1,10 @@
 """LazyAdam: Adam's update on the rows a sparse gradient names, nothing elsewhere; small tables as Keras' Adam."""
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -54,6 +59,45 @@ def test_tables_below_min_rows_update_exactly_as_keras_adam(min_rows):
     np.testing.assert_array_equal(_run(LazyAdam(0.01, min_rows=min_rows), steps), expected)
 
 
+def _mirrored_child():
+    """Two logical CPUs: each replica sends its own sparse gradient; prints both tables as JSON."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    start = np.arange(ROWS * WIDTH, dtype=np.float32).reshape(ROWS, WIDTH) / 10.0
+    parts = [([0, 2, 2], np.full((3, WIDTH), 0.5)), ([2, 7], np.full((2, WIDTH), -0.25))]
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        table = tf.Variable(start)
+        optimizer = LazyAdam(0.01, min_rows=1)
+
+    def replica_step():
+        index = tf.distribute.get_replica_context().replica_id_in_sync_group
+        indices = tf.constant([[0, 2, 2], [2, 7, 7]], tf.int64)[index][: 3 - index]
+        values = tf.constant([[0.5] * WIDTH] * 3 + [[-0.25] * WIDTH] * 2, tf.float32)[index * 3 : 3 + 2 * index]
+        optimizer.apply_gradients([(tf.IndexedSlices(values, indices, tf.constant([ROWS, WIDTH], tf.int64)), table)])
+
+    tf.function(lambda: strategy.run(replica_step))()
+    single = tf.Variable(start)
+    indices = np.concatenate([p[0] for p in parts])
+    values = np.concatenate([p[1] for p in parts]).astype(np.float32)
+    LazyAdam(0.01, min_rows=1).apply_gradients([(_sparse(values, indices), single)])
+    print("RESULT " + json.dumps({"mirrored": table.numpy().tolist(), "single": single.numpy().tolist()}))
+
+
+def test_two_replicas_update_the_rows_of_their_summed_gradient_only():
+    completed = subprocess.run(
+        [sys.executable, os.path.abspath(__file__)], capture_output=True, text=True, timeout=300, check=False
+    )
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, completed.stderr[-4000:]
+    result = json.loads(lines[-1][len("RESULT ") :])
+    mirrored, single = np.asarray(result["mirrored"]), np.asarray(result["single"])
+    np.testing.assert_allclose(mirrored, single, rtol=1e-6)
+    start = _run(LazyAdam(0.01, min_rows=1), [])
+    moved = np.flatnonzero(np.any(mirrored != start, axis=1)).tolist()
+    assert moved == [0, 2, 7]
+
+
 def test_config_chooses_the_threshold_and_rejects_a_negative_one():
     config = ExperimentConfig.from_dict({"train": {"lazy_adam_min_rows": 7, "learning_rate": 0.03}})
     optimizer = make_optimizer(config)
@@ -61,3 +105,7 @@ def test_config_chooses_the_threshold_and_rejects_a_negative_one():
     assert optimizer.get_config()["min_rows"] == 7
     with pytest.raises(ConfigError, match="lazy_adam_min_rows"):
         ExperimentConfig.from_dict({"train": {"lazy_adam_min_rows": -1}})
+
+
+if __name__ == "__main__":
+    _mirrored_child()
