@@ -59,6 +59,19 @@ def test_tables_below_min_rows_update_exactly_as_keras_adam(min_rows):
     np.testing.assert_array_equal(_run(LazyAdam(0.01, min_rows=min_rows), steps), expected)
 
 
+def test_the_lazy_update_compiles_with_xla_as_keras_optimizers_run_it_on_gpu():
+    gradient = _sparse(np.ones((2, WIDTH)), [1, 4])
+    results = []
+    for jit in (False, True):
+        optimizer = LazyAdam(0.01, min_rows=1)
+        table = tf.Variable(np.zeros((ROWS, WIDTH), np.float32))
+        optimizer.build([table])
+        tf.function(lambda: optimizer.update_step(gradient, table), jit_compile=jit)()  # noqa: B023
+        results.append(table.numpy())
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-6)
+    assert np.flatnonzero(results[1].any(axis=1)).tolist() == [1, 4]
+
+
 def _mirrored_child():
     """Two logical CPUs: each replica sends its own sparse gradient; prints both tables as JSON."""
     cpu = tf.config.list_physical_devices("CPU")[0]

@@ -6,10 +6,11 @@ both moments of every row and moves every row, each step. For a 1M-item x
 sparse update), a third of a training step at 10M interactions, paid
 whatever the batch holds (O(items) per step, not O(examples)).
 
-`LazyAdam` keeps Adam's update for the rows a step's gradient names
-(duplicates summed first, as the dense path's `scatter_add` sums them) and
-leaves every other row and its moments untouched: the "lazy" Adam of
-TensorFlow Addons, used for large sparse embeddings. Variables with fewer
+`LazyAdam` keeps Adam's update for the rows a step's gradient names (Keras'
+`apply_gradients` sums duplicate rows before `update_step`) and leaves every
+other row and its moments untouched: the "lazy" Adam of TensorFlow Addons,
+used for large sparse embeddings. The update is gathers and scatters only,
+so it also compiles under XLA (Keras optimizers use XLA on GPU). Variables with fewer
 than `min_rows` rows, dense gradients and AMSGrad go through Keras' Adam
 unchanged, so models whose tables are all small train exactly as before.
 Its slot variables are Adam's (`m`, `v`): checkpoints are interchangeable.
@@ -63,8 +64,7 @@ class LazyAdam(tf_keras.optimizers.Adam):
         key = self._var_key(variable)
         m = self._momentums[self._index_dict[key]]
         v = self._velocities[self._index_dict[key]]
-        rows, position = tf.unique(gradient.indices)
-        values = tf.math.unsorted_segment_sum(gradient.values, position, tf.shape(rows)[0])
+        rows, values = gradient.indices, gradient.values  # distinct rows: `apply_gradients` summed duplicates
         m_rows = beta_1 * tf.gather(m, rows) + (1 - beta_1) * values
         v_rows = beta_2 * tf.gather(v, rows) + (1 - beta_2) * tf.square(values)
         m.scatter_update(tf.IndexedSlices(m_rows, rows))
