@@ -149,3 +149,15 @@ def test_adapt_carries_the_head_and_its_projection_part_trains_it(tmp_path):
         np.testing.assert_array_equal(carried, trained)
     assert target.item_tower.cold_head in part_layers(target, "projection")
     assert target.item_tower.cold_head in all_layers(target)
+
+
+def test_in_batch_negatives_train_the_head_too(tmp_path):
+    config = make_tiny_config(model={"cold_item_head": True, "negatives": "in_batch"})
+    experiment, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
+    model = make_built_model(config, assets)
+    sequences = {k: v[:8] for k, v in experiment.training_features("every_position").items()}
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(sequences, training=True)
+    output_layer = model.item_tower.cold_head.layers[-1]  # the hidden layer learns once it is non-zero
+    gradients = tape.gradient(loss, output_layer.trainable_variables)
+    assert np.isfinite(loss.numpy()) and all(np.abs(g.numpy()).sum() > 0 for g in gradients)
