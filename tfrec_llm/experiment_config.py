@@ -287,14 +287,6 @@ class ModelConfig:
             projection's geometry close to BERT's (cosines between the batch's
             target items, projected vs raw), so a request embedded by the
             text path keeps its meaning; 0 switches it off.
-        cold_item_head: items without an id of their own (cold-start,
-            unknown) get their projected text plus the correction of a head
-            over their BERT vector, trained by its own retrieval loss with
-            everything else stop-gradient'ed (warm items train exactly as
-            without it), instead of the projected text alone
-            (`models/cold_item_head.py`); needs text and ids. Off: on
-            ml-100k time_cut (MiniLM) it lowered cold-item Recall@50 from
-            0.257 to 0.203.
         scenario_heads: scenario-specific parts besides the scenario
             embedding: "none", or "star" (STAR, Sheng et al. 2021: the user
             tower's final layer has weights shared ⊙ per-scenario, the
@@ -324,7 +316,6 @@ class ModelConfig:
     context_dropout: float = 0.1
     fusion: str = "gate"
     text_geometry_weight: float = 0.0
-    cold_item_head: bool = False
     full_catalog_max_items: int = 50_000
     id_hash_buckets: int = 0
     scenario_heads: str = "none"

@@ -14,10 +14,7 @@ the text path learns to carry an item by itself (modality dropout).
 Fusion "sum" adds the two vectors; fusion "gate" mixes them with a learned
 weight g = sigmoid(a * log(1 + training interactions of the item) + b):
 g * id + (1 - g) * text, so the tower can lean on ids for popular items and
-on text for rare ones. With `cold_item_head`, items without an id slot get
-the projected text plus a correction by a separate head over their BERT
-vector (see `cold_item_head.py`); id-dropped items in training keep
-the projected text, so warm items train as without it.
+on text for rare ones.
 Measured on the built-in world: with a shared learned OOV embedding instead,
 cold-item Recall@50 of the full model was 0.245 against 0.327 for a
 text-only model: the OOV vector swamped the text.
@@ -28,8 +25,6 @@ import tensorflow as tf
 import tf_keras
 
 from tfrec_llm.data.item_vocabulary import OOV_SLOT
-from tfrec_llm.models.cold_item_head import ColdItemPath
-from tfrec_llm.models.cold_item_head import cold_item_head as make_cold_item_head
 
 DROPOUT_SEED = 20261122
 
@@ -50,8 +45,6 @@ class ItemTower(tf_keras.layers.Layer):
         fusion: "sum" or "gate" (see the module docstring).
         item_popularity: int [V] training interactions per item index
             (needed by "gate").
-        cold_item_head: give items without an id slot their projected text
-            plus the cold-item head's correction (needs text and ids).
 
     Example:
         tower = ItemTower(id_slots, 64, True, True, 0.1, text_features=table)
@@ -70,7 +63,6 @@ class ItemTower(tf_keras.layers.Layer):
         text_encoder=None,
         fusion="sum",
         item_popularity=None,
-        cold_item_head=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -78,10 +70,7 @@ class ItemTower(tf_keras.layers.Layer):
             raise ValueError("use_text needs text_features (frozen) or token_ids + text_encoder (fine-tune).")
         if fusion not in ("sum", "gate") or (fusion == "gate" and item_popularity is None):
             raise ValueError(f"fusion must be 'sum' or 'gate' (with item_popularity), got {fusion!r}.")
-        if cold_item_head and not (use_text and use_item_ids):
-            raise ValueError("cold_item_head needs both paths (use_text and use_item_ids).")
         self.fusion = fusion
-        self.has_cold_head = bool(cold_item_head)
         self.gates = fusion == "gate" and use_text and use_item_ids
         if self.gates:
             self.log_popularity = tf.Variable(
@@ -122,8 +111,6 @@ class ItemTower(tf_keras.layers.Layer):
                 ],
                 name="text_projection",
             )
-        if self.has_cold_head:
-            self.cold_head = make_cold_item_head(embedding_dim)
 
     def raw_text_vectors(self, item_indices, training=None):
         """BERT's vectors of `item_indices` (1-D), before the projection."""
@@ -136,15 +123,6 @@ class ItemTower(tf_keras.layers.Layer):
     def text_vectors(self, item_indices, training=None):
         """Projected text vectors of `item_indices` (1-D)."""
         return self.text_projection(self.raw_text_vectors(item_indices, training=training))
-
-    def text_only_path(self):
-        """The layer BERT vector -> vector of an item without an id slot (before what the OOV slot adds)."""
-        return ColdItemPath(self.text_projection, self.cold_head) if self.has_cold_head else self.text_projection
-
-    def cold_item_vectors(self, item_indices):
-        """Cold vectors of `item_indices` (1-D): projected text + the head's correction, only the head learning."""
-        raw = tf.stop_gradient(self.raw_text_vectors(item_indices))
-        return tf.stop_gradient(self.text_projection(raw)) + self.cold_head(raw)
 
     def text_geometry_loss(self, item_indices, projected):
         """Mean squared gap between the projected and BERT cosines of every pair of items.
@@ -173,8 +151,7 @@ class ItemTower(tf_keras.layers.Layer):
         vectors = tf.zeros([tf.size(flat), self.embedding_dim], dtype=self.compute_dtype)
         text = None
         if self.use_text:
-            raw = self.raw_text_vectors(flat, training=training)
-            text = self.text_projection(raw)
+            text = self.text_vectors(flat, training=training)
             vectors += tf.cast(text, self.compute_dtype)
         if self.use_item_ids:
             slots = tf.gather(self.id_slots, flat)
@@ -194,10 +171,6 @@ class ItemTower(tf_keras.layers.Layer):
                 vectors = vectors * (1.0 - weight) + id_vectors * weight
             else:
                 vectors += id_vectors
-            if self.has_cold_head:  # no slot of its own (not id dropout): the head corrects the text
-                no_slot = tf.equal(tf.gather(self.id_slots, flat), OOV_SLOT)[:, tf.newaxis]
-                correction = tf.cast(self.cold_head(tf.stop_gradient(raw)), self.compute_dtype)
-                vectors = tf.where(no_slot, vectors + correction, vectors)
         return vectors, text
 
     def get_config(self):
@@ -218,7 +191,6 @@ class ItemTower(tf_keras.layers.Layer):
                 "item_id_dropout": self.item_id_dropout,
                 "text_features": self.text_features.numpy().tolist() if self.use_text else None,
                 "fusion": self.fusion,
-                "cold_item_head": self.has_cold_head,
                 "item_popularity": np.rint(np.expm1(self.log_popularity.numpy()[:, 0])).astype(int).tolist()
                 if self.gates
                 else None,

@@ -28,7 +28,6 @@ import tf_keras
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, OOV_SLOT, PAD_INDEX
 from tfrec_llm.experiment_config import ModelConfig
-from tfrec_llm.models.cold_item_head import cold_candidates, cold_retrieval_loss
 from tfrec_llm.models.cross_replica import num_replicas, replica_sum, with_other_replicas_candidates
 from tfrec_llm.models.full_catalog_softmax import FullCatalogSoftmax
 
@@ -300,23 +299,6 @@ class TwoTowerRecommender(tfrs.models.Model):
         first = tf.math.unsorted_segment_min(tf.range(tf.size(targets)), position, tf.size(unique))[:GEOMETRY_ITEMS]
         return self.item_tower.text_geometry_loss(tf.gather(targets, first), tf.gather(target_text, first))
 
-    def _cold_item_loss(self, users, items, targets, table):
-        """The cold-item head's retrieval loss [N] (`models/cold_item_head.py`): a random share of the
-        candidates (the catalog, or the batch's targets with in-batch negatives) made cold."""
-        tower = self.item_tower
-        candidates = items if table is None else table
-        if table is None:
-            labels = tf.range(tf.size(targets))
-            same_item = tf.equal(targets[:, tf.newaxis], targets[tf.newaxis, :])  # accidental hits compete not
-            mask = tf.logical_or(tf.logical_not(same_item), tf.eye(tf.size(targets), dtype=tf.bool))
-            cold = tower.cold_item_vectors(targets)
-        else:
-            labels, mask = targets, tf.greater(tower.id_slots, OOV_SLOT)
-            cold = tower.cold_item_vectors(tf.range(tf.shape(table)[0]))
-        cold = tf.math.l2_normalize(tf.cast(cold, tf.float32), axis=-1)
-        is_cold = cold_candidates(tf.shape(candidates)[0], tower.dropout_step)
-        return cold_retrieval_loss(users, candidates, cold, is_cold, labels, mask, self.config.temperature)
-
     def _task_losses(self, users, items, targets, target_text, labels, table, training, weights=None):
         """Per-target weighted task losses [N] for aligned user and target-item embeddings.
 
@@ -347,8 +329,6 @@ class TwoTowerRecommender(tfrs.models.Model):
                 sample_weight=None if weights is None else weights[:, tf.newaxis],
                 compute_metrics=bool(training),
             )
-        if self.item_tower.has_cold_head:
-            per_target += self._cold_item_loss(users, items, targets, table)
         if config.text_geometry_weight > 0 and target_text is not None:
             per_target += config.text_geometry_weight * self._text_geometry_loss(targets, target_text)
         if self.uses_attributes:

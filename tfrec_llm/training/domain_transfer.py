@@ -11,7 +11,7 @@ learned function carries over:
   (`scenario_tables`); user-feature
   embeddings as they are (the new domain's values are looked up in the
   trained vocabularies);
-- item tower: text projection, fusion gate and cold-item head as they are; the item-id
+- item tower: text projection and fusion gate as they are; the item-id
   embedding is the new domain's (new slots), rows initialised to ZERO, so an
   item's vector is its text alone until its id row is trained (with gate
   fusion a zero id vector only rescales the text vector, which the L2
@@ -65,8 +65,6 @@ def transfer_weights(source, target, old_scenarios, new_scenarios):
         _copy_layer(source_items.text_projection, target_items.text_projection)
     if target_items.gates:
         _copy_layer(source_items.gate, target_items.gate)
-    if target_items.has_cold_head and source_items.has_cold_head:
-        _copy_layer(source_items.cold_head, target_items.cold_head)
     if target_items.use_item_ids:
         (table,) = target_items.id_embedding.get_weights()
         target_items.id_embedding.set_weights([np.zeros_like(table)])
@@ -109,17 +107,10 @@ def part_layers(model, part: str) -> List:
         layers += [users.scenario_heads] if users.scenario_heads is not None else []
         return layers + ([items.id_embedding] if items.use_item_ids else [])
     if part == "projection":
-        return _text_paths(items)
+        return [items.text_projection] if items.use_text else []
     if part == "lora":
         return [items.text_encoder] if items.finetunes_text else []
     raise ValueError(f"Unknown part {part!r}; parts are {list(ADAPT_PARTS)}.")
-
-
-def _text_paths(items) -> List:
-    """The item tower's layers over BERT vectors: the text projection and the cold-item head."""
-    if not items.use_text:
-        return []
-    return [items.text_projection] + ([items.cold_head] if items.has_cold_head else [])
 
 
 def all_layers(model) -> List:
@@ -135,7 +126,7 @@ def all_layers(model) -> List:
     if items.gates:
         layers.append(items.gate)
     if items.use_text:
-        layers += _text_paths(items)
+        layers.append(items.text_projection)
         if items.finetunes_text:
             layers.append(items.text_encoder)
     return layers

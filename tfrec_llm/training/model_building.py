@@ -122,7 +122,6 @@ def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: di
         item_id_dropout=item_id_dropout,
         fusion=model_config.fusion,
         item_popularity=assets.item_popularity,
-        cold_item_head=model_config.cold_item_head and use_text and model_config.use_item_ids,
         name="item_tower",
         **text_kwargs,
     )

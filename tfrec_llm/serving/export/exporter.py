@@ -190,7 +190,7 @@ def item_text_encoder(trained: TrainedModel) -> ItemTextEncoderModule:
     text_encoder = tower.text_encoder if tower.finetunes_text else encoder.bridge_layer()
     sequence_length = min(trained.config.text.sequence_length, encoder.backbone.max_sequence_length)
     return ItemTextEncoderModule(
-        encoder.tokenizer, encoder.packer(sequence_length), text_encoder, tower.text_only_path(), oov_id_vector(tower)
+        encoder.tokenizer, encoder.packer(sequence_length), text_encoder, tower.text_projection, oov_id_vector(tower)
     )
 
 
@@ -201,8 +201,7 @@ def oov_id_vector(item_tower: ItemTower) -> np.ndarray:
     it follows the tower's rule for items without an id of their own.
     """
     unknown = tf.constant([UNKNOWN_INDEX])
-    text_only = item_tower.text_only_path()(item_tower.raw_text_vectors(unknown, training=False))
-    vectors = item_tower(unknown, training=False) - text_only
+    vectors = item_tower(unknown, training=False) - item_tower.text_vectors(unknown, training=False)
     return tf.cast(vectors[0], tf.float32).numpy()
 
 

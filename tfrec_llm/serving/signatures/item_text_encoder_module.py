@@ -4,8 +4,7 @@ Serves items that have text but no trained id (new or cold items): the
 text is tokenised in-graph with the model's KerasHub `BertTokenizer` and
 `StartEndPacker` (one segment; never `MultiSegmentPacker`, whose
 `RoundRobinTrim` op stock TF Serving lacks), read by BERT (mean pooling)
-and the item tower's text-only path (its text projection, or its cold-item
-head when it has one: `ItemTower.text_only_path`), plus whatever the item tower adds
+and the item tower's text projection, plus whatever the item tower adds
 for an item in the out-of-vocabulary id slot (`oov_vector`), then
 L2-normalised: exactly `TwoTowerRecommender.item_embeddings` of an item
 with that text and the OOV id slot.
@@ -46,8 +45,7 @@ class ItemTextEncoderModule(tf.Module):
         packer: a KerasHub `StartEndPacker` ([CLS] ... [SEP], padded).
         text_encoder: the `KerasHubBridgeLayer` (token ids -> pooled vector)
             with the trained (frozen or fine-tuned) BERT weights.
-        text_projection: the item tower's text-only path (`ItemTower.text_only_path()`:
-            the text projection, or the cold-item head).
+        text_projection: the item tower's text projection layer.
         oov_vector: float32 [d] the item tower's id part for OOV-slot items
             (see `saved_model_exporter.oov_id_vector`).
 
