@@ -135,17 +135,39 @@ def prepare_experiment_data(
         split = split_interactions(
             data.interactions, d.split, d.time_cut_quantile, d.random_test_fraction, d.split_seed
         )
-    if vocabulary is None:
-        vocabulary = ItemVocabulary(data.catalog.item_ids, np.unique(split.train.item_ids))
-    if context is None:
-        context = ContextVocabularies.fit(split.train, data.user_features)
-    train, test = train_and_test_examples(split, vocabulary, context, d.max_history)
     held_out = (
         validation_mask(split, config.train.seed)
         if config.train.early_stopping_patience > 0
         else np.zeros(len(split.train), bool)
     )
+    if vocabulary is None:
+        vocabulary = ItemVocabulary(data.catalog.item_ids, np.unique(split.train.item_ids))
+        unslotted = drop_unfitted_id_slots(vocabulary, split.train.item_ids, held_out)
+        if unslotted:
+            logger.info(
+                "%d item(s) occur only in the validation events held out for early stopping: no id row "
+                "is trained for them, so they are served from their text, as cold items (and counted cold).",
+                unslotted,
+            )
+    if context is None:
+        context = ContextVocabularies.fit(split.train, data.user_features)
+    train, test = train_and_test_examples(split, vocabulary, context, d.max_history)
     return ExperimentData(data, split, vocabulary, context, train, test, held_out, d.max_history)
+
+
+def drop_unfitted_id_slots(vocabulary: ItemVocabulary, train_item_ids: np.ndarray, held_out: np.ndarray) -> int:
+    """Sends items whose every training event is held out (validation) to the OOV slot; returns how many.
+
+    Training never reads held-out events, so such an item's id row would stay
+    at its random initialisation while the gate trusts it by its event count.
+    Their slots stay allocated (unused rows), so every other item keeps its
+    row and the table its shape.
+    """
+    seen = np.unique(vocabulary.lookup(train_item_ids))
+    fitted = np.unique(vocabulary.lookup(np.asarray(train_item_ids)[~held_out]))
+    only_held_out = np.setdiff1d(seen, fitted)
+    vocabulary.id_slots[only_held_out] = OOV_SLOT
+    return len(only_held_out)
 
 
 def vocabularies_from_assets(assets, user_features=None):
