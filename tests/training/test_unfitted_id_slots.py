@@ -6,6 +6,7 @@ import numpy as np
 from tiny_fixtures import make_tiny_config, make_tiny_world
 
 from tfrec_llm.data.item_vocabulary import OOV_SLOT, ItemVocabulary
+from tfrec_llm.evaluation.strata import item_strata
 from tfrec_llm.training.experiment_data import drop_unfitted_id_slots, prepare_experiment_data
 
 
@@ -30,6 +31,9 @@ def test_an_item_seen_only_in_validation_events_is_served_as_cold():
     assert fresh.id_slots[index] != OOV_SLOT  # in the training split: it would get a row training never reaches
     assert experiment.vocabulary.id_slots[index] == OOV_SLOT
     assert experiment.cold_items()[index]
+    assert experiment.item_popularity()[index] == 0  # cold for the strata too (they refuse cold items with events)
+    strata = item_strata(experiment.item_popularity(), experiment.cold_items(), 0.8)
+    assert strata["cold_items"][index] and not strata["tail"][index]
     others = np.arange(len(fresh.id_slots)) != index
     np.testing.assert_array_equal(experiment.vocabulary.id_slots[others], fresh.id_slots[others])
 

@@ -78,9 +78,15 @@ class ExperimentData:
         ).features()
 
     def item_popularity(self) -> np.ndarray:
-        """Training events per item index ([V], padding and unknown rows 0)."""
+        """Training events per item index ([V]; padding, unknown and cold rows 0).
+
+        Cold: items without an id slot, including those whose every training
+        event is held out for early stopping (`drop_unfitted_id_slots`): the
+        model serves them as cold, and the evaluation counts them cold.
+        """
         counts = np.bincount(self.vocabulary.lookup(self.split.train.item_ids), minlength=self.vocabulary.size)
         counts[:FIRST_ITEM_INDEX] = 0
+        counts[self.vocabulary.id_slots == OOV_SLOT] = 0
         return counts.astype(np.int64)
 
     def cold_items(self) -> np.ndarray:
