@@ -5,6 +5,12 @@
     python benchmarks/bench_training.py --sizes 100k \
         --models tfrs_plain,frozen_text,frozen_text_in_batch,id_only_full_catalog   # separates text from softmax
 
+The plain model, frozen_text and frozen_text with Keras' Adam in ONE process,
+their timed steps interleaved (ratios robust to a changing load; no per-model
+peak memory: `tfrec_llm/benchmark/interleaved_throughput.py`):
+
+    python benchmarks/bench_training.py --interleaved 10M [--rounds 8 --block 5]
+
 One epoch end to end at scale (world, train, evaluate a seeded sample of test
 examples, save, export; phases timed, peak RSS: `tfrec_llm/benchmark/scale_run.py`):
 
@@ -58,9 +64,23 @@ def main():
     parser.add_argument("--batch-size", type=int, default=0, help="--end-to-end: sequence rows per batch")
     parser.add_argument("--eval-max-examples", type=int, default=5000, help="--end-to-end: seeded test sample")
     parser.add_argument("--train-until", help="--end-to-end: ISO time at which training stops if still running")
+    parser.add_argument(
+        "--interleaved", metavar="SIZE", help="plain vs frozen_text (LazyAdam / Keras Adam), one process"
+    )
+    parser.add_argument("--rounds", type=int, default=8, help="--interleaved: rounds of --block steps per model")
+    parser.add_argument("--block", type=int, default=5, help="--interleaved: consecutive steps of one model")
     args = parser.parse_args()
     if args.end_to_end:
         return end_to_end(args)
+    if args.interleaved:
+        from tfrec_llm.benchmark import interleaved_throughput  # pylint: disable=import-outside-toplevel
+
+        rows = interleaved_throughput.run_interleaved(args.interleaved, args.rounds, args.block)
+        print(interleaved_throughput.format_table(rows))
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump(rows, f, indent=2)
+        return None
     rows = run_training_benchmark(
         [s for s in args.sizes.split(",") if s.strip()],
         [m for m in args.models.split(",") if m.strip()],
