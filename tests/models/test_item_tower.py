@@ -127,7 +127,9 @@ def test_gate_mixes_id_and_text_by_popularity_and_cold_items_stay_text():
     assert weight[0, 0] != weight[1, 0]  # a popular and a rare item get different weights
 
 
-def test_gate_learns_to_lean_on_ids_where_they_help():
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_gate_learns_to_lean_on_ids_where_they_help(seed):
+    tf_keras.utils.set_random_seed(seed)  # the gate's initial value depends on the init: fixed, and several
     tower = _frozen_tower(fusion="gate", item_popularity=POPULARITY)
     optimizer = tf_keras.optimizers.Adam(0.05)
     target = tower.id_embedding(tf.constant([2])).numpy()  # the popular item's id vector is "right"
@@ -137,7 +139,8 @@ def test_gate_learns_to_lean_on_ids_where_they_help():
             loss = tf.reduce_sum((tower(tf.constant([2])) - target) ** 2)
         variables = tower.gate.trainable_variables
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-    assert float(tower.gate(np.log1p([[500.0]]).astype(np.float32)).numpy()[0, 0]) > before + 0.2
+    after = float(tower.gate(np.log1p([[500.0]]).astype(np.float32)).numpy()[0, 0])
+    assert after > before + 0.5 * (1.0 - before)  # most of the way to leaning on the id alone
 
 
 def test_gate_needs_popularity():
