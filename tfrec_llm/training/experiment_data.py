@@ -169,9 +169,8 @@ def drop_unfitted_id_slots(vocabulary: ItemVocabulary, train_item_ids: np.ndarra
     Their slots stay allocated (unused rows), so every other item keeps its
     row and the table its shape.
     """
-    seen = np.unique(vocabulary.lookup(train_item_ids))
-    fitted = np.unique(vocabulary.lookup(np.asarray(train_item_ids)[~held_out]))
-    only_held_out = np.setdiff1d(seen, fitted)
+    indices = vocabulary.lookup(train_item_ids)  # one pass over the events (a dict lookup each)
+    only_held_out = np.setdiff1d(indices[held_out], indices[~held_out])
     vocabulary.id_slots[only_held_out] = OOV_SLOT
     return len(only_held_out)
 
