@@ -379,6 +379,15 @@ class TrainConfig:
             exactly as Keras' Adam does (a full-catalog softmax touches
             every row: the same up to float rounding). 0 = Keras' Adam for
             every table.
+        learning_rate_decay: the rate is multiplied by this after every
+            `learning_rate_decay_patience` epochs without a better validation
+            Recall@10 (Keras' ReduceLROnPlateau rule, replayed from the
+            saved validation curve so resumed runs match:
+            `training/plateau_learning_rate.py`); 1 = a constant rate. Needs
+            the validation curve, so it applies only with
+            `early_stopping_patience` > 0.
+        learning_rate_decay_patience: epochs without improvement before
+            each drop (below `early_stopping_patience` to matter).
         verbose: Keras progress display (0 silent, 1 bar, 2 one line/epoch);
             None: 1 when stdout is a terminal, else 2.
     """
@@ -396,6 +405,8 @@ class TrainConfig:
     early_stopping_patience: int = 5
     validation_max_examples: int = 5000
     lazy_adam_min_rows: int = 50_000
+    learning_rate_decay: float = 1.0
+    learning_rate_decay_patience: int = 2
     verbose: Optional[int] = None
 
     def validate(self):
@@ -409,6 +420,14 @@ class TrainConfig:
             raise ConfigError("train.early_stopping_patience and train.validation_max_examples must be >= 0.")
         if self.lazy_adam_min_rows < 0:
             raise ConfigError(f"train.lazy_adam_min_rows must be >= 0 (0 = never lazy), got {self.lazy_adam_min_rows}.")
+        if not 0 < self.learning_rate_decay <= 1:
+            raise ConfigError(
+                f"train.learning_rate_decay must be in (0, 1] (1 = constant), got {self.learning_rate_decay}."
+            )
+        if self.learning_rate_decay_patience < 1:
+            raise ConfigError(
+                f"train.learning_rate_decay_patience must be >= 1, got {self.learning_rate_decay_patience}."
+            )
         if self.checkpoint_every_steps < 0 or self.eval_max_examples < 0:
             raise ConfigError("train.checkpoint_every_steps and train.eval_max_examples must be >= 0.")
 

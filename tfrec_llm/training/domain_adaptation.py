@@ -44,6 +44,7 @@ from tfrec_llm.experiment_config import AdaptConfig, ExperimentConfig
 from tfrec_llm.models.text.encoder_loading import save_text_encoder
 from tfrec_llm.training.domain_transfer import copy_matched_items, set_trainable_parts, transfer_weights
 from tfrec_llm.training.early_stopping import validation_early_stopping
+from tfrec_llm.training.plateau_learning_rate import validation_callbacks
 from tfrec_llm.training.experiment_data import ExperimentData, load_source, prepare_experiment_data
 from tfrec_llm.training.item_matching import find_matches
 from tfrec_llm.training.model_building import build_model, make_optimizer, save_weights
@@ -255,7 +256,7 @@ def _fit(model, assets, config: ExperimentConfig, experiment: ExperimentData, ou
         config,
         backup_dir_of(output_dir),
         record,
-        callbacks=[stopper] if stopper is not None else [],  # first: the logger sees its val_recall@10
+        callbacks=validation_callbacks(stopper, config.train),  # before the loggers: they see val_recall@10 and lr
         loggers=[tf_keras.callbacks.CSVLogger(log_path, append=True)],
         on_fresh_start=forget_an_earlier_run,
         name="adaptation",

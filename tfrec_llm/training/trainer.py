@@ -31,6 +31,7 @@ import tf_keras
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
 from tfrec_llm.training.distribution import is_chief, make_strategy, writer_directory
 from tfrec_llm.training.early_stopping import validation_early_stopping
+from tfrec_llm.training.plateau_learning_rate import validation_callbacks
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.training.experiment_data import ExperimentData, prepare_experiment_data
 from tfrec_llm.training.model_assets import ModelAssets
@@ -217,7 +218,7 @@ def _train_writing(config: ExperimentConfig, experiment: ExperimentData, strateg
         features,
         config,
         backup_dir,
-        callbacks=[stopper] if stopper is not None else [],  # first: the loggers see its val_recall@10
+        callbacks=validation_callbacks(stopper, train_config),  # before the loggers: they see val_recall@10 and lr
         loggers=[
             tf_keras.callbacks.TensorBoard(os.path.join(writes_to, "logs"), update_freq="epoch"),
             tf_keras.callbacks.CSVLogger(log_path, append=True),
