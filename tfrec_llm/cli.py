@@ -3,7 +3,7 @@
 Subcommands: train, evaluate, export, adapt and update (cli_adapt_update.py), add-items,
 recommend (--history or --query),
 bench-serving, bench-queries,
-benchmark, data describe. Each maps flags onto an `ExperimentConfig` (or
+benchmark, benchmark-medians, data describe. Each maps flags onto an `ExperimentConfig` (or
 plain arguments) and calls one library function; errors in user input end
 with a one-line message and exit code 2, not a stack trace.
 """
@@ -174,6 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"most epochs per trained model (default {BENCHMARK_MAX_EPOCHS}); each stops "
         "earlier on its validation target (train.early_stopping_patience)",
     )
+
+    benchmark.add_argument(
+        "--seed", type=int, help="train.seed of every trained model (one run per seed: see benchmark-medians)"
+    )
+
+    medians = commands.add_parser(
+        "benchmark-medians", help="median metrics and targets over benchmark runs that differ only in the seed"
+    )
+    medians.add_argument("runs", nargs="+", help="output directories of `benchmark` runs (--seed 0, 1, 2, ...)")
+    medians.add_argument("--output-dir", required=True, help="writes report_medians.md and report_medians.json")
 
     data = commands.add_parser("data", help="data utilities")
     data_commands = data.add_subparsers(dest="data_command", required=True)
@@ -357,8 +367,14 @@ def _run(args):
             overrides["text"]["sequence_length"] = args.text_sequence_length
         if args.epochs:
             overrides["train"]["epochs"] = args.epochs
+        if args.seed is not None:
+            overrides["train"]["seed"] = args.seed
         report = run_benchmark(config.updated(overrides), args.output_dir)
         print(report["markdown"])
+    elif args.command == "benchmark-medians":
+        from tfrec_llm.benchmark.seed_medians import write_seed_medians  # pylint: disable=import-outside-toplevel
+
+        print(write_seed_medians(args.runs, args.output_dir)["markdown"])
     elif args.command == "data":
         from tfrec_llm.data.dataset_statistics import describe, format_statistics  # pylint: disable=import-outside-toplevel
         from tfrec_llm.data.data_split import split_interactions  # pylint: disable=import-outside-toplevel
