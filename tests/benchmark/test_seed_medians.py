@@ -114,13 +114,16 @@ def test_cli_names_the_run_without_a_report(tmp_path, capsys):
     assert os.path.join(str(tmp_path / "missing"), REPORT_JSON_FILE) in capsys.readouterr().err
 
 
-def test_benchmark_seed_flag_sets_train_seed(tmp_path, monkeypatch):
-    seen = {}
-    monkeypatch.setattr(
-        runner, "run_benchmark", lambda config, out: seen.update(seed=config.train.seed) or {"markdown": ""}
-    )
+def test_benchmark_seed_and_patience_flags_reach_the_train_config(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr(runner, "run_benchmark", lambda config, out: seen.append(config.train) or {"markdown": ""})
     assert cli.main(["benchmark", "--data", "builtin", "--output-dir", str(tmp_path), "--seed", "2"]) == 0
-    assert seen["seed"] == 2
+    assert seen[-1].seed == 2 and seen[-1].early_stopping_patience == cli.BENCHMARK_PATIENCE == 10
+    assert (
+        cli.main(["benchmark", "--data", "builtin", "--output-dir", str(tmp_path), "--early-stopping-patience", "3"])
+        == 0
+    )
+    assert seen[-1].seed == 0 and seen[-1].early_stopping_patience == 3
 
 
 def test_write_seed_medians_returns_the_paths(tmp_path):
