@@ -8,6 +8,7 @@ k items: a separate table, never a stratum), the targets, TFRS
 FactorizedTopK accuracy, costs and plots. Missing values show "–".
 """
 
+import json
 import os
 from typing import Dict, List, Optional, Sequence
 
@@ -99,6 +100,17 @@ def benchmark_markdown(report: dict, plots: Optional[Dict[str, str]] = None) -> 
     if plots:
         lines += ["## Plots", "", *(f"![{name}]({os.path.basename(path)})" for name, path in plots.items()), ""]
     return "\n".join(lines)
+
+
+def write_report_files(output_dir: str, report: dict, markdown: str, json_name: str, md_name: str) -> Dict[str, str]:
+    """Writes `report` as JSON and `markdown` under `output_dir`; returns {"report_json", "report_md"} paths."""
+    os.makedirs(output_dir, exist_ok=True)
+    paths = {"report_json": os.path.join(output_dir, json_name), "report_md": os.path.join(output_dir, md_name)}
+    with open(paths["report_json"], "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2)
+    with open(paths["report_md"], "w", encoding="utf-8") as f:
+        f.write(markdown)
+    return paths
 
 
 def format_models_markdown(report: dict) -> str:

@@ -62,7 +62,7 @@ import time
 from typing import Dict, Optional, Tuple
 
 from tfrec_llm.benchmark.benchmark_models import EASE, MODEL_DESCRIPTIONS, MODEL_NAMES, POPULARITY, model_configs
-from tfrec_llm.benchmark.report import benchmark_markdown, best_by_stratum
+from tfrec_llm.benchmark.report import benchmark_markdown, best_by_stratum, write_report_files
 from tfrec_llm.benchmark.targets import (
     ML_100K_NAME_PART,
     PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10,
@@ -245,14 +245,7 @@ def run_benchmark(config: ExperimentConfig, output_dir: str, data=None, separate
     }
     plots = _write_plots(models, output_dir)
     markdown = benchmark_markdown(report, plots)
-    paths = {
-        "report_json": os.path.join(output_dir, REPORT_JSON_FILE),
-        "report_md": os.path.join(output_dir, REPORT_MD_FILE),
-    }
-    with open(paths["report_json"], "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=2)
-    with open(paths["report_md"], "w", encoding="utf-8") as f:
-        f.write(markdown)
+    paths = write_report_files(output_dir, report, markdown, REPORT_JSON_FILE, REPORT_MD_FILE)
     return {"markdown": markdown, "report": report, "plots": plots, "model_dirs": model_dirs, **paths}
 
 

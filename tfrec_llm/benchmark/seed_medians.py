@@ -18,7 +18,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from tfrec_llm.benchmark.benchmark_models import is_measured
-from tfrec_llm.benchmark.report import TABLE_METRICS, _number, _row, format_targets_markdown
+from tfrec_llm.benchmark.report import TABLE_METRICS, _number, _row, format_targets_markdown, write_report_files
 from tfrec_llm.benchmark.runner import REPORT_JSON_FILE
 from tfrec_llm.benchmark.targets import evaluate_targets
 
@@ -126,15 +126,7 @@ def write_seed_medians(run_dirs: Sequence[str], output_dir: str) -> Dict[str, st
             reports.append(json.load(f))
     report = seed_medians_report(reports, list(run_dirs))
     markdown = seed_medians_markdown(report)
-    os.makedirs(output_dir, exist_ok=True)
-    paths = {
-        "report_json": os.path.join(output_dir, MEDIANS_JSON_FILE),
-        "report_md": os.path.join(output_dir, MEDIANS_MD_FILE),
-    }
-    with open(paths["report_json"], "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=2)
-    with open(paths["report_md"], "w", encoding="utf-8") as f:
-        f.write(markdown)
+    paths = write_report_files(output_dir, report, markdown, MEDIANS_JSON_FILE, MEDIANS_MD_FILE)
     return {**paths, "markdown": markdown}
 
 
