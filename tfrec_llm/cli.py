@@ -182,7 +182,6 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"epochs without a better validation Recall@10 before a model stops (default {BENCHMARK_PATIENCE}; "
         "train.early_stopping_patience)",
     )
-
     benchmark.add_argument(
         "--seed", type=int, help="train.seed of every trained model (one run per seed: see benchmark-medians)"
     )

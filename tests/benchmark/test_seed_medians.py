@@ -75,6 +75,14 @@ def test_targets_are_judged_on_the_medians_not_on_one_seed():
     assert seed_0_alone["beats_peers"]["checks"][0]["passed"] is True
 
 
+def test_a_run_without_history_cuts_keeps_the_places_every_run_has():
+    """Reports written before history cuts existed hold no "history_cuts": the medians skip them, not crash."""
+    reports = _reports()
+    del reports[1]["models"]["full"]["history_cuts"]
+    full = seed_medians_report(reports, ["s0", "s1", "s2"])["models"]["full"]
+    assert full["history_cuts"] == {} and full["strata"]["tail"]["recall@50"] == pytest.approx(0.1)
+
+
 def test_runs_of_another_protocol_or_the_same_seed_are_refused():
     reports = _reports()
     with pytest.raises(ValueError, match="s1: config differs from s0's beyond train.seed: train.epochs"):

@@ -40,10 +40,9 @@ def median_model_report(model_reports: Sequence[dict]) -> dict:
         return next(report for report in model_reports if not is_measured(report))  # skipped in some run
     medians = {"overall": median_metrics([report["overall"] for report in model_reports])}
     for section in GROUPED_SECTIONS:
-        places = [
-            place for place in model_reports[0].get(section, {}) if all(place in r[section] for r in model_reports)
-        ]
-        medians[section] = {place: median_metrics([r[section][place] for r in model_reports]) for place in places}
+        sections = [report.get(section, {}) for report in model_reports]  # older reports may lack one
+        places = [place for place in sections[0] if all(place in present for present in sections)]
+        medians[section] = {place: median_metrics([present[place] for present in sections]) for place in places}
     return medians
 
 
