@@ -117,3 +117,56 @@ def test_known_items_are_not_new_and_other_configs_do_not_transfer(trained_and_g
     build_variables(other, growth.assets, wider)
     with pytest.raises(ValueError, match="different configs"):
         transfer_weights(model, other, growth)
+
+
+def _gate_counts(model) -> np.ndarray:
+    return np.rint(np.expm1(model.item_tower.log_popularity.numpy()[:, 0].astype(np.float64)))
+
+
+def _grown_with_events(assets, model, config, encoder, event_item_ids):
+    growth = grow_assets(
+        assets,
+        np.array(["n1"]),
+        np.array(["space story new"]),
+        np.array(["New 1"]),
+        trained_item_ids=np.asarray(event_item_ids),
+        scenarios=np.array(["default"]),
+        user_feature_values={},
+        text_rows=np.ones((1, assets.text_features.shape[1]), np.float32),
+        token_rows=np.ones((1, assets.token_ids.shape[1]), np.int32),
+        new_event_item_ids=np.asarray(event_item_ids),
+    )
+    grown = build_model(config, growth.assets, encoder)
+    build_variables(grown, growth.assets, config)
+    transfer_weights(model, grown, growth)
+    return growth, grown
+
+
+def test_update_of_an_adapted_model_keeps_the_matched_items_gate_counts(tmp_path):
+    """`adapt` counts a matched item's source events in its gate; growing for `update` lost them (bug)."""
+    config = make_tiny_config()
+    encoder = make_tiny_encoder()
+    _, assets = make_tiny_assets(config, encoder, tmp_path)
+    model = make_built_model(config, assets, encoder)
+    matched = FIRST_ITEM_INDEX + 2
+    counts = _gate_counts(model)
+    counts[matched] += 500  # what copy_matched_items adds: the trained item's events in the source domain
+    model.item_tower.log_popularity.assign(np.log1p(counts)[:, np.newaxis].astype(np.float32))
+    events = [assets.item_ids[2]] * 3 + ["n1"]
+    growth, grown = _grown_with_events(assets, model, config, encoder, events)
+    grown_counts = _gate_counts(grown)
+    assert grown_counts[matched] == counts[matched] + 3  # source events + old and new domain events
+    assert growth.assets.item_popularity[matched] == assets.item_popularity[matched] + 3  # strata: domain only
+    others = np.arange(len(grown_counts)) != matched
+    np.testing.assert_array_equal(grown_counts[others], growth.assets.item_popularity[others])
+
+
+def test_growth_of_a_trained_model_takes_the_gate_counts_from_the_assets(tmp_path):
+    config = make_tiny_config()
+    encoder = make_tiny_encoder()
+    _, assets = make_tiny_assets(config, encoder, tmp_path)
+    model = make_built_model(config, assets, encoder)
+    growth, grown = _grown_with_events(assets, model, config, encoder, [assets.item_ids[2], "n1"])
+    expected = np.log1p(np.asarray(growth.assets.item_popularity, np.float32))[:, np.newaxis]
+    np.testing.assert_array_equal(grown.item_tower.log_popularity.numpy(), expected)
+    assert growth.added_popularity[FIRST_ITEM_INDEX + 2] == 1 and growth.added_popularity[-1] == 1

@@ -48,6 +48,8 @@ class VocabularyGrowth:
         new_items: how many catalog items were added.
         newly_trained_items: how many items got an id slot of their own.
         new_values: table name -> the values added.
+        added_popularity: int [grown catalog + FIRST_ITEM_INDEX] training
+            events the growth added to each item index's count (None: none).
     """
 
     assets: ModelAssets
@@ -57,6 +59,7 @@ class VocabularyGrowth:
     new_items: int
     newly_trained_items: int
     new_values: Dict[str, list]
+    added_popularity: Optional[np.ndarray] = None
 
 
 def grown_category_values(old_values: np.ndarray, seen_values) -> tuple:
@@ -113,10 +116,12 @@ def grow_assets(
     needs_slot = trained_index[id_slots[trained_index] == OOV_SLOT]
     id_slots[needs_slot] = old_num_slots + np.arange(len(needs_slot), dtype=np.int32)
     popularity = np.concatenate([assets.item_popularity, np.zeros(count, np.int64)]).astype(np.int64)
+    added = np.zeros_like(popularity)
     if new_event_item_ids is not None:
         indices = np.asarray([index_of.get(i, 1) for i in np.asarray(new_event_item_ids, dtype=str).tolist()])
-        popularity += np.bincount(indices.astype(np.int64), minlength=len(popularity)).astype(np.int64)
-        popularity[:FIRST_ITEM_INDEX] = 0
+        added = np.bincount(indices.astype(np.int64), minlength=len(popularity)).astype(np.int64)
+        added[:FIRST_ITEM_INDEX] = 0
+        popularity += added
     cold = id_slots == OOV_SLOT
     cold[:FIRST_ITEM_INDEX] = False
 
@@ -147,7 +152,9 @@ def grow_assets(
         scenario_values=scenario_values,
         user_feature_values=feature_values,
     )
-    return VocabularyGrowth(grown, len(assets.item_ids), old_num_slots, row_maps, count, len(needs_slot), new_values)
+    return VocabularyGrowth(
+        grown, len(assets.item_ids), old_num_slots, row_maps, count, len(needs_slot), new_values, added
+    )
 
 
 def _grown_tables(model) -> dict:
@@ -213,3 +220,25 @@ def transfer_weights(old_model, new_model, growth: VocabularyGrowth):
                 "the trained and the grown model were built from different configs."
             )
         new.assign(values)
+    _carry_gate_counts(old_model.item_tower, new_model.item_tower, growth)
+
+
+def _carry_gate_counts(old_tower, new_tower, growth: VocabularyGrowth):
+    """Keeps what the old gate counted beyond its assets' counts (an adapted model's matched items).
+
+    `adapt` gives a matched item the gate count of its trained item plus its
+    new-domain events (`domain_transfer.copy_matched_items`), while the
+    assets count the new domain's events only. The grown tower starts from
+    the grown assets' counts; this adds the old gate's surplus back, so the
+    gate keeps trusting a copied id row as much after `update` as before.
+    """
+    if not (old_tower.gates and new_tower.gates):
+        return
+    old_counts = np.rint(np.expm1(old_tower.log_popularity.numpy()[:, 0].astype(np.float64)))
+    counts = growth.assets.item_popularity.astype(np.float64)
+    added = 0 if growth.added_popularity is None else growth.added_popularity[: len(old_counts)]
+    surplus = old_counts - (counts[: len(old_counts)] - added)
+    if not np.any(surplus > 0):
+        return  # a trained (not adapted) model: the assets' counts are the gate's
+    counts[: len(old_counts)] += np.maximum(surplus, 0)
+    new_tower.log_popularity.assign(np.log1p(counts)[:, np.newaxis].astype(np.float32))
