@@ -31,7 +31,7 @@ SCENARIO_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # a `data.scenario_sources` name
 USER_TOWERS = ("lstm", "attention")
 TRAINING_TARGETS = ("every_position", "last_position")
 NEGATIVES = ("auto", "full_catalog", "in_batch")
-FUSIONS = ("sum", "gate")
+FUSIONS = ("sum", "gate", "paths")
 SCENARIO_HEADS = ("none", "star")
 
 
@@ -281,8 +281,11 @@ class ModelConfig:
         context_dropout: training-time probability of replacing scenario
             and user features by "unknown", so requests without them
             (the export's default) are served by a trained state.
-        fusion: how the item tower joins its paths: "sum" (id + text) or
-            "gate" (a learned, popularity-dependent weight between them).
+        fusion: how the item tower joins its paths: "sum" (id + text),
+            "gate" (a learned, popularity-dependent weight between them) or
+            "paths" (kept apart, each with its own user tower: a score is the
+            mean of an id cosine and a text cosine; embeddings are
+            2 x embedding_dim wide; see `models/item_tower.py`).
         text_geometry_weight: weight of a regulariser that keeps the text
             projection's geometry close to BERT's (cosines between the batch's
             target items, projected vs raw), so a request embedded by the

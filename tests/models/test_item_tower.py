@@ -148,11 +148,32 @@ def test_gate_needs_popularity():
         ItemTower(ID_SLOTS, EMBEDDING_DIM, text_features=TEXT_FEATURES, fusion="gate")
 
 
-@pytest.mark.parametrize("fusion", ["sum", "gate"])
-def test_config_round_trip(fusion):
+@pytest.mark.parametrize(
+    "fusion, width", [("sum", EMBEDDING_DIM), ("gate", EMBEDDING_DIM), ("paths", 2 * EMBEDDING_DIM)]
+)
+def test_config_round_trip(fusion, width):
     restored = run_config_round_trip(_frozen_tower(fusion=fusion, item_popularity=POPULARITY))
     indices = tf.constant([2, 3, 4])
-    assert restored(indices).shape == (3, EMBEDDING_DIM)
+    assert restored(indices).shape == (3, width) and restored.output_dim == width
+
+
+def test_paths_keep_a_unit_id_half_and_a_unit_text_half_and_cold_items_have_no_id_half():
+    tower = _frozen_tower(fusion="paths")
+    indices = tf.constant([2, 3, 4])
+    text = tower.text_projection(tf.gather(TEXT_FEATURES, indices)).numpy()
+    ids = tower.id_embedding(tf.gather(ID_SLOTS, indices)).numpy()
+    vectors = tower(indices).numpy()
+    assert vectors.shape == (3, 2 * EMBEDDING_DIM)
+    unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)  # noqa: E731
+    np.testing.assert_allclose(vectors[:2, :EMBEDDING_DIM], unit(ids[:2]) / np.sqrt(2), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(vectors[:, EMBEDDING_DIM:], unit(text) / np.sqrt(2), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(vectors[2, :EMBEDDING_DIM], 0.0)  # item 4: cold, its text alone
+    np.testing.assert_allclose(np.linalg.norm(vectors[:2], axis=1), 1.0, rtol=1e-5)
+
+
+def test_paths_with_one_modality_is_that_modality_alone():
+    ids_only = _frozen_tower(fusion="paths", use_text=False, text_features=None)
+    assert not ids_only.paths and ids_only(tf.constant([2])).shape == (1, EMBEDDING_DIM)
 
 
 def _cosines(vectors):

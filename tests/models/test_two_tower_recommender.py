@@ -234,3 +234,24 @@ def test_text_geometry_loss_compares_the_batch_targets_projected_and_bert_cosine
     assert len(targets) < len(batch["target"])  # the repeated target counts once
     np.testing.assert_allclose(model.compute_loss(batch).numpy(), expected, rtol=1e-4)
     assert _model(assets, text_geometry_weight=0.0).compute_loss(batch).numpy() == 0.0
+
+
+def test_two_paths_score_the_mean_of_an_id_and_a_text_cosine_and_training_lowers_the_loss(world, sequences):
+    assets, batch = world
+    model = _model(assets, retrieval_weight=1.0, fusion="paths", negatives="full_catalog")
+    users, items, _ = _embeddings(model, batch)
+    half = 16
+    assert users.shape == items.shape == (BATCH, 2 * half)
+    np.testing.assert_allclose(np.linalg.norm(users, axis=1), 1.0, rtol=1e-5)
+
+    def cosines(a, b):
+        return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+    id_part = cosines(users[:, :half], items[:, :half])
+    text_part = cosines(users[:, half:], items[:, half:])
+    np.testing.assert_allclose((users * items).sum(1), (id_part + text_part) / 2, rtol=1e-5, atol=1e-6)
+    model.compile(tf_keras.optimizers.Adam(0.01))
+    before = float(model.compute_loss(sequences))
+    for _ in range(20):
+        model.train_step(sequences)
+    assert float(model.compute_loss(sequences)) < before - 0.1

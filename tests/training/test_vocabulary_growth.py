@@ -170,3 +170,20 @@ def test_growth_of_a_trained_model_takes_the_gate_counts_from_the_assets(tmp_pat
     expected = np.log1p(np.asarray(growth.assets.item_popularity, np.float32))[:, np.newaxis]
     np.testing.assert_array_equal(grown.item_tower.log_popularity.numpy(), expected)
     assert growth.added_popularity[FIRST_ITEM_INDEX + 2] == 1 and growth.added_popularity[-1] == 1
+
+
+def test_a_two_path_model_grows_both_paths_context_tables(tmp_path):
+    config = make_tiny_config(model={"fusion": "paths"})
+    encoder = make_tiny_encoder()
+    _, assets = make_tiny_assets(config, encoder, tmp_path)
+    model = make_built_model(config, assets, encoder)
+    growth = grow_assets(
+        assets, np.array([]), np.array([]), np.array([]), [], np.array(["app"]), {}, np.zeros((0, 1)), None
+    )
+    grown = build_model(config, growth.assets, encoder)
+    build_variables(grown, growth.assets, config)
+    transfer_weights(model, grown, growth)
+    for old, new in zip(model.user_tower.path_towers, grown.user_tower.path_towers):
+        old_rows, new_rows = old.scenario_embedding.embeddings.numpy(), new.scenario_embedding.embeddings.numpy()
+        assert new_rows.shape[0] == old_rows.shape[0] + 1
+        np.testing.assert_array_equal(new_rows[[0, 2]], old_rows[[0, 1]])  # "app" sorts before "default"

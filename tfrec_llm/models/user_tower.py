@@ -191,6 +191,11 @@ class UserTower(tf_keras.layers.Layer):
             hidden = layer(hidden, training=training)
         return self.scenario_heads(hidden, scenario, final.kernel, final.bias)
 
+    @property
+    def path_towers(self):
+        """The `UserTower`s whose tables and layers carry over or grow: this one (see `TwoPathUserTower`)."""
+        return [self]
+
     def scenario_tables(self) -> list:
         """Variables indexed by scenario row (axis 0): the scenario embedding and the heads' own weights."""
         heads = [] if self.scenario_heads is None else self.scenario_heads.scenario_variables()

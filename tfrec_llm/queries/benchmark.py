@@ -100,7 +100,10 @@ def _text_path_vectors(trained, num_items: int) -> np.ndarray:
         tower.text_vectors(indices[start : start + TEXT_PATH_BATCH]).numpy()
         for start in range(0, num_items, TEXT_PATH_BATCH)
     ]
-    return _normalized(np.concatenate(parts).astype(np.float32))
+    vectors = np.concatenate(parts).astype(np.float32)
+    if tower.paths:  # fusion "paths": the text half, beside a zero id half (as requests are embedded)
+        vectors = np.concatenate([np.zeros_like(vectors), vectors], axis=1)
+    return _normalized(vectors)
 
 
 def _normalized(vectors: np.ndarray) -> np.ndarray:

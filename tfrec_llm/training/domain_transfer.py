@@ -4,8 +4,8 @@ The new domain has its own catalog (other items, other ids), so the item
 tables are the new domain's (text features, id slots, popularity); every
 learned function carries over:
 
-- user tower: sequence encoder and output MLP as they are; the scenario
-  embedding row by scenario name (a scenario the trained model never saw
+- user tower (each path's, with fusion "paths"): sequence encoder and
+  output MLP as they are; the scenario embedding row by scenario name (a scenario the trained model never saw
   starts from the learned "unknown" row 0, the state a request without a
   scenario is served with), and so are the STAR scenario heads' rows
   (`scenario_tables`); user-feature
@@ -52,14 +52,14 @@ def _copy_layer(source, target):
 
 def transfer_weights(source, target, old_scenarios, new_scenarios):
     """Copies `source`'s learned functions into `target` (both built; see module docstring)."""
-    source_users, target_users = source.user_tower, target.user_tower
-    _copy_layer(source_users.encoder, target_users.encoder)
-    _copy_layer(source_users.output_mlp, target_users.output_mlp)
-    for old, new in zip(source_users.feature_embeddings, target_users.feature_embeddings):
-        _copy_layer(old, new)
     rows = scenario_row_map(old_scenarios, new_scenarios)
-    for old_table, new_table in zip(source_users.scenario_tables(), target_users.scenario_tables()):
-        new_table.assign(old_table.numpy()[rows])  # the scenario embedding and the heads' own weights
+    for source_users, target_users in zip(source.user_tower.path_towers, target.user_tower.path_towers):
+        _copy_layer(source_users.encoder, target_users.encoder)
+        _copy_layer(source_users.output_mlp, target_users.output_mlp)
+        for old, new in zip(source_users.feature_embeddings, target_users.feature_embeddings):
+            _copy_layer(old, new)
+        for old_table, new_table in zip(source_users.scenario_tables(), target_users.scenario_tables()):
+            new_table.assign(old_table.numpy()[rows])  # the scenario embedding and the heads' own weights
     source_items, target_items = source.item_tower, target.item_tower
     if target_items.use_text:
         _copy_layer(source_items.text_projection, target_items.text_projection)
@@ -101,10 +101,12 @@ def copy_matched_items(source, target, new_index, source_index) -> int:
 
 def part_layers(model, part: str) -> List:
     """The layers of `part` (one of `ADAPT_PARTS` but "all")."""
-    items, users = model.item_tower, model.user_tower
+    items = model.item_tower
     if part == "scenario":
-        layers = [users.scenario_embedding] + list(users.feature_embeddings)
-        layers += [users.scenario_heads] if users.scenario_heads is not None else []
+        layers = []
+        for users in model.user_tower.path_towers:
+            layers += [users.scenario_embedding] + list(users.feature_embeddings)
+            layers += [users.scenario_heads] if users.scenario_heads is not None else []
         return layers + ([items.id_embedding] if items.use_item_ids else [])
     if part == "projection":
         return [items.text_projection] if items.use_text else []
@@ -115,9 +117,10 @@ def part_layers(model, part: str) -> List:
 
 def all_layers(model) -> List:
     """Every weight-holding leaf layer of the model the parts choose from."""
-    items, users = model.item_tower, model.user_tower
-    layers = [users.encoder, users.output_mlp, users.scenario_embedding] + list(users.feature_embeddings)
-    layers += [users.scenario_heads] if users.scenario_heads is not None else []
+    items, layers = model.item_tower, []
+    for users in model.user_tower.path_towers:
+        layers += [users.encoder, users.output_mlp, users.scenario_embedding] + list(users.feature_embeddings)
+        layers += [users.scenario_heads] if users.scenario_heads is not None else []
     layers += [model.ranking_head]
     if model.uses_attributes:
         layers.append(model.attribute_head)

@@ -19,6 +19,7 @@ from tfrec_llm.training.lazy_adam import LazyAdam
 from tfrec_llm.models import id_hashing
 from tfrec_llm.models.item_tower import ItemTower
 from tfrec_llm.models.two_tower_recommender import TwoTowerRecommender
+from tfrec_llm.models.two_path_user_tower import TwoPathUserTower
 from tfrec_llm.models.user_tower import UserTower
 
 logger = logging.getLogger(__name__)
@@ -125,24 +126,30 @@ def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: di
         name="item_tower",
         **text_kwargs,
     )
-    user_tower = UserTower(
-        model_config.embedding_dim,
-        model_config.lstm_units,
-        num_scenarios=len(assets.scenario_values) + 1,
-        user_feature_sizes={k: len(v) + 1 for k, v in assets.user_feature_values.items()},
-        sequence_encoder=model_config.user_tower,
-        max_history=config.data.max_history,
-        dropout=model_config.dropout,
-        context_dropout=model_config.context_dropout,
-        num_blocks=model_config.attention_blocks,
-        num_heads=model_config.attention_heads,
-        attention_dropout=model_config.attention_dropout,
-        feed_forward_multiplier=model_config.attention_feed_forward_multiplier,
-        feature_slots=feature_slots,
-        scenario_heads=model_config.scenario_heads,
-        name="user_tower",
-    )
-    return item_tower, user_tower
+
+    def user_tower_named(name):
+        return UserTower(
+            model_config.embedding_dim,
+            model_config.lstm_units,
+            num_scenarios=len(assets.scenario_values) + 1,
+            user_feature_sizes={k: len(v) + 1 for k, v in assets.user_feature_values.items()},
+            sequence_encoder=model_config.user_tower,
+            max_history=config.data.max_history,
+            dropout=model_config.dropout,
+            context_dropout=model_config.context_dropout,
+            num_blocks=model_config.attention_blocks,
+            num_heads=model_config.attention_heads,
+            attention_dropout=model_config.attention_dropout,
+            feed_forward_multiplier=model_config.attention_feed_forward_multiplier,
+            feature_slots=feature_slots,
+            scenario_heads=model_config.scenario_heads,
+            name=name,
+        )
+
+    if item_tower.paths:  # fusion "paths": one user tower per half of the item vectors
+        ids, text = user_tower_named("user_tower_ids"), user_tower_named("user_tower_text")
+        return item_tower, TwoPathUserTower(ids, text, model_config.embedding_dim, name="user_tower")
+    return item_tower, user_tower_named("user_tower")
 
 
 def hashed_tables(config: ExperimentConfig, assets: ModelAssets):

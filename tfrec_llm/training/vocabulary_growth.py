@@ -163,11 +163,11 @@ def _grown_tables(model) -> dict:
     tower = model.item_tower
     if tower.use_item_ids:
         tables[id(tower.id_embedding.embeddings)] = "item_ids"
-    users = model.user_tower
-    for table in users.scenario_tables():  # the scenario embedding and the STAR heads' own weights
-        tables[id(table)] = SCENARIO_TABLE
-    for name, layer in zip(users.feature_names, users.feature_embeddings):
-        tables[id(layer.embeddings)] = name
+    for users in model.user_tower.path_towers:  # one, or two with fusion "paths"
+        for table in users.scenario_tables():  # the scenario embedding and the STAR heads' own weights
+            tables[id(table)] = SCENARIO_TABLE
+        for name, layer in zip(users.feature_names, users.feature_embeddings):
+            tables[id(layer.embeddings)] = name
     return tables
 
 

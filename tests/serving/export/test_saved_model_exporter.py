@@ -319,3 +319,32 @@ def test_finetuned_text_encoder_is_exported_with_its_trained_bert(tmp_path):
     texts = finetuned.assets.item_texts[indices - FIRST_ITEM_INDEX]
     encoded = signature(str(tmp_path / "export"), "item_text_encoder")(text=tf.constant(texts))["item_embedding"]
     np.testing.assert_allclose(encoded.numpy(), expected, atol=ATOL)
+
+
+def test_two_path_model_reloads_and_exports_what_it_scores(tmp_path):
+    """fusion "paths": 2d-wide embeddings; retrieval and the text encoder reproduce the reloaded model."""
+    from serving_fixtures import train_topic_model  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training.trained_model import TrainedModel  # pylint: disable=import-outside-toplevel
+
+    model_dir = train_topic_model(str(tmp_path / "model"), {"model": {"fusion": "paths"}, "train": {"epochs": 1}})
+    export_dir = str(tmp_path / "export")
+    export_models(model_dir, export_dir, max_k=MAX_K, validate=False, model_names=["retrieval", "item_text_encoder"])
+    trained = TrainedModel.load(model_dir)
+    table = catalog_embeddings(trained.model, trained.assets.num_index_rows)
+    assert table.shape[1] == 2 * trained.config.model.embedding_dim
+    assert ExportInfo.read(os.path.join(export_dir, "retrieval", "1")).embedding_dim == table.shape[1]
+    histories = [["m0", "m4", "m8"], ["m2", "", ""]]
+    outputs = signature(export_dir, "retrieval")(history=tf.constant(histories))
+    expected_ids, expected_scores = reference_top_k(
+        trained, table, reference_users(trained, table, histories), histories, MAX_K
+    )
+    np.testing.assert_allclose(outputs["scores"].numpy(), expected_scores, atol=ATOL)
+    np.testing.assert_array_equal(strings(outputs["item_ids"]), expected_ids)
+    tower = trained.model.item_tower
+    indices = np.arange(FIRST_ITEM_INDEX, FIRST_ITEM_INDEX + 4)
+    tower.id_slots.assign(np.full_like(tower.id_slots.numpy(), OOV_SLOT))  # every item without its id row
+    expected = trained.model.item_embeddings(tf.constant(indices), training=False).numpy()
+    texts = trained.assets.item_texts[indices - FIRST_ITEM_INDEX]
+    encoded = signature(export_dir, "item_text_encoder")(text=tf.constant(texts))["item_embedding"].numpy()
+    np.testing.assert_allclose(encoded, expected, atol=ATOL)
+    np.testing.assert_allclose(encoded[:, : table.shape[1] // 2], 0.0)  # no id half: the text alone

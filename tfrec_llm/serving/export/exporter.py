@@ -189,8 +189,12 @@ def item_text_encoder(trained: TrainedModel) -> ItemTextEncoderModule:
     encoder = trained.text_encoder
     text_encoder = tower.text_encoder if tower.finetunes_text else encoder.bridge_layer()
     sequence_length = min(trained.config.text.sequence_length, encoder.backbone.max_sequence_length)
+    if tower.paths:  # an item without an id row: a zero id half, then its text
+        oov, id_half_width = np.zeros(tower.embedding_dim, np.float32), tower.embedding_dim
+    else:
+        oov, id_half_width = oov_id_vector(tower), 0
     return ItemTextEncoderModule(
-        encoder.tokenizer, encoder.packer(sequence_length), text_encoder, tower.text_projection, oov_id_vector(tower)
+        encoder.tokenizer, encoder.packer(sequence_length), text_encoder, tower.text_projection, oov, id_half_width
     )
 
 
@@ -212,7 +216,7 @@ def export_info(trained: TrainedModel, model_dir: str, model_name: str, max_k: i
         source_model_dir=os.path.abspath(model_dir),
         max_history=trained.config.data.max_history,
         max_k=int(max_k),
-        embedding_dim=trained.config.model.embedding_dim,
+        embedding_dim=trained.model.item_tower.output_dim,
         label_kind=assets.label_kind,
         text_fields=trained.config.text.text_fields,
         scenario_values=assets.scenario_values.tolist(),

@@ -5,7 +5,8 @@ text is tokenised in-graph with the model's KerasHub `BertTokenizer` and
 `StartEndPacker` (one segment; never `MultiSegmentPacker`, whose
 `RoundRobinTrim` op stock TF Serving lacks), read by BERT (mean pooling)
 and the item tower's text projection, plus whatever the item tower adds
-for an item in the out-of-vocabulary id slot (`oov_vector`), then
+for an item in the out-of-vocabulary id slot (`oov_vector`; with fusion
+"paths", a zero id half before the unit text half instead), then
 L2-normalised: exactly `TwoTowerRecommender.item_embeddings` of an item
 with that text and the OOV id slot.
 
@@ -48,6 +49,8 @@ class ItemTextEncoderModule(tf.Module):
         text_projection: the item tower's text projection layer.
         oov_vector: float32 [d] the item tower's id part for OOV-slot items
             (see `saved_model_exporter.oov_id_vector`).
+        id_half_width: 0, or with fusion "paths" the width of the zero id
+            half put before the (normalised) text vector.
 
     Example:
         module = ItemTextEncoderModule(encoder.tokenizer, encoder.packer(32), encoder.bridge_layer(),
@@ -65,6 +68,7 @@ class ItemTextEncoderModule(tf.Module):
         text_encoder: "KerasHubBridgeLayer",
         text_projection: "tf_keras.layers.Layer",
         oov_vector: np.ndarray,
+        id_half_width: int = 0,
     ):
         super().__init__(name=MODEL_NAME)
         # Untracked Keras objects; their variables are tracked below.
@@ -74,6 +78,7 @@ class ItemTextEncoderModule(tf.Module):
         object.__setattr__(self, "_text_projection", text_projection)
         self.text_encoder_variables = list(text_encoder.weights)
         self.text_projection_variables = list(text_projection.variables)
+        self.id_half_width = int(id_half_width)
         self.oov_vector = tf.Variable(np.asarray(oov_vector, np.float32), trainable=False, name="oov_vector")
         self.encode = tf.function(self._encode)
         self.encode_text_features = tf.function(self._encode_text_features)
@@ -85,7 +90,12 @@ class ItemTextEncoderModule(tf.Module):
     def _encode(self, inputs):
         """Inputs: `text` string [B] raw item texts. Outputs: `item_embedding` float32 [B, d], L2-normalised."""
         text_vectors = tf.cast(self._text_projection(self._pooled(inputs), training=False), tf.float32)
-        return {ITEM_EMBEDDING_OUTPUT: tf.math.l2_normalize(text_vectors + self.oov_vector, axis=-1)}
+        if self.id_half_width:  # fusion "paths": [0, text / |text|]
+            zeros = tf.zeros([tf.shape(text_vectors)[0], self.id_half_width], tf.float32)
+            vectors = tf.concat([zeros, tf.math.l2_normalize(text_vectors, axis=-1)], axis=-1)
+        else:
+            vectors = text_vectors + self.oov_vector
+        return {ITEM_EMBEDDING_OUTPUT: tf.math.l2_normalize(vectors, axis=-1)}
 
     def _encode_text_features(self, inputs):
         """Inputs: `text` string [B]. Outputs: `text_features` float32 [B, h], BERT's mean-pooled vectors
