@@ -63,7 +63,7 @@ def test_every_position_output_matches_the_last_position():
     np.testing.assert_allclose(per_position[0, 1], last[0], rtol=1e-5, atol=1e-6)
 
 
-def test_both_paths_tables_grow_and_transfer():
+def test_both_paths_are_listed_for_transfer_and_growth():
     tower = _tower()
     _run(tower, *_inputs())
     assert tower.path_towers == [tower.id_tower, tower.text_tower]

@@ -49,7 +49,7 @@ class VocabularyGrowth:
         newly_trained_items: how many items got an id slot of their own.
         new_values: table name -> the values added.
         added_popularity: int [grown catalog + FIRST_ITEM_INDEX] training
-            events the growth added to each item index's count (None: none).
+            events the growth added to each item index's count.
     """
 
     assets: ModelAssets
@@ -59,7 +59,7 @@ class VocabularyGrowth:
     new_items: int
     newly_trained_items: int
     new_values: Dict[str, list]
-    added_popularity: Optional[np.ndarray] = None
+    added_popularity: np.ndarray
 
 
 def grown_category_values(old_values: np.ndarray, seen_values) -> tuple:
@@ -236,7 +236,7 @@ def _carry_gate_counts(old_tower, new_tower, growth: VocabularyGrowth):
         return
     old_counts = np.rint(np.expm1(old_tower.log_popularity.numpy()[:, 0].astype(np.float64)))
     counts = growth.assets.item_popularity.astype(np.float64)
-    added = 0 if growth.added_popularity is None else growth.added_popularity[: len(old_counts)]
+    added = growth.added_popularity[: len(old_counts)]
     surplus = old_counts - (counts[: len(old_counts)] - added)
     if not np.any(surplus > 0):
         return  # a trained (not adapted) model: the assets' counts are the gate's
