@@ -116,20 +116,20 @@ def write_report_files(output_dir: str, report: dict, markdown: str, json_name: 
 def format_models_markdown(report: dict) -> str:
     """Models x overall metrics, seconds per training epoch, notes; then the published reference rows."""
     header = ["model", *TABLE_METRICS, "s/epoch", "epochs", "note"]
-    lines = [_row(header), _row(["---"] * len(header))]
+    lines = [markdown_row(header), markdown_row(["---"] * len(header))]
     for name, metrics in report["models"].items():
         cost = report["timings"].get(name, {})
         if not is_measured(metrics):
-            lines.append(_row([name, *[MISSING] * (len(header) - 2), metrics.get("skipped", "skipped")]))
+            lines.append(markdown_row([name, *[MISSING] * (len(header) - 2), metrics.get("skipped", "skipped")]))
             continue
         l2 = metrics.get("training", {}).get("ease", {}).get("l2") if name == EASE else None
         note = "" if l2 is None else f"l2 = {l2:g}, chosen on each user's last training event"
         lines.append(
-            _row(
+            markdown_row(
                 [
                     name,
-                    *(_number(metrics["overall"].get(m)) for m in TABLE_METRICS),
-                    _number(cost.get("seconds_per_epoch"), decimals=1),
+                    *(format_number(metrics["overall"].get(m)) for m in TABLE_METRICS),
+                    format_number(cost.get("seconds_per_epoch"), decimals=1),
                     cost.get("epochs") or MISSING,
                     note,
                 ]
@@ -137,8 +137,13 @@ def format_models_markdown(report: dict) -> str:
         )
     for name, recall in (report.get("published_reference") or {}).items():
         lines.append(
-            _row(
-                [f"{name} (published)", _number(recall), *[MISSING] * (len(header) - 3), "reference row, not run here"]
+            markdown_row(
+                [
+                    f"{name} (published)",
+                    format_number(recall),
+                    *[MISSING] * (len(header) - 3),
+                    "reference row, not run here",
+                ]
             )
         )
     return "\n".join(lines) + "\n"
@@ -147,18 +152,18 @@ def format_models_markdown(report: dict) -> str:
 def format_places_markdown(models: Dict[str, dict], places: List[str], title: str) -> str:
     """One row per (place, measured model): n and `TABLE_METRICS`."""
     header = [title, "model", "n", *TABLE_METRICS]
-    lines = [_row(header), _row(["---"] * len(header))]
+    lines = [markdown_row(header), markdown_row(["---"] * len(header))]
     for place in places:
         for name, report in models.items():
             if is_measured(report):
                 summary = summary_at(report, place)
                 lines.append(
-                    _row(
+                    markdown_row(
                         [
                             place.split("/")[-1],
                             name,
                             summary.get("n", MISSING),
-                            *(_number(summary.get(m)) for m in TABLE_METRICS),
+                            *(format_number(summary.get(m)) for m in TABLE_METRICS),
                         ]
                     )
                 )
@@ -170,34 +175,34 @@ def format_best_markdown(best: Dict[str, dict]) -> str:
     header = ["stratum"]
     for metric in BEST_METRICS:
         header += [f"best {metric}", "value", "best / second"]
-    lines = [_row(header), _row(["---"] * len(header))]
+    lines = [markdown_row(header), markdown_row(["---"] * len(header))]
     for place, by_metric in best.items():
         cells = [place]
         for metric in BEST_METRICS:
             entry = by_metric[metric]
             ratio = MISSING if entry["ratio"] is None else f"{entry['ratio']:.2f} (vs {entry['second']})"
-            cells += [entry["best"] or MISSING, _number(entry["value"]), ratio]
-        lines.append(_row(cells))
+            cells += [entry["best"] or MISSING, format_number(entry["value"]), ratio]
+        lines.append(markdown_row(cells))
     return "\n".join(lines) + "\n"
 
 
 def format_targets_markdown(targets: Dict[str, dict]) -> str:
     """One row per check: result, value, required value and margin (value - required); then the notes."""
-    lines = [_row(["target", "result", "check", "value", "required", "margin"]), _row(["---"] * 6)]
+    lines = [markdown_row(["target", "result", "check", "value", "required", "margin"]), markdown_row(["---"] * 6)]
     notes = []
     for name, target in targets.items():
         for check in target["checks"]:
             reference = f"{check['factor']:g} x {check['reference']}" if check["factor"] != 1.0 else check["reference"]
             result = _result(check["passed"]) if target["comparable"] and not target["note"] else NOT_MEASURABLE
             lines.append(
-                _row(
+                markdown_row(
                     [
                         name,
                         result,
                         f"{check['model']} {check['stratum']} {check['metric']} >= {reference}",
-                        _number(check["value"]),
-                        _number(check["required"]),
-                        _number(check["margin"], signed=True),
+                        format_number(check["value"]),
+                        format_number(check["required"]),
+                        format_number(check["margin"], signed=True),
                     ]
                 )
             )
@@ -207,9 +212,9 @@ def format_targets_markdown(targets: Dict[str, dict]) -> str:
 
 def format_factorized_markdown(factorized: dict, data_name: str, split: str) -> str:
     """Models x TFRS FactorizedTopK top-k accuracy, and the published numbers' protocol."""
-    lines = [_row(["model", *FACTORIZED_COLUMNS]), _row(["---"] * (len(FACTORIZED_COLUMNS) + 1))]
+    lines = [markdown_row(["model", *FACTORIZED_COLUMNS]), markdown_row(["---"] * (len(FACTORIZED_COLUMNS) + 1))]
     for name, values in factorized["models"].items():
-        lines.append(_row([name, *(_number(values.get(column)) for column in FACTORIZED_COLUMNS)]))
+        lines.append(markdown_row([name, *(format_number(values.get(column)) for column in FACTORIZED_COLUMNS)]))
     published = ", ".join(f"{name} ≈ {value}" for name, value in factorized["published_top_100"].items())
     verdict = (
         "this run uses that protocol"
@@ -241,12 +246,12 @@ def format_costs_markdown(timings: Dict[str, dict]) -> str:
         ("peak_rss_mb", "peak RSS MB"),
         ("rss_before_run_mb", "RSS before run MB"),
     ]
-    lines = [_row(["model", *(title for _, title in columns)]), _row(["---"] * (len(columns) + 1))]
+    lines = [markdown_row(["model", *(title for _, title in columns)]), markdown_row(["---"] * (len(columns) + 1))]
     for name, cost in timings.items():
         if "skipped" in cost:
-            lines.append(_row([name, "skipped", *[MISSING] * (len(columns) - 1)]))
+            lines.append(markdown_row([name, "skipped", *[MISSING] * (len(columns) - 1)]))
         else:
-            lines.append(_row([name, *(_number(cost.get(key), decimals=1) for key, _ in columns)]))
+            lines.append(markdown_row([name, *(format_number(cost.get(key), decimals=1) for key, _ in columns)]))
     return "\n".join(lines) + "\n"
 
 
@@ -265,11 +270,13 @@ def _result(passed):
     return NOT_MEASURABLE if passed is None else (PASSED if passed else MISSED)
 
 
-def _number(value, decimals=4, signed=False):
+def format_number(value, decimals=4, signed=False):
+    """A report cell: `value` to `decimals` places (with its sign if `signed`), or the missing mark for None."""
     if value is None:
         return MISSING
     return f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
 
 
-def _row(cells):
+def markdown_row(cells):
+    """One Markdown table row; a "|" inside a cell is escaped."""
     return "| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |"

@@ -18,7 +18,13 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from tfrec_llm.benchmark.benchmark_models import is_measured
-from tfrec_llm.benchmark.report import TABLE_METRICS, _number, _row, format_targets_markdown, write_report_files
+from tfrec_llm.benchmark.report import (
+    TABLE_METRICS,
+    format_number,
+    format_targets_markdown,
+    markdown_row,
+    write_report_files,
+)
 from tfrec_llm.benchmark.runner import REPORT_JSON_FILE
 from tfrec_llm.benchmark.targets import evaluate_targets
 
@@ -85,19 +91,19 @@ def seed_medians_markdown(report: dict) -> str:
     seeds = "/".join(str(seed) for seed in report["seeds"])
     header = ["model", *(f"{metric} median" for metric in TABLE_METRICS), "tail R@50", "last-1 R@10", "last-3 R@10"]
     header += [f"recall@10 seeds {seeds}", f"ndcg@10 seeds {seeds}", "epochs"]
-    lines = [_row(header), _row(["---"] * len(header))]
+    lines = [markdown_row(header), markdown_row(["---"] * len(header))]
     for name, medians in report["models"].items():
         if not is_measured(medians):
-            lines.append(_row([name, *["–"] * (len(header) - 2), medians.get("skipped", "skipped")]))
+            lines.append(markdown_row([name, *["–"] * (len(header) - 2), medians.get("skipped", "skipped")]))
             continue
         runs = report["per_seed"][name]
         cuts = medians.get("history_cuts", {})
-        cells = [name, *(_number(medians["overall"].get(metric)) for metric in TABLE_METRICS)]
-        cells += [_number(medians.get("strata", {}).get("tail", {}).get("recall@50"))]
-        cells += [_number(cuts.get(cut, {}).get("recall@10")) for cut in ("last_1", "last_3")]
-        cells += ["/".join(_number(value) for value in runs[metric]) for metric in PER_SEED_METRICS]
+        cells = [name, *(format_number(medians["overall"].get(metric)) for metric in TABLE_METRICS)]
+        cells += [format_number(medians.get("strata", {}).get("tail", {}).get("recall@50"))]
+        cells += [format_number(cuts.get(cut, {}).get("recall@10")) for cut in ("last_1", "last_3")]
+        cells += ["/".join(format_number(value) for value in runs[metric]) for metric in PER_SEED_METRICS]
         cells += ["/".join(str(epochs or "–") for epochs in runs["epochs"])]
-        lines.append(_row(cells))
+        lines.append(markdown_row(cells))
     data = report["data"]
     return "\n".join(
         [
