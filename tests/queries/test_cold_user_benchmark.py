@@ -21,7 +21,7 @@ def report(model_dir):
 
 
 def test_every_method_is_scored_on_the_test_users(report):
-    expected = {"popularity", "history_1", "history_2", "history_3", "history_all", "profile"}
+    expected = {"popularity", "history_0", "history_1", "history_2", "history_3", "history_all", "profile"}
     expected |= {"bert_profile", "bert_profile+popularity"}
     expected |= {f"profile+history_{n}" for n in HISTORY_SIZES} | {f"profile+history_{n}+bert" for n in HISTORY_SIZES}
     assert set(report["rows"]) == expected
@@ -46,6 +46,7 @@ def test_weights_are_chosen_on_validation_and_reported_on_test(report):
     # The endpoints of the blend are the profile alone and the history alone.
     assert report["test_curves"][1][0.0] == pytest.approx(report["rows"]["profile"]["recall@10"])
     assert report["test_curves"][3][1.0] == pytest.approx(report["rows"]["history_3"]["recall@10"])
+    assert report["test_curves"][0][1.0] == pytest.approx(report["rows"]["history_0"]["recall@10"])
 
 
 def test_targets_compare_the_blend_with_popularity_and_one_interaction(report):

@@ -6,7 +6,8 @@ interactions are their last 1..3 before the target. Scored (Recall@10 and
 more, full catalog, pessimistic ties, the user's training items excluded as
 in every evaluation here):
 - `popularity`: training counts;
-- `history_<n>`: the user tower over the last n interactions alone;
+- `history_<n>`: the user tower over the last n interactions alone (n = 0:
+  an empty history, what a user without history is served);
 - `profile`: the profile embedded like a request, alone;
 - `bert_profile`: the profile alone, scored by the frozen text encoder's own
   cosine with each item's text (BERT before the item tower's projection);
@@ -132,7 +133,7 @@ def run_cold_user_benchmark(
         )["overall"]
     }
     rows["popularity"] = {k: rows["popularity"][k] for k in REPORTED + ("n",)}
-    for n in HISTORY_SIZES[1:]:
+    for n in HISTORY_SIZES:
         rows[f"history_{n}"] = evaluate(test, test["users"][n])
     rows["history_all"] = evaluate(test, test["full_history"])
     rows["profile"] = evaluate(test, test["profiles"])
