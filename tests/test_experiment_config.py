@@ -142,6 +142,10 @@ def test_a_config_must_be_an_object():
         ({"model": {"attention_dropout": 0.95}}, r"model\.attention_dropout must be in \[0\.0, 0\.9\], got 0\.95"),
         ({"model": {"attention_dropout": -0.1}}, r"model\.attention_dropout must be in"),
         ({"model": {"attention_feed_forward_multiplier": 0}}, r"model\.attention_feed_forward_multiplier must be > 0"),
+        (
+            {"model": {"empty_history_targets": True, "training_targets": "last_position"}},
+            r"model\.empty_history_targets needs model\.training_targets \"every_position\"",
+        ),
         ({"train": {"epochs": 0}}, r"train\.epochs must be > 0, got 0"),
         ({"train": {"strategy": "gpu"}}, r"train\.strategy must be one of"),
         ({"train": {"checkpoint_every_steps": -1}}, r"train\.checkpoint_every_steps and train\.eval_max_examples"),

@@ -261,6 +261,11 @@ class ModelConfig:
             sequence, a loss at every position, as GRU4Rec/SASRec train) or
             "last_position" (one example per target event, its history
             re-read each time).
+        empty_history_targets: with "every_position", each user's first
+            event is a target too, predicted from an empty history, so the
+            answer for a user without history (a new user, a history of
+            unknown ids) is trained rather than left at what the other
+            positions happen to make of it.
         negatives: "full_catalog" (softmax over every item seen in
             training), "in_batch" (the other targets of the batch, TFRS
             `Retrieval`; logQ-corrected with `logq_correction`) or "auto":
@@ -314,6 +319,7 @@ class ModelConfig:
     attention_dropout: Optional[float] = None
     attention_feed_forward_multiplier: int = 1
     training_targets: str = "every_position"
+    empty_history_targets: bool = False
     negatives: str = "auto"
     dropout: float = 0.1
     context_dropout: float = 0.1
@@ -330,6 +336,11 @@ class ModelConfig:
             raise ConfigError(f"model.id_hash_buckets must be >= 0 (0 = no hashing), got {self.id_hash_buckets}.")
         _check_choice("model.user_tower", self.user_tower, USER_TOWERS)
         _check_choice("model.training_targets", self.training_targets, TRAINING_TARGETS)
+        if self.empty_history_targets and self.training_targets != "every_position":
+            raise ConfigError(
+                'model.empty_history_targets needs model.training_targets "every_position" (the per-position '
+                f'windows hold the empty-history targets), got "{self.training_targets}".'
+            )
         _check_choice("model.negatives", self.negatives, NEGATIVES)
         _check_choice("model.fusion", self.fusion, FUSIONS)
         _check_choice("model.scenario_heads", self.scenario_heads, SCENARIO_HEADS)

@@ -8,8 +8,9 @@ runs a step compiled with XLA, the compiler TPUs use.
 import numpy as np
 import pytest
 import tensorflow as tf
-from tiny_fixtures import make_tiny_assets, make_tiny_config, make_tiny_encoder
+from tiny_fixtures import make_tiny_assets, make_tiny_config, make_tiny_encoder, make_tiny_world
 
+from tfrec_llm.training.experiment_data import prepare_experiment_data
 from tfrec_llm.training.model_building import build_model, make_optimizer, mixed_precision_policy
 from tfrec_llm.training.resume import epoch_stream
 from tfrec_llm.training.trainer import build_variables
@@ -44,11 +45,14 @@ def tpu_world(tmp_path_factory):
     return config, assets, features
 
 
-@pytest.mark.parametrize("targets", ["every_position", "last_position"])
-def test_the_tpu_loss_has_only_static_shapes(tmp_path, targets):
-    config = make_tiny_config(train={"strategy": "tpu", "batch_size": BATCH}, model={"training_targets": targets})
+@pytest.mark.parametrize(
+    "targets, empty_history", [("every_position", False), ("every_position", True), ("last_position", False)]
+)
+def test_the_tpu_loss_has_only_static_shapes(tmp_path, targets, empty_history):
+    model_settings = {"training_targets": targets, "empty_history_targets": empty_history}
+    config = make_tiny_config(train={"strategy": "tpu", "batch_size": BATCH}, model=model_settings)
     experiment, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
-    stream = epoch_stream(experiment.training_features(targets), BATCH, seed=0, epochs=1)
+    stream = epoch_stream(experiment.training_features(targets, empty_history), BATCH, seed=0, epochs=1)
     assert all(spec.shape.is_fully_defined() for spec in stream.element_spec.values())
     model = _model(config, assets)
     assert (
@@ -56,11 +60,16 @@ def test_the_tpu_loss_has_only_static_shapes(tmp_path, targets):
     )
 
 
-def test_the_static_loss_equals_the_dynamic_one(tpu_world):
-    config, assets, features = tpu_world
+@pytest.mark.parametrize("empty_history", [False, True])
+def test_the_static_loss_equals_the_dynamic_one(tpu_world, empty_history):
+    config, assets, _ = tpu_world
     float32 = make_tiny_config(train={"strategy": "tpu", "batch_size": BATCH})
     model = _model(float32, assets)
+    experiment = prepare_experiment_data(float32, make_tiny_world())
+    features = experiment.training_features("every_position", empty_history)
+    assert ("first_items" in features) == empty_history
     batch = {name: values[:BATCH] for name, values in features.items()}
+    assert not empty_history or (batch["first_items"] != 0).any()
     static = model.compute_loss(batch)
     model.static_shapes = False
     np.testing.assert_allclose(static.numpy(), model.compute_loss(batch).numpy(), rtol=1e-5)

@@ -115,8 +115,18 @@ def _plain_setup(data, seed) -> ThroughputSetup:
     )
 
 
-def _our_setup(data, settings: dict, cache_dir, seed, batch_size=0) -> ThroughputSetup:
+def _batch_targets(batch) -> int:
+    """Training targets in a per-position batch (tensors): real positions plus empty-history targets."""
     from tfrec_llm.data.item_vocabulary import PAD_INDEX  # pylint: disable=import-outside-toplevel
+
+    count = tf.math.count_nonzero(batch["next_items"] != PAD_INDEX)
+    if "first_items" in batch:
+        count += tf.math.count_nonzero(batch["first_items"] != PAD_INDEX)
+    return int(count)
+
+
+def _our_setup(data, settings: dict, cache_dir, seed, batch_size=0) -> ThroughputSetup:
+    from tfrec_llm.data.training_sequences import count_targets  # pylint: disable=import-outside-toplevel
     from tfrec_llm.models.text.encoder_loading import load_text_encoder  # pylint: disable=import-outside-toplevel
     from tfrec_llm.training import trainer  # pylint: disable=import-outside-toplevel
     from tfrec_llm.training.experiment_data import prepare_experiment_data  # pylint: disable=import-outside-toplevel
@@ -144,15 +154,15 @@ def _our_setup(data, settings: dict, cache_dir, seed, batch_size=0) -> Throughpu
     model = build_model(config, assets, encoder)
     trainer.build_variables(model, assets, config)
     model.compile(optimizer=make_optimizer(config))
-    features = experiment.training_features(config.model.training_targets)
+    features = experiment.training_features(config.model.training_targets, config.model.empty_history_targets)
     rows = len(features["next_items"])
     batch_size = min(config.train.batch_size, rows)
     steps = rows // batch_size
-    examples = int((features["next_items"][: steps * batch_size] != PAD_INDEX).sum())
+    examples = count_targets({name: values[: steps * batch_size] for name, values in features.items()})
     return ThroughputSetup(
         tf.function(model.train_step),
         epoch_stream(features, batch_size, seed, epochs=1),
-        lambda batch: int(tf.math.count_nonzero(batch["next_items"] != PAD_INDEX)),
+        _batch_targets,
         steps,
         examples,
         model.config.negatives,

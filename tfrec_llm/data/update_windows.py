@@ -28,16 +28,6 @@ from tfrec_llm.data.training_sequences import TrainingSequences, build_training_
 MAX_EVENTS = 2**24
 
 
-def _select(sequences: TrainingSequences, rows: np.ndarray, labels: np.ndarray) -> TrainingSequences:
-    return TrainingSequences(
-        inputs=sequences.inputs[rows],
-        next_items=sequences.next_items[rows],
-        next_labels=labels[rows].astype(np.float32),
-        scenario=sequences.scenario[rows],
-        user_features={k: v[rows] for k, v in sequences.user_features.items()},
-    )
-
-
 def update_sequences(
     events: Interactions,
     is_new: np.ndarray,
@@ -46,6 +36,7 @@ def update_sequences(
     max_history: int,
     replay_ratio: float,
     seed: int = 0,
+    empty_history_targets: bool = False,
 ) -> Tuple[TrainingSequences, int, int]:
     """(windows, how many hold new events, how many are replayed); see the module docstring.
 
@@ -55,6 +46,8 @@ def update_sequences(
         vocabulary, context, max_history: as `build_training_sequences`.
         replay_ratio: replayed windows per window with a new event.
         seed: seeds the replay sample.
+        empty_history_targets: as `build_training_sequences` (a new user's
+            first event is then a new target of its earliest window).
     """
     is_new = np.asarray(is_new, bool)
     if is_new.shape != (len(events),):
@@ -65,13 +58,18 @@ def update_sequences(
         events.user_ids, events.item_ids, events.timestamps, np.arange(len(events), dtype=np.float32), events.scenarios
     )
     # The label column carries each event's number through the windowing; real labels are put back below.
-    sequences = build_training_sequences(numbered, vocabulary, context, max_history)
+    sequences = build_training_sequences(numbered, vocabulary, context, max_history, empty_history_targets)
     valid = sequences.next_items != PAD_INDEX
     event = sequences.next_labels.astype(np.int64)
-    labels = np.where(valid, events.labels[event], 0.0)
+    sequences.next_labels = np.where(valid, events.labels[event], 0.0).astype(np.float32)
     holds_new = (valid & is_new[event]).any(axis=1)
+    if empty_history_targets:
+        first_valid = sequences.first_items != PAD_INDEX
+        first_event = sequences.first_labels.astype(np.int64)
+        sequences.first_labels = np.where(first_valid, events.labels[first_event], 0.0).astype(np.float32)
+        holds_new |= first_valid & is_new[first_event]
     new_rows, others = np.flatnonzero(holds_new), np.flatnonzero(~holds_new)
     count = min(len(others), int(round(replay_ratio * len(new_rows))))
     replayed = np.sort(np.random.default_rng(seed).choice(others, count, replace=False))
     rows = np.sort(np.concatenate([new_rows, replayed]))
-    return _select(sequences, rows, labels), len(new_rows), len(replayed)
+    return sequences.select(rows), len(new_rows), len(replayed)

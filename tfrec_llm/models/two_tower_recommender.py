@@ -221,18 +221,25 @@ class TwoTowerRecommender(tfrs.models.Model):
 
     def _every_position_loss(self, features, training):
         sequence = tf.cast(features["sequence"], tf.int32)
-        next_items = tf.cast(features["next_items"], tf.int32)
+        next_items, next_labels = tf.cast(features["next_items"], tf.int32), features["next_labels"]
+        with_first = "first_items" in features  # empty-history targets, scored as a position before position 0
+        if with_first:
+            next_items = tf.concat([tf.cast(features["first_items"], tf.int32)[:, tf.newaxis], next_items], axis=1)
+            next_labels = tf.concat([features["first_labels"][:, tf.newaxis], next_labels], axis=1)
         if self.config.negatives == "full_catalog":
             table, text_table = self._catalog_table(training)
             history_vectors = tf.gather(table, sequence)
+            padding_vector = table[PAD_INDEX]
         else:
             table = text_table = None
-            unique, position = tf.unique(tf.concat([tf.reshape(sequence, [-1]), tf.reshape(next_items, [-1])], 0))
+            flat = [[PAD_INDEX], tf.reshape(sequence, [-1]), tf.reshape(next_items, [-1])]
+            unique, position = tf.unique(tf.concat(flat, 0))
             unique_vectors, unique_text = self.item_tower.embed(unique, training=training)
             unique_vectors = tf.math.l2_normalize(tf.cast(unique_vectors, tf.float32), axis=-1)
-            history_size = tf.size(sequence)
+            padding_vector = unique_vectors[position[0]]
+            history_end = 1 + tf.size(sequence)
             history_vectors = tf.reshape(
-                tf.gather(unique_vectors, position[:history_size]), tf.concat([tf.shape(sequence), [-1]], axis=0)
+                tf.gather(unique_vectors, position[1:history_end]), tf.concat([tf.shape(sequence), [-1]], axis=0)
             )
         user_features = {name: features[f"user_{name}"] for name in self.user_tower.feature_names}
         users = self.user_tower(
@@ -244,15 +251,18 @@ class TwoTowerRecommender(tfrs.models.Model):
             all_positions=True,
         )
         users = tf.math.l2_normalize(tf.cast(users, tf.float32), axis=-1)
+        if with_first:
+            first_users = self._empty_history_users(padding_vector, features["first_scenario"], user_features, training)
+            users = tf.concat([first_users[:, tf.newaxis], users], axis=1)
         if self.static_shapes:
-            return self._every_position_static(users, next_items, features["next_labels"], table, text_table, training)
+            return self._every_position_static(users, next_items, next_labels, table, text_table, training)
         where = tf.where(tf.not_equal(next_items, PAD_INDEX))  # [N, 2]: (row, position) of every target
         targets = tf.gather_nd(next_items, where)
         if table is not None:
             items = tf.gather(table, targets)
             target_text = None if text_table is None else tf.gather(text_table, targets)
         else:
-            flat_position = position[history_size:]
+            flat_position = position[history_end:]
             flat_targets = tf.reshape(tf.range(tf.size(next_items)), tf.shape(next_items))
             picked = tf.gather(flat_position, tf.gather_nd(flat_targets, where))
             items = tf.gather(unique_vectors, picked)
@@ -262,7 +272,7 @@ class TwoTowerRecommender(tfrs.models.Model):
             items,
             targets,
             target_text,
-            tf.gather_nd(features["next_labels"], where),
+            tf.gather_nd(next_labels, where),
             table,
             training,
         )
@@ -273,6 +283,13 @@ class TwoTowerRecommender(tfrs.models.Model):
         global_targets = replica_sum(tf.cast(tf.shape(targets)[0], tf.float32))
         scale = tf.cast(rows * num_replicas(), tf.float32) / tf.maximum(global_targets, 1.0)
         return tf.math.unsorted_segment_sum(per_target, tf.cast(where[:, 0], tf.int32), rows) * scale
+
+    def _empty_history_users(self, padding_vector, scenario, user_features, training):
+        """L2-normalised user embeddings [B, d] from an empty history, as served (the padding item read once)."""
+        rows = tf.shape(scenario)[0]
+        history = tf.tile(tf.cast(padding_vector, tf.float32)[tf.newaxis, tf.newaxis, :], [rows, 1, 1])
+        users = self.user_tower(history, tf.zeros([rows, 1], tf.bool), scenario, user_features, training=training)
+        return tf.math.l2_normalize(tf.cast(users, tf.float32), axis=-1)
 
     def _every_position_static(self, users, next_items, next_labels, table, text_table, training):
         """`_every_position_loss` over all B * L positions (static shapes), positions without a target weighted 0."""

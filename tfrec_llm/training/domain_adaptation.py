@@ -237,7 +237,7 @@ def adapt(
 
 def _fit(model, assets, config: ExperimentConfig, experiment: ExperimentData, output_dir: str, record: dict):
     """Trains on the sampled users' events, resuming a backup; returns the restored best epoch (0-based) or None."""
-    features = experiment.training_features(config.model.training_targets)
+    features = experiment.training_features(config.model.training_targets, config.model.empty_history_targets)
     num_rows = len(features["next_items" if "next_items" in features else "target"])
     if num_rows == 0:
         raise ValueError("The sampled users have no training events: raise the fraction.")

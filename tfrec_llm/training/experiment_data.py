@@ -55,14 +55,17 @@ class ExperimentData:
             )
         return examples
 
-    def training_features(self, training_targets: str) -> dict:
+    def training_features(self, training_targets: str, empty_history_targets: bool = False) -> dict:
         """The input arrays `fit` batches: per-position sequences or one row per target event.
 
         Validation events (if any) are left out as targets and as history.
+        `empty_history_targets`: see `build_training_sequences` (per-position only).
         """
         events = self.split.train.select(np.flatnonzero(~self.validation))
         if training_targets == "every_position":
-            return build_training_sequences(events, self.vocabulary, self.context, self.max_history).features()
+            return build_training_sequences(
+                events, self.vocabulary, self.context, self.max_history, empty_history_targets
+            ).features()
         if not self.validation.any():
             return self.train_examples.features()
         every = np.ones(len(events), bool)

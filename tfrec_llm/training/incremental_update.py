@@ -190,7 +190,14 @@ def update_model(
     vocabulary, context = vocabularies_from_assets(growth.assets)
     context = ContextVocabularies(context.scenarios, context.user_features, new_data.user_features)
     sequences, new_rows, replayed = update_sequences(
-        events, is_new, vocabulary, context, config.data.max_history, settings.replay_ratio, settings.seed
+        events,
+        is_new,
+        vocabulary,
+        context,
+        config.data.max_history,
+        settings.replay_ratio,
+        settings.seed,
+        config.model.empty_history_targets,
     )
     features = sequences.features()
 

@@ -201,7 +201,7 @@ def _train_writing(config: ExperimentConfig, experiment: ExperimentData, strateg
         model.compile(optimizer=make_optimizer(config))
 
     write_config(config, writes_to)
-    features = experiment.training_features(config.model.training_targets)
+    features = experiment.training_features(config.model.training_targets, config.model.empty_history_targets)
     num_rows = len(features["next_items" if "next_items" in features else "target"])
     stopper = validation_early_stopping(experiment, assets.num_index_rows, train_config, writes_to)
     log_path = os.path.join(writes_to, TRAINING_LOG_FILE)
