@@ -23,7 +23,7 @@ FEATURES = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]
 #   example 3: target 4 (cold), lists itself        -> rank 5, list [0, 1]
 TARGETS = np.array([0, 2, 3, 4])
 EXCLUSIONS = [np.array([], dtype=int), np.array([], dtype=int), np.array([0, 2]), np.array([4])]
-ACTIVITY = np.array([3, 10, 25, 6])  # sparse, medium, heavy, medium
+ACTIVITY = np.array([0, 10, 25, 6])  # new (and sparse), medium, heavy, medium
 SCENARIOS = np.array(["a", "b", "a", "b"])
 RANKS = [1, 4, 2, 5]
 
@@ -70,6 +70,7 @@ def test_item_and_user_strata_by_hand():
         "tail",
         "cold_items",
         "warm_items",
+        "new_users",
         "sparse_users",
         "medium_users",
         "heavy_users",
@@ -83,6 +84,7 @@ def test_item_and_user_strata_by_hand():
         "tail": 2,
         "cold_items": 1,
         "warm_items": 3,
+        "new_users": 1,
         "sparse_users": 1,
         "medium_users": 2,
         "heavy_users": 1,
@@ -95,6 +97,7 @@ def test_item_and_user_strata_by_hand():
     assert report_strata["tail"]["mrr"] == pytest.approx((1 / 4 + 1 / 2) / 2)
     assert report_strata["cold_items"]["mrr"] == pytest.approx(1 / 5)
     assert report_strata["medium_users"]["mrr"] == pytest.approx((1 / 4 + 1 / 5) / 2)
+    assert report_strata["new_users"] == report_strata["sparse_users"]  # the same one example
     assert report_strata["scenario:a"]["recall@1"] == pytest.approx(0.5)  # ranks 1, 2
     assert report_strata["long_history"]["recall@1"] == pytest.approx(0.5)  # ranks 1, 5
     low, high = report_strata["cold_items"]["ci95_recall@50"]

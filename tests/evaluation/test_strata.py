@@ -81,6 +81,7 @@ def test_item_strata_reject_cold_items_with_interactions():
 
 def test_user_activity_strata_boundaries():
     user_masks = user_activity_strata(np.array([0, 5, 6, 20, 21]))
+    np.testing.assert_array_equal(user_masks["new_users"], [True, False, False, False, False])
     np.testing.assert_array_equal(user_masks["sparse_users"], [True, True, False, False, False])
     np.testing.assert_array_equal(user_masks["medium_users"], [False, False, True, True, False])
     np.testing.assert_array_equal(user_masks["heavy_users"], [False, False, False, False, True])

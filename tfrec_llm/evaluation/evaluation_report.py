@@ -11,7 +11,8 @@ float, None and lists, so `json.dumps` works as is). With the default
         "tail": STRATUM,          # target is a non-cold, non-head item
         "cold_items": STRATUM,    # target never seen in training
         "warm_items": STRATUM,    # head + tail
-        "sparse_users": STRATUM,  # user has <= 5 training interactions
+        "new_users": STRATUM,     # user has no training interactions
+        "sparse_users": STRATUM,  # user has <= 5 training interactions (new users included)
         "medium_users": STRATUM,  # 6..20
         "heavy_users": STRATUM,   # > 20
         "scenario:<name>": STRATUM,   # one per scenario, if scenarios given

@@ -14,6 +14,9 @@ Items (by training popularity, i.e. interaction counts):
 - warm_items: head and tail together (every non-cold item).
 
 Users by training activity (constants below):
+- new_users: no training interactions (cold-start users: under time_cut,
+  users first seen after the cut; their first test event is scored from an
+  empty history); also counted in sparse_users;
 - sparse_users: <= 5 training interactions;
 - medium_users: 6 to 20;
 - heavy_users: > 20.
@@ -36,6 +39,7 @@ HEAD = "head"
 TAIL = "tail"
 COLD_ITEMS = "cold_items"
 WARM_ITEMS = "warm_items"
+NEW_USERS = "new_users"
 SPARSE_USERS = "sparse_users"
 MEDIUM_USERS = "medium_users"
 HEAVY_USERS = "heavy_users"
@@ -106,11 +110,12 @@ def item_strata(item_popularity: np.ndarray, cold_item_mask: np.ndarray, head_sh
 
 
 def user_activity_strata(user_activity: np.ndarray) -> Dict[str, np.ndarray]:
-    """Returns {"sparse_users", "medium_users", "heavy_users"} -> `[n]` bool."""
+    """Returns {"new_users", "sparse_users", "medium_users", "heavy_users"} -> `[n]` bool."""
     user_activity = np.asarray(user_activity)
     if user_activity.ndim != 1:
         raise ValueError(f"user_activity must be 1-D, got shape {user_activity.shape}.")
     return {
+        NEW_USERS: user_activity == 0,
         SPARSE_USERS: user_activity <= SPARSE_USER_MAX_INTERACTIONS,
         MEDIUM_USERS: (user_activity > SPARSE_USER_MAX_INTERACTIONS) & (user_activity <= MEDIUM_USER_MAX_INTERACTIONS),
         HEAVY_USERS: user_activity > MEDIUM_USER_MAX_INTERACTIONS,
