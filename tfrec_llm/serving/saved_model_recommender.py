@@ -14,8 +14,9 @@ History ids the model does not know (not in the served catalog: a typo, an
 item of another data set) are dropped before the request, with a warning
 naming them; a history of unknown ids only gets the no-history answer (the
 items the model rates highest for a user with no history, in the default
-context: close to the most popular ones). The TF Serving signature itself
-reads an unknown id as the unknown item.
+context: a state trained only with `model.empty_history_targets`; the README's
+cold-user section measures it against popularity). The TF Serving signature
+itself reads an unknown id as the unknown item.
 """
 
 import logging
@@ -115,8 +116,7 @@ class SavedModelRecommender:
             else:
                 logger.warning(
                     "No history id is known to the model (%s): this is the no-history answer (what "
-                    "the model ranks first for a user without history: mostly popular items), the same "
-                    "as for an empty history.",
+                    "the model ranks first for a user without history), the same as for an empty history.",
                     listed,
                 )
         return known
