@@ -158,13 +158,11 @@ def _first_sequences():
 
 def _served_empty_history_users(model, features, table):
     """`user_embeddings` of an empty history (all padding): what a user without history is served."""
-    rows = len(features["first_items"])
     served = {
         "history": np.zeros_like(features["sequence"]),
         "scenario": features["first_scenario"],
         **{k: v for k, v in features.items() if k.startswith("user_")},
     }
-    assert rows == len(served["history"])
     return model.user_embeddings(served, lambda indices: tf.gather(table, indices)).numpy()
 
 

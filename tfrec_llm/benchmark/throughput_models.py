@@ -115,16 +115,6 @@ def _plain_setup(data, seed) -> ThroughputSetup:
     )
 
 
-def _batch_targets(batch) -> int:
-    """Training targets in a per-position batch (tensors): real positions plus empty-history targets."""
-    from tfrec_llm.data.item_vocabulary import PAD_INDEX  # pylint: disable=import-outside-toplevel
-
-    count = tf.math.count_nonzero(batch["next_items"] != PAD_INDEX)
-    if "first_items" in batch:
-        count += tf.math.count_nonzero(batch["first_items"] != PAD_INDEX)
-    return int(count)
-
-
 def _our_setup(data, settings: dict, cache_dir, seed, batch_size=0) -> ThroughputSetup:
     from tfrec_llm.data.training_sequences import count_targets  # pylint: disable=import-outside-toplevel
     from tfrec_llm.models.text.encoder_loading import load_text_encoder  # pylint: disable=import-outside-toplevel
@@ -162,7 +152,7 @@ def _our_setup(data, settings: dict, cache_dir, seed, batch_size=0) -> Throughpu
     return ThroughputSetup(
         tf.function(model.train_step),
         epoch_stream(features, batch_size, seed, epochs=1),
-        _batch_targets,
+        count_targets,  # per batch too: its tensors read as arrays
         steps,
         examples,
         model.config.negatives,
