@@ -139,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
         "alpha = the std of the request's own scores (default: the measured one; --query alone: that rule, "
         "history weight 0)",
     )
+    recommend.add_argument(
+        "--popularity-weight",
+        type=float,
+        help="beta >= 0 adding beta * the item's popularity prior with --profile or --query (default: the "
+        "measured one for --profile, 0 for --query)",
+    )
     recommend.add_argument("--k", type=int, default=10)
     recommend.add_argument(
         "--explain",
@@ -334,9 +340,13 @@ def _run(args):
                 args.history_weight,
                 profile=args.profile is not None,
                 similarity_weight=args.text_similarity_weight,
+                popularity_weight=args.popularity_weight,
             )
-        elif args.history_weight is not None or args.text_similarity_weight is not None:
-            raise ValueError("--history-weight and --text-similarity-weight blend --query or --profile with --history.")
+        elif any(w is not None for w in (args.history_weight, args.text_similarity_weight, args.popularity_weight)):
+            raise ValueError(
+                "--history-weight, --text-similarity-weight and --popularity-weight blend --query or --profile "
+                "with --history."
+            )
         else:
             from tfrec_llm.serving.saved_model_recommender import recommend  # pylint: disable=import-outside-toplevel
 

@@ -13,17 +13,21 @@ from tfrec_llm.queries.cold_user_benchmark import (
 
 WEIGHTS = (0.0, 0.5, 1.0)
 ALPHAS = (0.0, 0.1, 1.0)
+BETAS = (0.0, 0.5, 100.0)
 
 
 @pytest.fixture(scope="module")
 def report(model_dir):
-    return run_cold_user_benchmark(model_dir, weights=WEIGHTS, data=topic_world(), similarity_weights=ALPHAS)
+    return run_cold_user_benchmark(
+        model_dir, weights=WEIGHTS, data=topic_world(), similarity_weights=ALPHAS, prior_weights=BETAS
+    )
 
 
 def test_every_method_is_scored_on_the_test_users(report):
     expected = {"popularity", "history_0", "history_1", "history_2", "history_3", "history_all", "profile"}
     expected |= {"bert_profile", "bert_profile+popularity"}
     expected |= {f"profile+history_{n}" for n in HISTORY_SIZES} | {f"profile+history_{n}+bert" for n in HISTORY_SIZES}
+    expected |= {f"profile+history_{n}+bert+popularity" for n in HISTORY_SIZES}
     assert set(report["rows"]) == expected
     sizes = {metrics["n"] for metrics in report["rows"].values()}
     assert len(sizes) == 1 and sizes.pop() > 0
@@ -49,17 +53,28 @@ def test_weights_are_chosen_on_validation_and_reported_on_test(report):
     assert report["test_curves"][0][1.0] == pytest.approx(report["rows"]["history_0"]["recall@10"])
 
 
+def test_the_served_blend_chooses_w_and_beta_together_on_validation(report):
+    """For each history size: (w, beta) the best validation Recall@10 of the grid at alpha = 0 (ties: the
+    smaller beta), whose curve by beta (the best w at each) is reported."""
+    for n in HISTORY_SIZES:
+        served, curve = report["served_weights"][n], report["prior_validation"][n]
+        assert set(curve) == set(BETAS) and served["w"] in WEIGHTS and served["alpha"] in ALPHAS
+        assert served["beta"] == min(b for b in BETAS if curve[b] == max(curve.values()))
+        assert curve[0.0] == pytest.approx(max(report["validation"][n].values()))  # beta = 0: the plain w grid
+
+
 def test_targets_compare_the_blend_with_popularity_and_one_interaction(report):
     rows = {
-        "profile+history_1+bert": {"recall@10": 0.3},
+        "profile+history_1+bert+popularity": {"recall@10": 0.3},
         "popularity": {"recall@10": 0.1},
         "history_1": {"recall@10": 0.3},
     }
     targets = cold_user_targets(rows)
-    assert targets["profile+history_1+bert vs popularity"]["pass"]
-    assert not targets["profile+history_1+bert vs history_1"]["pass"]
+    assert targets["profile+history_1+bert+popularity vs popularity"]["pass"]
+    assert not targets["profile+history_1+bert+popularity vs history_1"]["pass"]
     table = format_cold_user_report(report)
-    assert "| profile+history_1 | w=" in table and "target profile+history_1+bert vs popularity" in table
+    assert "| profile+history_1 | w=" in table and "target profile+history_1+bert+popularity vs popularity" in table
+    assert "| profile+history_1+bert+popularity | w=" in table and ", beta=" in table
     assert f"| profile+history_1+bert | w={report['weights'][1]:g}, alpha=" in table
     assert np.isfinite([m["recall@10"] for m in report["rows"].values()]).all()
 

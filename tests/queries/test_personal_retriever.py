@@ -12,8 +12,11 @@ from tfrec_llm.queries.personal_blend import (
     EQUAL_SPREAD,
     blend_vectors,
     fused_scores,
+    popularity_prior,
     profile_history_weight,
+    profile_popularity_weight,
     profile_text_similarity_weight,
+    with_popularity,
 )
 from tfrec_llm.queries.personal_retriever import PersonalRetriever, personal_recommendations
 from tfrec_llm.queries.retriever import TextQueryRetriever
@@ -87,7 +90,12 @@ def test_profiles_use_the_measured_weight_of_their_history_length(export_dir, fr
         rows = personal_recommendations(export_dir, "soldier battle", history, k=5, profile=True)
         n = len(history)
         expected = from_export.search(
-            "soldier battle", history, profile_history_weight(n), 5, profile_text_similarity_weight(n)
+            "soldier battle",
+            history,
+            profile_history_weight(n),
+            5,
+            profile_text_similarity_weight(n),
+            profile_popularity_weight(n),
         )
         assert rows == expected
 
@@ -95,8 +103,35 @@ def test_profiles_use_the_measured_weight_of_their_history_length(export_dir, fr
 def test_profiles_use_the_measured_text_similarity_weight(export_dir, from_export, monkeypatch):
     monkeypatch.setitem(personal_blend.PROFILE_TEXT_SIMILARITY_WEIGHTS, 1, 0.7)
     rows = personal_recommendations(export_dir, "soldier battle", ["m3"], k=5, profile=True)
-    assert rows == from_export.search("soldier battle", ["m3"], profile_history_weight(1), 5, similarity_weight=0.7)
-    assert rows != from_export.search("soldier battle", ["m3"], profile_history_weight(1), 5, similarity_weight=0.0)
+    beta = profile_popularity_weight(1)
+    assert rows == from_export.search("soldier battle", ["m3"], profile_history_weight(1), 5, 0.7, beta)
+    assert rows != from_export.search("soldier battle", ["m3"], profile_history_weight(1), 5, 0.0, beta)
+
+
+def test_popularity_prior_is_log_counts_scaled_to_the_most_popular_item():
+    np.testing.assert_allclose(popularity_prior(np.array([0, 1, 3])), [0.0, 0.5, 1.0], atol=1e-7)
+    np.testing.assert_allclose(popularity_prior(np.array([0, 0])), [0.0, 0.0])  # no counts: no prior
+    np.testing.assert_allclose(with_popularity(np.zeros((2, 3)), [0.0, 0.5, 1.0], 2.0), [[0.0, 1.0, 2.0]] * 2)
+    with pytest.raises(ValueError, match="counts >= 0"):
+        popularity_prior(np.array([1, -1]))
+    with pytest.raises(ValueError, match="popularity weight must be a finite number >= 0"):
+        with_popularity(np.zeros((1, 3)), [0.0, 0.5, 1.0], -1.0)
+
+
+def test_the_popularity_weight_adds_the_trained_items_prior(in_memory, from_export, trained):
+    """beta * prior on top of the blend, the same in memory and from the export; a large beta lists the most
+    popular training items first; profiles of users without history are served with the measured beta."""
+    prior = popularity_prior(trained.assets.item_popularity[2:])
+    np.testing.assert_allclose(from_export.item_popularity_prior, prior, atol=1e-6)
+    blend = from_export.scores([WAR], [["m1"]], 0.4)
+    np.testing.assert_allclose(from_export.scores([WAR], [["m1"]], 0.4, 0.0, 0.5), blend + 0.5 * prior, atol=1e-5)
+    np.testing.assert_allclose(
+        in_memory.scores([WAR], [["m1"]], 0.4, 0.0, 0.5), from_export.scores([WAR], [["m1"]], 0.4, 0.0, 0.5), atol=1e-5
+    )
+    top = [row.item_id for row in from_export.search(WAR, [], 0.4, k=5, popularity_weight=1e4)]
+    position = {item_id: i for i, item_id in enumerate(from_export.catalog.item_ids.tolist())}
+    np.testing.assert_allclose([prior[position[i]] for i in top], np.sort(prior)[::-1][:5])  # ties: any order
+    assert profile_popularity_weight(0) > 0  # measured: a profile without history leans on popularity
 
 
 def test_text_similarity_adds_the_standardised_bert_cosine(from_export):
@@ -140,8 +175,12 @@ def test_cli_recommend_profile_and_personal_query(export_dir, capsys):
     argv += ["--text-similarity-weight", "5"]
     assert main(argv) == 0
     rows = [line.split("\t")[0] for line in capsys.readouterr().out.strip().splitlines()]
-    expected = PersonalRetriever.from_export(export_dir).search(WAR, ["m0"], profile_history_weight(1), 10, 5.0)
+    retriever = PersonalRetriever.from_export(export_dir)
+    expected = retriever.search(WAR, ["m0"], profile_history_weight(1), 10, 5.0, profile_popularity_weight(1))
     assert rows == [r.item_id for r in expected]
+    assert main(argv + ["--popularity-weight", "3"]) == 0
+    rows = [line.split("\t")[0] for line in capsys.readouterr().out.strip().splitlines()]
+    assert rows == [r.item_id for r in retriever.search(WAR, ["m0"], profile_history_weight(1), 10, 5.0, 3.0)]
     assert main(["recommend", "--export-dir", export_dir, "--query", WAR]) == 0  # a request alone: equal spread
     rows = [line.split("\t")[0] for line in capsys.readouterr().out.strip().splitlines()]
     assert rows == [r.item_id for r in PersonalRetriever.from_export(export_dir).search(WAR, [], 0.0, 10, EQUAL_SPREAD)]
@@ -153,7 +192,7 @@ def test_cli_recommend_profile_and_personal_query(export_dir, capsys):
     rows = [line.split("\t")[0] for line in capsys.readouterr().out.strip().splitlines()]
     assert rows == [r.item_id for r in PersonalRetriever.from_export(export_dir).search(WAR, ["m0", "m4"], 0.0)]
     assert main(["recommend", "--export-dir", export_dir, "--history", "m0", "--history-weight", "0.5"]) == 2
-    assert "--history-weight and --text-similarity-weight blend" in capsys.readouterr().err
+    assert "--history-weight, --text-similarity-weight and --popularity-weight blend" in capsys.readouterr().err
     assert main(["recommend", "--export-dir", export_dir, "--history", "m0", "--text-similarity-weight", "1"]) == 2
     assert main(["recommend", "--export-dir", export_dir]) == 2
     assert "needs --history, --query or --profile" in capsys.readouterr().err

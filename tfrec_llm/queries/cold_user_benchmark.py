@@ -19,7 +19,12 @@ in every evaluation here):
   grid of 0.1 steps refined to 0.02 steps over [0.8, 1];
 - `profile+history_<n>+bert`: that blend plus alpha * z(BERT cosine of the
   profile and each item, standardised per row) (`fused_scores`), alpha
-  chosen on validation given the chosen w (alpha = 0 is the blend).
+  chosen on validation given the chosen w (alpha = 0 is the blend);
+- `profile+history_<n>+bert+popularity`: the blend (its own w) plus
+  alpha * z(BERT cosine) plus beta * the popularity prior
+  (`with_popularity`): w and beta chosen together on validation (alpha =
+  0), then alpha given them; with beta = 0 it is the row before. The blend
+  `recommend --profile` serves.
 Caveat: the model was trained on these users' other events (it has no
 user ids: a user is only what its history says), so "cold" means only the
 given profile and interactions reach the user tower.
@@ -33,9 +38,11 @@ from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
 from tfrec_llm.evaluation.full_catalog_evaluator import FullCatalogEvaluator
 from tfrec_llm.queries.held_out_users import HeldOutUsers, catalog_rows
 from tfrec_llm.queries.personal_blend import (
+    POPULARITY_PRIOR_WEIGHTS,
     SIMILARITY_WEIGHTS,
     blend_vectors,
     fused_query_vectors,
+    popularity_prior,
     standardized_rows,
     unit_rows,
 )
@@ -43,7 +50,7 @@ from tfrec_llm.queries.user_profiles import attribute_profiles
 from tfrec_llm.training.model_evaluation import cut_histories
 
 WEIGHTS = tuple(round(w, 1) for w in np.linspace(0.0, 0.7, 8)) + tuple(round(w, 2) for w in np.linspace(0.8, 1.0, 11))
-POPULARITY_WEIGHTS = (0.25, 0.5, 1.0, 2.0, 4.0)
+BERT_POPULARITY_WEIGHTS = (0.25, 0.5, 1.0, 2.0, 4.0)
 HISTORY_SIZES = (0, 1, 2, 3)
 TARGET_METRIC = "recall@10"
 REPORTED = ("recall@10", "recall@50", "ndcg@10", "mrr")
@@ -74,6 +81,7 @@ def run_cold_user_benchmark(
     weights: Sequence[float] = WEIGHTS,
     data=None,
     similarity_weights: Sequence[float] = SIMILARITY_WEIGHTS,
+    prior_weights: Sequence[float] = POPULARITY_PRIOR_WEIGHTS,
 ) -> dict:
     """{"rows": {method: metrics on test}, "weights": {n: chosen w}, "similarity_weights": {n: chosen
     alpha}, "validation": {n: {w: recall@10}}, "similarity_validation": {n: {alpha: recall@10}}, ...}.
@@ -84,6 +92,7 @@ def run_cold_user_benchmark(
         weights: the grid of history weights w.
         data: an `InteractionData` to use instead of loading a source.
         similarity_weights: the grid of BERT similarity weights alpha (0 included).
+        prior_weights: the grid of popularity prior weights beta (0 included).
     """
     users = HeldOutUsers.load(model_dir, data_source, data)
     assets = users.trained.assets
@@ -97,9 +106,13 @@ def run_cold_user_benchmark(
         report = evaluator.evaluate(vectors, item_table, inputs["targets"], inputs["exclusions"], inputs["activity"])
         return {k: report["overall"][k] for k in REPORTED + ("n",)}
 
-    def fused(inputs, n, w, alpha) -> Dict[str, float]:
+    prior = popularity_prior(assets.item_popularity[FIRST_ITEM_INDEX:])[:, None]
+
+    def fused(inputs, n, w, alpha, beta=0.0) -> Dict[str, float]:  # query . v + alpha z(cos) + beta prior
         blend = blend_vectors(inputs["profiles"], inputs["users"][n], w)
-        return evaluate(inputs, *fused_query_vectors(blend, items, inputs["bert_profiles"], item_features, alpha))
+        queries, table = fused_query_vectors(blend, items, inputs["bert_profiles"], item_features, alpha)
+        queries = np.concatenate([queries, np.full((len(queries), 1), beta, np.float32)], axis=1)
+        return evaluate(inputs, queries, np.concatenate([table, prior], axis=1).astype(np.float32))
 
     def bert_popularity(inputs, beta) -> Dict[str, float]:  # z(cos) + beta * z(log popularity), as vectors
         cosines = inputs["bert_profiles"] @ item_features.T
@@ -120,8 +133,15 @@ def run_cold_user_benchmark(
     for n in HISTORY_SIZES:
         similarity_curves[n] = {a: fused(validation, n, chosen[n], a)[TARGET_METRIC] for a in similarity_weights}
         alphas[n] = max(similarity_weights, key=lambda a, n=n: (similarity_curves[n][a], -a))  # ties: the smaller
-    betas = {b: bert_popularity(validation, b)[TARGET_METRIC] for b in POPULARITY_WEIGHTS}
-    beta = max(POPULARITY_WEIGHTS, key=lambda b: (betas[b], -b))
+    prior_curves, served = {}, {}  # served[n] = (w, alpha, beta) of the profile + popularity blend
+    for n in HISTORY_SIZES:
+        grid = {(w, b): fused(validation, n, w, 0.0, b)[TARGET_METRIC] for w in weights for b in prior_weights}
+        w, b = max(grid, key=lambda wb, grid=grid: (grid[wb], -wb[1], -wb[0]))  # ties: the smaller beta, then w
+        prior_curves[n] = {beta: max(r for (_, bb), r in grid.items() if bb == beta) for beta in prior_weights}
+        at = {a: fused(validation, n, w, a, b)[TARGET_METRIC] for a in similarity_weights}
+        served[n] = (w, max(similarity_weights, key=lambda a, at=at: (at[a], -a)), b)
+    betas = {b: bert_popularity(validation, b)[TARGET_METRIC] for b in BERT_POPULARITY_WEIGHTS}
+    beta = max(BERT_POPULARITY_WEIGHTS, key=lambda b: (betas[b], -b))
     popularity = assets.item_popularity[FIRST_ITEM_INDEX:].astype(np.float32)[:, None]
     rows = {
         "popularity": evaluator.evaluate(
@@ -142,6 +162,7 @@ def run_cold_user_benchmark(
     for n in HISTORY_SIZES:
         rows[f"profile+history_{n}"] = evaluate(test, blend_vectors(test["profiles"], test["users"][n], chosen[n]))
         rows[f"profile+history_{n}+bert"] = fused(test, n, chosen[n], alphas[n])
+        rows[f"profile+history_{n}+bert+popularity"] = fused(test, n, *served[n])
     test_curves = {
         n: {w: evaluate(test, blend_vectors(test["profiles"], test["users"][n], w))[TARGET_METRIC] for w in weights}
         for n in HISTORY_SIZES
@@ -151,6 +172,8 @@ def run_cold_user_benchmark(
         "weights": chosen,
         "similarity_weights": alphas,
         "popularity_weight": beta,
+        "served_weights": {n: dict(zip(("w", "alpha", "beta"), served[n])) for n in HISTORY_SIZES},
+        "prior_validation": prior_curves,
         "validation": curves,
         "similarity_validation": similarity_curves,
         "popularity_validation": betas,
@@ -164,12 +187,15 @@ def run_cold_user_benchmark(
     }
 
 
+SERVED_BLEND = "profile+history_1+bert+popularity"
+
+
 def cold_user_targets(rows: dict) -> dict:
     """Issue 10's target: profile + 1 interaction beats popularity and 1 interaction alone on Recall@10
-    (the served blend: `profile+history_1+bert`, which is the plain blend where alpha = 0 won)."""
-    blend = rows["profile+history_1+bert"][TARGET_METRIC]
+    (the served blend, `SERVED_BLEND`: the plain blend where alpha = beta = 0 won)."""
+    blend = rows[SERVED_BLEND][TARGET_METRIC]
     return {
-        f"profile+history_1+bert vs {peer}": {
+        f"{SERVED_BLEND} vs {peer}": {
             "value": blend,
             "peer": rows[peer][TARGET_METRIC],
             "pass": bool(blend > rows[peer][TARGET_METRIC]),
@@ -202,6 +228,11 @@ def format_cold_user_report(report: dict) -> str:
     lines += ["| interactions | " + " | ".join(f"{a:g}" for a in alphas) + " |", "|---|" + "---|" * len(alphas)]
     for n, curve in report["similarity_validation"].items():
         lines.append(f"| {n} | " + " | ".join(f"{curve[a]:.4f}" for a in alphas) + " |")
+    betas = list(next(iter(report["prior_validation"].values())))
+    lines += ["", "Validation Recall@10 by popularity prior weight beta (alpha = 0, the best w at each beta):", ""]
+    lines += ["| interactions | " + " | ".join(f"{b:g}" for b in betas) + " |", "|---|" + "---|" * len(betas)]
+    for n, curve in report["prior_validation"].items():
+        lines.append(f"| {n} | " + " | ".join(f"{curve[b]:.4f}" for b in betas) + " |")
     lines += [""] + [
         f"target {name}: {t['value']:.4f} vs {t['peer']:.4f}: {'pass' if t['pass'] else 'MISS'}"
         for name, t in report["targets"].items()
@@ -216,5 +247,7 @@ def _row_weights(report: dict, name: str) -> str:
     if not name.startswith("profile+"):
         return "-"
     n = int(name.split("_", 1)[1].split("+")[0])
+    if name.endswith("+popularity"):
+        return ", ".join(f"{key}={value:g}" for key, value in report["served_weights"][n].items())
     text = f"w={report['weights'][n]:g}"
     return text + f", alpha={report['similarity_weights'][n]:g}" if name.endswith("+bert") else text

@@ -3,14 +3,16 @@
 Scores every catalog item with the blend of `personal_blend.py`:
 (1 - w) * text vector + w * user vector, dot product with the item
 embeddings, plus alpha * z(cosine of the text's and the items' frozen BERT
-vectors) when a similarity weight alpha > 0 is given (`fused_scores`); the
-history's own items are excluded (as `retrieval` excludes
-them). Runs in memory (`from_trained_model`: the model's user tower and
+vectors) when a similarity weight alpha > 0 is given (`fused_scores`), plus
+beta * the items' popularity prior when a popularity weight beta > 0 is
+given (`with_popularity`); the history's own items are excluded (as
+`retrieval` excludes them). Runs in memory (`from_trained_model`: the model's user tower and
 item tower's text path) or from an export alone (`from_export`: the
 `item_text_encoder` and `user_encoder` models, the latest `retrieval`
-catalog and, for alpha, the latest `text_retrieval` model's BERT table and
-encoder). The exported `text_retrieval` model's `retrieve_personal`
-signature computes the same in one call for TF Serving.
+catalog and, for alpha and beta, the latest `text_retrieval` model's BERT
+table, encoder and popularity prior). The exported `text_retrieval` model's `retrieve_personal`
+signature (and, with the popularity weight, `retrieve_profile`) computes the same in one call for TF
+Serving.
 
 History ids the catalog does not know are dropped with a warning naming
 them (as `recommend --history` does); an empty history is the model's
@@ -31,8 +33,11 @@ from tfrec_llm.queries.personal_blend import (
     blend_vectors,
     check_similarity_weight,
     fused_scores,
+    popularity_prior,
     profile_history_weight,
+    profile_popularity_weight,
     profile_text_similarity_weight,
+    with_popularity,
 )
 from tfrec_llm.queries.retriever import TextQueryRetriever
 from tfrec_llm.serving.signatures.item_text_encoder_module import (
@@ -61,6 +66,8 @@ class PersonalRetriever:
         encode_text_features: string [B] texts -> float32 [B, h] frozen BERT
             vectors (None: no text similarity, alpha must be 0).
         item_text_features: float32 [N, h] the catalog items' BERT vectors.
+        item_popularity_prior: float32 [N] the catalog items' popularity prior
+            (`personal_blend.popularity_prior`; None: popularity weight must be 0).
 
     Example:
         retriever = PersonalRetriever.from_export("runs/export")
@@ -73,6 +80,7 @@ class PersonalRetriever:
         encode_histories: Callable[[np.ndarray], np.ndarray],
         encode_text_features: Optional[Callable[[tf.Tensor], np.ndarray]] = None,
         item_text_features: Optional[np.ndarray] = None,
+        item_popularity_prior: Optional[np.ndarray] = None,
     ):
         self.text_retriever = text_retriever
         self._encode_histories = encode_histories
@@ -83,6 +91,11 @@ class PersonalRetriever:
             raise ValueError(f"{len(item_text_features)} item text feature rows for {self.catalog.num_items} items.")
         self._encode_text_features = encode_text_features
         self.item_text_features = item_text_features
+        if item_popularity_prior is not None and np.shape(item_popularity_prior) != (self.catalog.num_items,):
+            raise ValueError(
+                f"popularity prior of shape {np.shape(item_popularity_prior)} for {self.catalog.num_items} items."
+            )
+        self.item_popularity_prior = item_popularity_prior
         self._positions = {item_id: i for i, item_id in enumerate(self.catalog.item_ids.tolist())}
 
     @classmethod
@@ -116,19 +129,21 @@ class PersonalRetriever:
             encode,
             lambda texts: features_module.encode_text_features({TEXT_INPUT: texts})[TEXT_FEATURES_OUTPUT].numpy(),
             catalog_text_features(trained.model.item_tower, trained.assets.num_index_rows),
+            popularity_prior(trained.assets.item_popularity[FIRST_ITEM_INDEX:]),
         )
 
     @classmethod
     def from_export(cls, export_dir: str) -> "PersonalRetriever":
         """From an export alone: `item_text_encoder`, `user_encoder`, the latest `retrieval` catalog and
-        `text_retrieval`'s BERT table (exports written before it: no text similarity)."""
+        `text_retrieval`'s BERT table and popularity prior (exports written before them: no text
+        similarity, no popularity)."""
         from tfrec_llm.serving.export.exporter import TEXT_RETRIEVAL, USER_ENCODER  # pylint: disable=import-outside-toplevel
         from tfrec_llm.serving.saved_model_loading import load_latest_version  # pylint: disable=import-outside-toplevel
         from tfrec_llm.serving.signatures.user_encoder_module import USER_EMBEDDING_OUTPUT  # pylint: disable=import-outside-toplevel
 
         _, user_encoder = load_latest_version(export_dir, USER_ENCODER)
         encode = user_encoder.signatures["serving_default"]
-        encode_features, item_features = None, None
+        encode_features, item_features, prior = None, None, None
         try:
             _, text_retrieval = load_latest_version(export_dir, TEXT_RETRIEVAL)
         except FileNotFoundError:
@@ -139,11 +154,14 @@ class PersonalRetriever:
             def encode_features(texts, loaded=text_retrieval):  # holds the loaded model: its variables stay alive
                 return loaded.text_encoder.encode_text_features({TEXT_INPUT: texts})[TEXT_FEATURES_OUTPUT].numpy()
 
+        if text_retrieval is not None and hasattr(text_retrieval, "popularity_prior"):
+            prior = text_retrieval.popularity_prior.numpy()
         return cls(
             TextQueryRetriever.from_export(export_dir),
             lambda histories: encode(history=tf.constant(histories, tf.string))[USER_EMBEDDING_OUTPUT].numpy(),
             encode_features,
             item_features,
+            prior,
         )
 
     def known_history(self, history: Sequence[str]) -> List[str]:
@@ -185,8 +203,10 @@ class PersonalRetriever:
         histories: Sequence[Sequence[str]],
         history_weight: float,
         similarity_weight: float = 0.0,
+        popularity_weight: float = 0.0,
     ) -> np.ndarray:
-        """float32 [B, N]: blended query . item (+ alpha * z(BERT cosine)), -inf at each row's history items."""
+        """float32 [B, N]: blended query . item (+ alpha * z(BERT cosine) + beta * popularity prior), -inf at
+        each row's history items."""
         if len(texts) != len(histories):
             raise ValueError(f"{len(texts)} texts for {len(histories)} histories.")
         similarity_weight = check_similarity_weight(similarity_weight)
@@ -196,6 +216,12 @@ class PersonalRetriever:
         if similarity_weight != 0:  # alpha > 0, or EQUAL_SPREAD
             features = self.text_features([str(t).strip() for t in texts])
             scores = fused_scores(scores, features, self.item_text_features, similarity_weight)
+        if popularity_weight != 0:
+            if self.item_popularity_prior is None:
+                raise ValueError(
+                    "This model has no popularity prior (an export written before it): popularity weight must be 0."
+                )
+            scores = with_popularity(scores, self.item_popularity_prior, popularity_weight)
         for row, history in enumerate(known):
             scores[row, [self._positions[i] for i in history]] = -np.inf
         return scores
@@ -207,11 +233,12 @@ class PersonalRetriever:
         history_weight: float = 0.0,
         k: int = 10,
         similarity_weight: float = 0.0,
+        popularity_weight: float = 0.0,
     ) -> List[Recommendation]:
         """The k best catalog items for one text and history, best first (history items excluded)."""
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}.")
-        scores = self.scores([text], [list(history)], history_weight, similarity_weight)[0]
+        scores = self.scores([text], [list(history)], history_weight, similarity_weight, popularity_weight)[0]
         order = np.argsort(-scores, kind="stable")
         order = order[np.isfinite(scores[order])][:k]
         return [
@@ -228,12 +255,14 @@ def personal_recommendations(
     history_weight: Optional[float] = None,
     profile: bool = False,
     similarity_weight: Optional[float] = None,
+    popularity_weight: Optional[float] = None,
 ) -> List[Recommendation]:
     """Top-k items for a request (or, with `profile=True`, a new user's taste profile) and a history.
 
     The weights default to the measured ones (`personal_blend.py`): for a
-    profile, `profile_history_weight` and `profile_text_similarity_weight` of
-    the number of known history items; for a request with a history,
+    profile, `profile_history_weight`, `profile_text_similarity_weight` and
+    `profile_popularity_weight` of the number of known history items; for a
+    request (no popularity) with a history,
     `REQUEST_HISTORY_WEIGHT` and `REQUEST_TEXT_SIMILARITY_WEIGHT`; for a
     request alone (no known history), history weight 0 and
     `REQUEST_ALONE_TEXT_SIMILARITY_WEIGHT` (the equal-spread rule), as the
@@ -258,4 +287,8 @@ def personal_recommendations(
             )
         if retriever.item_text_features is None:  # an export written before the BERT table: the blend alone
             similarity_weight = 0.0
-    return retriever.search(text, known, history_weight, k, similarity_weight)
+    if popularity_weight is None:
+        popularity_weight = profile_popularity_weight(len(known)) if profile else 0.0
+        if retriever.item_popularity_prior is None:  # an export written before the prior
+            popularity_weight = 0.0
+    return retriever.search(text, known, history_weight, k, similarity_weight, popularity_weight)

@@ -192,3 +192,21 @@ def test_the_grown_text_retrieval_appends_the_new_items_bert_vectors(grown_expor
         text_similarity_weight=tf.constant(1e4),
     )
     assert [row[0].decode() for row in outputs["item_ids"].numpy()] == [item_id for item_id, _ in NEW_ITEMS]
+
+
+def test_the_grown_text_retrieval_gives_new_items_a_popularity_prior_of_0(grown_export, export_dir):
+    """New items had no training interactions: prior 0, the old items' prior kept; retrieve_profile serves
+    the grown catalog."""
+    directory, _ = grown_export
+    before = load_saved_model(os.path.join(export_dir, "text_retrieval", "1")).popularity_prior.numpy()
+    grown = load_saved_model(os.path.join(directory, "text_retrieval", "2"))
+    np.testing.assert_allclose(grown.popularity_prior.numpy(), np.concatenate([before, np.zeros(len(NEW_ITEMS))]))
+    outputs = grown.signatures["retrieve_profile"](
+        query=tf.constant([NEW_ITEMS[0][1]]),
+        history=tf.constant([[""]]),
+        history_weight=tf.constant(0.0),
+        k=tf.constant(1),
+        text_similarity_weight=tf.constant(1e4),
+        popularity_weight=tf.constant(0.5),
+    )
+    assert outputs["item_ids"].numpy()[0][0].decode() == NEW_ITEMS[0][0]

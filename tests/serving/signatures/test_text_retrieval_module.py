@@ -144,3 +144,35 @@ def test_personal_alpha_0_is_the_old_blend_and_a_large_alpha_follows_bert(text_r
     assert ids(top["item_ids"])[0][0] == str(library.catalog.item_ids[int(np.argmax(cosines))])
     with pytest.raises(ValueError, match="text similarity weight must be a finite number"):
         library.scores(QUERIES[:1], history, 0.4, float("nan"))
+
+
+def test_profile_signature_adds_the_popularity_prior_as_the_library_does(text_retrieval, trained, export_dir):
+    """retrieve_profile = retrieve_personal + beta * popularity prior, in-graph; beta = 0 is retrieve_personal,
+    a negative beta is clipped to 0; `retrieve_personal` keeps its inputs (no popularity_weight)."""
+    profile = text_retrieval.signatures["retrieve_profile"]
+    assert "popularity_weight" not in text_retrieval.signatures["retrieve_personal"].structured_input_signature[1]
+    libraries = (PersonalRetriever.from_trained_model(trained), PersonalRetriever.from_export(export_dir))
+    histories = [["m1", "m5", ""], ["m2", "", ""], ["", "", ""]]
+
+    def call(weight, alpha, beta):
+        return profile(
+            query=tf.constant(QUERIES),
+            history=tf.constant(histories),
+            history_weight=tf.constant(weight),
+            k=tf.constant(10),
+            text_similarity_weight=tf.constant(alpha),
+            popularity_weight=tf.constant(beta),
+        )
+
+    for weight, alpha, beta in ((0.2, 0.0, 10.0), (0.9, 0.05, 0.3)):
+        outputs = call(weight, alpha, beta)
+        for library in libraries:
+            for row, (query, history) in enumerate(zip(QUERIES, histories)):
+                expected = library.search(query, history, weight, 10, alpha, beta)
+                assert ids(outputs["item_ids"])[row] == expected_ids(expected), (weight, alpha, beta, row)
+                np.testing.assert_allclose(outputs["scores"].numpy()[row], [r.score for r in expected], atol=1e-4)
+    plain = personal(text_retrieval, QUERIES, histories, 0.4, alpha=0.05)
+    for beta in (0.0, -5.0):
+        outputs = call(0.4, 0.05, beta)
+        assert ids(outputs["item_ids"]) == ids(plain["item_ids"])
+        np.testing.assert_allclose(outputs["scores"].numpy(), plain["scores"].numpy(), atol=1e-6)

@@ -185,6 +185,14 @@ def grown_text_features(loaded: LoadedSavedModel, new_texts: Optional[np.ndarray
     return np.concatenate(parts).astype(np.float32)
 
 
+def grown_popularity_prior(loaded: LoadedSavedModel, num_items: int) -> Optional[np.ndarray]:
+    """`text_retrieval`'s popularity prior, 0 (no training interactions) for the new items (None if it has none)."""
+    if not hasattr(loaded, "popularity_prior"):  # exported before the prior
+        return None
+    known = loaded.popularity_prior.numpy()
+    return np.concatenate([known, np.zeros(num_items - len(known), np.float32)])
+
+
 def rebuild_module(
     model_name: str,
     loaded: LoadedSavedModel,
@@ -210,7 +218,12 @@ def rebuild_module(
     history = HistoryEncoder(items, context, loaded.history_encoder.user_tower, info.max_history)
     if model_name == TEXT_RETRIEVAL:
         return TextRetrievalModule(
-            loaded.text_encoder, items, info.max_k, history, grown_text_features(loaded, new_texts)
+            loaded.text_encoder,
+            items,
+            info.max_k,
+            history,
+            grown_text_features(loaded, new_texts),
+            grown_popularity_prior(loaded, catalog.num_items),
         )
     if model_name == RETRIEVAL:
         return RetrievalModule(history, info.max_k, grown_tailness(loaded, catalog.num_items))

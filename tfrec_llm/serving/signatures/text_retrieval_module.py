@@ -26,7 +26,13 @@ standard deviation of that request's own scores). With that table
 equal-spread rule (`personal_blend.REQUEST_ALONE_TEXT_SIMILARITY_WEIGHT`, which beats BERT
 alone and the model's embedding alone on the request benchmark); without
 it (exports of models whose text is fine-tuned have none) they serve the
-model's embedding. `add-items` appends the new items' BERT vectors.
+model's embedding. With `popularity_prior` (`personal_blend.popularity_prior`
+of the training counts) a third signature, `retrieve_profile`, takes the
+inputs of `retrieve_personal` plus `popularity_weight` beta and adds
+beta * prior_i to item i's score: a cold user's profile blend
+(`recommend --profile`); `retrieve_personal` keeps its inputs. `add-items`
+appends the new items' BERT vectors and a prior of 0 (no training
+interactions).
 """
 
 from typing import List, Optional, Union
@@ -50,8 +56,10 @@ from tfrec_llm.serving.export.warmup_request import WarmupRequest
 MODEL_NAME = "text_retrieval"
 TOP_K_SIGNATURE = "retrieve_top_k"
 PERSONAL_SIGNATURE = "retrieve_personal"
+PROFILE_SIGNATURE = "retrieve_profile"
 HISTORY_WEIGHT_INPUT = "history_weight"
 SIMILARITY_WEIGHT_INPUT = "text_similarity_weight"
+POPULARITY_WEIGHT_INPUT = "popularity_weight"
 QUERY_INPUT = "query"
 EQUAL_SPREAD = -1.0  # a negative alpha: the equal-spread rule (as `queries.personal_blend.EQUAL_SPREAD`)
 EXAMPLE_QUERIES = ("a funny film for the whole family", "", "space travel")
@@ -60,8 +68,9 @@ EXAMPLE_QUERIES = ("a funny film for the whole family", "", "space travel")
 class TextRetrievalModule(tf.Module):
     """Signatures `serving_default` (`query` string [B]), `retrieve_top_k` (+ `k` int32 scalar) and,
     with a history encoder, `retrieve_personal` (+ `history` string [B, H], `history_weight` float32
-    scalar and, with `text_features`, `text_similarity_weight` float32 scalar) -> `item_ids` string
-    [B, k], `scores` float32 [B, k], best first.
+    scalar and, with `text_features`, `text_similarity_weight` float32 scalar) and, with a history
+    encoder and `popularity_prior`, `retrieve_profile` (those + `popularity_weight` float32 scalar)
+    -> `item_ids` string [B, k], `scores` float32 [B, k], best first.
 
     Args:
         text_encoder: an `ItemTextEncoderModule` (or its restored SavedModel):
@@ -72,6 +81,8 @@ class TextRetrievalModule(tf.Module):
             `retrieve_personal`, as in exports written before it).
         text_features: float32 [N, h] BERT vectors of the catalog items, row i
             = catalog item i (None: no `text_similarity_weight` input).
+        popularity_prior: float32 [N] the items' popularity prior
+            (`personal_blend.popularity_prior`; None: no `retrieve_profile`).
 
     Example:
         module = TextRetrievalModule(item_text_encoder(trained), ItemLookup(catalog, scratch), max_k=100)
@@ -88,6 +99,7 @@ class TextRetrievalModule(tf.Module):
         max_k: int,
         history_encoder: Optional[HistoryEncoder] = None,
         text_features: Optional[np.ndarray] = None,
+        popularity_prior: Optional[np.ndarray] = None,
     ):
         super().__init__(name=MODEL_NAME)
         if max_k < 1:
@@ -100,6 +112,7 @@ class TextRetrievalModule(tf.Module):
         if history_encoder is not None:
             self.history_encoder = history_encoder
             self.retrieve_personal = tf.function(self._retrieve_personal)
+            self.retrieve_profile = tf.function(self._retrieve_profile)
         if text_features is not None:
             text_features = np.asarray(text_features, np.float32)
             if text_features.shape[0] != items.num_items:
@@ -107,6 +120,11 @@ class TextRetrievalModule(tf.Module):
             norms = np.linalg.norm(text_features, axis=1, keepdims=True)
             unit = text_features / np.where(norms > 0, norms, 1.0)
             self.text_features = tf.Variable(unit, trainable=False, name="text_features")
+        if popularity_prior is not None:
+            popularity_prior = np.asarray(popularity_prior, np.float32)
+            if popularity_prior.shape != (items.num_items,):
+                raise ValueError(f"popularity prior of shape {popularity_prior.shape} for {items.num_items} items.")
+            self.popularity_prior = tf.Variable(popularity_prior, trainable=False, name="popularity_prior")
 
     def signatures(self) -> dict:
         query = tf.TensorSpec([None], tf.string, name=QUERY_INPUT)
@@ -125,6 +143,9 @@ class TextRetrievalModule(tf.Module):
             if hasattr(self, "text_features"):
                 inputs[SIMILARITY_WEIGHT_INPUT] = tf.TensorSpec([], tf.float32, name=SIMILARITY_WEIGHT_INPUT)
             signatures[PERSONAL_SIGNATURE] = self.retrieve_personal.get_concrete_function(inputs)
+            if hasattr(self, "popularity_prior"):
+                inputs[POPULARITY_WEIGHT_INPUT] = tf.TensorSpec([], tf.float32, name=POPULARITY_WEIGHT_INPUT)
+                signatures[PROFILE_SIGNATURE] = self.retrieve_profile.get_concrete_function(inputs)
         return signatures
 
     def _retrieve(self, inputs):
@@ -141,6 +162,14 @@ class TextRetrievalModule(tf.Module):
         `text_similarity_weight` alpha float32 scalar (negative: the equal-spread rule). Scores
         (1 - w) * request + w * user embedding against the catalog, plus alpha * z(BERT cosine), history
         items excluded. Outputs as `serving_default`."""
+        return self._personal(inputs, popularity_weight=None)
+
+    def _retrieve_profile(self, inputs):
+        """Inputs as `retrieve_personal` plus `popularity_weight` beta float32 scalar, clipped to >= 0:
+        beta * the popularity prior is added to every score. Outputs as `serving_default`."""
+        return self._personal(inputs, tf.maximum(inputs[POPULARITY_WEIGHT_INPUT], 0.0))
+
+    def _personal(self, inputs, popularity_weight):
         weight = tf.clip_by_value(inputs[HISTORY_WEIGHT_INPUT], 0.0, 1.0)
         requests = self.text_encoder.encode({TEXT_INPUT: inputs[QUERY_INPUT]})[ITEM_EMBEDDING_OUTPUT]
         encoder = self.history_encoder
@@ -150,6 +179,8 @@ class TextRetrievalModule(tf.Module):
         scores = tf.matmul(vectors, self.items.item_vectors, transpose_b=True)
         if hasattr(self, "text_features"):
             scores = self._with_text_similarity(scores, inputs[QUERY_INPUT], inputs[SIMILARITY_WEIGHT_INPUT])
+        if popularity_weight is not None:
+            scores += popularity_weight * self.popularity_prior[tf.newaxis, :]
         scores = exclude_history_items(scores, history)
         return top_catalog_items(scores, self.items, self.top_k, tf.clip_by_value(inputs[K_INPUT], 0, self.top_k))
 
@@ -183,6 +214,8 @@ class TextRetrievalModule(tf.Module):
             if hasattr(self, "text_features"):
                 inputs[SIMILARITY_WEIGHT_INPUT] = np.float32(0.1)
             requests.append(WarmupRequest(PERSONAL_SIGNATURE, inputs))
+            if hasattr(self, "popularity_prior"):
+                requests.append(WarmupRequest(PROFILE_SIGNATURE, {**inputs, POPULARITY_WEIGHT_INPUT: np.float32(1.0)}))
         return requests
 
 
