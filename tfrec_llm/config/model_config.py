@@ -1,0 +1,154 @@
+"""`model`: the two towers and the weights of the tasks (`ModelConfig`)."""
+
+import dataclasses
+import math
+from typing import List, Optional
+
+from tfrec_llm.config.config_checks import ConfigError, check_choice, check_positive, check_range
+
+
+USER_TOWERS = ("lstm", "attention")
+TRAINING_TARGETS = ("every_position", "last_position")
+NEGATIVES = ("auto", "full_catalog", "in_batch")
+FUSIONS = ("sum", "gate", "paths")
+SCENARIO_HEADS = ("none", "star")
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """The two towers and the weights of the tasks.
+
+    Args:
+        embedding_dim: width of user and item embeddings.
+        use_text: feed the BERT text features into the item tower.
+        use_item_ids: feed the item-id embedding into the item tower.
+            (Switching one off gives the ID-only / text-only baselines.)
+        lstm_units: width of the user tower's LSTM.
+        item_id_dropout: training-time probability of dropping an item's id
+            vector, so the text path learns to carry items alone, as it
+            must for cold-start items (which have no id vector).
+        temperature: softmax temperature of the retrieval task.
+        logq_correction: pass in-batch sampling probabilities (item
+            popularity) to the retrieval task to correct popularity bias.
+        retrieval_weight, ranking_weight, attribute_weight: multi-task loss
+            weights; 0 switches a task off. The attribute task (predict an
+            item's catalog attributes, e.g. genres, from its text) is off by
+            default: on ml-100k it lowered Recall@10 (0.2089 -> 0.2068 with it
+            off, gate fusion) and it trains on the labels the request
+            benchmark scores, inflating it.
+        ranking_hidden_units: widths of the ranking head's hidden layers.
+        user_tower: the user tower's sequence encoder: "lstm" or
+            "attention" (causal self-attention, SASRec-style).
+        attention_blocks, attention_heads: shape of the "attention" encoder.
+        attention_dropout: the "attention" encoder's dropout on its input,
+            residual branches and attention weights (SASRec/RecBole: 0.5);
+            None = `dropout` on input and residuals, weights not dropped.
+        attention_feed_forward_multiplier: the "attention" encoder's
+            feed-forward inner width, in `lstm_units` (SASRec/RecBole: 4).
+        training_targets: "every_position" (one pass over each user's
+            sequence, a loss at every position, as GRU4Rec/SASRec train) or
+            "last_position" (one example per target event, its history
+            re-read each time).
+        empty_history_targets: with "every_position", each user's first
+            event is a target too, predicted from an empty history, so the
+            answer for a user without history (a new user, a history of
+            unknown ids) is trained rather than left at what the other
+            positions happen to make of it (ml-100k, 3 seeds: that answer's
+            Recall@10 0.0456 -> 0.0710, overall 0.2121 -> 0.2153; see the
+            README). Off by default until the benchmark is re-run with it.
+        negatives: "full_catalog" (softmax over every item seen in
+            training), "in_batch" (the other targets of the batch, TFRS
+            `Retrieval`; logQ-corrected with `logq_correction`) or "auto":
+            full_catalog, except in_batch when BERT is fine-tuned ("finetune"
+            or "lora": a full-catalog softmax would run BERT over every item
+            at each step) and when the catalog has more than
+            `full_catalog_max_items` items (a [targets, items] logit matrix
+            per step: 1M items x 6k targets would be 24 GB); in_batch chosen
+            for catalog size is logQ-corrected.
+        full_catalog_max_items: the catalog size beyond which "auto" picks
+            in_batch negatives.
+        id_hash_buckets: 0 = every item seen in training has its own
+            id-embedding row; N > 0 = item ids and user-feature values are
+            hashed (FarmHash, `tf_keras.layers.Hashing`) into N buckets each,
+            so the embedding tables stay N rows for vocabularies of millions;
+            the collision rate is logged and reported in metrics.json.
+        dropout: dropout on the user tower's inputs and encoder.
+        context_dropout: training-time probability of replacing scenario
+            and user features by "unknown", so requests without them
+            (the export's default) are served by a trained state.
+        fusion: how the item tower joins its paths: "sum" (id + text),
+            "gate" (a learned, popularity-dependent weight between them) or
+            "paths" (kept apart, each with its own user tower: a score is the
+            mean of an id cosine and a text cosine; embeddings are
+            2 x embedding_dim wide; see `models/item_tower.py`).
+        text_geometry_weight: weight of a regulariser that keeps the text
+            projection's geometry close to BERT's (cosines between the batch's
+            target items, projected vs raw), so a request embedded by the
+            text path keeps its meaning; 0 switches it off.
+        scenario_heads: scenario-specific parts besides the scenario
+            embedding: "none", or "star" (STAR, Sheng et al. 2021: the user
+            tower's final layer has weights shared ⊙ per-scenario, the
+            per-scenario ones starting at 1 and trained only by their
+            scenario's examples; see `models/scenario_heads.py`).
+    """
+
+    embedding_dim: int = 64
+    use_text: bool = True
+    use_item_ids: bool = True
+    lstm_units: int = 64
+    item_id_dropout: float = 0.1
+    temperature: float = 0.1
+    logq_correction: bool = False
+    retrieval_weight: float = 1.0
+    ranking_weight: float = 0.05
+    attribute_weight: float = 0.0
+    ranking_hidden_units: List[int] = dataclasses.field(default_factory=lambda: [64])
+    user_tower: str = "lstm"
+    attention_blocks: int = 2
+    attention_heads: int = 2
+    attention_dropout: Optional[float] = None
+    attention_feed_forward_multiplier: int = 1
+    training_targets: str = "every_position"
+    empty_history_targets: bool = False
+    negatives: str = "auto"
+    dropout: float = 0.1
+    context_dropout: float = 0.1
+    fusion: str = "gate"
+    text_geometry_weight: float = 0.0
+    full_catalog_max_items: int = 50_000
+    id_hash_buckets: int = 0
+    scenario_heads: str = "none"
+
+    def validate(self):
+        check_positive("model.embedding_dim", self.embedding_dim)
+        check_positive("model.full_catalog_max_items", self.full_catalog_max_items)
+        if self.id_hash_buckets < 0:
+            raise ConfigError(f"model.id_hash_buckets must be >= 0 (0 = no hashing), got {self.id_hash_buckets}.")
+        check_choice("model.user_tower", self.user_tower, USER_TOWERS)
+        check_choice("model.training_targets", self.training_targets, TRAINING_TARGETS)
+        if self.empty_history_targets and self.training_targets != "every_position":
+            raise ConfigError(
+                'model.empty_history_targets needs model.training_targets "every_position" (the per-position '
+                f'windows hold the empty-history targets), got "{self.training_targets}".'
+            )
+        check_choice("model.negatives", self.negatives, NEGATIVES)
+        check_choice("model.fusion", self.fusion, FUSIONS)
+        check_choice("model.scenario_heads", self.scenario_heads, SCENARIO_HEADS)
+        check_positive("model.attention_blocks", self.attention_blocks)
+        check_positive("model.attention_heads", self.attention_heads)
+        check_positive("model.attention_feed_forward_multiplier", self.attention_feed_forward_multiplier)
+        if self.attention_dropout is not None:
+            check_range("model.attention_dropout", self.attention_dropout, 0.0, 0.9)
+        check_range("model.dropout", self.dropout, 0.0, 0.9)
+        check_range("model.context_dropout", self.context_dropout, 0.0, 1.0)
+        check_positive("model.lstm_units", self.lstm_units)
+        check_range("model.item_id_dropout", self.item_id_dropout, 0.0, 1.0)
+        check_positive("model.temperature", self.temperature)
+        if not (self.use_text or self.use_item_ids):
+            raise ConfigError("model.use_text and model.use_item_ids cannot both be false.")
+        for name in ("retrieval_weight", "ranking_weight", "attribute_weight", "text_geometry_weight"):
+            value = getattr(self, name)
+            if not (value >= 0 and math.isfinite(value)):
+                raise ConfigError(f"model.{name} must be >= 0, got {value!r} (a finite number is needed).")
+        for units in self.ranking_hidden_units:
+            check_positive("model.ranking_hidden_units[]", units)
