@@ -12,7 +12,6 @@ from tfrec_llm.queries.personal_blend import (
     EQUAL_SPREAD,
     blend_vectors,
     fused_scores,
-    popularity_prior,
     profile_history_weight,
     profile_popularity_weight,
     profile_text_similarity_weight,
@@ -20,6 +19,7 @@ from tfrec_llm.queries.personal_blend import (
 )
 from tfrec_llm.queries.personal_retriever import PersonalRetriever, personal_recommendations
 from tfrec_llm.queries.retriever import TextQueryRetriever
+from tfrec_llm.serving.catalog.item_popularity import popularity_prior
 
 WAR = " ".join(TOPIC_WORDS[3])
 SPACE_ITEMS = ["m0", "m4", "m8"]  # topic 0

@@ -29,7 +29,8 @@ blend can add popularity itself at score level (`with_popularity`):
     score(i) = query . v_i + alpha * z(BERT cosine) + beta * prior_i
 
 with prior_i = log(1 + count_i) / log(1 + max count), the item's training
-interactions (`popularity_prior`; 0 for items added after training).
+interactions (`serving/catalog/item_popularity.popularity_prior`; 0 for items added after
+training).
 
 The default weights were measured on ml-100k with MiniLM (README,
 "Cold users and personal requests"; `benchmarks/bench_cold_users.py` on
@@ -97,19 +98,6 @@ def profile_popularity_weight(num_history_items: int) -> float:
     return PROFILE_POPULARITY_WEIGHTS[min(num_history_items, max(PROFILE_POPULARITY_WEIGHTS))]
 
 
-def popularity_prior(counts: np.ndarray) -> np.ndarray:
-    """float32 [N]: log(1 + count) / log(1 + max count) per item, in [0, 1] (all zero counts -> 0).
-
-    Example:
-        popularity_prior(np.array([0, 1, 3]))  # [0.0, 0.5, 1.0]
-    """
-    counts = np.asarray(counts, np.float64)
-    if counts.ndim != 1 or (counts < 0).any() or not np.isfinite(counts).all():
-        raise ValueError(f"popularity counts must be a 1-D array of counts >= 0, got shape {counts.shape}.")
-    top = np.log1p(counts.max()) if counts.size else 0.0
-    return (np.log1p(counts) / top if top > 0 else np.zeros_like(counts)).astype(np.float32)
-
-
 def check_popularity_weight(popularity_weight: float) -> float:
     """`popularity_weight` (beta) as a finite float >= 0, or a ValueError naming it."""
     weight = float(popularity_weight)
@@ -119,7 +107,7 @@ def check_popularity_weight(popularity_weight: float) -> float:
 
 
 def with_popularity(scores: np.ndarray, prior: np.ndarray, popularity_weight: float) -> np.ndarray:
-    """float32 [B, N]: scores + beta * prior (prior [N], `popularity_prior`); beta = 0: unchanged.
+    """float32 [B, N]: scores + beta * prior (prior [N]: `serving.catalog.item_popularity.popularity_prior`).
 
     Example:
         with_popularity(np.zeros((1, 2)), np.array([0.0, 1.0]), 0.5)  # [[0.0, 0.5]]

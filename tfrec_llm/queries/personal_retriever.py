@@ -33,13 +33,13 @@ from tfrec_llm.queries.personal_blend import (
     blend_vectors,
     check_similarity_weight,
     fused_scores,
-    popularity_prior,
     profile_history_weight,
     profile_popularity_weight,
     profile_text_similarity_weight,
     with_popularity,
 )
 from tfrec_llm.queries.retriever import TextQueryRetriever
+from tfrec_llm.serving.catalog.item_popularity import popularity_prior
 from tfrec_llm.serving.signatures.item_text_encoder_module import (
     ENCODE_BATCH_SIZE,
     TEXT_FEATURES_OUTPUT,

@@ -49,7 +49,7 @@ from tfrec_llm.serving.export.model_version_writer import write_model_version
 from tfrec_llm.serving.signatures.ranking_head_module import RankingHeadModule
 from tfrec_llm.serving.signatures.ranking_module import RankingModule
 from tfrec_llm.serving.signatures.retrieval_module import RetrievalModule
-from tfrec_llm.queries.personal_blend import popularity_prior
+from tfrec_llm.serving.catalog.item_popularity import popularity_prior
 from tfrec_llm.serving.reranking import tailness_from_popularity
 from tfrec_llm.serving.catalog.serving_catalog import ServingCatalog
 from tfrec_llm.serving.signatures.text_retrieval_module import TextRetrievalModule, catalog_text_features

@@ -26,7 +26,7 @@ standard deviation of that request's own scores). With that table
 equal-spread rule (`personal_blend.REQUEST_ALONE_TEXT_SIMILARITY_WEIGHT`, which beats BERT
 alone and the model's embedding alone on the request benchmark); without
 it (exports of models whose text is fine-tuned have none) they serve the
-model's embedding. With `popularity_prior` (`personal_blend.popularity_prior`
+model's embedding. With `popularity_prior` (`catalog.item_popularity.popularity_prior`
 of the training counts) a third signature, `retrieve_profile`, takes the
 inputs of `retrieve_personal` plus `popularity_weight` beta and adds
 beta * prior_i to item i's score: a cold user's profile blend
@@ -82,7 +82,7 @@ class TextRetrievalModule(tf.Module):
         text_features: float32 [N, h] BERT vectors of the catalog items, row i
             = catalog item i (None: no `text_similarity_weight` input).
         popularity_prior: float32 [N] the items' popularity prior
-            (`personal_blend.popularity_prior`; None: no `retrieve_profile`).
+            (`catalog.item_popularity.popularity_prior`; None: no `retrieve_profile`).
 
     Example:
         module = TextRetrievalModule(item_text_encoder(trained), ItemLookup(catalog, scratch), max_k=100)
