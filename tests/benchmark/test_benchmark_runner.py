@@ -386,6 +386,14 @@ def test_model_configs_switch_only_the_towers():
     assert configs[TEXT_ONLY].train == configs[ID_ONLY].train == config.train
 
 
+def test_text_initialised_ids_stay_with_the_models_that_read_text():
+    # id_only peers must not read text through their id rows, and text_only has no id rows to start.
+    config = benchmark_config().updated({"model": {"id_init": "text", "id_init_scale": 4.0}})
+    configs = model_configs(config)
+    assert configs[FULL].model.id_init == "text"
+    assert {configs[name].model.id_init for name in (*ID_ONLY_PEERS, TEXT_ONLY)} == {"random"}
+
+
 def test_child_process_measures_memory_and_matches_in_process(tmp_path):
     config, data = benchmark_config(), cold_start_world()
     child_metrics, cost = run_model(POPULARITY, config, data, str(tmp_path / "child"), separate_process=True)

@@ -10,6 +10,7 @@ import tf_keras
 from tiny_fixtures import first_batch, make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
 
 from tfrec_llm.training.model_building import build_model, checkpoint_path, example_batch, restore_weights, save_weights
+from tfrec_llm.models.text_initialised_ids import text_initial_id_rows
 from tfrec_llm.models.text.encoder_loading import load_text_encoder, save_text_encoder
 
 TRAIN_STEPS = 3
@@ -142,6 +143,18 @@ def test_finetune_modes_need_the_text_encoder_and_frozen_mode_its_table(tmp_path
     ids_only = build_model(make_tiny_config(model={"use_text": False}), dataclasses.replace(assets, text_features=None))
     assert not ids_only.item_tower.use_text
     assert os.path.exists(tmp_path / "text_cache.npz")
+
+
+def test_text_initialised_ids_start_from_the_text_table_and_need_frozen_text(tmp_path):
+    config = make_tiny_config(model={"id_init": "text"})
+    _, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
+    model = make_built_model(config, assets)
+    rows = model.item_tower.id_embedding.embeddings.numpy()
+    id_slots = model.item_tower.id_slots.numpy()
+    expected = text_initial_id_rows(assets.text_features, id_slots, len(rows), config.model.embedding_dim)
+    np.testing.assert_allclose(rows, expected, rtol=1e-6)
+    with pytest.raises(ValueError, match='model.id_init "text" reads the frozen BERT vectors'):
+        build_model(make_tiny_config(model={"id_init": "text"}, text={"mode": "finetune"}), assets, make_tiny_encoder())
 
 
 @pytest.mark.parametrize("mode", ["frozen", "finetune"])

@@ -50,12 +50,12 @@ class IdOnlyPeer:
 
 ID_ONLY_PEERS: Dict[str, IdOnlyPeer] = {
     ID_ONLY: IdOnlyPeer(
-        {"model": {"use_text": False, "use_item_ids": True}},
+        {"model": {"use_text": False, "use_item_ids": True, "id_init": "random"}},
         "two towers, item-id embeddings only (model.use_text=false), the config's user tower",
         "GRU4Rec",
     ),
     "id_only_attention": IdOnlyPeer(
-        {"model": {"use_text": False, "use_item_ids": True, "user_tower": "attention"}},
+        {"model": {"use_text": False, "use_item_ids": True, "user_tower": "attention", "id_init": "random"}},
         "two towers, item-id embeddings only, causal self-attention user tower",
         "SASRec",
     ),
@@ -79,7 +79,7 @@ def model_configs(config: ExperimentConfig) -> Dict[str, ExperimentConfig]:
     """The config of each benchmark model: same data, split and budget, different towers."""
     configs = {POPULARITY: config, EASE: config}
     configs.update({name: config.updated(peer.overrides) for name, peer in ID_ONLY_PEERS.items()})
-    configs[TEXT_ONLY] = config.updated({"model": {"use_text": True, "use_item_ids": False}})
+    configs[TEXT_ONLY] = config.updated({"model": {"use_text": True, "use_item_ids": False, "id_init": "random"}})
     configs[FULL] = config
     return configs
 

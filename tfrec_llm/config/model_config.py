@@ -12,6 +12,7 @@ TRAINING_TARGETS = ("every_position", "last_position")
 NEGATIVES = ("auto", "full_catalog", "in_batch")
 FUSIONS = ("sum", "gate", "paths")
 SCENARIO_HEADS = ("none", "star")
+ID_INITS = ("random", "text")
 
 
 @dataclasses.dataclass
@@ -90,6 +91,14 @@ class ModelConfig:
             tower's final layer has weights shared ⊙ per-scenario, the
             per-scenario ones starting at 1 and trained only by their
             scenario's examples; see `models/scenario_heads.py`).
+        id_init: how the item-id embedding starts: "random" (Keras'
+            uniform initialiser) or "text" (each item's row from the top
+            principal components of its frozen BERT vector, so items with
+            similar text start close; needs use_text, use_item_ids and
+            text.mode "frozen"; see `models/text_initialised_ids.py`).
+        id_init_scale: the initial id rows' scale as a multiple of Keras'
+            default (uniform in +-0.05, standard deviation 0.029), for
+            either id_init.
     """
 
     embedding_dim: int = 64
@@ -118,6 +127,8 @@ class ModelConfig:
     full_catalog_max_items: int = 50_000
     id_hash_buckets: int = 0
     scenario_heads: str = "none"
+    id_init: str = "random"
+    id_init_scale: float = 1.0
 
     def validate(self):
         check_positive("model.embedding_dim", self.embedding_dim)
@@ -134,6 +145,10 @@ class ModelConfig:
         check_choice("model.negatives", self.negatives, NEGATIVES)
         check_choice("model.fusion", self.fusion, FUSIONS)
         check_choice("model.scenario_heads", self.scenario_heads, SCENARIO_HEADS)
+        check_choice("model.id_init", self.id_init, ID_INITS)
+        check_positive("model.id_init_scale", self.id_init_scale)
+        if self.id_init == "text" and not (self.use_text and self.use_item_ids):
+            raise ConfigError('model.id_init "text" needs model.use_text and model.use_item_ids.')
         check_positive("model.attention_blocks", self.attention_blocks)
         check_positive("model.attention_heads", self.attention_heads)
         check_positive("model.attention_feed_forward_multiplier", self.attention_feed_forward_multiplier)

@@ -51,6 +51,12 @@ class ItemTower(tf_keras.layers.Layer):
         fusion: "sum", "gate" or "paths" (see the module docstring).
         item_popularity: int [V] training interactions per item index
             (needed by "gate").
+        id_initial_rows: optional float [rows, embedding_dim] initial values
+            of the id embedding (`models/text_initialised_ids.py`); None =
+            Keras' random initialiser. Not part of the config: a rebuilt
+            tower gets its trained rows from the checkpoint.
+        id_init_scale: without `id_initial_rows`, the random id rows are
+            uniform in +-0.05 * id_init_scale (1 = Keras' default).
 
     Example:
         tower = ItemTower(id_slots, 64, True, True, 0.1, text_features=table)
@@ -69,6 +75,8 @@ class ItemTower(tf_keras.layers.Layer):
         text_encoder=None,
         fusion="sum",
         item_popularity=None,
+        id_initial_rows=None,
+        id_init_scale=1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -89,6 +97,7 @@ class ItemTower(tf_keras.layers.Layer):
         self.use_text = use_text
         self.use_item_ids = use_item_ids
         self.item_id_dropout = item_id_dropout
+        self.id_init_scale = id_init_scale
         self.finetunes_text = use_text and text_features is None
         self.id_slots = tf.Variable(np.asarray(id_slots, np.int32), trainable=False, name="id_slots")
         # Id dropout draws stateless randomness keyed on this checkpointed
@@ -101,8 +110,18 @@ class ItemTower(tf_keras.layers.Layer):
             aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
         )
         if use_item_ids:
+            rows = int(np.max(id_slots)) + 1
+            initializer = "uniform"
+            if id_init_scale != 1.0:
+                initializer = tf_keras.initializers.RandomUniform(-0.05 * id_init_scale, 0.05 * id_init_scale)
+            if id_initial_rows is not None:
+                if np.shape(id_initial_rows) != (rows, embedding_dim):
+                    raise ValueError(
+                        f"id_initial_rows must be [{rows}, {embedding_dim}], got {np.shape(id_initial_rows)}."
+                    )
+                initializer = tf_keras.initializers.Constant(np.asarray(id_initial_rows, np.float32))
             self.id_embedding = tf_keras.layers.Embedding(
-                int(np.max(id_slots)) + 1, embedding_dim, name="item_id_embedding"
+                rows, embedding_dim, embeddings_initializer=initializer, name="item_id_embedding"
             )
         if use_text:
             if self.finetunes_text:
@@ -205,6 +224,7 @@ class ItemTower(tf_keras.layers.Layer):
                 "use_text": self.use_text,
                 "use_item_ids": self.use_item_ids,
                 "item_id_dropout": self.item_id_dropout,
+                "id_init_scale": self.id_init_scale,
                 "text_features": self.text_features.numpy().tolist() if self.use_text else None,
                 "fusion": self.fusion,
                 "item_popularity": np.rint(np.expm1(self.log_popularity.numpy()[:, 0])).astype(int).tolist()

@@ -18,6 +18,7 @@ from tfrec_llm.training.model_assets import ModelAssets
 from tfrec_llm.training.lazy_adam import LazyAdam
 from tfrec_llm.models import id_hashing
 from tfrec_llm.models.item_tower import ItemTower
+from tfrec_llm.models.text_initialised_ids import DEFAULT_EMBEDDING_STD, text_initial_id_rows
 from tfrec_llm.models.two_tower_recommender import TwoTowerRecommender
 from tfrec_llm.models.two_path_user_tower import TwoPathUserTower
 from tfrec_llm.models.user_tower import UserTower
@@ -115,6 +116,7 @@ def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: di
     # Id dropout teaches the text path to carry items alone; without text it would only erase items.
     item_id_dropout = model_config.item_id_dropout if use_text else 0.0
     id_slots, feature_slots, _ = hashed_tables(config, assets)
+    id_initial_rows = _text_initial_id_rows(config, id_slots, text_kwargs.get("text_features"))
     item_tower = ItemTower(
         id_slots,
         model_config.embedding_dim,
@@ -123,6 +125,8 @@ def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: di
         item_id_dropout=item_id_dropout,
         fusion=model_config.fusion,
         item_popularity=assets.item_popularity,
+        id_initial_rows=id_initial_rows,
+        id_init_scale=model_config.id_init_scale,
         name="item_tower",
         **text_kwargs,
     )
@@ -218,3 +222,16 @@ def restore_weights(model, model_dir: str):
         ) from error
     status.expect_partial()
     return status
+
+
+def _text_initial_id_rows(config: ExperimentConfig, id_slots, text_features):
+    """The id embedding's initial rows under `model.id_init` "text", else None (a random start)."""
+    if config.model.id_init != "text":
+        return None
+    if text_features is None:
+        raise ValueError(
+            f'model.id_init "text" reads the frozen BERT vectors: it needs text.mode "frozen", '
+            f'got {config.text.mode!r} (or set model.id_init to "random").'
+        )
+    std = DEFAULT_EMBEDDING_STD * config.model.id_init_scale
+    return text_initial_id_rows(text_features, id_slots, int(np.max(id_slots)) + 1, config.model.embedding_dim, std)
