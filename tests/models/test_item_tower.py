@@ -204,12 +204,3 @@ def test_training_on_the_text_geometry_loss_brings_projected_cosines_to_bert_cos
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         losses.append(float(loss))
     assert losses[0] > 0.05 and losses[-1] < 0.1 * losses[0]
-
-
-def test_id_init_scale_widens_the_random_id_rows():
-    default = ItemTower(ID_SLOTS, EMBEDDING_DIM, use_text=False, use_item_ids=True)
-    wide = ItemTower(ID_SLOTS, EMBEDDING_DIM, use_text=False, use_item_ids=True, id_init_scale=4.0)
-    default_rows, wide_rows = (tower(tf.constant([2, 3])).numpy() for tower in (default, wide))
-    assert np.abs(default_rows).max() <= 0.05 and np.abs(wide_rows).max() <= 0.2
-    assert np.abs(wide_rows).max() > 0.05  # 16 draws of U(-0.2, 0.2) all within 0.05: probability 1e-16
-    assert run_config_round_trip(wide).id_init_scale == 4.0

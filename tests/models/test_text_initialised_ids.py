@@ -6,7 +6,12 @@ import tensorflow as tf
 
 from tfrec_llm.data.item_vocabulary import OOV_SLOT, PAD_SLOT
 from tfrec_llm.models.item_tower import ItemTower
-from tfrec_llm.models.text_initialised_ids import DEFAULT_EMBEDDING_STD, text_initial_id_rows
+from tfrec_llm.models.text_initialised_ids import (
+    AUTO_MAX_ITEMS,
+    DEFAULT_EMBEDDING_STD,
+    text_initial_id_rows,
+    text_initialisation_applies,
+)
 
 RNG = np.random.default_rng(0)
 # Index space: 0 pad, 1 unknown, 2..7 items with their own slots; items 2 and 3 have the same text.
@@ -65,3 +70,12 @@ def test_the_item_tower_starts_its_id_embedding_at_the_given_rows():
     np.testing.assert_allclose(tower(tf.constant([2, 4])).numpy(), rows[[2, 4]], rtol=1e-6)
     with pytest.raises(ValueError, match=r"id_initial_rows must be \[8, 4\]"):
         ItemTower(ID_SLOTS, 4, use_text=False, use_item_ids=True, id_initial_rows=rows[:, :3])
+
+
+def test_auto_uses_text_only_where_it_applies():
+    assert text_initialisation_applies(TEXT, 4, both_paths=True)
+    assert not text_initialisation_applies(None, 4, both_paths=True)  # fine-tuned text: no frozen vectors
+    assert not text_initialisation_applies(TEXT, 4, both_paths=False)  # id_only / text_only
+    assert not text_initialisation_applies(TEXT, 13, both_paths=True)  # wider than the text vectors
+    assert not text_initialisation_applies(TEXT, 9, both_paths=True)  # more components than items
+    assert not text_initialisation_applies(np.zeros((AUTO_MAX_ITEMS + 1, 12), np.float32), 4, both_paths=True)

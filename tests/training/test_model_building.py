@@ -10,7 +10,7 @@ import tf_keras
 from tiny_fixtures import first_batch, make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
 
 from tfrec_llm.training.model_building import build_model, checkpoint_path, example_batch, restore_weights, save_weights
-from tfrec_llm.models.text_initialised_ids import text_initial_id_rows
+from tfrec_llm.models.text_initialised_ids import DEFAULT_EMBEDDING_STD, text_initial_id_rows
 from tfrec_llm.models.text.encoder_loading import load_text_encoder, save_text_encoder
 
 TRAIN_STEPS = 3
@@ -145,14 +145,26 @@ def test_finetune_modes_need_the_text_encoder_and_frozen_mode_its_table(tmp_path
     assert os.path.exists(tmp_path / "text_cache.npz")
 
 
-def test_text_initialised_ids_start_from_the_text_table_and_need_frozen_text(tmp_path):
-    config = make_tiny_config(model={"id_init": "text"})
+@pytest.mark.parametrize("id_init", ["text", "auto"])
+def test_text_initialised_ids_start_from_the_text_table(tmp_path, id_init):
+    config = make_tiny_config(model={"id_init": id_init})
     _, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
     model = make_built_model(config, assets)
     rows = model.item_tower.id_embedding.embeddings.numpy()
     id_slots = model.item_tower.id_slots.numpy()
-    expected = text_initial_id_rows(assets.text_features, id_slots, len(rows), config.model.embedding_dim)
+    std = DEFAULT_EMBEDDING_STD * config.model.id_init_scale
+    expected = text_initial_id_rows(assets.text_features, id_slots, len(rows), config.model.embedding_dim, std)
     np.testing.assert_allclose(rows, expected, rtol=1e-6)
+
+
+def test_random_ids_where_text_rows_do_not_apply_and_a_clear_error_where_asked_for(tmp_path):
+    config = make_tiny_config()
+    _, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
+    random_rows = make_built_model(make_tiny_config(model={"id_init": "random"}), assets)
+    rows = random_rows.item_tower.id_embedding.embeddings.numpy()
+    assert np.abs(rows).max() <= 0.05 and rows.std() > 0.01  # Keras' U(-0.05, 0.05)
+    finetuned = build_model(make_tiny_config(text={"mode": "finetune"}), assets, make_tiny_encoder())  # "auto"
+    assert finetuned.item_tower.finetunes_text
     with pytest.raises(ValueError, match='model.id_init "text" reads the frozen BERT vectors'):
         build_model(make_tiny_config(model={"id_init": "text"}, text={"mode": "finetune"}), assets, make_tiny_encoder())
 

@@ -12,7 +12,7 @@ TRAINING_TARGETS = ("every_position", "last_position")
 NEGATIVES = ("auto", "full_catalog", "in_batch")
 FUSIONS = ("sum", "gate", "paths")
 SCENARIO_HEADS = ("none", "star")
-ID_INITS = ("random", "text")
+ID_INITS = ("auto", "random", "text")
 
 
 @dataclasses.dataclass
@@ -91,14 +91,18 @@ class ModelConfig:
             tower's final layer has weights shared ⊙ per-scenario, the
             per-scenario ones starting at 1 and trained only by their
             scenario's examples; see `models/scenario_heads.py`).
-        id_init: how the item-id embedding starts: "random" (Keras'
-            uniform initialiser) or "text" (each item's row from the top
-            principal components of its frozen BERT vector, so items with
-            similar text start close; needs use_text, use_item_ids and
-            text.mode "frozen"; see `models/text_initialised_ids.py`).
-        id_init_scale: the initial id rows' scale as a multiple of Keras'
-            default (uniform in +-0.05, standard deviation 0.029), for
-            either id_init.
+        id_init: how the item-id embedding starts: "text" (each item's row
+            from the top principal components of its frozen BERT vector, so
+            items with similar text start close; needs use_text,
+            use_item_ids and text.mode "frozen"; see
+            `models/text_initialised_ids.py`), "random" (Keras' uniform
+            initialiser) or "auto" (the default): "text" where it applies
+            (frozen text, both paths, embedding_dim <= the text width and
+            the item count, at most 100,000 items), else "random". ml-100k,
+            3 seeds, validation Recall@10 0.2407 -> 0.2524 (see the README).
+        id_init_scale: the text rows' standard deviation as a multiple of
+            Keras' default initialiser's (0.029); chosen on ml-100k
+            validation from 1, 2, 4, 8, 16.
     """
 
     embedding_dim: int = 64
@@ -127,8 +131,8 @@ class ModelConfig:
     full_catalog_max_items: int = 50_000
     id_hash_buckets: int = 0
     scenario_heads: str = "none"
-    id_init: str = "random"
-    id_init_scale: float = 1.0
+    id_init: str = "auto"
+    id_init_scale: float = 8.0
 
     def validate(self):
         check_positive("model.embedding_dim", self.embedding_dim)

@@ -19,6 +19,8 @@ on text for rare ones. Fusion "paths" keeps them apart: the item vector is
 tower has one path per half (`TwoPathUserTower`), so a score is the mean of
 an id cosine and a text cosine, each path trained on it. An item without an
 id row has a zero id half: its text alone.
+The id rows start from the items' text (`models/text_initialised_ids.py`,
+`model.id_init`) or at random.
 Measured on the built-in world: with a shared learned OOV embedding instead,
 cold-item Recall@50 of the full model was 0.245 against 0.327 for a
 text-only model: the OOV vector swamped the text.
@@ -55,8 +57,6 @@ class ItemTower(tf_keras.layers.Layer):
             of the id embedding (`models/text_initialised_ids.py`); None =
             Keras' random initialiser. Not part of the config: a rebuilt
             tower gets its trained rows from the checkpoint.
-        id_init_scale: without `id_initial_rows`, the random id rows are
-            uniform in +-0.05 * id_init_scale (1 = Keras' default).
 
     Example:
         tower = ItemTower(id_slots, 64, True, True, 0.1, text_features=table)
@@ -76,7 +76,6 @@ class ItemTower(tf_keras.layers.Layer):
         fusion="sum",
         item_popularity=None,
         id_initial_rows=None,
-        id_init_scale=1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -97,7 +96,6 @@ class ItemTower(tf_keras.layers.Layer):
         self.use_text = use_text
         self.use_item_ids = use_item_ids
         self.item_id_dropout = item_id_dropout
-        self.id_init_scale = id_init_scale
         self.finetunes_text = use_text and text_features is None
         self.id_slots = tf.Variable(np.asarray(id_slots, np.int32), trainable=False, name="id_slots")
         # Id dropout draws stateless randomness keyed on this checkpointed
@@ -112,8 +110,6 @@ class ItemTower(tf_keras.layers.Layer):
         if use_item_ids:
             rows = int(np.max(id_slots)) + 1
             initializer = "uniform"
-            if id_init_scale != 1.0:
-                initializer = tf_keras.initializers.RandomUniform(-0.05 * id_init_scale, 0.05 * id_init_scale)
             if id_initial_rows is not None:
                 if np.shape(id_initial_rows) != (rows, embedding_dim):
                     raise ValueError(
@@ -224,7 +220,6 @@ class ItemTower(tf_keras.layers.Layer):
                 "use_text": self.use_text,
                 "use_item_ids": self.use_item_ids,
                 "item_id_dropout": self.item_id_dropout,
-                "id_init_scale": self.id_init_scale,
                 "text_features": self.text_features.numpy().tolist() if self.use_text else None,
                 "fusion": self.fusion,
                 "item_popularity": np.rint(np.expm1(self.log_popularity.numpy()[:, 0])).astype(int).tolist()

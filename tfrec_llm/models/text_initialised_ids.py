@@ -19,6 +19,20 @@ import numpy as np
 from tfrec_llm.data.item_vocabulary import OOV_SLOT
 
 DEFAULT_EMBEDDING_STD = 0.05 / np.sqrt(3.0)  # Keras' "uniform" embedding initialiser, U(-0.05, 0.05)
+AUTO_MAX_ITEMS = 100_000  # "auto" stops here: the SVD holds ~3 copies of [items, d_text] in float64
+
+
+def text_initialisation_applies(text_features, embedding_dim, both_paths):
+    """Whether `model.id_init` "auto" starts the id rows from text.
+
+    It does with frozen text vectors (`text_features` not None), both the id
+    and the text path (`both_paths`), at most `AUTO_MAX_ITEMS` items and an
+    `embedding_dim` no wider than the vectors and the item count.
+    """
+    if text_features is None or not both_paths:
+        return False
+    items, width = np.shape(text_features)
+    return items <= AUTO_MAX_ITEMS and embedding_dim <= min(items, width)
 
 
 def text_initial_id_rows(text_features, id_slots, num_rows, embedding_dim, std=DEFAULT_EMBEDDING_STD):

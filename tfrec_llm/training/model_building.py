@@ -18,7 +18,11 @@ from tfrec_llm.training.model_assets import ModelAssets
 from tfrec_llm.training.lazy_adam import LazyAdam
 from tfrec_llm.models import id_hashing
 from tfrec_llm.models.item_tower import ItemTower
-from tfrec_llm.models.text_initialised_ids import DEFAULT_EMBEDDING_STD, text_initial_id_rows
+from tfrec_llm.models.text_initialised_ids import (
+    DEFAULT_EMBEDDING_STD,
+    text_initial_id_rows,
+    text_initialisation_applies,
+)
 from tfrec_llm.models.two_tower_recommender import TwoTowerRecommender
 from tfrec_llm.models.two_path_user_tower import TwoPathUserTower
 from tfrec_llm.models.user_tower import UserTower
@@ -126,7 +130,6 @@ def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: di
         fusion=model_config.fusion,
         item_popularity=assets.item_popularity,
         id_initial_rows=id_initial_rows,
-        id_init_scale=model_config.id_init_scale,
         name="item_tower",
         **text_kwargs,
     )
@@ -225,13 +228,18 @@ def restore_weights(model, model_dir: str):
 
 
 def _text_initial_id_rows(config: ExperimentConfig, id_slots, text_features):
-    """The id embedding's initial rows under `model.id_init` "text", else None (a random start)."""
-    if config.model.id_init != "text":
+    """The id embedding's initial rows under `model.id_init` "text" (or "auto" where text applies), else None."""
+    model_config = config.model
+    if model_config.id_init == "random":
+        return None
+    if model_config.id_init == "auto" and not text_initialisation_applies(
+        text_features, model_config.embedding_dim, model_config.use_text and model_config.use_item_ids
+    ):
         return None
     if text_features is None:
         raise ValueError(
             f'model.id_init "text" reads the frozen BERT vectors: it needs text.mode "frozen", '
             f'got {config.text.mode!r} (or set model.id_init to "random").'
         )
-    std = DEFAULT_EMBEDDING_STD * config.model.id_init_scale
-    return text_initial_id_rows(text_features, id_slots, int(np.max(id_slots)) + 1, config.model.embedding_dim, std)
+    std = DEFAULT_EMBEDDING_STD * model_config.id_init_scale
+    return text_initial_id_rows(text_features, id_slots, int(np.max(id_slots)) + 1, model_config.embedding_dim, std)
