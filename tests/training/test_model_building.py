@@ -157,6 +157,15 @@ def test_text_initialised_ids_start_from_the_text_table(tmp_path, id_init):
     np.testing.assert_allclose(rows, expected, rtol=1e-6)
 
 
+def test_id_init_scale_leaves_random_rows_at_keras_default(tmp_path):
+    # Regression: at ceb8241 the scale also widened random rows, so the benchmark's id_only peers of a
+    # config with id_init_scale 8 started from U(-0.4, 0.4) rows, which lowered their Recall@10.
+    config = make_tiny_config(model={"use_text": False, "id_init_scale": 8.0})
+    _, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
+    rows = make_built_model(config, assets).item_tower.id_embedding.embeddings.numpy()
+    assert np.abs(rows).max() <= 0.05
+
+
 def test_random_ids_where_text_rows_do_not_apply_and_a_clear_error_where_asked_for(tmp_path):
     config = make_tiny_config()
     _, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
