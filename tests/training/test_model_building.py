@@ -169,10 +169,11 @@ def test_id_init_scale_leaves_random_rows_at_keras_default(tmp_path):
 def test_random_ids_where_text_rows_do_not_apply_and_a_clear_error_where_asked_for(tmp_path):
     config = make_tiny_config()
     _, assets = make_tiny_assets(config, make_tiny_encoder(), tmp_path)
-    random_rows = make_built_model(make_tiny_config(model={"id_init": "random"}), assets)
+    random_rows = make_built_model(make_tiny_config(), assets)  # the default
     rows = random_rows.item_tower.id_embedding.embeddings.numpy()
     assert np.abs(rows).max() <= 0.05 and rows.std() > 0.01  # Keras' U(-0.05, 0.05)
-    finetuned = build_model(make_tiny_config(text={"mode": "finetune"}), assets, make_tiny_encoder())  # "auto"
+    auto_finetuned = make_tiny_config(model={"id_init": "auto"}, text={"mode": "finetune"})
+    finetuned = build_model(auto_finetuned, assets, make_tiny_encoder())  # "auto" falls back to random rows
     assert finetuned.item_tower.finetunes_text
     with pytest.raises(ValueError, match='model.id_init "text" reads the frozen BERT vectors'):
         build_model(make_tiny_config(model={"id_init": "text"}, text={"mode": "finetune"}), assets, make_tiny_encoder())
