@@ -100,8 +100,8 @@ class ModelConfig:
             embedding_dim <= the text width and the item count, at most
             100,000 items), else "random". ml-100k, 3 seeds: "text" lifts
             validation Recall@10 0.2407 -> 0.2524 and test 0.2121 -> 0.2195,
-            but the served request precision@10 falls 0.767 -> 0.644 / 0.722
-            (the item vectors lean on the ids): off by default (README).
+            but the served request precision@10 falls 0.767 -> 0.722 (median;
+            the item vectors lean on the ids): off by default (README).
         id_init_scale: the text rows' standard deviation as a multiple of
             Keras' default initialiser's (0.029); chosen on ml-100k
             validation from 1, 2, 4, 8, 16.
