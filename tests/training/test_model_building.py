@@ -1,7 +1,9 @@
 """Tests for building models and for checkpoints restored into fresh models."""
 
 import dataclasses
+import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -9,6 +11,8 @@ import tensorflow as tf
 import tf_keras
 from tiny_fixtures import first_batch, make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
 
+from tfrec_llm.training import model_building
+from tfrec_llm.training.trained_model import TrainedModel
 from tfrec_llm.training.model_building import build_model, checkpoint_path, example_batch, restore_weights, save_weights
 from tfrec_llm.models.text_initialised_ids import DEFAULT_EMBEDDING_STD, text_initial_id_rows
 from tfrec_llm.models.text.encoder_loading import load_text_encoder, save_text_encoder
@@ -155,6 +159,25 @@ def test_text_initialised_ids_start_from_the_text_table(tmp_path, id_init):
     std = DEFAULT_EMBEDDING_STD * config.model.id_init_scale
     expected = text_initial_id_rows(assets.text_features, id_slots, len(rows), config.model.embedding_dim, std)
     np.testing.assert_allclose(rows, expected, rtol=1e-6)
+
+
+def test_loading_a_trained_text_rows_model_skips_the_text_start_it_overwrites(trained_model_dir, tmp_path, monkeypatch):
+    directory = str(tmp_path / "model")
+    shutil.copytree(trained_model_dir[0], directory)
+    config_path = os.path.join(directory, "config.json")
+    with open(config_path) as file:
+        config = json.load(file)
+    config["model"]["id_init"] = "text"
+    with open(config_path, "w") as file:
+        json.dump(config, file)
+    expected = TrainedModel.load(trained_model_dir[0]).model.item_tower.id_embedding.embeddings.numpy()
+
+    def no_svd(*args, **kwargs):
+        raise AssertionError("the text start of the id rows was computed for a model restored from a checkpoint")
+
+    monkeypatch.setattr(model_building, "text_initial_id_rows", no_svd)
+    loaded = TrainedModel.load(directory)
+    np.testing.assert_array_equal(loaded.model.item_tower.id_embedding.embeddings.numpy(), expected)
 
 
 def test_id_init_scale_leaves_random_rows_at_keras_default(tmp_path):

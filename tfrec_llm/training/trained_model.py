@@ -40,7 +40,7 @@ class TrainedModel:
             encoder = load_text_encoder(os.path.join(model_dir, TEXT_ENCODER_DIR), [], config.text)
         else:  # an id-only model reads no text: its (older models') text_encoder/ is not loaded
             encoder = NoTextEncoder(assets.token_ids.shape[1])
-        model = build_model(config, assets, encoder)
+        model = build_model(config, assets, encoder, restoring=True)
         batch = example_batch(assets, config.data.max_history)
         model(batch)
         model.compute_loss(batch, training=False)
