@@ -15,7 +15,13 @@ import sys
 
 import tfrec_llm  # noqa: F401  (selects legacy Keras before TensorFlow loads)
 from tfrec_llm.keras_setup import import_tensorflow_quietly
-from tfrec_llm.experiment_config import DEFAULT_TEXT_ENCODER, ConfigError, DataConfig, ExperimentConfig
+from tfrec_llm.experiment_config import (
+    DEFAULT_TEXT_ENCODER,
+    ConfigError,
+    DataConfig,
+    ExperimentConfig,
+    read_config_json,
+)
 from tfrec_llm.cli_adapt_update import add_adapt_parser, add_update_parser, run_adapt, run_update
 
 logger = logging.getLogger("tfrec_llm")
@@ -172,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(benchmark, required=True)
     benchmark.add_argument("--output-dir", required=True)
     benchmark.add_argument("--config", help="JSON ExperimentConfig used by every model")
+    benchmark.add_argument(
+        "--peer-config",
+        help='JSON file {"model": {...}}: settings of the id-only peers only (e.g. the width their validation prefers)',
+    )
     benchmark.add_argument("--text-encoder", help=TEXT_ENCODER_HELP)
     _add_text_length_argument(benchmark)
     benchmark.add_argument(
@@ -387,7 +397,8 @@ def _run(args):
         overrides["train"]["early_stopping_patience"] = args.early_stopping_patience
         if args.seed is not None:
             overrides["train"]["seed"] = args.seed
-        report = run_benchmark(config.updated(overrides), args.output_dir)
+        peer_config = read_config_json(args.peer_config) if args.peer_config else None
+        report = run_benchmark(config.updated(overrides), args.output_dir, peer_config=peer_config)
         print(report["markdown"])
     elif args.command == "benchmark-medians":
         from tfrec_llm.benchmark.seed_medians import write_seed_medians  # pylint: disable=import-outside-toplevel

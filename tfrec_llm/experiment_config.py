@@ -42,6 +42,7 @@ __all__ = [  # the sections live in tfrec_llm/config/; importing them from here 
     "TextConfig",
     "TrainConfig",
     "UpdateConfig",
+    "read_config_json",
 ]
 
 
@@ -96,20 +97,7 @@ class ExperimentConfig:
 
     @classmethod
     def from_json_file(cls, path: str) -> "ExperimentConfig":
-        try:
-            with open(path, encoding="utf-8") as f:
-                values = json.load(f)
-        except FileNotFoundError as error:
-            raise ConfigError(f"Config file not found: {path}") from error
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"{path}: invalid JSON at line {error.lineno}: {error.msg}") from error
-        except UnicodeDecodeError as error:
-            raise ConfigError(f"{path}: not UTF-8 text (byte {error.start}).") from error
-        except RecursionError as error:
-            raise ConfigError(f"{path}: JSON nested too deeply.") from error
-        except OSError as error:
-            raise ConfigError(f"Cannot read config file {path}: {error.strerror or error}.") from error
-        return cls.from_dict(values)
+        return cls.from_dict(read_config_json(path))
 
     def to_json_file(self, path: str):
         with open(path, "w", encoding="utf-8") as f:
@@ -127,3 +115,20 @@ class ExperimentConfig:
                 raise ConfigError(f"Overrides of config section {section!r} must be an object.")
             merged[section].update(values)
         return ExperimentConfig.from_dict(merged)
+
+
+def read_config_json(path: str):
+    """The JSON value of a config file; a `ConfigError` naming the file (and line) when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError as error:
+        raise ConfigError(f"Config file not found: {path}") from error
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{path}: invalid JSON at line {error.lineno}: {error.msg}") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start}).") from error
+    except RecursionError as error:
+        raise ConfigError(f"{path}: JSON nested too deeply.") from error
+    except OSError as error:
+        raise ConfigError(f"Cannot read config file {path}: {error.strerror or error}.") from error

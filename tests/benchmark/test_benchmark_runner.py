@@ -16,6 +16,7 @@ from tfrec_llm.benchmark.benchmark_models import (
     POPULARITY,
     TEXT_ONLY,
     model_configs,
+    peer_descriptions,
 )
 from tfrec_llm.benchmark.report import format_models_markdown
 from tfrec_llm.benchmark.runner import ease_skip_reason, report_data_section, run_benchmark, run_model
@@ -25,7 +26,7 @@ from tfrec_llm.benchmark.targets import (
     evaluate_targets,
 )
 from tfrec_llm.data.interaction_data import InteractionData, Interactions, ItemCatalog
-from tfrec_llm.experiment_config import ExperimentConfig
+from tfrec_llm.experiment_config import ConfigError, ExperimentConfig
 from tfrec_llm.models.text.text_encoder import TextEncoder
 
 TOPIC_WORDS = [
@@ -392,6 +393,36 @@ def test_text_initialised_ids_stay_with_the_models_that_read_text():
     configs = model_configs(config)
     assert configs[FULL].model.id_init == "text"
     assert {configs[name].model.id_init for name in (*ID_ONLY_PEERS, TEXT_ONLY)} == {"random"}
+
+
+def test_peer_config_sets_the_id_only_peers_only_and_cannot_give_them_text():
+    config = benchmark_config()
+    configs = model_configs(config, {"model": {"embedding_dim": 16, "lstm_units": 24, "use_text": True}})
+    for name in ID_ONLY_PEERS:
+        assert (configs[name].model.embedding_dim, configs[name].model.lstm_units) == (16, 24)
+        assert configs[name].model.use_text is False and configs[name].train == config.train
+    assert configs[FULL] == configs[POPULARITY] == config
+    assert configs[TEXT_ONLY].model.embedding_dim == config.model.embedding_dim
+    assert configs["id_only_attention"].model.user_tower == "attention"
+    descriptions = peer_descriptions({"model": {"embedding_dim": 16}})
+    assert all(descriptions[name].endswith("; peer config: model.embedding_dim=16") for name in ID_ONLY_PEERS)
+    assert "peer config" not in descriptions[FULL] + descriptions[TEXT_ONLY]
+
+
+@pytest.mark.parametrize(
+    "peer_config, message",
+    [
+        ({"train": {"epochs": 99}}, 'only a {"model": {...}} section'),
+        ({"data": {"split": "time_cut"}}, 'only a {"model": {...}} section'),
+        ({"model": {"embedding_width": 16}}, "embedding_width"),
+        ({"model": {"embedding_dim": 0}}, "embedding_dim"),
+    ],
+)
+def test_a_bad_peer_config_fails_before_anything_is_trained_or_written(tmp_path, peer_config, message):
+    output_dir = tmp_path / "never"
+    with pytest.raises(ConfigError, match=message):
+        run_benchmark(benchmark_config(), str(output_dir), peer_config=peer_config)
+    assert not output_dir.exists()
 
 
 def test_child_process_measures_memory_and_matches_in_process(tmp_path):

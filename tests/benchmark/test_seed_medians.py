@@ -95,6 +95,9 @@ def test_runs_of_another_protocol_or_the_same_seed_are_refused():
         seed_medians_report([reports[0], _report(0, 0.2, 0.2)], ["s0", "again"])
     with pytest.raises(ValueError, match="at least two runs"):
         seed_medians_report(reports[:1], ["s0"])
+    wider_peers = {**_report(1, 0.2, 0.2), "peer_config": {"model": {"embedding_dim": 128}}}
+    with pytest.raises(ValueError, match="beyond train.seed: peer_config.model"):
+        seed_medians_report([reports[0], wider_peers], ["s0", "s1"])
 
 
 def _write_runs(tmp_path, reports):
@@ -124,7 +127,7 @@ def test_cli_names_the_run_without_a_report(tmp_path, capsys):
 
 def test_benchmark_seed_and_patience_flags_reach_the_train_config(tmp_path, monkeypatch):
     seen = []
-    monkeypatch.setattr(runner, "run_benchmark", lambda config, out: seen.append(config.train) or {"markdown": ""})
+    monkeypatch.setattr(runner, "run_benchmark", lambda config, out, **_: seen.append(config.train) or {"markdown": ""})
     assert cli.main(["benchmark", "--data", "builtin", "--output-dir", str(tmp_path), "--seed", "2"]) == 0
     assert seen[-1].seed == 2 and seen[-1].early_stopping_patience == cli.BENCHMARK_PATIENCE == 10
     assert (
@@ -132,6 +135,20 @@ def test_benchmark_seed_and_patience_flags_reach_the_train_config(tmp_path, monk
         == 0
     )
     assert seen[-1].seed == 0 and seen[-1].early_stopping_patience == 3
+
+
+def test_benchmark_peer_config_file_reaches_the_run_and_a_broken_one_is_named(tmp_path, monkeypatch, capsys):
+    seen = []
+    monkeypatch.setattr(
+        runner, "run_benchmark", lambda config, out, peer_config: seen.append(peer_config) or {"markdown": ""}
+    )
+    peers = tmp_path / "peers.json"
+    peers.write_text('{"model": {"embedding_dim": 128, "lstm_units": 128}}', encoding="utf-8")
+    assert cli.main(["benchmark", "--data", "builtin", "--output-dir", str(tmp_path), "--peer-config", str(peers)]) == 0
+    assert seen == [{"model": {"embedding_dim": 128, "lstm_units": 128}}]
+    peers.write_text('{"model":\n {"embedding_dim": 128,}}', encoding="utf-8")
+    assert cli.main(["benchmark", "--data", "builtin", "--output-dir", str(tmp_path), "--peer-config", str(peers)]) == 2
+    assert f"{peers}: invalid JSON at line 2" in capsys.readouterr().err and len(seen) == 1
 
 
 def test_write_seed_medians_returns_the_paths(tmp_path):

@@ -12,7 +12,11 @@ ones, the same budget (the config's epochs, batch size, learning rate, seed):
 - "full": the config as given.
 
 Peers are the simple or id-only models the full model must beat: popularity,
-EASE and every `ID_ONLY_PEERS` model. A new id-only variant (e.g. an
+EASE and every `ID_ONLY_PEERS` model. A gain over a peer counts only when the
+peer is at its best: `peer_config` (`tfrec-llm benchmark --peer-config`)
+gives the id-only peers their own `model` settings (e.g. the width their
+validation prefers), applied on top of the full config and under the peer's
+own overrides. A new id-only variant (e.g. an
 attention user tower) is one more line in `ID_ONLY_PEERS`: it is then
 trained, reported, counted as a peer and checked against its published row.
 """
@@ -20,7 +24,7 @@ trained, reported, counted as a peer and checked against its published row.
 import dataclasses
 from typing import Dict, List, Optional
 
-from tfrec_llm.experiment_config import ExperimentConfig
+from tfrec_llm.experiment_config import ConfigError, ExperimentConfig
 
 POPULARITY = "popularity"
 EASE = "ease"
@@ -75,13 +79,44 @@ MODEL_DESCRIPTIONS = {
 }
 
 
-def model_configs(config: ExperimentConfig) -> Dict[str, ExperimentConfig]:
-    """The config of each benchmark model: same data, split and budget, different towers."""
+def model_configs(config: ExperimentConfig, peer_config: Optional[dict] = None) -> Dict[str, ExperimentConfig]:
+    """The config of each benchmark model: same data, split and budget, different towers.
+
+    Args:
+        config: the full model's config.
+        peer_config: {"model": {...}} settings of the id-only peers only (None: the full config's).
+    """
+    peer_base = config.updated(check_peer_config(peer_config)) if peer_config else config
     configs = {POPULARITY: config, EASE: config}
-    configs.update({name: config.updated(peer.overrides) for name, peer in ID_ONLY_PEERS.items()})
+    configs.update({name: peer_base.updated(peer.overrides) for name, peer in ID_ONLY_PEERS.items()})
     configs[TEXT_ONLY] = config.updated({"model": {"use_text": True, "use_item_ids": False, "id_init": "random"}})
     configs[FULL] = config
     return configs
+
+
+def check_peer_config(peer_config: Optional[dict]) -> dict:
+    """`peer_config` if it only sets `model` keys (the budget, data and split stay the full model's)."""
+    peer_config = peer_config or {}
+    if (
+        not isinstance(peer_config, dict)
+        or set(peer_config) - {"model"}
+        or not isinstance(peer_config.get("model", {}), dict)
+    ):
+        raise ConfigError(
+            f'peer config {peer_config!r}: only a {{"model": {{...}}}} section is allowed (widths, dropout, '
+            "user tower settings); data, split and training budget stay the same for every model."
+        )
+    return peer_config
+
+
+def peer_descriptions(peer_config: Optional[dict]) -> Dict[str, str]:
+    """`MODEL_DESCRIPTIONS`, the id-only peers' lines naming `peer_config` where one is given."""
+    descriptions = dict(MODEL_DESCRIPTIONS)
+    if peer_config and peer_config.get("model"):
+        settings = ", ".join(f"model.{key}={value}" for key, value in sorted(peer_config["model"].items()))
+        for name in ID_ONLY_PEERS:
+            descriptions[name] += f"; peer config: {settings}"
+    return descriptions
 
 
 def is_measured(report: dict) -> bool:

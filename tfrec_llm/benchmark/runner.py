@@ -13,7 +13,7 @@ item texts (`text_cache.npz`) are copied to the next text models, which
 use them only for the same texts and encoder (`share_text_cache`): the
 catalog is encoded once per run. `<output_dir>` then gets:
 
-- `report.json`: {"data", "config", "model_descriptions", "models": {name:
+- `report.json`: {"data", "config", "peer_config", "model_descriptions", "models": {name:
   metrics, or {"skipped": reason}}, "best_by_stratum", "published_reference",
   "targets", "factorized_top_k", "timings", "notes"};
 - `report.md` (`tfrec_llm.benchmark.report`): the models with Recall@10/50,
@@ -61,7 +61,14 @@ import sys
 import time
 from typing import Dict, Optional, Tuple
 
-from tfrec_llm.benchmark.benchmark_models import EASE, MODEL_DESCRIPTIONS, MODEL_NAMES, POPULARITY, model_configs
+from tfrec_llm.benchmark.benchmark_models import (
+    EASE,
+    MODEL_NAMES,
+    POPULARITY,
+    check_peer_config,
+    model_configs,
+    peer_descriptions,
+)
 from tfrec_llm.benchmark.report import benchmark_markdown, best_by_stratum, write_report_files
 from tfrec_llm.benchmark.targets import (
     ML_100K_NAME_PART,
@@ -186,7 +193,13 @@ def report_data_section(config: ExperimentConfig, data) -> dict:
     }
 
 
-def run_benchmark(config: ExperimentConfig, output_dir: str, data=None, separate_processes: bool = True) -> dict:
+def run_benchmark(
+    config: ExperimentConfig,
+    output_dir: str,
+    data=None,
+    separate_processes: bool = True,
+    peer_config: Optional[dict] = None,
+) -> dict:
     """Runs every benchmark model and writes the report; returns {"markdown", "report", paths}.
 
     Args:
@@ -196,6 +209,8 @@ def run_benchmark(config: ExperimentConfig, output_dir: str, data=None, separate
         data: an `InteractionData`; None loads `config.data` once.
         separate_processes: run each model in its own "spawn" child process
             (measures its memory); False runs them here (faster, no memory).
+        peer_config: {"model": {...}} settings of the id-only peers only
+            (`benchmark_models.model_configs`); recorded in the report.
 
     Returns:
         {"markdown": report.md's text, "report": the report.json dict,
@@ -207,6 +222,10 @@ def run_benchmark(config: ExperimentConfig, output_dir: str, data=None, separate
                       "split": "leave_last_out"}}), "runs/bench")
     """
     config.validate()
+    peer_config = check_peer_config(peer_config)
+    configs = model_configs(config, peer_config)
+    for model_config in configs.values():  # a bad peer setting fails here, before any training
+        model_config.validate()
     os.makedirs(output_dir, exist_ok=True)
     if data is None:
         from tfrec_llm.training.experiment_data import load_source  # pylint: disable=import-outside-toplevel
@@ -214,8 +233,9 @@ def run_benchmark(config: ExperimentConfig, output_dir: str, data=None, separate
         data = load_source(config)
     models, timings, model_dirs = {}, {}, {}
     text_cache = None  # the item texts encoded by the run's first text model, offered to the next ones
-    for position, (name, model_config) in enumerate(model_configs(config).items(), start=1):
-        logger.info("Benchmark model %d/%d: %s (%s)", position, len(MODEL_NAMES), name, MODEL_DESCRIPTIONS[name])
+    descriptions = peer_descriptions(peer_config)
+    for position, (name, model_config) in enumerate(configs.items(), start=1):
+        logger.info("Benchmark model %d/%d: %s (%s)", position, len(MODEL_NAMES), name, descriptions[name])
         skip_reason = ease_skip_reason(len(data.catalog)) if name == EASE else None
         if skip_reason:
             logger.warning("Benchmark model %s: %s", name, skip_reason)
@@ -230,7 +250,8 @@ def run_benchmark(config: ExperimentConfig, output_dir: str, data=None, separate
     report = {
         "data": report_data_section(config, data),
         "config": config.to_dict(),
-        "model_descriptions": dict(MODEL_DESCRIPTIONS),
+        "peer_config": peer_config,
+        "model_descriptions": descriptions,
         "models": models,
         "best_by_stratum": best_by_stratum(models),
         "published_reference": dict(PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10) if published else None,

@@ -141,6 +141,9 @@ def _check_same_protocol(reports: Sequence[dict], names: Sequence[str]):
         if report["data"] != reports[0]["data"]:
             raise ValueError(f"{name}: other data or split than {names[0]}: medians need the same protocol.")
         differing = _differing_keys(reference, _without_seed(report["config"]))
+        differing += _differing_keys(
+            reports[0].get("peer_config") or {}, report.get("peer_config") or {}, "peer_config."
+        )
         if differing:
             raise ValueError(f"{name}: config differs from {names[0]}'s beyond train.seed: {', '.join(differing)}.")
 
