@@ -126,7 +126,9 @@ def test_benchmark_passes_columns_and_text_length_to_its_config(own_files, tmp_p
     from tfrec_llm.benchmark import runner  # pylint: disable=import-outside-toplevel
 
     seen = []
-    monkeypatch.setattr(runner, "run_benchmark", lambda config, output_dir: seen.append(config) or {"markdown": ""})
+    monkeypatch.setattr(
+        runner, "run_benchmark", lambda config, output_dir, **_: seen.append(config) or {"markdown": ""}
+    )
     events, items = own_files
 
     assert (
