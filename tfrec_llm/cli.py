@@ -1,39 +1,31 @@
 """`tfrec-llm` command line: a thin layer over the library API.
 
 Subcommands: train, evaluate, export, adapt and update (cli_adapt_update.py), add-items,
-recommend (--history or --query),
-bench-serving, bench-queries,
-benchmark, benchmark-medians, data describe. Each maps flags onto an `ExperimentConfig` (or
+recommend (--history or --query), bench-serving, bench-queries, benchmark and
+benchmark-medians (cli_benchmarks.py), data describe. Each maps flags onto an `ExperimentConfig` (or
 plain arguments) and calls one library function; errors in user input end
 with a one-line message and exit code 2, not a stack trace.
 """
 
 import argparse
-import json
 import logging
 import sys
 
 import tfrec_llm  # noqa: F401  (selects legacy Keras before TensorFlow loads)
 from tfrec_llm.keras_setup import import_tensorflow_quietly
-from tfrec_llm.experiment_config import (
-    DEFAULT_TEXT_ENCODER,
-    ConfigError,
-    DataConfig,
-    ExperimentConfig,
-    read_config_json,
-)
+from tfrec_llm.experiment_config import DEFAULT_TEXT_ENCODER, ConfigError, DataConfig, ExperimentConfig
 from tfrec_llm.cli_adapt_update import add_adapt_parser, add_update_parser, run_adapt, run_update
+from tfrec_llm.cli_benchmarks import BENCHMARK_COMMANDS, add_benchmark_parsers, run_benchmark_command
 
 logger = logging.getLogger("tfrec_llm")
 
-BENCHMARK_MAX_EPOCHS = 50
-BENCHMARK_PATIENCE = 10  # ml-100k, 3 seeds: 5 stopped one full model at its 11th epoch (best 6th), 10 at its 29th
-SUMMARY_KEYS = ("recall@10", "recall@50", "recall@100", "ndcg@10", "mrr", "n")
 TEXT_ENCODER_HELP = (
     f"KerasHub preset, hf://..., local preset or HF BERT directory (default: {DEFAULT_TEXT_ENCODER}, "
     "from the Hugging Face cache or downloaded once; offline it falls back with a warning); "
     "'none': the not pretrained catalog-vocabulary BERT, without trying the network"
 )
+
+SUMMARY_KEYS = ("recall@10", "recall@50", "recall@100", "ndcg@10", "mrr", "n")
 
 
 def _add_data_arguments(parser, required=False):
@@ -164,49 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tail-boost", type=float, default=0.0, help="beta >= 0: relevance + beta for tail items (the evaluator's)"
     )
 
-    queries = commands.add_parser(
-        "bench-queries", help="natural-language requests: the model vs exact-word search and BERT alone"
-    )
-    queries.add_argument("--model-dir", required=True)
-    queries.add_argument("--queries", required=True, help="JSON request list, e.g. benchmarks/queries/builtin.json")
-    queries.add_argument("--output", help="write the report JSON here")
-
-    bench = commands.add_parser("bench-serving", help="latency/throughput of the retrieval SavedModel")
-    bench.add_argument("--sizes", default="10000,100000,1000000")
-
-    benchmark = commands.add_parser("benchmark", help="train baselines and the full model; write a report")
-    _add_data_arguments(benchmark, required=True)
-    benchmark.add_argument("--output-dir", required=True)
-    benchmark.add_argument("--config", help="JSON ExperimentConfig used by every model")
-    benchmark.add_argument(
-        "--peer-config",
-        help='JSON file {"model": {...}}: settings of the id-only peers only (e.g. the width their validation prefers)',
-    )
-    benchmark.add_argument("--text-encoder", help=TEXT_ENCODER_HELP)
-    _add_text_length_argument(benchmark)
-    benchmark.add_argument(
-        "--epochs",
-        type=int,
-        default=BENCHMARK_MAX_EPOCHS,
-        help=f"most epochs per trained model (default {BENCHMARK_MAX_EPOCHS}); each stops "
-        "earlier on its validation target (--early-stopping-patience)",
-    )
-    benchmark.add_argument(
-        "--early-stopping-patience",
-        type=int,
-        default=BENCHMARK_PATIENCE,
-        help=f"epochs without a better validation Recall@10 before a model stops (default {BENCHMARK_PATIENCE}; "
-        "train.early_stopping_patience)",
-    )
-    benchmark.add_argument(
-        "--seed", type=int, help="train.seed of every trained model (one run per seed: see benchmark-medians)"
-    )
-
-    medians = commands.add_parser(
-        "benchmark-medians", help="median metrics and targets over benchmark runs that differ only in the seed"
-    )
-    medians.add_argument("runs", nargs="+", help="output directories of `benchmark` runs (--seed 0, 1, 2, ...)")
-    medians.add_argument("--output-dir", required=True, help="writes report_medians.md and report_medians.json")
+    add_benchmark_parsers(commands, _add_data_arguments, _add_text_length_argument, TEXT_ENCODER_HELP)
 
     data = commands.add_parser("data", help="data utilities")
     data_commands = data.add_subparsers(dest="data_command", required=True)
@@ -371,39 +321,8 @@ def _run(args):
             )
         for row in rows:
             print("\t".join(_cell(cell) for cell in row))
-    elif args.command == "bench-queries":
-        from tfrec_llm.queries.benchmark import format_text_query_report, run_text_query_benchmark  # pylint: disable=import-outside-toplevel
-
-        report = run_text_query_benchmark(args.model_dir, args.queries)
-        if args.output:
-            with open(args.output, "w", encoding="utf-8") as f:
-                json.dump(report, f, indent=1)
-        print(format_text_query_report(report))
-    elif args.command == "bench-serving":
-        from tfrec_llm.benchmark.serving_benchmark import run_serving_benchmark  # pylint: disable=import-outside-toplevel
-
-        run_serving_benchmark([int(s) for s in args.sizes.split(",")])
-    elif args.command == "benchmark":
-        from tfrec_llm.benchmark.runner import run_benchmark  # pylint: disable=import-outside-toplevel
-
-        config = ExperimentConfig.from_json_file(args.config) if args.config else ExperimentConfig()
-        overrides = {"data": _data_overrides(args, config), "text": {}, "train": {}}
-        if args.text_encoder:
-            overrides["text"]["encoder"] = args.text_encoder
-        if args.text_sequence_length is not None:
-            overrides["text"]["sequence_length"] = args.text_sequence_length
-        if args.epochs:
-            overrides["train"]["epochs"] = args.epochs
-        overrides["train"]["early_stopping_patience"] = args.early_stopping_patience
-        if args.seed is not None:
-            overrides["train"]["seed"] = args.seed
-        peer_config = read_config_json(args.peer_config) if args.peer_config else None
-        report = run_benchmark(config.updated(overrides), args.output_dir, peer_config=peer_config)
-        print(report["markdown"])
-    elif args.command == "benchmark-medians":
-        from tfrec_llm.benchmark.seed_medians import write_seed_medians  # pylint: disable=import-outside-toplevel
-
-        print(write_seed_medians(args.runs, args.output_dir)["markdown"])
+    elif args.command in BENCHMARK_COMMANDS:
+        run_benchmark_command(args, _data_overrides)
     elif args.command == "data":
         from tfrec_llm.data.dataset_statistics import describe, format_statistics  # pylint: disable=import-outside-toplevel
         from tfrec_llm.data.data_split import split_interactions  # pylint: disable=import-outside-toplevel

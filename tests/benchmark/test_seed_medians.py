@@ -6,7 +6,7 @@ import os
 import pytest
 
 import tfrec_llm  # noqa: F401  (legacy Keras before TensorFlow)
-from tfrec_llm import cli
+from tfrec_llm import cli, cli_benchmarks
 from tfrec_llm.benchmark import runner
 from tfrec_llm.benchmark.runner import REPORT_JSON_FILE
 from tfrec_llm.benchmark.targets import evaluate_targets
@@ -129,7 +129,7 @@ def test_benchmark_seed_and_patience_flags_reach_the_train_config(tmp_path, monk
     seen = []
     monkeypatch.setattr(runner, "run_benchmark", lambda config, out, **_: seen.append(config.train) or {"markdown": ""})
     assert cli.main(["benchmark", "--data", "builtin", "--output-dir", str(tmp_path), "--seed", "2"]) == 0
-    assert seen[-1].seed == 2 and seen[-1].early_stopping_patience == cli.BENCHMARK_PATIENCE == 10
+    assert seen[-1].seed == 2 and seen[-1].early_stopping_patience == cli_benchmarks.BENCHMARK_PATIENCE == 10
     assert (
         cli.main(["benchmark", "--data", "builtin", "--output-dir", str(tmp_path), "--early-stopping-patience", "3"])
         == 0
