@@ -20,7 +20,11 @@ class ModelConfig:
     """The two towers and the weights of the tasks.
 
     Args:
-        embedding_dim: width of user and item embeddings.
+        embedding_dim: width of user and item embeddings. ml-100k
+            validation (3 seeds, with `lstm_units` alike) prefers 256 for
+            the full model and 128 for the id-only models; 64 stays the
+            default (on test the chosen widths did not carry over: README,
+            "Widths"). `tfrec-llm benchmark --peer-config` sizes the peers.
         use_text: feed the BERT text features into the item tower.
         use_item_ids: feed the item-id embedding into the item tower.
             (Switching one off gives the ID-only / text-only baselines.)
