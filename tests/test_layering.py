@@ -24,6 +24,7 @@ LAYERS = {  # dotted prefix -> layer; the longest matching prefix wins
     "tfrec_llm.benchmark": 5,
     "tfrec_llm.cli": 6,
     "tfrec_llm.cli_adapt_update": 6,
+    "tfrec_llm.cli_benchmarks": 6,
     "tfrec_llm.testing": 7,  # the test extra: may use anything, nothing in the package uses it
 }
 
