@@ -317,3 +317,31 @@ def test_two_paths_score_the_mean_of_an_id_and_a_text_cosine_and_training_lowers
     for _ in range(20):
         model.train_step(sequences)
     assert float(model.compute_loss(sequences)) < before - 0.1
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+def test_path_loss_share_mixes_the_joint_softmax_with_each_paths_own(world, share):
+    assets, batch = world
+    model = _model(
+        assets, retrieval_weight=1.0, temperature=0.5, fusion="paths", negatives="full_catalog", path_loss_share=share
+    )
+    users, _, _ = _embeddings(model, batch)
+    table = model.item_embeddings(tf.range(assets.num_index_rows)).numpy().astype(np.float64)
+    candidates, targets, half = assets.id_slots > OOV_SLOT, batch["target"], 16
+    joint = _full_catalog_loss(users, table, targets, candidates, 0.5)
+    # Each half is a unit vector / sqrt(2): its own softmax scores the path's cosines alone.
+    id_path, text_path = (
+        _full_catalog_loss(2 * users[:, part], table[:, part], targets, candidates, 0.5)
+        for part in (slice(None, half), slice(half, None))
+    )
+    expected = ((1 - share) * joint + share * (id_path + text_path) / 2).mean()
+    np.testing.assert_allclose(model.compute_loss(batch).numpy(), expected, rtol=1e-4)
+    if share > 0:
+        assert not np.allclose(expected, joint.mean(), rtol=1e-3)  # the share changes the loss
+
+
+def test_path_loss_share_needs_the_paths_fusion():
+    from tfrec_llm.config.config_checks import ConfigError  # pylint: disable=import-outside-toplevel
+
+    with pytest.raises(ConfigError, match="path_loss_share needs model.fusion"):
+        make_tiny_config(model={"path_loss_share": 0.5}).validate()

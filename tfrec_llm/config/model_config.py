@@ -86,6 +86,12 @@ class ModelConfig:
             "paths" (kept apart, each with its own user tower: a score is the
             mean of an id cosine and a text cosine; embeddings are
             2 x embedding_dim wide; see `models/item_tower.py`).
+        path_loss_share: with fusion "paths", the share of the retrieval
+            loss taken by each path's own softmax (id cosines alone, text
+            cosines alone, averaged) instead of the joint one (their mean
+            cosine): 0 = joint only, 1 = the paths learn as two separately
+            trained id-only and text-only models whose scores are averaged
+            (the score ensemble the README's "Fusion" section measured).
         text_geometry_weight: weight of a regulariser that keeps the text
             projection's geometry close to BERT's (cosines between the batch's
             target items, projected vs raw), so a request embedded by the
@@ -133,6 +139,7 @@ class ModelConfig:
     dropout: float = 0.1
     context_dropout: float = 0.1
     fusion: str = "gate"
+    path_loss_share: float = 0.0
     text_geometry_weight: float = 0.0
     full_catalog_max_items: int = 50_000
     id_hash_buckets: int = 0
@@ -154,6 +161,9 @@ class ModelConfig:
             )
         check_choice("model.negatives", self.negatives, NEGATIVES)
         check_choice("model.fusion", self.fusion, FUSIONS)
+        check_range("model.path_loss_share", self.path_loss_share, 0.0, 1.0)
+        if self.path_loss_share > 0 and self.fusion != "paths":
+            raise ConfigError(f'model.path_loss_share needs model.fusion "paths", got "{self.fusion}".')
         check_choice("model.scenario_heads", self.scenario_heads, SCENARIO_HEADS)
         check_choice("model.id_init", self.id_init, ID_INITS)
         check_positive("model.id_init_scale", self.id_init_scale)

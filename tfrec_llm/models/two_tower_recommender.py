@@ -33,6 +33,7 @@ from tfrec_llm.models.full_catalog_softmax import FullCatalogSoftmax
 
 
 PER_EXAMPLE = tf_keras.losses.Reduction.NONE
+PATH_SCALE = 2.0**0.5  # fusion "paths": a half of a unit embedding, times this, is a unit vector
 GEOMETRY_ITEMS = 256  # distinct targets per batch compared pairwise by the text-geometry loss
 
 
@@ -316,6 +317,22 @@ class TwoTowerRecommender(tfrs.models.Model):
         first = tf.math.unsorted_segment_min(tf.range(tf.size(targets)), position, tf.size(unique))[:GEOMETRY_ITEMS]
         return self.item_tower.text_geometry_loss(tf.gather(targets, first), tf.gather(target_text, first))
 
+    def _retrieval_loss(self, users, items, targets, table):
+        """Per-target retrieval loss [N]: a softmax over `table` (full catalog) or over the batch's targets."""
+        if table is not None:
+            candidates = tf.greater(self.item_tower.id_slots, OOV_SLOT)  # items seen in training
+            return self.full_catalog_task(users, table, targets, candidates)
+        sampling = tf.gather(self.item_sampling_probability, targets) if self.uses_logq else None
+        # Negatives: the targets of the global batch, every replica's (cross_replica.py).
+        candidates, candidate_ids, sampling = with_other_replicas_candidates(items, targets, sampling)
+        return self.retrieval_task(
+            users,
+            candidates,
+            compute_metrics=False,
+            candidate_ids=candidate_ids,
+            candidate_sampling_probability=sampling,
+        )
+
     def _task_losses(self, users, items, targets, target_text, labels, table, training, weights=None):
         """Per-target weighted task losses [N] for aligned user and target-item embeddings.
 
@@ -324,20 +341,20 @@ class TwoTowerRecommender(tfrs.models.Model):
         config = self.config
         per_target = tf.zeros_like(targets, dtype=tf.float32)
         if config.retrieval_weight > 0:
-            if table is not None:
-                candidates = tf.greater(self.item_tower.id_slots, OOV_SLOT)  # items seen in training
-                retrieval = self.full_catalog_task(users, table, targets, candidates)
-            else:
-                sampling = tf.gather(self.item_sampling_probability, targets) if self.uses_logq else None
-                # Negatives: the targets of the global batch, every replica's (cross_replica.py).
-                candidates, candidate_ids, sampling = with_other_replicas_candidates(items, targets, sampling)
-                retrieval = self.retrieval_task(
-                    users,
-                    candidates,
-                    compute_metrics=False,
-                    candidate_ids=candidate_ids,
-                    candidate_sampling_probability=sampling,
-                )
+            retrieval = self._retrieval_loss(users, items, targets, table)
+            share = config.path_loss_share if self.item_tower.paths else 0.0
+            if share > 0:  # each path's own softmax over its cosines (both halves are unit vectors / sqrt(2))
+                half = users.shape[-1] // 2
+                path_losses = [
+                    self._retrieval_loss(
+                        users[:, part] * PATH_SCALE,
+                        items[:, part] * PATH_SCALE,
+                        targets,
+                        None if table is None else table[:, part] * PATH_SCALE,
+                    )
+                    for part in (slice(None, half), slice(half, None))
+                ]
+                retrieval = (1.0 - share) * retrieval + share * 0.5 * tf.add_n(path_losses)
             per_target += config.retrieval_weight * retrieval
         if config.ranking_weight > 0:
             per_target += config.ranking_weight * self.ranking_task(
