@@ -1,0 +1,20 @@
+"""The README's benchmark configs (`benchmarks/configs/`) load and combine as the benchmark combines them."""
+
+import os
+
+from tfrec_llm.benchmark.benchmark_models import model_configs
+from tfrec_llm.experiment_config import ExperimentConfig, read_config_json
+
+CONFIGS = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "configs")
+
+
+def test_ml_100k_configs_size_the_full_model_and_the_peers_as_validation_chose():
+    full = ExperimentConfig.from_json_file(os.path.join(CONFIGS, "ml-100k-full.json"))
+    peers = read_config_json(os.path.join(CONFIGS, "ml-100k-peers.json"))
+    configs = model_configs(full, peers)
+    assert configs["full"].model.fusion == "paths" and configs["full"].model.path_loss_share == 1.0
+    assert configs["full"].model.embedding_dim == 128
+    for name in ("id_only", "id_only_attention"):
+        assert not configs[name].model.use_text
+        assert configs[name].model.embedding_dim == configs[name].model.lstm_units == 128
+    assert configs["id_only_attention"].model.user_tower == "attention"
