@@ -30,10 +30,10 @@ from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, OOV_SLOT, PAD_INDEX
 from tfrec_llm.experiment_config import ModelConfig
 from tfrec_llm.models.cross_replica import num_replicas, replica_sum, with_other_replicas_candidates
 from tfrec_llm.models.full_catalog_softmax import FullCatalogSoftmax
+from tfrec_llm.models.item_tower import HALF_SCALE
 
 
 PER_EXAMPLE = tf_keras.losses.Reduction.NONE
-PATH_SCALE = 2.0**0.5  # fusion "paths": a half of a unit embedding, times this, is a unit vector
 GEOMETRY_ITEMS = 256  # distinct targets per batch compared pairwise by the text-geometry loss
 
 
@@ -341,20 +341,21 @@ class TwoTowerRecommender(tfrs.models.Model):
         config = self.config
         per_target = tf.zeros_like(targets, dtype=tf.float32)
         if config.retrieval_weight > 0:
-            retrieval = self._retrieval_loss(users, items, targets, table)
             share = config.path_loss_share if self.item_tower.paths else 0.0
-            if share > 0:  # each path's own softmax over its cosines (both halves are unit vectors / sqrt(2))
+            # At share 1 the joint softmax weighs nothing: not computed (a [N, V] matmul per step).
+            retrieval = 0.0 if share == 1.0 else (1.0 - share) * self._retrieval_loss(users, items, targets, table)
+            if share > 0:  # each path's own softmax over its cosines (each half is a unit vector x HALF_SCALE)
                 half = users.shape[-1] // 2
                 path_losses = [
                     self._retrieval_loss(
-                        users[:, part] * PATH_SCALE,
-                        items[:, part] * PATH_SCALE,
+                        users[:, part] / HALF_SCALE,
+                        items[:, part] / HALF_SCALE,
                         targets,
-                        None if table is None else table[:, part] * PATH_SCALE,
+                        None if table is None else table[:, part] / HALF_SCALE,
                     )
                     for part in (slice(None, half), slice(half, None))
                 ]
-                retrieval = (1.0 - share) * retrieval + share * 0.5 * tf.add_n(path_losses)
+                retrieval += share * 0.5 * tf.add_n(path_losses)
             per_target += config.retrieval_weight * retrieval
         if config.ranking_weight > 0:
             per_target += config.ranking_weight * self.ranking_task(
