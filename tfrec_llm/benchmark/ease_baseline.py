@@ -48,7 +48,7 @@ from tfrec_llm.data.sequence_examples import SequenceExamples
 from tfrec_llm.evaluation.ranking_metrics import recall_at_k, target_ranks
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.training.experiment_data import prepare_experiment_data
-from tfrec_llm.training.model_evaluation import evaluate_model
+from tfrec_llm.training.model_evaluation import evaluate_on_test
 from tfrec_llm.training.trainer import CONFIG_FILE, build_assets
 
 EASE_MODEL_SOURCE = "ease"
@@ -229,13 +229,8 @@ def train_ease_baseline(
     started = time.time()
     no_tokens = np.zeros((experiment.vocabulary.size, 0), np.int32)  # the baseline reads no text
     assets = build_assets(experiment, experiment.data.catalog.texts(config.text.text_fields), no_tokens, None)
-    metrics = evaluate_model(
-        baseline,
-        assets,
-        with_seen_histories(experiment.test_examples),
-        experiment.split.excludes_seen_items,
-        config.train.eval_max_examples,
-        config.train.seed,
+    metrics = evaluate_on_test(
+        baseline, assets, experiment, config.train, with_seen_histories(experiment.test_examples)
     )
     timings["eval_seconds"] = time.time() - started
     return write_baseline_metrics(metrics, EASE_MODEL_SOURCE, experiment, timings, output_dir, ease=selection)

@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.training.experiment_data import prepare_experiment_data
-from tfrec_llm.training.model_evaluation import evaluate_model
+from tfrec_llm.training.model_evaluation import evaluate_on_test
 from tfrec_llm.training.trainer import CONFIG_FILE, METRICS_FILE, build_assets
 
 POPULARITY_MODEL_SOURCE = "popularity"
@@ -85,14 +85,7 @@ def train_popularity_baseline(config: ExperimentConfig, output_dir: str, data=No
     timings["train_seconds"] = time.time() - started
 
     started = time.time()
-    metrics = evaluate_model(
-        baseline,
-        assets,
-        experiment.test_examples,
-        experiment.split.excludes_seen_items,
-        config.train.eval_max_examples,
-        config.train.seed,
-    )
+    metrics = evaluate_on_test(baseline, assets, experiment, config.train)
     timings["eval_seconds"] = time.time() - started
     return write_baseline_metrics(metrics, POPULARITY_MODEL_SOURCE, experiment, timings, output_dir)
 

@@ -48,7 +48,7 @@ from tfrec_llm.training.plateau_learning_rate import validation_callbacks
 from tfrec_llm.training.experiment_data import ExperimentData, load_source, prepare_experiment_data
 from tfrec_llm.training.item_matching import find_matches
 from tfrec_llm.training.model_building import build_model, make_optimizer, save_weights
-from tfrec_llm.training.model_evaluation import evaluate_model
+from tfrec_llm.training.model_evaluation import evaluate_on_test
 from tfrec_llm.training.resumable_fit import backup_dir_of, events_fingerprint, resumable_fit
 from tfrec_llm.training.resume import check_backup_config
 from tfrec_llm.training.trained_model import TEXT_ENCODER_DIR, TrainedModel
@@ -205,14 +205,7 @@ def adapt(
         record_file = {"model_dir": os.path.abspath(model_dir), **dataclasses.asdict(adapt_config)}
         json.dump({**record_file, "item_match": item_match}, f, indent=2)
     started = time.time()
-    metrics = evaluate_model(
-        model,
-        assets,
-        experiment.test_examples,
-        experiment.split.excludes_seen_items,
-        config.train.eval_max_examples,
-        config.train.seed,
-    )
+    metrics = evaluate_on_test(model, assets, experiment, config.train)
     timings["eval_seconds"] = time.time() - started
     log_path = os.path.join(output_dir, TRAINING_LOG_FILE)
     metrics["training"] = {

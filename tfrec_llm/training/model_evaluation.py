@@ -158,6 +158,22 @@ def evaluate_model(model, assets, examples, exclude_seen: bool = True, max_examp
     return report
 
 
+def evaluate_on_test(model, assets, experiment, train_config, examples=None) -> dict:
+    """`evaluate_model` on the experiment's test examples (or `examples`), as `train` writes metrics.json.
+
+    Seen items are excluded when the split says so; `train.eval_max_examples`
+    and `train.seed` choose the evaluated subset.
+    """
+    return evaluate_model(
+        model,
+        assets,
+        experiment.test_examples if examples is None else examples,
+        experiment.split.excludes_seen_items,
+        train_config.eval_max_examples,
+        train_config.seed,
+    )
+
+
 def _evaluation_progress(num_examples: int) -> Progress:
     """The evaluation phase: one pass over the examples with full histories, one per history cut, TFRS top-K."""
     cuts = ", ".join(str(keep) for keep in HISTORY_CUTS)

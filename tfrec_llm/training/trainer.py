@@ -42,7 +42,7 @@ from tfrec_llm.training.model_building import (
     mixed_precision_policy,
     save_weights,
 )
-from tfrec_llm.training.model_evaluation import evaluate_model
+from tfrec_llm.training.model_evaluation import evaluate_on_test
 from tfrec_llm.training.model_building import hashed_tables
 from tfrec_llm.training.resumable_fit import backup_dir_of, resumable_fit
 from tfrec_llm.training.resume import check_backup_config
@@ -234,14 +234,7 @@ def _train_writing(config: ExperimentConfig, experiment: ExperimentData, strateg
     save_text_encoder(encoder, os.path.join(writes_to, TEXT_ENCODER_DIR))
 
     started = time.time()
-    metrics = evaluate_model(
-        model,
-        assets,
-        experiment.test_examples,
-        experiment.split.excludes_seen_items,
-        train_config.eval_max_examples,
-        train_config.seed,
-    )
+    metrics = evaluate_on_test(model, assets, experiment, train_config)
     timings["eval_seconds"] = time.time() - started
     metrics["training"] = {
         "loss": epoch_losses(log_path),
@@ -280,14 +273,7 @@ def evaluate_model_dir(model_dir: str, config_overrides: dict = None, output_pat
             unknown,
         )
     experiment = prepare_experiment_data(config, data, vocabulary, context)
-    metrics = evaluate_model(
-        trained.model,
-        trained.assets,
-        experiment.test_examples,
-        experiment.split.excludes_seen_items,
-        config.train.eval_max_examples,
-        config.train.seed,
-    )
+    metrics = evaluate_on_test(trained.model, trained.assets, experiment, config.train)
     if output_path:
         with open(output_path, "w", encoding="utf-8") as f:
             json.dump(metrics, f, indent=2)
