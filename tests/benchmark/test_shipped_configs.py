@@ -17,4 +17,6 @@ def test_ml_100k_configs_size_the_full_model_and_the_peers_as_validation_chose()
     for name in ("id_only", "id_only_attention"):
         assert not configs[name].model.use_text
         assert configs[name].model.embedding_dim == configs[name].model.lstm_units == 128
+        assert configs[name].model.temperature == 0.2  # the peers' validation chose it; the full model's chose 0.1
+    assert configs["full"].model.temperature == 0.1
     assert configs["id_only_attention"].model.user_tower == "attention"
