@@ -98,10 +98,11 @@ class ModelConfig:
             trained id-only and text-only models whose scores are averaged
             (the score ensemble the README's "Fusion" section measured).
             ml-100k, 3 seeds: share 1 at width 128 is validation's pick
-            (test Recall@10 median 0.2322 vs 0.2121 for the default gate;
-            `benchmarks/configs/ml-100k-full.json`), at about 2.5x the
-            seconds per epoch; 0 stays the default until ml-latest-small
-            is measured with it.
+            (test Recall@10 median 0.2322 vs 0.2121 for the default gate,
+            0.2153 for `id_only` at its own width and temperature;
+            `benchmarks/configs/ml-100k-full.json`), at 6.5 s per epoch on
+            a quiet machine (the id-only peers: 4.2 s); 0 stays the default
+            until ml-latest-small is measured with it over 3 seeds.
         text_geometry_weight: weight of a regulariser that keeps the text
             projection's geometry close to BERT's (cosines between the batch's
             target items, projected vs raw), so a request embedded by the
