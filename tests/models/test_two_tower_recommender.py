@@ -340,36 +340,6 @@ def test_path_loss_share_mixes_the_joint_softmax_with_each_paths_own(world, shar
         assert not np.allclose(expected, joint.mean(), rtol=1e-3)  # the share changes the loss
 
 
-def test_id_path_temperature_sets_the_id_paths_own_softmax_and_leaves_the_text_paths(world):
-    assets, batch = world
-    model = _model(
-        assets,
-        retrieval_weight=1.0,
-        temperature=0.5,
-        fusion="paths",
-        negatives="full_catalog",
-        path_loss_share=1.0,
-        id_path_temperature=0.25,
-    )
-    users, _, _ = _embeddings(model, batch)
-    table = model.item_embeddings(tf.range(assets.num_index_rows)).numpy().astype(np.float64)
-    candidates, targets, half = assets.id_slots > OOV_SLOT, batch["target"], 16
-    id_path = _full_catalog_loss(2 * users[:, :half], table[:, :half], targets, candidates, 0.25)
-    text_path = _full_catalog_loss(2 * users[:, half:], table[:, half:], targets, candidates, 0.5)
-    np.testing.assert_allclose(model.compute_loss(batch).numpy(), ((id_path + text_path) / 2).mean(), rtol=1e-4)
-    same = _full_catalog_loss(2 * users[:, :half], table[:, :half], targets, candidates, 0.5)
-    assert not np.allclose(id_path.mean(), same.mean(), rtol=1e-3)  # the temperature changes the id path's loss
-
-
-def test_id_path_temperature_needs_each_paths_own_softmax():
-    from tfrec_llm.config.config_checks import ConfigError  # pylint: disable=import-outside-toplevel
-
-    with pytest.raises(ConfigError, match="id_path_temperature needs model.path_loss_share"):
-        make_tiny_config(model={"fusion": "paths", "id_path_temperature": 0.2}).validate()
-    with pytest.raises(ConfigError, match="id_path_temperature"):
-        make_tiny_config(model={"fusion": "paths", "path_loss_share": 1.0, "id_path_temperature": -1}).validate()
-
-
 def test_path_loss_share_needs_the_paths_fusion():
     from tfrec_llm.config.config_checks import ConfigError  # pylint: disable=import-outside-toplevel
 

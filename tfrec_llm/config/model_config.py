@@ -103,12 +103,6 @@ class ModelConfig:
             `benchmarks/configs/ml-100k-full.json`), at 6.5 s per epoch on
             a quiet machine (the id-only peers: 4.2 s); 0 stays the default
             until ml-latest-small is measured with it over 3 seeds.
-        id_path_temperature: with fusion "paths" and path_loss_share > 0,
-            the temperature of the id path's own softmax (None: the same
-            as `temperature`, which the text path keeps). The id-only
-            models prefer 0.2 on ml-100k where the text-reading ones keep
-            0.1; this lets each path of one model train at its own. The
-            served score stays the mean of the two cosines.
         text_geometry_weight: weight of a regulariser that keeps the text
             projection's geometry close to BERT's (cosines between the batch's
             target items, projected vs raw), so a request embedded by the
@@ -157,7 +151,6 @@ class ModelConfig:
     context_dropout: float = 0.1
     fusion: str = "gate"
     path_loss_share: float = 0.0
-    id_path_temperature: Optional[float] = None
     text_geometry_weight: float = 0.0
     full_catalog_max_items: int = 50_000
     id_hash_buckets: int = 0
@@ -182,13 +175,6 @@ class ModelConfig:
         check_range("model.path_loss_share", self.path_loss_share, 0.0, 1.0)
         if self.path_loss_share > 0 and self.fusion != "paths":
             raise ConfigError(f'model.path_loss_share needs model.fusion "paths", got "{self.fusion}".')
-        if self.id_path_temperature is not None:
-            check_positive("model.id_path_temperature", self.id_path_temperature)
-            if self.path_loss_share == 0:
-                raise ConfigError(
-                    "model.id_path_temperature needs model.path_loss_share > 0 (the id path's own softmax), "
-                    f"got {self.path_loss_share}."
-                )
         check_choice("model.scenario_heads", self.scenario_heads, SCENARIO_HEADS)
         check_choice("model.id_init", self.id_init, ID_INITS)
         check_positive("model.id_init_scale", self.id_init_scale)

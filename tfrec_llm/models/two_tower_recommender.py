@@ -346,19 +346,14 @@ class TwoTowerRecommender(tfrs.models.Model):
             retrieval = 0.0 if share == 1.0 else (1.0 - share) * self._retrieval_loss(users, items, targets, table)
             if share > 0:  # each path's own softmax over its cosines (each half is a unit vector x HALF_SCALE)
                 half = users.shape[-1] // 2
-                # The tasks divide by model.temperature; scaling the id half's users makes it id_path_temperature.
-                id_temperature = config.id_path_temperature or config.temperature
                 path_losses = [
                     self._retrieval_loss(
-                        users[:, part] / HALF_SCALE * user_scale,
+                        users[:, part] / HALF_SCALE,
                         items[:, part] / HALF_SCALE,
                         targets,
                         None if table is None else table[:, part] / HALF_SCALE,
                     )
-                    for part, user_scale in (
-                        (slice(None, half), config.temperature / id_temperature),
-                        (slice(half, None), 1.0),
-                    )
+                    for part in (slice(None, half), slice(half, None))
                 ]
                 retrieval += share * 0.5 * tf.add_n(path_losses)
             per_target += config.retrieval_weight * retrieval
