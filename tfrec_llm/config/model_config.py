@@ -31,7 +31,9 @@ class ModelConfig:
         lstm_units: width of the user tower's LSTM.
         item_id_dropout: training-time probability of dropping an item's id
             vector, so the text path learns to carry items alone, as it
-            must for cold-start items (which have no id vector).
+            must for cold-start items (which have no id vector). With
+            fusion "paths" at path_loss_share 1 it regularises the id path
+            alone; ml-100k validation (3 seeds) picks 0.1 over 0 and 0.2.
         temperature: softmax temperature of the retrieval task. ml-100k
             validation, 3 seeds: the id-only models (width 128) and the
             default gate model prefer 0.2, the share-1 "paths" model 0.1
