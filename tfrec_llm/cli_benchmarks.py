@@ -45,7 +45,8 @@ def add_benchmark_parsers(
     benchmark.add_argument("--config", help="JSON ExperimentConfig used by every model")
     benchmark.add_argument(
         "--peer-config",
-        help='JSON file {"model": {...}}: settings of the id-only peers only (e.g. the width their validation prefers)',
+        help='JSON file {"model": {...}, "train": {"learning_rate": ...}}: settings of the id-only peers only '
+        '(e.g. the width their validation prefers); a section under "id_only" or "id_only_attention" sets that peer',
     )
     benchmark.add_argument("--text-encoder", help=text_encoder_help)
     add_text_length_argument(benchmark)

@@ -409,11 +409,33 @@ def test_peer_config_sets_the_id_only_peers_only_and_cannot_give_them_text():
     assert "peer config" not in descriptions[FULL] + descriptions[TEXT_ONLY]
 
 
+def test_peer_config_sets_the_learning_rate_of_all_peers_or_of_the_one_named():
+    config = benchmark_config()
+    shared = model_configs(config, {"train": {"learning_rate": 0.004}})
+    assert {shared[name].train.learning_rate for name in ID_ONLY_PEERS} == {0.004}
+    named = model_configs(
+        config,
+        {"model": {"embedding_dim": 16}, "id_only": {"model": {"lstm_units": 24}, "train": {"learning_rate": 0.004}}},
+    )
+    assert (named[ID_ONLY].train.learning_rate, named[ID_ONLY].model.lstm_units) == (0.004, 24)
+    assert named["id_only_attention"].train == config.train
+    assert {named[name].model.embedding_dim for name in ID_ONLY_PEERS} == {16}
+    for name in (FULL, TEXT_ONLY, POPULARITY):
+        assert named[name].train == config.train
+        assert named[name].model.embedding_dim == config.model.embedding_dim
+    descriptions = peer_descriptions({"id_only": {"train": {"learning_rate": 0.004}}})
+    assert descriptions[ID_ONLY].endswith("; peer config: train.learning_rate=0.004")
+    assert "peer config" not in descriptions["id_only_attention"]
+
+
 @pytest.mark.parametrize(
     "peer_config, message",
     [
-        ({"train": {"epochs": 99}}, 'only a {"model": {...}} section'),
-        ({"data": {"split": "time_cut"}}, 'only a {"model": {...}} section'),
+        ({"train": {"epochs": 99}}, "train.epochs cannot differ between models"),
+        ({"id_only": {"train": {"batch_size": 8}}}, "peer config 'id_only': train.batch_size cannot differ"),
+        ({"data": {"split": "time_cut"}}, "unknown section 'data'"),
+        ({"full": {"model": {"embedding_dim": 8}}}, "unknown section 'full'"),
+        ({"id_only": {"data": {}}}, "peer config 'id_only'"),
         ({"model": {"embedding_width": 16}}, "embedding_width"),
         ({"model": {"embedding_dim": 0}}, "embedding_dim"),
     ],

@@ -15,8 +15,14 @@ Peers are the simple or id-only models the full model must beat: popularity,
 EASE and every `ID_ONLY_PEERS` model. A gain over a peer counts only when the
 peer is at its best: `peer_config` (`tfrec-llm benchmark --peer-config`)
 gives the id-only peers their own `model` settings (e.g. the width their
-validation prefers), applied on top of the full config and under the peer's
-own overrides. A new id-only variant (e.g. an
+validation prefers) and optimiser settings (`PEER_TRAIN_KEYS`, e.g. the
+learning rate), applied on top of the full config and under the peer's own
+overrides; a section named after one peer sets that peer only:
+
+    {"model": {"embedding_dim": 128}, "id_only": {"train": {"learning_rate": 0.004}}}
+
+The budget (epochs, patience, batch size, seed), data and split stay the
+same for every model. A new id-only variant (e.g. an
 attention user tower) is one more line in `ID_ONLY_PEERS`: it is then
 trained, reported, counted as a peer and checked against its published row.
 """
@@ -84,37 +90,87 @@ def model_configs(config: ExperimentConfig, peer_config: Optional[dict] = None) 
 
     Args:
         config: the full model's config.
-        peer_config: {"model": {...}} settings of the id-only peers only (None: the full config's).
+        peer_config: settings of the id-only peers only (`check_peer_config`; None: the full config's).
     """
-    peer_base = config.updated(check_peer_config(peer_config)) if peer_config else config
+    peer_config = check_peer_config(peer_config)
+    shared = _section(peer_config)
     configs = {POPULARITY: config, EASE: config}
-    configs.update({name: peer_base.updated(peer.overrides) for name, peer in ID_ONLY_PEERS.items()})
+    for name, peer in ID_ONLY_PEERS.items():
+        own = _section(peer_config.get(name, {}))
+        configs[name] = config.updated(shared).updated(own).updated(peer.overrides)
     configs[TEXT_ONLY] = config.updated({"model": {"use_text": True, "use_item_ids": False, "id_init": "random"}})
     configs[FULL] = config
     return configs
 
 
+PEER_TRAIN_KEYS = ("learning_rate", "learning_rate_decay", "learning_rate_decay_patience")
+"""The `train` settings a peer may choose for itself: the optimiser's, not the budget."""
+
+_SECTION_KEYS = ("model", "train")
+
+
 def check_peer_config(peer_config: Optional[dict]) -> dict:
-    """`peer_config` if it only sets `model` keys (the budget, data and split stay the full model's)."""
+    """`peer_config` if it sets only `model` keys and `PEER_TRAIN_KEYS`, for all peers or one by name.
+
+    Raises:
+        ConfigError: for any other section, key or peer name (the budget, data
+            and split stay the full model's).
+    """
     peer_config = peer_config or {}
-    if (
-        not isinstance(peer_config, dict)
-        or set(peer_config) - {"model"}
-        or not isinstance(peer_config.get("model", {}), dict)
-    ):
-        raise ConfigError(
-            f'peer config {peer_config!r}: only a {{"model": {{...}}}} section is allowed (widths, dropout, '
-            "user tower settings); data, split and training budget stay the same for every model."
-        )
+    allowed = (
+        f'{{"model": {{...}}, "train": {{{", ".join(PEER_TRAIN_KEYS)}}}}}, '
+        f"or such a section under a peer name ({', '.join(ID_ONLY_PEERS)})"
+    )
+    if not isinstance(peer_config, dict):
+        raise ConfigError(f"peer config {peer_config!r}: expected an object: {allowed}.")
+    for key, value in peer_config.items():
+        if key in ID_ONLY_PEERS:
+            _check_section(value, f"peer config {key!r}", allowed)
+        elif key not in _SECTION_KEYS:
+            raise ConfigError(
+                f"peer config: unknown section {key!r}; allowed: {allowed}. "
+                "Data, split and training budget stay the same for every model."
+            )
+    _check_section({key: peer_config[key] for key in _SECTION_KEYS if key in peer_config}, "peer config", allowed)
     return peer_config
 
 
+def _check_section(section, where: str, allowed: str) -> None:
+    if not isinstance(section, dict) or set(section) - set(_SECTION_KEYS):
+        raise ConfigError(f"{where} {section!r}: only {allowed} is allowed.")
+    if not all(isinstance(section.get(key, {}), dict) for key in _SECTION_KEYS):
+        raise ConfigError(f"{where} {section!r}: each section must be an object: {allowed}.")
+    budget = sorted(set(section.get("train", {})) - set(PEER_TRAIN_KEYS))
+    if budget:
+        raise ConfigError(
+            f"{where}: train.{budget[0]} cannot differ between models (the budget, data and split are shared); "
+            f"a peer may set train.{{{', '.join(PEER_TRAIN_KEYS)}}} only."
+        )
+
+
+def _section(peer_config: dict) -> dict:
+    return {key: peer_config[key] for key in _SECTION_KEYS if peer_config.get(key)}
+
+
+def peer_settings(peer_config: Optional[dict]) -> Dict[str, str]:
+    """Each id-only peer's settings from `peer_config`, as "model.x=1, train.y=2" ("" for none)."""
+    peer_config = peer_config or {}
+    settings = {}
+    for name in ID_ONLY_PEERS:
+        merged = {key: dict(peer_config.get(key, {})) for key in _SECTION_KEYS}
+        for key in _SECTION_KEYS:
+            merged[key].update(peer_config.get(name, {}).get(key, {}))
+        settings[name] = ", ".join(
+            f"{section}.{key}={value}" for section in _SECTION_KEYS for key, value in sorted(merged[section].items())
+        )
+    return settings
+
+
 def peer_descriptions(peer_config: Optional[dict]) -> Dict[str, str]:
-    """`MODEL_DESCRIPTIONS`, the id-only peers' lines naming `peer_config` where one is given."""
+    """`MODEL_DESCRIPTIONS`, the id-only peers' lines naming their `peer_config` settings where there are any."""
     descriptions = dict(MODEL_DESCRIPTIONS)
-    if peer_config and peer_config.get("model"):
-        settings = ", ".join(f"model.{key}={value}" for key, value in sorted(peer_config["model"].items()))
-        for name in ID_ONLY_PEERS:
+    for name, settings in peer_settings(peer_config).items():
+        if settings:
             descriptions[name] += f"; peer config: {settings}"
     return descriptions
 

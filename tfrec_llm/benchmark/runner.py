@@ -209,7 +209,8 @@ def run_benchmark(
         data: an `InteractionData`; None loads `config.data` once.
         separate_processes: run each model in its own "spawn" child process
             (measures its memory); False runs them here (faster, no memory).
-        peer_config: {"model": {...}} settings of the id-only peers only
+        peer_config: {"model": {...}, "train": {"learning_rate": ...}} settings
+            of the id-only peers only, for all or per peer name
             (`benchmark_models.model_configs`); recorded in the report.
 
     Returns:
