@@ -432,7 +432,7 @@ def test_peer_config_sets_the_learning_rate_of_all_peers_or_of_the_one_named():
     "peer_config, message",
     [
         ({"train": {"epochs": 99}}, "train.epochs cannot differ between models"),
-        ({"id_only": {"train": {"batch_size": 8}}}, "peer config 'id_only': train.batch_size cannot differ"),
+        ({"id_only": {"train": {"early_stopping_patience": 1}}}, "'id_only': train.early_stopping_patience cannot"),
         ({"data": {"split": "time_cut"}}, "unknown section 'data'"),
         ({"full": {"model": {"embedding_dim": 8}}}, "unknown section 'full'"),
         ({"id_only": {"data": {}}}, "peer config 'id_only'"),

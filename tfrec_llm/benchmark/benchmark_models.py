@@ -1,7 +1,7 @@
 """The models a benchmark runs, and which of them are the full model's peers.
 
 All models run on the same split, with the same evaluator and, for trained
-ones, the same budget (the config's epochs, batch size, learning rate, seed):
+ones, the same budget (the config's epochs, early-stopping patience and seed):
 
 - "popularity": the most popular training items for everyone;
 - "ease": EASE (Steck 2019), a closed-form linear item-item model;
@@ -16,13 +16,13 @@ EASE and every `ID_ONLY_PEERS` model. A gain over a peer counts only when the
 peer is at its best: `peer_config` (`tfrec-llm benchmark --peer-config`)
 gives the id-only peers their own `model` settings (e.g. the width their
 validation prefers) and optimiser settings (`PEER_TRAIN_KEYS`, e.g. the
-learning rate), applied on top of the full config and under the peer's own
+learning rate or batch size), applied on top of the full config and under the peer's own
 overrides; a section named after one peer sets that peer only:
 
     {"model": {"embedding_dim": 128}, "id_only": {"train": {"learning_rate": 0.004}}}
 
-The budget (epochs, patience, batch size, seed), data and split stay the
-same for every model. A new id-only variant (e.g. an
+The budget (epochs, patience, seed), data and split stay the same for
+every model. A new id-only variant (e.g. an
 attention user tower) is one more line in `ID_ONLY_PEERS`: it is then
 trained, reported, counted as a peer and checked against its published row.
 """
@@ -103,8 +103,8 @@ def model_configs(config: ExperimentConfig, peer_config: Optional[dict] = None) 
     return configs
 
 
-PEER_TRAIN_KEYS = ("learning_rate", "learning_rate_decay", "learning_rate_decay_patience")
-"""The `train` settings a peer may choose for itself: the optimiser's, not the budget."""
+PEER_TRAIN_KEYS = ("learning_rate", "learning_rate_decay", "learning_rate_decay_patience", "batch_size")
+"""The `train` settings a peer may choose for itself: the optimiser's, not the budget (epochs, patience, seed)."""
 
 _SECTION_KEYS = ("model", "train")
 
