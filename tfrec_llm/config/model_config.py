@@ -101,8 +101,8 @@ class ModelConfig:
             (the score ensemble the README's "Fusion" section measured).
             ml-100k, 3 seeds: share 1 at width 128 is validation's pick
             (test Recall@10 median 0.2322 vs 0.2121 for the default gate,
-            0.2206 for `id_only` at its own width, temperature and
-            learning rate;
+            0.2174 for `id_only` at the width, temperature and batch
+            size its own validation picks;
             `benchmarks/configs/ml-100k-full.json`), at 6.5 s per epoch on
             a quiet machine (the id-only peers: 4.2 s). ml-latest-small
             validation (3 seeds, width 64) keeps the joint loss (median
