@@ -18,5 +18,7 @@ def test_ml_100k_configs_size_the_full_model_and_the_peers_as_validation_chose()
         assert not configs[name].model.use_text
         assert configs[name].model.embedding_dim == configs[name].model.lstm_units == 128
         assert configs[name].model.temperature == 0.2  # the peers' validation chose it; the full model's chose 0.1
+        assert configs[name].train.batch_size == 64  # each peer's 3-seed validation chose 64; the full model's 128
     assert configs["full"].model.temperature == 0.1
+    assert configs["full"].train.batch_size == configs["text_only"].train.batch_size == 128
     assert configs["id_only_attention"].model.user_tower == "attention"
