@@ -23,8 +23,8 @@ class ModelConfig:
         embedding_dim: width of user and item embeddings. ml-100k
             validation (3 seeds, with `lstm_units` alike) prefers 256 for
             the full model and 128 for the id-only models; 64 stays the
-            default (on test the chosen widths did not carry over: README,
-            "Widths"). `tfrec-llm benchmark --peer-config` sizes the peers.
+            default (on test the chosen widths did not carry over:
+            benchmarks/RESULTS.md, "Widths"). `tfrec-llm benchmark --peer-config` sizes the peers.
         use_text: feed the BERT text features into the item tower.
         use_item_ids: feed the item-id embedding into the item tower.
             (Switching one off gives the ID-only / text-only baselines.)
@@ -37,7 +37,7 @@ class ModelConfig:
         temperature: softmax temperature of the retrieval task. ml-100k
             validation, 3 seeds: the id-only models (width 128) and the
             default gate model prefer 0.2, the share-1 "paths" model 0.1
-            (README "Softmax temperature"); on ml-latest-small the
+            (benchmarks/RESULTS.md, "Softmax temperature"); on ml-latest-small the
             default model loses at 0.2 (validation 0.1197/0.1115 vs
             0.1328/0.1344), so 0.1 stays the default.
         logq_correction: pass in-batch sampling probabilities (item
@@ -98,7 +98,7 @@ class ModelConfig:
             cosines alone, averaged) instead of the joint one (their mean
             cosine): 0 = joint only, 1 = the paths learn as two separately
             trained id-only and text-only models whose scores are averaged
-            (the score ensemble the README's "Fusion" section measured).
+            (the score ensemble benchmarks/RESULTS.md, "Fusion", measured).
             ml-100k, 3 seeds: share 1 at width 128 is validation's pick
             (test Recall@10 median 0.2322 vs 0.2121 for the default gate,
             0.2174 for `id_only` at the width, temperature and batch
@@ -126,7 +126,8 @@ class ModelConfig:
             100,000 items), else "random". ml-100k, 3 seeds: "text" lifts
             validation Recall@10 0.2407 -> 0.2524 and test 0.2121 -> 0.2195,
             but the served request precision@10 falls 0.767 -> 0.722 (median;
-            the item vectors lean on the ids): off by default (README).
+            the item vectors lean on the ids): off by default
+            (benchmarks/RESULTS.md, "Text-initialised id rows").
         id_init_scale: the text rows' standard deviation as a multiple of
             Keras' default initialiser's (0.029); chosen on ml-100k
             validation from 1, 2, 4, 8, 16.

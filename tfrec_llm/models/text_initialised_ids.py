@@ -10,7 +10,7 @@ The rows are the BERT vectors' top `embedding_dim` principal components
 (centred, so the catalog's common direction does not make every item
 alike), scaled to `model.id_init_scale` (8, chosen on ml-100k validation)
 x the standard deviation of Keras' default embedding initialiser. Off by
-default: the served requests in words lose precision (README). Items that share
+default: the served requests in words lose precision (benchmarks/RESULTS.md). Items that share
 a slot (hashed ids) share the mean of their vectors; slots without an item
 (and the OOV slot, which is never read as an id) start at zero.
 """

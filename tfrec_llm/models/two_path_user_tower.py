@@ -10,8 +10,8 @@ learn as separately trained id-only and text-only models would, yet under
 one loss, one export and one set of weights.
 
 Why: on ml-latest-small the gate fusion scored below text alone (test
-Recall@10 0.1033 vs 0.1311, validation 0.1328 vs 0.1180); see the README's
-"Fusion" benchmark section for what this tower measured against it.
+Recall@10 0.1033 vs 0.1311, validation 0.1328 vs 0.1180); see
+benchmarks/RESULTS.md, "Fusion", for what this tower measured against it.
 """
 
 import tensorflow as tf
