@@ -76,7 +76,10 @@ class ModelConfig:
             at each step) and when the catalog has more than
             `full_catalog_max_items` items (a [targets, items] logit matrix
             per step: 1M items x 6k targets would be 24 GB); in_batch chosen
-            for catalog size is logQ-corrected.
+            for catalog size is logQ-corrected. On ml-latest-small (9,742
+            items) logQ-corrected in_batch beat the full catalog on every
+            model's validation (benchmarks/RESULTS.md, "Negatives on
+            ml-latest-small"); the threshold is about memory and stays.
         full_catalog_max_items: the catalog size beyond which "auto" picks
             in_batch negatives.
         id_hash_buckets: 0 = every item seen in training has its own
