@@ -216,10 +216,11 @@ def test_bad_columns_flag_text_is_a_config_error(text, message):
 @pytest.mark.parametrize(
     "values, num_items, expected",
     [
-        ({}, 9_000, "full_catalog"),
-        ({}, 50_000, "full_catalog"),
-        ({}, 50_001, "in_batch"),  # a [targets, items] logit matrix per step would not fit
-        ({}, 1_000_000, "in_batch"),
+        ({}, 1_682, "full_catalog"),  # ml-100k: the full catalog wins on validation
+        ({}, 5_000, "full_catalog"),
+        ({}, 5_001, "in_batch"),
+        ({}, 9_742, "in_batch"),  # ml-latest-small: in-batch + logQ wins on validation
+        ({}, 1_000_000, "in_batch"),  # a [targets, items] logit matrix per step would not fit
         ({"model": {"full_catalog_max_items": 2_000_000}}, 1_000_000, "full_catalog"),
         ({"text": {"mode": "finetune"}}, 100, "in_batch"),
         ({"model": {"negatives": "full_catalog"}}, 1_000_000, "full_catalog"),

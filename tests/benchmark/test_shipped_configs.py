@@ -22,6 +22,8 @@ def test_ml_100k_configs_size_the_full_model_and_the_peers_as_validation_chose()
     assert configs["full"].model.temperature == 0.1
     assert configs["full"].train.batch_size == configs["text_only"].train.batch_size == 128
     assert configs["id_only_attention"].model.user_tower == "attention"
+    for name in ("id_only", "id_only_attention", "text_only", "full"):
+        assert configs[name].negatives_for(1_682) == "full_catalog"  # in-batch + logQ lost on validation here
 
 
 def test_ml_latest_small_config_trains_every_model_with_logq_corrected_in_batch_negatives():

@@ -21,9 +21,9 @@ PLAIN_BATCH_SIZE = 4096
 PLAIN_SHUFFLE_BUFFER = 100_000  # as the TFRS tutorial
 PLAIN_EMBEDDING_DIM = 64
 # Our model's cells: config overrides on top of `ExperimentConfig()` (+ the fallback encoder).
-# `frozen_text_in_batch` and `id_only_full_catalog` separate the costs at catalogs under
-# `full_catalog_max_items`, where "auto" picks the full-catalog softmax: the text tower with the
-# plain model's in-batch negatives, and the full-catalog softmax without the text tower;
+# `frozen_text_in_batch` and `id_only_full_catalog` separate the costs: the text tower with the
+# plain model's in-batch negatives (no logQ correction), and the full-catalog softmax without the
+# text tower (what "auto" picks up to `full_catalog_max_items` items);
 # `id_only` is `frozen_text` without the text tower at any size (what text adds on top).
 MODEL_SETTINGS = {
     "frozen_text": {"text": {"mode": "frozen"}},
