@@ -58,6 +58,11 @@ class ExperimentConfig:
     def validate(self) -> "ExperimentConfig":
         for section in (self.data, self.text, self.model, self.train):
             section.validate()
+        if self.model.cold_item_ids == "from_text" and self.text.mode != "frozen":
+            raise ConfigError(
+                f'model.cold_item_ids "from_text" maps the frozen BERT vectors: it needs text.mode "frozen", '
+                f"got {self.text.mode!r}."
+            )
         return self
 
     @property

@@ -13,6 +13,7 @@ NEGATIVES = ("auto", "full_catalog", "in_batch")
 FUSIONS = ("sum", "gate", "paths")
 SCENARIO_HEADS = ("none", "star")
 ID_INITS = ("auto", "random", "text")
+COLD_ITEM_IDS = ("none", "from_text")
 
 
 @dataclasses.dataclass
@@ -135,6 +136,16 @@ class ModelConfig:
         id_init_scale: the text rows' standard deviation as a multiple of
             Keras' default initialiser's (0.029); chosen on ml-100k
             validation from 1, 2, 4, 8, 16.
+        cold_item_ids: "none" (an item without an id row, cold or added
+            later, scores by its text half alone) or "from_text" (fusion
+            "paths" with frozen text: after training a ridge map from text
+            vectors to id rows gives such items an id vector from their
+            text; see `models/cold_id_map.py`). Time_cut, seed 0, cold-item
+            Recall@50: ml-100k 0.058 -> 0.221, the built-in world 0.130 ->
+            0.332, but ml-latest-small 0.089 -> 0.061 (its warm items gain):
+            opt-in (benchmarks/RESULTS.md, "Cold items from text").
+        cold_item_ids_l2: that map's ridge strength (unit-length inputs;
+            0.3 chosen on the built-in world from 0.3, 1, 3, 10).
     """
 
     embedding_dim: int = 64
@@ -166,6 +177,8 @@ class ModelConfig:
     scenario_heads: str = "none"
     id_init: str = "random"
     id_init_scale: float = 8.0
+    cold_item_ids: str = "none"
+    cold_item_ids_l2: float = 0.3
 
     def validate(self):
         check_positive("model.embedding_dim", self.embedding_dim)
@@ -196,6 +209,12 @@ class ModelConfig:
             check_range("model.attention_dropout", self.attention_dropout, 0.0, 0.9)
         check_range("model.dropout", self.dropout, 0.0, 0.9)
         check_range("model.context_dropout", self.context_dropout, 0.0, 1.0)
+        check_choice("model.cold_item_ids", self.cold_item_ids, COLD_ITEM_IDS)
+        check_positive("model.cold_item_ids_l2", self.cold_item_ids_l2)
+        if self.cold_item_ids == "from_text" and not (self.fusion == "paths" and self.use_text and self.use_item_ids):
+            raise ConfigError(
+                'model.cold_item_ids "from_text" needs model.fusion "paths" with use_text and use_item_ids.'
+            )
         check_positive("model.lstm_units", self.lstm_units)
         check_range("model.item_id_dropout", self.item_id_dropout, 0.0, 1.0)
         check_positive("model.temperature", self.temperature)

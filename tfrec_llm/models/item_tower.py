@@ -31,6 +31,7 @@ import tensorflow as tf
 import tf_keras
 
 from tfrec_llm.data.item_vocabulary import OOV_SLOT
+from tfrec_llm.models.cold_id_map import fit_text_to_id_map
 
 DROPOUT_SEED = 20261122
 FUSIONS = ("sum", "gate", "paths")
@@ -57,6 +58,11 @@ class ItemTower(tf_keras.layers.Layer):
             of the id embedding (`models/text_initialised_ids.py`); None =
             Keras' random initialiser. Not part of the config: a rebuilt
             tower gets its trained rows from the checkpoint.
+        maps_cold_ids: fusion "paths" with frozen text only: at inference,
+            items without an id row get `cold_id_map` of their text as id
+            vector (`models/cold_id_map.py`; fitted by `fit_cold_id_map`).
+        cold_id_map: optional float [d_text, embedding_dim] initial map
+            (zeros: such items stay their text alone until fitted).
 
     Example:
         tower = ItemTower(id_slots, 64, True, True, 0.1, text_features=table)
@@ -76,6 +82,8 @@ class ItemTower(tf_keras.layers.Layer):
         fusion="sum",
         item_popularity=None,
         id_initial_rows=None,
+        maps_cold_ids=False,
+        cold_id_map=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -97,6 +105,9 @@ class ItemTower(tf_keras.layers.Layer):
         self.use_item_ids = use_item_ids
         self.item_id_dropout = item_id_dropout
         self.finetunes_text = use_text and text_features is None
+        if maps_cold_ids and not (self.paths and not self.finetunes_text):
+            raise ValueError("maps_cold_ids needs fusion 'paths' with ids and frozen text_features.")
+        self.maps_cold_ids = maps_cold_ids
         self.id_slots = tf.Variable(np.asarray(id_slots, np.int32), trainable=False, name="id_slots")
         # Id dropout draws stateless randomness keyed on this checkpointed
         # counter, so a resumed run drops exactly what an uninterrupted one does.
@@ -134,6 +145,17 @@ class ItemTower(tf_keras.layers.Layer):
                 ],
                 name="text_projection",
             )
+        if maps_cold_ids:  # zeros until `fit_cold_id_map`: items without a row stay their text alone
+            shape = (self.text_features.shape[1], embedding_dim)
+            initial = np.zeros(shape, np.float32) if cold_id_map is None else np.asarray(cold_id_map, np.float32)
+            self.cold_id_map = tf.Variable(initial, trainable=False, name="cold_id_map")
+
+    def fit_cold_id_map(self, l2: float):
+        """Fits `cold_id_map` from the trained id rows (`models/cold_id_map.py`); returns it."""
+        rows = self.id_embedding.embeddings.numpy()
+        fitted = fit_text_to_id_map(self.text_features.numpy(), self.id_slots.numpy(), rows, l2)
+        self.cold_id_map.assign(fitted)
+        return fitted
 
     def raw_text_vectors(self, item_indices, training=None):
         """BERT's vectors of `item_indices` (1-D), before the projection."""
@@ -189,6 +211,10 @@ class ItemTower(tf_keras.layers.Layer):
                 slots = tf.where(dropped & (slots > OOV_SLOT), OOV_SLOT, slots)
             has_own_id = tf.cast(tf.not_equal(slots, OOV_SLOT), self.compute_dtype)[:, tf.newaxis]
             id_vectors = tf.cast(self.id_embedding(slots), self.compute_dtype) * has_own_id
+            if self.maps_cold_ids and not training:  # items without a row: their text's id vector
+                mapped = tf.matmul(tf.math.l2_normalize(self.raw_text_vectors(flat), axis=-1), self.cold_id_map)
+                id_vectors = tf.where(has_own_id > 0, id_vectors, tf.cast(mapped, id_vectors.dtype))
+                has_own_id = tf.ones_like(has_own_id)
             if self.paths:
                 vectors = self.with_id_half(vectors, id_vectors, has_own_id)
             elif self.gates:
@@ -222,6 +248,8 @@ class ItemTower(tf_keras.layers.Layer):
                 "item_id_dropout": self.item_id_dropout,
                 "text_features": self.text_features.numpy().tolist() if self.use_text else None,
                 "fusion": self.fusion,
+                "maps_cold_ids": self.maps_cold_ids,
+                "cold_id_map": self.cold_id_map.numpy().tolist() if self.maps_cold_ids else None,
                 "item_popularity": np.rint(np.expm1(self.log_popularity.numpy()[:, 0])).astype(int).tolist()
                 if self.gates
                 else None,

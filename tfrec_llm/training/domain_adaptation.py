@@ -47,7 +47,7 @@ from tfrec_llm.training.early_stopping import validation_early_stopping
 from tfrec_llm.training.plateau_learning_rate import validation_callbacks
 from tfrec_llm.training.experiment_data import ExperimentData, load_source, prepare_experiment_data
 from tfrec_llm.training.item_matching import find_matches
-from tfrec_llm.training.model_building import build_model, make_optimizer, save_weights
+from tfrec_llm.training.model_building import build_model, fit_cold_item_ids, make_optimizer, save_weights
 from tfrec_llm.training.model_evaluation import evaluate_on_test
 from tfrec_llm.training.resumable_fit import backup_dir_of, events_fingerprint, resumable_fit
 from tfrec_llm.training.resume import check_backup_config
@@ -198,6 +198,7 @@ def adapt(
     started = time.time()
     best_epoch = _fit(model, assets, config, experiment, output_dir, record) if adapt_config.fraction > 0 else None
     timings["train_seconds"] = time.time() - started
+    fit_cold_item_ids(model, config)
     save_weights(model, output_dir)
     assets.save(output_dir)
     save_text_encoder(trained.text_encoder, os.path.join(output_dir, TEXT_ENCODER_DIR))

@@ -42,7 +42,7 @@ from tfrec_llm.models.text.encoder_loading import save_text_encoder
 from tfrec_llm.training.event_log import concatenate_events, save_events, trained_events
 from tfrec_llm.training.experiment_data import load_source, vocabularies_from_assets
 from tfrec_llm.training.model_assets import ModelAssets
-from tfrec_llm.training.model_building import build_model, make_optimizer, save_weights
+from tfrec_llm.training.model_building import build_model, fit_cold_item_ids, make_optimizer, save_weights
 from tfrec_llm.training.resumable_fit import backup_dir_of, events_fingerprint, resumable_fit
 from tfrec_llm.training.resume import check_backup_config
 from tfrec_llm.training.trained_model import CONFIG_FILE, TEXT_ENCODER_DIR, TrainedModel
@@ -226,6 +226,7 @@ def update_model(
     )
     train_seconds = time.time() - started_training
 
+    fit_cold_item_ids(model, config)
     write_config(config, output_dir)
     save_weights(model, output_dir)
     growth.assets.save(output_dir)

@@ -137,6 +137,7 @@ def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: di
         fusion=model_config.fusion,
         item_popularity=assets.item_popularity,
         id_initial_rows=id_initial_rows,
+        maps_cold_ids=model_config.cold_item_ids == "from_text",
         name="item_tower",
         **text_kwargs,
     )
@@ -232,6 +233,12 @@ def restore_weights(model, model_dir: str):
         ) from error
     status.expect_partial()
     return status
+
+
+def fit_cold_item_ids(model, config: ExperimentConfig):
+    """After training: fits the map that gives items without an id row their text's id vector, if configured."""
+    if config.model.cold_item_ids == "from_text":
+        model.item_tower.fit_cold_id_map(config.model.cold_item_ids_l2)
 
 
 def _text_initial_id_rows(config: ExperimentConfig, id_slots, text_features):

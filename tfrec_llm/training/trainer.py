@@ -43,7 +43,7 @@ from tfrec_llm.training.model_building import (
     save_weights,
 )
 from tfrec_llm.training.model_evaluation import evaluate_on_test
-from tfrec_llm.training.model_building import hashed_tables
+from tfrec_llm.training.model_building import fit_cold_item_ids, hashed_tables
 from tfrec_llm.training.resumable_fit import backup_dir_of, resumable_fit
 from tfrec_llm.training.resume import check_backup_config
 from tfrec_llm.models.text.encoder_loading import load_text_encoder, save_text_encoder
@@ -228,6 +228,7 @@ def _train_writing(config: ExperimentConfig, experiment: ExperimentData, strateg
     )
     timings["train_seconds"] = time.time() - started
     best_epoch = stopper.restore_best(model) if stopper is not None else None
+    fit_cold_item_ids(model, config)
 
     save_weights(model, writes_to)
     assets.save(writes_to)

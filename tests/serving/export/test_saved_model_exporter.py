@@ -321,12 +321,14 @@ def test_finetuned_text_encoder_is_exported_with_its_trained_bert(tmp_path):
     np.testing.assert_allclose(encoded.numpy(), expected, atol=ATOL)
 
 
-def test_two_path_model_reloads_and_exports_what_it_scores(tmp_path):
+@pytest.mark.parametrize("cold_item_ids", ["none", "from_text"])
+def test_two_path_model_reloads_and_exports_what_it_scores(tmp_path, cold_item_ids):
     """fusion "paths": 2d-wide embeddings; retrieval and the text encoder reproduce the reloaded model."""
     from serving_fixtures import train_topic_model  # pylint: disable=import-outside-toplevel
     from tfrec_llm.training.trained_model import TrainedModel  # pylint: disable=import-outside-toplevel
 
-    model_dir = train_topic_model(str(tmp_path / "model"), {"model": {"fusion": "paths"}, "train": {"epochs": 1}})
+    settings = {"model": {"fusion": "paths", "cold_item_ids": cold_item_ids}, "train": {"epochs": 1}}
+    model_dir = train_topic_model(str(tmp_path / "model"), settings)
     export_dir = str(tmp_path / "export")
     export_models(model_dir, export_dir, max_k=MAX_K, validate=False, model_names=["retrieval", "item_text_encoder"])
     trained = TrainedModel.load(model_dir)
@@ -347,4 +349,8 @@ def test_two_path_model_reloads_and_exports_what_it_scores(tmp_path):
     texts = trained.assets.item_texts[indices - FIRST_ITEM_INDEX]
     encoded = signature(export_dir, "item_text_encoder")(text=tf.constant(texts))["item_embedding"].numpy()
     np.testing.assert_allclose(encoded, expected, atol=ATOL)
-    np.testing.assert_allclose(encoded[:, : table.shape[1] // 2], 0.0)  # no id half: the text alone
+    id_half = np.abs(encoded[:, : table.shape[1] // 2]).sum(axis=1)
+    if cold_item_ids == "none":
+        np.testing.assert_allclose(id_half, 0.0)  # no id half: the text alone
+    else:
+        assert np.all(id_half > 0.1)  # the id half its text maps to

@@ -191,12 +191,19 @@ def item_text_encoder(trained: TrainedModel) -> ItemTextEncoderModule:
     encoder = trained.text_encoder
     text_encoder = tower.text_encoder if tower.finetunes_text else encoder.bridge_layer()
     sequence_length = min(trained.config.text.sequence_length, encoder.backbone.max_sequence_length)
-    if tower.paths:  # an item without an id row: a zero id half, then its text
+    if tower.paths:  # an item without an id row: a zero (or text-mapped) id half, then its text
         oov, id_half_width = np.zeros(tower.embedding_dim, np.float32), tower.embedding_dim
     else:
         oov, id_half_width = oov_id_vector(tower), 0
+    cold_id_map = tower.cold_id_map.numpy() if tower.maps_cold_ids else None
     return ItemTextEncoderModule(
-        encoder.tokenizer, encoder.packer(sequence_length), text_encoder, tower.text_projection, oov, id_half_width
+        encoder.tokenizer,
+        encoder.packer(sequence_length),
+        text_encoder,
+        tower.text_projection,
+        oov,
+        id_half_width,
+        cold_id_map,
     )
 
 

@@ -6,7 +6,8 @@ text is tokenised in-graph with the model's KerasHub `BertTokenizer` and
 `RoundRobinTrim` op stock TF Serving lacks), read by BERT (mean pooling)
 and the item tower's text projection, plus whatever the item tower adds
 for an item in the out-of-vocabulary id slot (`oov_vector`; with fusion
-"paths", a zero id half before the unit text half instead), then
+"paths", a zero id half before the unit text half instead, or with
+`model.cold_item_ids` "from_text" the id half its text maps to), then
 L2-normalised: exactly `TwoTowerRecommender.item_embeddings` of an item
 with that text and the OOV id slot.
 
@@ -51,6 +52,9 @@ class ItemTextEncoderModule(tf.Module):
             (see `saved_model_exporter.oov_id_vector`).
         id_half_width: 0, or with fusion "paths" the width of the zero id
             half put before the (normalised) text vector.
+        cold_id_map: optional float32 [h, id_half_width], fusion "paths":
+            the id half is the unit pooled vector times this map, normalised
+            (`models/cold_id_map.py`), instead of zeros.
 
     Example:
         module = ItemTextEncoderModule(encoder.tokenizer, encoder.packer(32), encoder.bridge_layer(),
@@ -69,6 +73,7 @@ class ItemTextEncoderModule(tf.Module):
         text_projection: "tf_keras.layers.Layer",
         oov_vector: np.ndarray,
         id_half_width: int = 0,
+        cold_id_map: np.ndarray = None,
     ):
         super().__init__(name=MODEL_NAME)
         # Untracked Keras objects; their variables are tracked below.
@@ -80,6 +85,9 @@ class ItemTextEncoderModule(tf.Module):
         self.text_projection_variables = list(text_projection.variables)
         self.id_half_width = int(id_half_width)
         self.oov_vector = tf.Variable(np.asarray(oov_vector, np.float32), trainable=False, name="oov_vector")
+        self.cold_id_map = None
+        if cold_id_map is not None:
+            self.cold_id_map = tf.Variable(np.asarray(cold_id_map, np.float32), trainable=False, name="cold_id_map")
         self.encode = tf.function(self._encode)
         self.encode_text_features = tf.function(self._encode_text_features)
 
@@ -89,10 +97,15 @@ class ItemTextEncoderModule(tf.Module):
 
     def _encode(self, inputs):
         """Inputs: `text` string [B] raw item texts. Outputs: `item_embedding` float32 [B, d], L2-normalised."""
-        text_vectors = tf.cast(self._text_projection(self._pooled(inputs), training=False), tf.float32)
-        if self.id_half_width:  # fusion "paths": [0, text / |text|]
-            zeros = tf.zeros([tf.shape(text_vectors)[0], self.id_half_width], tf.float32)
-            vectors = tf.concat([zeros, tf.math.l2_normalize(text_vectors, axis=-1)], axis=-1)
+        pooled = self._pooled(inputs)
+        text_vectors = tf.cast(self._text_projection(pooled, training=False), tf.float32)
+        if self.id_half_width:  # fusion "paths": [0 or the mapped id / |id|, text / |text|]
+            if self.cold_id_map is None:
+                id_half = tf.zeros([tf.shape(text_vectors)[0], self.id_half_width], tf.float32)
+            else:
+                unit_pooled = tf.math.l2_normalize(tf.cast(pooled, tf.float32), axis=-1)
+                id_half = tf.math.l2_normalize(tf.matmul(unit_pooled, self.cold_id_map), axis=-1)
+            vectors = tf.concat([id_half, tf.math.l2_normalize(text_vectors, axis=-1)], axis=-1)
         else:
             vectors = text_vectors + self.oov_vector
         return {ITEM_EMBEDDING_OUTPUT: tf.math.l2_normalize(vectors, axis=-1)}

@@ -1,0 +1,51 @@
+"""Id vectors for items without an id row, mapped from their text (`model.cold_item_ids: "from_text"`).
+
+With fusion "paths" a score is the mean of an id cosine and a text cosine.
+An item that never appeared in training (a cold item, or one added later
+by `add-items` / `adapt`) has no id row, so its id half is zero and its
+score is its text cosine alone, on a different scale from the items that
+have both halves: on ml-100k under time_cut, cold-item Recall@50 was 0.06
+against 0.53 for warm items (benchmarks/RESULTS.md, "Cold items from text";
+the map lifts it to 0.22, but lowers ml-latest-small's, so it is opt-in).
+
+After training, a ridge regression from the items' frozen BERT vectors to
+their trained id rows (both L2-normalised, fitted on every item that has a
+row) gives a [d_text, embedding_dim] map; at inference an item without an
+id row gets the map of its text as its id vector. Training is unchanged
+(id dropout still trains the text half alone): the map is fitted once, at
+the end, from the weights training chose.
+"""
+
+import numpy as np
+
+from tfrec_llm.data.item_vocabulary import OOV_SLOT
+
+
+def fit_text_to_id_map(text_features, id_slots, id_rows, l2: float) -> np.ndarray:
+    """float32 [d_text, d] ridge map from L2-normalised text vectors to L2-normalised id rows.
+
+    Args:
+        text_features: float32 [V, d_text] frozen text vectors per item index.
+        id_slots: int [V] id-embedding row of each item index (`OOV_SLOT` = none).
+        id_rows: float32 [rows, d] the trained id embedding.
+        l2: ridge strength (on unit-length inputs; `model.cold_item_ids_l2`).
+
+    Example:
+        >>> text = np.eye(3, dtype=np.float32)
+        >>> w = fit_text_to_id_map(text, np.array([0, 2, 3]), np.eye(4, 2, dtype=np.float32)[[0, 0, 0, 1]], 1e-6)
+        >>> np.round(text[2] @ w, 3).tolist()  # index 2 has row 3 = [0, 1]
+        [0.0, 1.0]
+    """
+    slots = np.asarray(id_slots)
+    has_row = slots > OOV_SLOT
+    if not has_row.any():
+        raise ValueError("No item has an id row: nothing to fit a text-to-id map on.")
+    x = _unit_rows(np.asarray(text_features, np.float64)[has_row])
+    y = _unit_rows(np.asarray(id_rows, np.float64)[slots[has_row]])
+    gram = x.T @ x + l2 * np.eye(x.shape[1])
+    return np.linalg.solve(gram, x.T @ y).astype(np.float32)
+
+
+def _unit_rows(matrix):
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
