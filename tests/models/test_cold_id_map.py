@@ -36,8 +36,16 @@ def test_more_ridge_shrinks_the_map():
 
 
 def test_no_item_with_an_id_row_is_a_clear_error():
-    with pytest.raises(ValueError, match="No item has an id row"):
+    with pytest.raises(ValueError, match="No item has a trained id row"):
         fit_text_to_id_map(TEXT_FEATURES, np.full(6, OOV_SLOT), np.zeros((2, EMBEDDING_DIM)), 1.0)
+    with pytest.raises(ValueError, match="No item has a trained id row"):  # rows `adapt` left at zero
+        fit_text_to_id_map(TEXT_FEATURES, ID_SLOTS, np.zeros((5, EMBEDDING_DIM)), 1.0)
+
+
+def test_a_tower_without_trained_rows_keeps_its_map():
+    tower = _paths_tower(maps_cold_ids=True, cold_id_map=np.ones((3, EMBEDDING_DIM)))
+    tower.id_embedding.embeddings.assign(np.zeros_like(tower.id_embedding.embeddings.numpy()))
+    np.testing.assert_allclose(tower.fit_cold_id_map(l2=1.0), 1.0)
 
 
 def test_unfitted_map_leaves_cold_items_their_text_alone_and_the_fitted_one_gives_them_an_id_half():

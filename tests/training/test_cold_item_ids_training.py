@@ -41,3 +41,24 @@ def test_update_refits_the_map_from_the_updated_weights(tmp_path, tiny_config, t
     after = tower.cold_id_map.numpy()
     assert not np.allclose(after, before)
     np.testing.assert_allclose(after, tower.fit_cold_id_map(config.model.cold_item_ids_l2), rtol=1e-5, atol=1e-6)
+
+
+def test_zero_shot_adapt_keeps_the_source_map_and_gives_new_items_an_id_half(tmp_path, tiny_config, tiny_world):
+    from domain_fixtures import make_new_domain  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.experiment_config import AdaptConfig  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training.domain_adaptation import adapt  # pylint: disable=import-outside-toplevel
+
+    config = tiny_config(model={"fusion": "paths", "cold_item_ids": "from_text"}, train={"epochs": 1})
+    train(config, str(tmp_path / "source"), data=tiny_world)
+    adapt(
+        str(tmp_path / "source"),
+        str(tmp_path / "zero"),
+        adapt_config=AdaptConfig(fraction=0.0, match_items_by="none"),  # no id row is trained
+        data=make_new_domain(),
+    )
+    source = TrainedModel.load(str(tmp_path / "source")).model.item_tower.cold_id_map.numpy()
+    adapted = TrainedModel.load(str(tmp_path / "zero"))
+    np.testing.assert_allclose(adapted.model.item_tower.cold_id_map.numpy(), source)
+    table = catalog_embeddings(adapted.model, adapted.assets.num_index_rows)[FIRST_ITEM_INDEX:]
+    assert (np.abs(table[:, : config.model.embedding_dim]).sum(axis=1) > 0.1).all()  # every new item: mapped ids

@@ -24,6 +24,9 @@ from tfrec_llm.data.item_vocabulary import OOV_SLOT
 def fit_text_to_id_map(text_features, id_slots, id_rows, l2: float) -> np.ndarray:
     """float32 [d_text, d] ridge map from L2-normalised text vectors to L2-normalised id rows.
 
+    Fitted on the items with an id row that is not all zeros (rows `adapt`
+    left untrained are zeros).
+
     Args:
         text_features: float32 [V, d_text] frozen text vectors per item index.
         id_slots: int [V] id-embedding row of each item index (`OOV_SLOT` = none).
@@ -36,14 +39,22 @@ def fit_text_to_id_map(text_features, id_slots, id_rows, l2: float) -> np.ndarra
         >>> np.round(text[2] @ w, 3).tolist()  # index 2 has row 3 = [0, 1]
         [0.0, 1.0]
     """
-    slots = np.asarray(id_slots)
+    slots, id_rows = np.asarray(id_slots), np.asarray(id_rows)
     has_row = slots > OOV_SLOT
+    has_row[has_row] = np.abs(id_rows[slots[has_row]]).sum(axis=1) > 0
     if not has_row.any():
-        raise ValueError("No item has an id row: nothing to fit a text-to-id map on.")
+        raise ValueError("No item has a trained id row: nothing to fit a text-to-id map on.")
     x = _unit_rows(np.asarray(text_features, np.float64)[has_row])
-    y = _unit_rows(np.asarray(id_rows, np.float64)[slots[has_row]])
+    y = _unit_rows(id_rows.astype(np.float64)[slots[has_row]])
     gram = x.T @ x + l2 * np.eye(x.shape[1])
     return np.linalg.solve(gram, x.T @ y).astype(np.float32)
+
+
+def has_trained_rows(id_slots, id_rows) -> bool:
+    """Whether any item has an id row that is not all zeros (something to fit a map on)."""
+    slots = np.asarray(id_slots)
+    slots = slots[slots > OOV_SLOT]
+    return bool(slots.size) and bool((np.abs(np.asarray(id_rows)[slots]).sum(axis=1) > 0).any())
 
 
 def _unit_rows(matrix):

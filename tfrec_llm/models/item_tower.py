@@ -31,7 +31,7 @@ import tensorflow as tf
 import tf_keras
 
 from tfrec_llm.data.item_vocabulary import OOV_SLOT
-from tfrec_llm.models.cold_id_map import fit_text_to_id_map
+from tfrec_llm.models.cold_id_map import fit_text_to_id_map, has_trained_rows
 
 DROPOUT_SEED = 20261122
 FUSIONS = ("sum", "gate", "paths")
@@ -151,11 +151,14 @@ class ItemTower(tf_keras.layers.Layer):
             self.cold_id_map = tf.Variable(initial, trainable=False, name="cold_id_map")
 
     def fit_cold_id_map(self, l2: float):
-        """Fits `cold_id_map` from the trained id rows (`models/cold_id_map.py`); returns it."""
-        rows = self.id_embedding.embeddings.numpy()
-        fitted = fit_text_to_id_map(self.text_features.numpy(), self.id_slots.numpy(), rows, l2)
-        self.cold_id_map.assign(fitted)
-        return fitted
+        """Fits `cold_id_map` from the trained id rows (`models/cold_id_map.py`) and returns it.
+
+        Without any trained row (zero-shot `adapt`) the map is kept as it is.
+        """
+        rows, slots = self.id_embedding.embeddings.numpy(), self.id_slots.numpy()
+        if has_trained_rows(slots, rows):
+            self.cold_id_map.assign(fit_text_to_id_map(self.text_features.numpy(), slots, rows, l2))
+        return self.cold_id_map.numpy()
 
     def raw_text_vectors(self, item_indices, training=None):
         """BERT's vectors of `item_indices` (1-D), before the projection."""

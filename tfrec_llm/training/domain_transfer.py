@@ -65,6 +65,8 @@ def transfer_weights(source, target, old_scenarios, new_scenarios):
         _copy_layer(source_items.text_projection, target_items.text_projection)
     if target_items.gates:
         _copy_layer(source_items.gate, target_items.gate)
+    if target_items.maps_cold_ids and source_items.maps_cold_ids:  # text -> id map: refitted if ids train
+        target_items.cold_id_map.assign(source_items.cold_id_map)
     if target_items.use_item_ids:
         (table,) = target_items.id_embedding.get_weights()
         target_items.id_embedding.set_weights([np.zeros_like(table)])
