@@ -140,9 +140,10 @@ class ModelConfig:
             later, scores by its text half alone) or "from_text" (fusion
             "paths" with frozen text: after training a ridge map from text
             vectors to id rows gives such items an id vector from their
-            text; see `models/cold_id_map.py`). Time_cut, seed 0, cold-item
-            Recall@50: ml-100k 0.058 -> 0.221, the built-in world 0.130 ->
-            0.332, but ml-latest-small 0.089 -> 0.061 (its warm items gain):
+            text; see `models/cold_id_map.py`). Time_cut, cold-item
+            Recall@50: ml-100k 0.058 -> 0.181 (median of 3 seeds), the
+            built-in world 0.130 -> 0.332 and ml-latest-small 0.089 -> 0.061
+            (seed 0; its warm items gain):
             opt-in (benchmarks/RESULTS.md, "Cold items from text").
         cold_item_ids_l2: that map's ridge strength (unit-length inputs;
             0.3 chosen on the built-in world from 0.3, 1, 3, 10).

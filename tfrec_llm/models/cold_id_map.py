@@ -6,11 +6,11 @@ by `add-items` / `adapt`) has no id row, so its id half is zero and its
 score is its text cosine alone, on a different scale from the items that
 have both halves: on ml-100k under time_cut, cold-item Recall@50 was 0.06
 against 0.53 for warm items (benchmarks/RESULTS.md, "Cold items from text";
-the map lifts it to 0.22, but lowers ml-latest-small's, so it is opt-in).
+the map lifts it to 0.18, median of 3 seeds, but lowers ml-latest-small's: opt-in).
 
 After training, a ridge regression from the items' frozen BERT vectors to
-their trained id rows (both L2-normalised, fitted on every item that has a
-row) gives a [d_text, embedding_dim] map; at inference an item without an
+their trained id rows (both L2-normalised, fitted on every item whose id
+row is trained, not all zeros) gives a [d_text, embedding_dim] map; at inference an item without an
 id row gets the map of its text as its id vector. Training is unchanged
 (id dropout still trains the text half alone): the map is fitted once, at
 the end, from the weights training chose.
