@@ -17,6 +17,7 @@ the end, from the weights training chose.
 """
 
 import numpy as np
+import tensorflow as tf
 
 from tfrec_llm.data.item_vocabulary import OOV_SLOT
 
@@ -40,8 +41,7 @@ def fit_text_to_id_map(text_features, id_slots, id_rows, l2: float) -> np.ndarra
         [0.0, 1.0]
     """
     slots, id_rows = np.asarray(id_slots), np.asarray(id_rows)
-    has_row = slots > OOV_SLOT
-    has_row[has_row] = np.abs(id_rows[slots[has_row]]).sum(axis=1) > 0
+    has_row = trained_items(slots, id_rows)
     if not has_row.any():
         raise ValueError("No item has a trained id row: nothing to fit a text-to-id map on.")
     x = _unit_rows(np.asarray(text_features, np.float64)[has_row])
@@ -50,11 +50,19 @@ def fit_text_to_id_map(text_features, id_slots, id_rows, l2: float) -> np.ndarra
     return np.linalg.solve(gram, x.T @ y).astype(np.float32)
 
 
-def has_trained_rows(id_slots, id_rows) -> bool:
-    """Whether any item has an id row that is not all zeros (something to fit a map on)."""
-    slots = np.asarray(id_slots)
-    slots = slots[slots > OOV_SLOT]
-    return bool(slots.size) and bool((np.abs(np.asarray(id_rows)[slots]).sum(axis=1) > 0).any())
+def trained_items(id_slots, id_rows) -> np.ndarray:
+    """bool [V]: item indices with an id row that is not all zeros (what the map is fitted on)."""
+    slots, id_rows = np.asarray(id_slots), np.asarray(id_rows)
+    return (slots > OOV_SLOT) & (np.abs(id_rows[slots]).sum(axis=1) > 0)
+
+
+def mapped_id_vectors(text_vectors, cold_id_map):
+    """[N, d] id vectors (not normalised) of frozen BERT vectors [N, d_text]: the map of their unit vectors.
+
+    The item tower's rule for items without an id row, and the `item_text_encoder` export's.
+    """
+    unit_text = tf.math.l2_normalize(tf.cast(text_vectors, tf.float32), axis=-1)
+    return tf.matmul(unit_text, tf.cast(cold_id_map, tf.float32))
 
 
 def _unit_rows(matrix):

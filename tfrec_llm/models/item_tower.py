@@ -31,7 +31,7 @@ import tensorflow as tf
 import tf_keras
 
 from tfrec_llm.data.item_vocabulary import OOV_SLOT
-from tfrec_llm.models.cold_id_map import fit_text_to_id_map, has_trained_rows
+from tfrec_llm.models.cold_id_map import fit_text_to_id_map, mapped_id_vectors, trained_items
 
 DROPOUT_SEED = 20261122
 FUSIONS = ("sum", "gate", "paths")
@@ -156,7 +156,7 @@ class ItemTower(tf_keras.layers.Layer):
         Without any trained row (zero-shot `adapt`) the map is kept as it is.
         """
         rows, slots = self.id_embedding.embeddings.numpy(), self.id_slots.numpy()
-        if has_trained_rows(slots, rows):
+        if trained_items(slots, rows).any():
             self.cold_id_map.assign(fit_text_to_id_map(self.text_features.numpy(), slots, rows, l2))
         return self.cold_id_map.numpy()
 
@@ -215,7 +215,7 @@ class ItemTower(tf_keras.layers.Layer):
             has_own_id = tf.cast(tf.not_equal(slots, OOV_SLOT), self.compute_dtype)[:, tf.newaxis]
             id_vectors = tf.cast(self.id_embedding(slots), self.compute_dtype) * has_own_id
             if self.maps_cold_ids and not training:  # items without a row: their text's id vector
-                mapped = tf.matmul(tf.math.l2_normalize(self.raw_text_vectors(flat), axis=-1), self.cold_id_map)
+                mapped = mapped_id_vectors(self.raw_text_vectors(flat), self.cold_id_map)
                 id_vectors = tf.where(has_own_id > 0, id_vectors, tf.cast(mapped, id_vectors.dtype))
                 has_own_id = tf.ones_like(has_own_id)
             if self.paths:

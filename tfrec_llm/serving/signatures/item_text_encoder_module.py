@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, List
 import numpy as np
 import tensorflow as tf
 
+from tfrec_llm.models.cold_id_map import mapped_id_vectors
 from tfrec_llm.serving.export.warmup_request import WarmupRequest
 from tfrec_llm.serving.signatures.item_encoder_module import ITEM_EMBEDDING_OUTPUT
 
@@ -103,8 +104,7 @@ class ItemTextEncoderModule(tf.Module):
             if self.cold_id_map is None:
                 id_half = tf.zeros([tf.shape(text_vectors)[0], self.id_half_width], tf.float32)
             else:
-                unit_pooled = tf.math.l2_normalize(tf.cast(pooled, tf.float32), axis=-1)
-                id_half = tf.math.l2_normalize(tf.matmul(unit_pooled, self.cold_id_map), axis=-1)
+                id_half = tf.math.l2_normalize(mapped_id_vectors(pooled, self.cold_id_map), axis=-1)
             vectors = tf.concat([id_half, tf.math.l2_normalize(text_vectors, axis=-1)], axis=-1)
         else:
             vectors = text_vectors + self.oov_vector
