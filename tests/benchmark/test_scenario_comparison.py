@@ -51,6 +51,18 @@ def test_targets_also_hold_the_star_heads_model_when_it_was_trained():
     assert star_small["margin"] == pytest.approx(-0.01)
 
 
+def test_markdown_gives_each_target_its_verdict_and_signed_margin():
+    events = {"books": 300, "films": 500}
+    scores = _scores({"books": 0.25, "films": 0.29}, {"books": 0.2, "films": 0.3})
+    for method in scores.values():
+        for name in method:
+            method[name].update({"ndcg@10": 0.1, "n": 7})
+    table = markdown({"scores": scores, "train_events": events, "seconds": {}, "targets": targets(scores, events)})
+    assert "| books | 300 | 7 | 0.2500 (0.1000) | 0.2000 (0.1000) |" in table
+    assert ": 0.2900 vs 0.3000: **MISS** (margin -0.0100)" in table
+    assert ": 0.2500 vs 0.2000: **pass** (margin +0.0500)" in table
+
+
 def _two_scenario_world():
     """The tiny world with its topics split into two scenarios: 'space' and 'love' items are 'big'."""
     data = make_tiny_world()

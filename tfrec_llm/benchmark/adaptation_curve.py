@@ -38,6 +38,7 @@ from tfrec_llm.benchmark.ease_baseline import (
     with_seen_histories,
 )
 from tfrec_llm.benchmark.popularity_baseline import PopularityBaseline
+from tfrec_llm.benchmark.report import format_target_lines
 from tfrec_llm.experiment_config import AdaptConfig, ExperimentConfig
 from tfrec_llm.training.domain_adaptation import adapt, domain_experiment
 from tfrec_llm.training.experiment_data import load_source
@@ -186,12 +187,7 @@ def markdown(report: dict) -> str:
     if matches:
         m = matches[0]
         lines += [f"Item matching: {m['matched']} of {m['new_items']} new items matched by {m['field']}.", ""]
-    for target in report["targets"]:
-        verdict = "pass" if target["passed"] else "MISS"
-        lines.append(
-            f"- {target['target']}: {target['value']:.4f} vs {target['reference']:.4f}: "
-            f"**{verdict}** (margin {target['margin']:+.4f})"
-        )
+    lines += format_target_lines(report["targets"])
     return "\n".join(lines)
 
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from tfrec_llm.serving.export.export_info import ExportInfo
 from tfrec_llm.serving.saved_model_recommender import SavedModelRecommender
+from tfrec_llm.unit_vectors import unit_rows
 
 TARGET_RATE = 0.8
 
@@ -57,7 +58,8 @@ def explanation_faithfulness(
         used += 1
         item_ids = [row.item_id for row in rows]
         drops = recommender.history_drops(history, item_ids)  # [H, R]
-        similar = _unit(recommender.item_vectors(item_ids)) @ _unit(recommender.item_vectors(history)).T  # [R, H]
+        recommended, watched = recommender.item_vectors(item_ids), recommender.item_vectors(history)
+        similar = unit_rows(recommended) @ unit_rows(watched).T  # [R, H]
         ids = np.asarray(history)
         for r in range(len(rows)):
             for name, explainer in (("leave_one_out", int(np.argmax(drops[:, r]))), ("most_similar", None)):
@@ -73,10 +75,6 @@ def explanation_faithfulness(
 def _rate(values: List[bool]) -> dict:
     faithful = int(np.sum(values))
     return {"faithful": faithful, "cases": len(values), "rate": faithful / len(values) if values else None}
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 def format_faithfulness(report: dict) -> str:

@@ -210,6 +210,15 @@ def format_targets_markdown(targets: Dict[str, dict]) -> str:
     return "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
 
 
+def format_target_lines(targets: List[dict]) -> List[str]:
+    """One bullet per target of a side benchmark (`target`, `value`, `reference`, `passed`, `margin`)."""
+    return [
+        f"- {target['target']}: {target['value']:.4f} vs {target['reference']:.4f}: "
+        f"**{_result(target['passed'])}** (margin {target['margin']:+.4f})"
+        for target in targets
+    ]
+
+
 def format_factorized_markdown(factorized: dict, data_name: str, split: str) -> str:
     """Models x TFRS FactorizedTopK top-k accuracy, and the published numbers' protocol."""
     lines = [markdown_row(["model", *FACTORIZED_COLUMNS]), markdown_row(["---"] * (len(FACTORIZED_COLUMNS) + 1))]

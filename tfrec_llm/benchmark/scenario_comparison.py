@@ -31,6 +31,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from tfrec_llm.benchmark.report import format_target_lines
 from tfrec_llm.data.interaction_data import InteractionData
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
 from tfrec_llm.data.scenario_splits import scenario_blind_split, scenario_names, scenario_split
@@ -172,10 +173,5 @@ def markdown(report: dict) -> str:
     lines.append(
         "Wall time: " + ", ".join(f"{m} {report['seconds'][m]:.0f} s" for m in COLUMNS if m in report["seconds"])
     )
-    for target in report["targets"]:
-        verdict = "pass" if target["passed"] else "MISS"
-        lines.append(
-            f"- {target['target']}: {target['value']:.4f} vs {target['reference']:.4f}: "
-            f"**{verdict}** (margin {target['margin']:+.4f})"
-        )
+    lines += format_target_lines(report["targets"])
     return "\n".join(lines)

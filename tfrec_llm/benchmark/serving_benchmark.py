@@ -40,6 +40,7 @@ from tfrec_llm.serving.signatures.retrieval_module import RERANKED_SIGNATURE, Re
 from tfrec_llm.serving.catalog.serving_catalog import ServingCatalog
 from tfrec_llm.serving.reranking import tailness_from_popularity
 from tfrec_llm.serving.signatures.user_tower_module import UserTowerModule
+from tfrec_llm.unit_vectors import unit_rows
 
 DEFAULT_CATALOG_SIZES = (10_000, 100_000, 1_000_000)
 LATENCY_BATCH = 1
@@ -89,8 +90,7 @@ class ServingBenchmark:
         rows = []
         for size in catalog_sizes:
             rng = np.random.default_rng(self.seed)
-            vectors = rng.standard_normal((int(size), self.embedding_dim), dtype=np.float32)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = unit_rows(rng.standard_normal((int(size), self.embedding_dim), dtype=np.float32))
             with tempfile.TemporaryDirectory(prefix="tfrec-llm-bench-") as work:
                 loaded = self._saved_retrieval(vectors, work)
                 histories = np.array(

@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfrec_llm.data.item_vocabulary import OOV_SLOT
+from tfrec_llm.unit_vectors import unit_rows
 
 
 def fit_text_to_id_map(text_features, id_slots, id_rows, l2: float) -> np.ndarray:
@@ -44,8 +45,8 @@ def fit_text_to_id_map(text_features, id_slots, id_rows, l2: float) -> np.ndarra
     has_row = trained_items(slots, id_rows)
     if not has_row.any():
         raise ValueError("No item has a trained id row: nothing to fit a text-to-id map on.")
-    x = _unit_rows(np.asarray(text_features, np.float64)[has_row])
-    y = _unit_rows(id_rows.astype(np.float64)[slots[has_row]])
+    x = unit_rows(np.asarray(text_features)[has_row], dtype=np.float64)
+    y = unit_rows(id_rows[slots[has_row]], dtype=np.float64)
     gram = x.T @ x + l2 * np.eye(x.shape[1])
     return np.linalg.solve(gram, x.T @ y).astype(np.float32)
 
@@ -63,8 +64,3 @@ def mapped_id_vectors(text_vectors, cold_id_map):
     """
     unit_text = tf.math.l2_normalize(tf.cast(text_vectors, tf.float32), axis=-1)
     return tf.matmul(unit_text, tf.cast(cold_id_map, tf.float32))
-
-
-def _unit_rows(matrix):
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.maximum(norms, 1e-12)

@@ -32,6 +32,7 @@ from tfrec_llm.queries.query_set import TextQuerySet
 from tfrec_llm.queries.tfidf_scorer import TfidfScorer
 from tfrec_llm.queries.retriever import TextQueryRetriever
 from tfrec_llm.training.trained_model import TrainedModel
+from tfrec_llm.unit_vectors import unit_rows
 
 SCORERS = ("chance", "tfidf", "text_encoder", "model", "model_text_path", "model+text_encoder")
 PER_QUERY_METRIC = "precision@10"
@@ -89,7 +90,7 @@ def _encoder_cosines(trained, queries) -> np.ndarray:
     else:  # fine-tuned BERT: its current weights, over the token table the model reads
         item_vectors = encoder.encode(assets.token_ids[FIRST_ITEM_INDEX:])
     request_vectors = encoder.encode(encoder.tokenize(queries, assets.token_ids.shape[1]))
-    return _normalized(request_vectors) @ _normalized(item_vectors).T
+    return unit_rows(request_vectors) @ unit_rows(item_vectors).T
 
 
 def _text_path_vectors(trained, num_items: int) -> np.ndarray:
@@ -103,11 +104,7 @@ def _text_path_vectors(trained, num_items: int) -> np.ndarray:
     vectors = np.concatenate(parts).astype(np.float32)
     if tower.paths:  # fusion "paths": the text half, beside a zero id half (as requests are embedded)
         vectors = np.concatenate([np.zeros_like(vectors), vectors], axis=1)
-    return _normalized(vectors)
-
-
-def _normalized(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return unit_rows(vectors)
 
 
 def format_text_query_report(report: dict) -> str:

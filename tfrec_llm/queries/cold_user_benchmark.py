@@ -43,11 +43,11 @@ from tfrec_llm.queries.personal_blend import (
     blend_vectors,
     fused_query_vectors,
     standardized_rows,
-    unit_rows,
 )
 from tfrec_llm.queries.user_profiles import attribute_profiles
 from tfrec_llm.serving.catalog.item_popularity import popularity_prior
 from tfrec_llm.training.model_evaluation import cut_histories
+from tfrec_llm.unit_vectors import unit_rows
 
 WEIGHTS = tuple(round(w, 1) for w in np.linspace(0.0, 0.7, 8)) + tuple(round(w, 2) for w in np.linspace(0.8, 1.0, 11))
 BERT_POPULARITY_WEIGHTS = (0.25, 0.5, 1.0, 2.0, 4.0)

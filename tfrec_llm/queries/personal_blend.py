@@ -66,6 +66,8 @@ from typing import Dict
 
 import numpy as np
 
+from tfrec_llm.unit_vectors import unit_rows
+
 PROFILE_HISTORY_WEIGHTS: Dict[int, float] = {0: 0.2, 1: 0.94, 2: 0.88, 3: 0.84}
 PROFILE_TEXT_SIMILARITY_WEIGHTS: Dict[int, float] = {0: 0.0, 1: 0.01, 2: 0.0, 3: 0.0}
 REQUEST_HISTORY_WEIGHT = 0.5
@@ -188,13 +190,6 @@ def fused_cosine_scores(model_scores: np.ndarray, cosines: np.ndarray, similarit
     if weight == EQUAL_SPREAD:
         weight = model_scores.std(axis=1, keepdims=True)
     return (model_scores + weight * standardized_rows(cosines)).astype(np.float32)
-
-
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """float32 rows scaled to unit L2 norm (zero rows stay zero)."""
-    vectors = np.asarray(vectors, np.float32)
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
 def fused_query_vectors(

@@ -52,6 +52,7 @@ from tfrec_llm.serving.signatures.item_text_encoder_module import (
 )
 from tfrec_llm.serving.signatures.retrieval_module import K_INPUT, exclude_history_items, top_catalog_items
 from tfrec_llm.serving.export.warmup_request import WarmupRequest
+from tfrec_llm.unit_vectors import unit_rows
 
 MODEL_NAME = "text_retrieval"
 TOP_K_SIGNATURE = "retrieve_top_k"
@@ -117,9 +118,7 @@ class TextRetrievalModule(tf.Module):
             text_features = np.asarray(text_features, np.float32)
             if text_features.shape[0] != items.num_items:
                 raise ValueError(f"{text_features.shape[0]} text feature rows for {items.num_items} items.")
-            norms = np.linalg.norm(text_features, axis=1, keepdims=True)
-            unit = text_features / np.where(norms > 0, norms, 1.0)
-            self.text_features = tf.Variable(unit, trainable=False, name="text_features")
+            self.text_features = tf.Variable(unit_rows(text_features), trainable=False, name="text_features")
         if popularity_prior is not None:
             popularity_prior = np.asarray(popularity_prior, np.float32)
             if popularity_prior.shape != (items.num_items,):
