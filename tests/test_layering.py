@@ -12,7 +12,7 @@ import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "tfrec_llm"
 LAYERS = {  # dotted prefix -> layer; the longest matching prefix wins
-    "tfrec_llm": 1,  # top-level helpers: keras_setup, progress
+    "tfrec_llm": 1,  # top-level helpers: keras_setup, progress, unit_vectors
     "tfrec_llm.experiment_config": 1,
     "tfrec_llm.config": 1,
     "tfrec_llm.evaluation": 1,
