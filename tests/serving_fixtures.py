@@ -68,3 +68,20 @@ def train_topic_model(model_dir: str, overrides: dict = None) -> str:
         config = config.updated(overrides)
     train(config, model_dir, data=topic_world())
     return model_dir
+
+
+def with_empty_history_answer(scores: np.ndarray, histories, trained) -> np.ndarray:
+    """`scores` [B, N] as `retrieval` answers them: rows whose last MAX_HISTORY ids hold no catalog item
+    get the popularity prior when the model's `empty_history_answer` is "popularity" (the default)."""
+    from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.serving.catalog.item_popularity import popularity_prior  # pylint: disable=import-outside-toplevel
+
+    if trained.config.model.empty_history_answer != "popularity":
+        return scores
+    scores = np.array(scores, np.float32)
+    catalog = set(trained.assets.item_ids.tolist())
+    prior = popularity_prior(trained.assets.item_popularity[FIRST_ITEM_INDEX:])
+    for row, history in enumerate(histories):
+        if not catalog & set([item_id for item_id in history if item_id][-MAX_HISTORY:]):
+            scores[row] = prior
+    return scores

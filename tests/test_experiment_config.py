@@ -146,6 +146,10 @@ def test_a_config_must_be_an_object():
             {"model": {"empty_history_targets": True, "training_targets": "last_position"}},
             r"model\.empty_history_targets needs model\.training_targets \"every_position\"",
         ),
+        (
+            {"model": {"empty_history_answer": "mean"}},
+            r"model\.empty_history_answer must be one of \['model', 'popularity'\], got 'mean'",
+        ),
         ({"model": {"id_init": "pca"}}, r"model\.id_init must be one of \['auto', 'random', 'text'\], got 'pca'"),
         ({"model": {"id_init": "text", "use_text": False}}, r"model\.id_init \"text\" needs model\.use_text"),
         ({"train": {"epochs": 0}}, r"train\.epochs must be > 0, got 0"),

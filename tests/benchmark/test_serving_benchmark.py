@@ -1,9 +1,16 @@
 """Serving benchmark: NumPy top-k baseline is exact; a tiny run reports both engines."""
 
 import numpy as np
+import tensorflow as tf
 
 import tfrec_llm  # noqa: F401
-from tfrec_llm.benchmark.serving_benchmark import ServingBenchmark, numpy_top_k, synthetic_tailness
+from tfrec_llm.benchmark.serving_benchmark import (
+    ServingBenchmark,
+    numpy_top_k,
+    synthetic_popularity,
+    synthetic_tailness,
+)
+from tfrec_llm.serving.catalog.item_popularity import popularity_prior
 
 
 def test_numpy_top_k_orders_the_best_items():
@@ -34,7 +41,7 @@ def test_tiny_benchmark_reports_every_engine_and_the_reranking_overhead():
 
 
 def test_the_benchmarked_export_holds_0_1_tailness_with_a_head_of_the_most_popular_items(tmp_path):
-    popularity = 1.0 / (1.0 + np.random.default_rng(1).permutation(200))  # what synthetic_tailness ranks by
+    popularity = synthetic_popularity(200, seed=1)  # what synthetic_tailness ranks by
     tailness = synthetic_tailness(200, seed=1)
     head = tailness == 0
     assert popularity[head].min() > popularity[~head].max()  # the head is the most popular items
@@ -44,3 +51,8 @@ def test_the_benchmarked_export_holds_0_1_tailness_with_a_head_of_the_most_popul
     loaded = ServingBenchmark(embedding_dim=8, max_k=5)._saved_retrieval(vectors, str(tmp_path))
     np.testing.assert_array_equal(loaded.tailness.numpy(), synthetic_tailness(40))
     assert set(np.unique(loaded.tailness.numpy())) == {0.0, 1.0}
+    # It answers a request without history by popularity, as a default export does.
+    prior = loaded.empty_history_scores.numpy()
+    np.testing.assert_allclose(prior, popularity_prior(synthetic_popularity(40)))
+    served = loaded.signatures["serving_default"](history=tf.constant([["", ""]]))["item_ids"].numpy()[0]
+    assert [int(i.decode()[len("item") :]) for i in served] == np.argsort(-prior, kind="stable")[:5].tolist()

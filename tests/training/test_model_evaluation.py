@@ -10,7 +10,8 @@ import pytest
 import tensorflow_recommenders as tfrs
 from tiny_fixtures import make_built_model, make_tiny_assets, make_tiny_config, make_tiny_encoder
 
-from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
+from tfrec_llm.benchmark.popularity_baseline import PopularityBaseline
+from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, PAD_INDEX, UNKNOWN_INDEX
 from tfrec_llm.evaluation import full_catalog_evaluator
 from tfrec_llm.training.model_evaluation import (
     HISTORY_CUTS,
@@ -122,6 +123,37 @@ def test_without_context_is_the_report_of_requests_that_send_no_scenario_or_user
         user_features={name: np.zeros_like(values) for name, values in examples.user_features.items()},
     )
     assert report["without_context"] == evaluate_model(model, assets, unknown)["overall"]
+
+
+def test_the_popularity_answer_ranks_examples_without_a_known_history_item_as_popularity(setup, monkeypatch):
+    """model.empty_history_answer "popularity": what the retrieval export answers, in metrics.json."""
+    model, assets, experiment = setup
+    examples = experiment.test_examples
+    history = examples.history.copy()
+    history[::3] = PAD_INDEX  # no history
+    history[1::3, 1:] = PAD_INDEX
+    history[1::3, 0] = UNKNOWN_INDEX  # unknown ids only
+    examples = dataclasses.replace(examples, history=history)
+    empty = np.flatnonzero((history < FIRST_ITEM_INDEX).all(axis=1))
+    known = np.flatnonzero((history >= FIRST_ITEM_INDEX).any(axis=1))
+    assert len(empty) and len(known)
+    monkeypatch.setattr(model, "config", dataclasses.replace(model.config, empty_history_answer="model"))
+    by_model = {
+        name: evaluate_model(model, assets, examples.subset(rows)) for name, rows in [("e", empty), ("k", known)]
+    }
+    monkeypatch.setattr(model, "config", dataclasses.replace(model.config, empty_history_answer="popularity"))
+    by_rule = {
+        name: evaluate_model(model, assets, examples.subset(rows)) for name, rows in [("e", empty), ("k", known)]
+    }
+    popularity = evaluate_model(PopularityBaseline(assets.item_popularity), assets, examples.subset(empty))
+    for part in ("overall", "lists"):
+        assert by_rule["e"][part] == popularity[part] != by_model["e"][part]
+        assert by_rule["k"][part] == by_model["k"][part]  # a known history keeps the user tower's answer
+    assert by_rule["e"]["without_context"] == popularity["overall"]
+    # The history cuts keep a history's last items: rows of unknown ids only stay on the rule.
+    assert by_rule["e"]["history_cuts"]["last_1"] == popularity["overall"]
+    mixed = evaluate_model(model, assets, examples)
+    assert mixed["overall"]["n"] == len(empty) + len(known)
 
 
 def test_evaluate_model_reports_one_line_off_a_terminal(setup, caplog):

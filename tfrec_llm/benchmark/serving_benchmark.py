@@ -4,7 +4,8 @@ For each catalog size, a retrieval SavedModel is built over synthetic
 L2-normalised item embeddings (and an untrained user tower of the same
 width), saved, loaded back and called through its `serving_default`
 signature, as TF Serving would run it: ids -> user tower -> one matrix
-product -> history exclusion -> `tf.math.top_k`. The NumPy baseline scores
+product -> the empty-history rule (popularity, the export's default) ->
+history exclusion -> `tf.math.top_k`. The NumPy baseline scores
 random user vectors with a matrix product and takes the top k with
 `argpartition` plus a sort of those k (no user tower, no exclusion: a lower
 bound on the same scoring work).
@@ -36,6 +37,7 @@ from tfrec_llm.models.user_tower import UserTower
 from tfrec_llm.serving.catalog.context_lookup import ContextLookup
 from tfrec_llm.serving.catalog.history_encoder import HistoryEncoder
 from tfrec_llm.serving.catalog.item_lookup import ItemLookup
+from tfrec_llm.serving.catalog.item_popularity import popularity_prior
 from tfrec_llm.serving.signatures.retrieval_module import RERANKED_SIGNATURE, RetrievalModule
 from tfrec_llm.serving.catalog.serving_catalog import ServingCatalog
 from tfrec_llm.serving.reranking import tailness_from_popularity
@@ -139,7 +141,12 @@ class ServingBenchmark:
             UserTowerModule(tower, self.embedding_dim, 0),
             self.max_history,
         )
-        module = RetrievalModule(history, self.max_k, synthetic_tailness(size, self.seed))
+        module = RetrievalModule(
+            history,
+            self.max_k,
+            synthetic_tailness(size, self.seed),
+            popularity_prior(synthetic_popularity(size, self.seed)),
+        )
         path = os.path.join(work_dir, "retrieval")
         tf.saved_model.save(module, path, signatures=module.signatures())
         return tf.saved_model.load(path)
@@ -215,8 +222,12 @@ def synthetic_tailness(size: int, seed: int = 0) -> np.ndarray:
     Example:
         synthetic_tailness(1000).mean()  # share of tail items (outside the head holding 80% of interactions)
     """
-    popularity = 1.0 / (1.0 + np.random.default_rng(seed).permutation(int(size)))
-    return tailness_from_popularity(popularity)
+    return tailness_from_popularity(synthetic_popularity(size, seed))
+
+
+def synthetic_popularity(size: int, seed: int = 0) -> np.ndarray:
+    """float64 [size] Zipf-like counts, count ~ 1 / rank with the ranks shuffled (1 for the top item)."""
+    return 1.0 / (1.0 + np.random.default_rng(seed).permutation(int(size)))
 
 
 def numpy_top_k(users: np.ndarray, item_vectors: np.ndarray, k: int) -> np.ndarray:

@@ -14,6 +14,7 @@ FUSIONS = ("sum", "gate", "paths")
 SCENARIO_HEADS = ("none", "star")
 ID_INITS = ("auto", "random", "text")
 COLD_ITEM_IDS = ("none", "from_text")
+EMPTY_HISTORY_ANSWERS = ("model", "popularity")
 
 
 @dataclasses.dataclass
@@ -69,6 +70,17 @@ class ModelConfig:
             positions happen to make of it (ml-100k, 3 seeds: that answer's
             Recall@10 0.0456 -> 0.0710, overall 0.2121 -> 0.2153; see the
             README). Off by default until the benchmark is re-run with it.
+        empty_history_answer: what a request whose history holds no known
+            catalog item (a new user; only unknown ids) is answered with:
+            "model" (the user tower's vector for an empty history, scored
+            like any other) or "popularity" (a score rule: the items'
+            popularity prior, `log(1 + training count)`, ranks them; items
+            added later with add-items have count 0). It applies where the
+            answer is a list: the `retrieval` export (all its signatures),
+            `recommend` and the evaluator (metrics.json), never to the
+            embeddings of `user_encoder`. ml-100k, 3 seeds: that answer's
+            Recall@10 is 0.0456 ("model"; 0.0710 with empty_history_targets)
+            against popularity's 0.0859 (README, "Cold users").
         negatives: "full_catalog" (softmax over every item seen in
             training), "in_batch" (the other targets of the batch, TFRS
             `Retrieval`; logQ-corrected with `logq_correction`) or "auto":
@@ -167,6 +179,7 @@ class ModelConfig:
     attention_feed_forward_multiplier: int = 1
     training_targets: str = "every_position"
     empty_history_targets: bool = False
+    empty_history_answer: str = "popularity"
     negatives: str = "auto"
     dropout: float = 0.1
     context_dropout: float = 0.1
@@ -193,6 +206,7 @@ class ModelConfig:
                 'model.empty_history_targets needs model.training_targets "every_position" (the per-position '
                 f'windows hold the empty-history targets), got "{self.training_targets}".'
             )
+        check_choice("model.empty_history_answer", self.empty_history_answer, EMPTY_HISTORY_ANSWERS)
         check_choice("model.negatives", self.negatives, NEGATIVES)
         check_choice("model.fusion", self.fusion, FUSIONS)
         check_range("model.path_loss_share", self.path_loss_share, 0.0, 1.0)

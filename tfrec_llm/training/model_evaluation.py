@@ -8,6 +8,9 @@ O(items)); user embeddings read history items from that table. Reports:
   of ALL examples: a re-scoring, not a stratum of the examples);
 - TFRS `FactorizedTopK` top-K accuracy on the same examples (seen items are
   not excluded there, as in TFRS).
+With `model.empty_history_answer` "popularity", examples whose (cut)
+history holds no known item are ranked by popularity, as the `retrieval`
+export answers them (`evaluation/empty_history_answer.py`).
 """
 
 import numpy as np
@@ -15,6 +18,7 @@ import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, PAD_INDEX
+from tfrec_llm.evaluation.empty_history_answer import answer_empty_histories
 from tfrec_llm.evaluation.full_catalog_evaluator import FullCatalogEvaluator, chunk_rows
 from tfrec_llm.progress import Progress
 
@@ -118,44 +122,51 @@ def evaluate_model(model, assets, examples, exclude_seen: bool = True, max_examp
     )
     scenario_names = np.concatenate([["unknown"], assets.scenario_values])[examples.scenario]
     features = examples.features()
+    fallback_scores = empty_history_scores(model, assets)
+
+    def rank(users, history, **strata):
+        vectors = (users, catalog_vectors)
+        if fallback_scores is not None:
+            vectors = answer_empty_histories(users, catalog_vectors, has_known_items(history), fallback_scores)
+        return evaluator.evaluate(*vectors, targets, exclusions, examples.user_activity, **strata)
+
     with _evaluation_progress(len(examples)) as progress:
         users = query_embeddings(model, features, item_table)
-        report = evaluator.evaluate(
-            users,
-            catalog_vectors,
-            targets,
-            exclusions,
-            examples.user_activity,
-            scenarios=scenario_names if len(assets.scenario_values) > 1 else None,
-        )
+        report = rank(users, examples.history, scenarios=scenario_names if len(assets.scenario_values) > 1 else None)
         progress.update(1)
         report["history_cuts"] = {}
         for keep in HISTORY_CUTS:
-            cut_features = dict(features, history=cut_histories(examples.history, keep))
-            cut_report = evaluator.evaluate(
-                query_embeddings(model, cut_features, item_table),
-                catalog_vectors,
-                targets,
-                exclusions,
-                examples.user_activity,
-            )
+            cut = cut_histories(examples.history, keep)
+            cut_report = rank(query_embeddings(model, dict(features, history=cut), item_table), cut)
             report["history_cuts"][f"{HISTORY_CUT_PREFIX}{keep}"] = cut_report["overall"]
             progress.update(1)
         # What TF Serving's default signature answers a client that sends no scenario or user features.
         unknown_context = {
             k: np.zeros_like(v) if k in CONTEXT_KEYS or k.startswith("user_") else v for k, v in features.items()
         }
-        report["without_context"] = evaluator.evaluate(
-            query_embeddings(model, unknown_context, item_table),
-            catalog_vectors,
-            targets,
-            exclusions,
-            examples.user_activity,
-        )["overall"]
+        report["without_context"] = rank(query_embeddings(model, unknown_context, item_table), examples.history)[
+            "overall"
+        ]
         progress.update(1)
         report["factorized_top_k"] = factorized_top_k_accuracy(users, catalog_vectors, targets)
         progress.update(1)
     return report
+
+
+def has_known_items(history: np.ndarray) -> np.ndarray:
+    """bool [n]: whether each history row holds a known catalog item (not only padding and unknown ids)."""
+    return (np.asarray(history) >= FIRST_ITEM_INDEX).any(axis=1)
+
+
+def empty_history_scores(model, assets):
+    """Training counts per catalog item if the model answers empty histories with popularity, else None.
+
+    Baselines (no `model.config`) keep their own answer.
+    """
+    config = getattr(model, "config", None)
+    if getattr(config, "empty_history_answer", "model") != "popularity":
+        return None
+    return np.asarray(assets.item_popularity[FIRST_ITEM_INDEX:], np.float32)  # exact below 2**24
 
 
 def evaluate_on_test(model, assets, experiment, train_config, examples=None) -> dict:

@@ -89,6 +89,22 @@ def test_old_items_keep_their_scores_after_growth(grown_export, export_dir):
     np.testing.assert_allclose(after["affinity"].numpy(), before["affinity"].numpy(), atol=1e-5)
 
 
+def test_the_grown_retrieval_ranks_new_items_last_for_a_request_without_history(grown_export, export_dir):
+    """The empty-history rule (popularity, the default) gives the new items a prior of 0: the list stays."""
+    directory, _ = grown_export
+    before = load_saved_model(os.path.join(export_dir, "retrieval", "1"))
+    after = load_saved_model(os.path.join(directory, "retrieval", "2"))
+    known = before.empty_history_scores.numpy()
+    np.testing.assert_array_equal(
+        after.empty_history_scores.numpy(), np.concatenate([known, np.zeros(len(NEW_ITEMS), np.float32)])
+    )
+    empty = tf.constant([["", ""]])
+    np.testing.assert_array_equal(
+        after.signatures["serving_default"](history=empty)["item_ids"].numpy(),
+        before.signatures["serving_default"](history=empty)["item_ids"].numpy(),
+    )
+
+
 def test_duplicate_item_is_rejected_and_nothing_is_written(export_dir, tmp_path):
     directory = str(tmp_path / "export")
     shutil.copytree(export_dir, directory)

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
-from serving_fixtures import MAX_HISTORY
+from serving_fixtures import MAX_HISTORY, with_empty_history_answer
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, OOV_SLOT, UNKNOWN_INDEX
 from tfrec_llm.training.model_evaluation import catalog_embeddings, query_embeddings
 from tfrec_llm.serving.export import model_version_writer
@@ -64,7 +64,7 @@ def reference_users(trained, table, histories, scenarios=None, ages=None):
 
 
 def reference_top_k(trained, table, users, histories, k):
-    scores = users @ table[FIRST_ITEM_INDEX:].T
+    scores = with_empty_history_answer(users @ table[FIRST_ITEM_INDEX:].T, histories, trained)
     for r, history in enumerate(histories):
         for item_id in history:
             if index_of(trained, item_id) >= FIRST_ITEM_INDEX:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from serving_fixtures import with_empty_history_answer
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
 from tfrec_llm.serving.export.saved_model_ops import read_required_ops
 from tfrec_llm.serving.reranking import rerank, tailness_from_popularity
@@ -32,7 +33,9 @@ def _library_lists(export_dir, trained, k, diversity, tail_boost):
         .signatures["serving_default"](item_ids=tf.constant(trained.assets.item_ids))["item_embedding"]
         .numpy()
     )
-    scores = users(history=tf.constant(HISTORIES))["user_embedding"].numpy() @ vectors.T
+    scores = with_empty_history_answer(
+        users(history=tf.constant(HISTORIES))["user_embedding"].numpy() @ vectors.T, HISTORIES, trained
+    )
     index = {item: i for i, item in enumerate(trained.assets.item_ids)}
     for row, history in enumerate(HISTORIES):
         scores[row, [index[h] for h in history if h]] = -np.inf

@@ -185,11 +185,16 @@ def grown_text_features(loaded: LoadedSavedModel, new_texts: Optional[np.ndarray
     return np.concatenate(parts).astype(np.float32)
 
 
-def grown_popularity_prior(loaded: LoadedSavedModel, num_items: int) -> Optional[np.ndarray]:
-    """`text_retrieval`'s popularity prior, 0 (no training interactions) for the new items (None if it has none)."""
-    if not hasattr(loaded, "popularity_prior"):  # exported before the prior
+def grown_popularity_scores(loaded: LoadedSavedModel, variable: str, num_items: int) -> Optional[np.ndarray]:
+    """A per-item popularity variable of the loaded model, 0 (no training interactions) for the new items.
+
+    None if the model holds no such variable: `text_retrieval`'s
+    `popularity_prior` (exported before the prior) or `retrieval`'s
+    `empty_history_scores` (none when the user tower answers empty histories).
+    """
+    if not hasattr(loaded, variable):
         return None
-    known = loaded.popularity_prior.numpy()
+    known = getattr(loaded, variable).numpy()
     return np.concatenate([known, np.zeros(num_items - len(known), np.float32)])
 
 
@@ -223,10 +228,15 @@ def rebuild_module(
             info.max_k,
             history,
             grown_text_features(loaded, new_texts),
-            grown_popularity_prior(loaded, catalog.num_items),
+            grown_popularity_scores(loaded, "popularity_prior", catalog.num_items),
         )
     if model_name == RETRIEVAL:
-        return RetrievalModule(history, info.max_k, grown_tailness(loaded, catalog.num_items))
+        return RetrievalModule(
+            history,
+            info.max_k,
+            grown_tailness(loaded, catalog.num_items),
+            grown_popularity_scores(loaded, "empty_history_scores", catalog.num_items),
+        )
     if model_name == RANKING:
         return RankingModule(history, loaded.ranking_head)
     if model_name == USER_ENCODER:

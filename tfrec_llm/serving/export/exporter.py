@@ -165,7 +165,10 @@ def build_export_modules(
     history = HistoryEncoder(items, context, user_tower, trained.config.data.max_history)
     builders = {
         RETRIEVAL: lambda: RetrievalModule(
-            history, max_k, tailness_from_popularity(assets.item_popularity[FIRST_ITEM_INDEX:])
+            history,
+            max_k,
+            tailness_from_popularity(assets.item_popularity[FIRST_ITEM_INDEX:]),
+            empty_history_scores(trained),
         ),
         RANKING: lambda: RankingModule(history, RankingHeadModule(trained.model, dim)),
         USER_ENCODER: lambda: UserEncoderModule(history),
@@ -181,6 +184,13 @@ def build_export_modules(
         ),
     }
     return {name: builders[name]() for name in names}
+
+
+def empty_history_scores(trained: TrainedModel) -> Optional[np.ndarray]:
+    """`retrieval`'s answer to a request without history: the popularity prior, or None (the user tower's)."""
+    if trained.config.model.empty_history_answer != "popularity":
+        return None
+    return popularity_prior(trained.assets.item_popularity[FIRST_ITEM_INDEX:])
 
 
 def item_text_encoder(trained: TrainedModel) -> ItemTextEncoderModule:

@@ -14,6 +14,13 @@ Per-item tailness is a variable of the module: 1 for the evaluator's tail
 (items outside the head holding 80% of training interactions, and items
 added later with add-items), 0 for the head.
 
+With `empty_history_scores` (`model.empty_history_answer` "popularity":
+the items' popularity prior), a request whose history holds no known
+catalog item (empty, padding or unknown ids only, among the `max_history`
+the user tower reads) is ranked by those scores instead of its user
+vector's dot products, in every signature; its `scores` are theirs. The
+module then holds them as the variable `empty_history_scores`.
+
 Items of the request history are excluded from the results (their scores
 are set to -inf before top-k), as in the offline evaluation. When fewer
 than K items remain, the trailing slots hold item id "" and score -inf.
@@ -25,7 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
-from tfrec_llm.serving.catalog.history_encoder import HISTORY_INPUT, HistoryEncoder
+from tfrec_llm.serving.catalog.history_encoder import HISTORY_INPUT, HistoryEncoder, compact_histories
 from tfrec_llm.serving.catalog.item_lookup import ItemLookup
 from tfrec_llm.serving.export.warmup_request import UNKNOWN_EXAMPLE_ID, WarmupRequest
 from tfrec_llm.serving.reranking import EMPTY_POSITION, rerank_positions
@@ -71,6 +78,9 @@ class RetrievalModule(tf.Module):
         tailness: float32 [N] per catalog item, 1 = tail, 0 = head (see
             `reranking.tailness_from_popularity`); default all 0 (the tail
             boost then changes nothing).
+        empty_history_scores: float32 [N] per catalog item, the scores of a
+            request without a known history item (see module docstring);
+            None: such a request is scored by its user vector.
 
     Example:
         module = RetrievalModule(history_encoder, max_k=100)
@@ -79,7 +89,13 @@ class RetrievalModule(tf.Module):
 
     model_name = MODEL_NAME
 
-    def __init__(self, history_encoder: HistoryEncoder, max_k: int, tailness: Optional[np.ndarray] = None):
+    def __init__(
+        self,
+        history_encoder: HistoryEncoder,
+        max_k: int,
+        tailness: Optional[np.ndarray] = None,
+        empty_history_scores: Optional[np.ndarray] = None,
+    ):
         super().__init__(name=MODEL_NAME)
         if max_k < 1:
             raise ValueError(f"max_k must be >= 1, got {max_k}.")
@@ -90,6 +106,16 @@ class RetrievalModule(tf.Module):
         self.history_encoder = history_encoder
         self.top_k = min(int(max_k), num_items)
         self.tailness = tf.Variable(tailness, trainable=False, name="tailness")
+        if empty_history_scores is not None:
+            empty_history_scores = np.asarray(empty_history_scores, np.float32)
+            if empty_history_scores.shape != (num_items,) or not np.isfinite(empty_history_scores).all():
+                raise ValueError(
+                    f"empty_history_scores must be [{num_items}] finite scores (one per catalog item), "
+                    f"got shape {list(empty_history_scores.shape)}."
+                )
+            self.empty_history_scores = tf.Variable(empty_history_scores, trainable=False, name="empty_history_scores")
+        else:
+            self.empty_history_scores = None
         self.retrieve = tf.function(self._retrieve)
         self.retrieve_with_context = tf.function(self._retrieve_with_context)
         self.retrieve_reranked = tf.function(self._retrieve_reranked)
@@ -147,7 +173,7 @@ class RetrievalModule(tf.Module):
         encoder = self.history_encoder
         history = encoder.items.indices(inputs[HISTORY_INPUT])
         users = encoder.user_vectors(history, *encoder.default_context(tf.shape(history)[0]))
-        scores = exclude_history_items(tf.matmul(users, encoder.items.item_vectors, transpose_b=True), history)
+        scores = self._scores(users, history)
         top_scores, candidates = tf.math.top_k(scores, k=self.top_k)
         order = rerank_positions(
             top_scores,
@@ -164,9 +190,16 @@ class RetrievalModule(tf.Module):
         return {ITEM_IDS_OUTPUT: item_ids, SCORES_OUTPUT: chosen_scores}
 
     def _top_items(self, users, history, k):
-        items = self.history_encoder.items
-        scores = exclude_history_items(tf.matmul(users, items.item_vectors, transpose_b=True), history)
-        return top_catalog_items(scores, items, self.top_k, k)
+        return top_catalog_items(self._scores(users, history), self.history_encoder.items, self.top_k, k)
+
+    def _scores(self, users, history):
+        """[B, N] user-item dot products (or the empty-history scores), history items at -inf."""
+        scores = tf.matmul(users, self.history_encoder.items.item_vectors, transpose_b=True)
+        if self.empty_history_scores is not None:
+            read = compact_histories(history, self.history_encoder.max_history)
+            has_history = tf.reduce_any(read >= FIRST_ITEM_INDEX, axis=1, keepdims=True)
+            scores = tf.where(has_history, scores, self.empty_history_scores[tf.newaxis, :])
+        return exclude_history_items(scores, history)
 
     def warmup_requests(self) -> List[WarmupRequest]:
         """Requests covering a normal, an empty and an unknown-item history, and the context signature."""

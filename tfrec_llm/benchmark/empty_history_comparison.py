@@ -1,0 +1,71 @@
+"""What a request without history is answered with, measured: the user tower's vector vs popularity.
+
+`compare_empty_history_answers` evaluates one trained model on its own
+test examples twice, as `train` writes metrics.json, under
+`model.empty_history_answer` "model" and "popularity", overall and on the
+examples whose history holds no known item (under time_cut: new users'
+first events). Only the answer changes; the weights are the same.
+"""
+
+import dataclasses
+from typing import Optional
+
+import numpy as np
+
+from tfrec_llm.config.model_config import EMPTY_HISTORY_ANSWERS
+from tfrec_llm.training.model_evaluation import evaluate_model, evaluate_on_test, has_known_items
+from tfrec_llm.training.trained_model import TrainedModel
+
+REPORTED = (("overall", "recall@10"), ("overall", "ndcg@10"), ("new_users", "recall@10"))
+ITEM_STRATA = ("cold_items", "warm_items")
+
+
+def compare_empty_history_answers(trained: TrainedModel, experiment, examples=None) -> dict:
+    """{"examples", "without_history", "answers": {answer: {"all": report, "without_history": overall or None}}}.
+
+    Args:
+        trained: a loaded model (its config's answer is restored afterwards).
+        experiment: its `ExperimentData` (`prepare_experiment_data(trained.config)`: the model's own split).
+        examples: test examples instead of the experiment's.
+    """
+    examples = experiment.test_examples if examples is None else examples
+    without = np.flatnonzero(~has_known_items(examples.history))
+    exclude_seen = experiment.split.excludes_seen_items
+    chosen = trained.model.config
+    answers = {}
+    try:
+        for answer in EMPTY_HISTORY_ANSWERS:
+            trained.model.config = dataclasses.replace(chosen, empty_history_answer=answer)
+            report = evaluate_on_test(trained.model, trained.assets, experiment, trained.config.train, examples)
+            alone = None
+            if len(without):
+                alone = evaluate_model(trained.model, trained.assets, examples.subset(without), exclude_seen)
+            answers[answer] = {"all": report, "without_history": None if alone is None else alone["overall"]}
+    finally:
+        trained.model.config = chosen
+    return {"examples": len(examples), "without_history": int(len(without)), "answers": answers}
+
+
+def format_comparison(comparison: dict, source: Optional[str] = None) -> str:
+    """A markdown table: one row per answer."""
+    lines = [
+        f"{source or 'model'}: {comparison['without_history']:,} of {comparison['examples']:,} test examples "
+        "have no known history item",
+        "",
+        "| answer | without history R@10 | R@50 | overall R@10 | overall NDCG@10 | new users R@10 | cold R@50 "
+        "| warm R@50 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for answer, result in comparison["answers"].items():
+        report, alone = result["all"], result["without_history"]
+        cells = [answer]
+        cells += ["-", "-"] if alone is None else [f"{alone['recall@10']:.4f}", f"{alone['recall@50']:.4f}"]
+        cells += [_metric(report, part, name) for part, name in REPORTED]
+        cells += [_metric(report, stratum, "recall@50") for stratum in ITEM_STRATA]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _metric(report: dict, part: str, name: str) -> str:
+    values = report["overall"] if part == "overall" else report["strata"].get(part)
+    return "-" if not values or values.get(name) is None else f"{values[name]:.4f}"
