@@ -154,6 +154,10 @@ def test_the_popularity_answer_ranks_examples_without_a_known_history_item_as_po
     assert by_rule["e"]["history_cuts"]["last_1"] == popularity["overall"]
     mixed = evaluate_model(model, assets, examples)
     assert mixed["overall"]["n"] == len(empty) + len(known)
+    # Counted and scored: the "no_history" stratum is those examples, and the report names the answer.
+    assert mixed["strata"]["no_history"] == popularity["overall"]
+    assert mixed["empty_history_answer"] == "popularity" and popularity["empty_history_answer"] is None
+    assert "no_history" not in by_rule["k"]["strata"]  # only when some example lacks a history
 
 
 def test_evaluate_model_reports_one_line_off_a_terminal(setup, caplog):

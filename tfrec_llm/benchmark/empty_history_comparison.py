@@ -4,16 +4,15 @@
 test examples twice, as `train` writes metrics.json, under
 `model.empty_history_answer` "model" and "popularity", overall and on the
 examples whose history holds no known item (under time_cut: new users'
-first events). Only the answer changes; the weights are the same.
+first events: the report's "no_history" stratum). Only the answer
+changes; the weights are the same.
 """
 
 import dataclasses
 from typing import Optional
 
-import numpy as np
-
 from tfrec_llm.config.model_config import EMPTY_HISTORY_ANSWERS
-from tfrec_llm.training.model_evaluation import evaluate_model, evaluate_on_test, has_known_items
+from tfrec_llm.training.model_evaluation import NO_HISTORY_STRATUM, evaluate_on_test
 from tfrec_llm.training.trained_model import TrainedModel
 
 REPORTED = (("overall", "recall@10"), ("overall", "ndcg@10"), ("new_users", "recall@10"))
@@ -21,7 +20,9 @@ ITEM_STRATA = ("cold_items", "warm_items")
 
 
 def compare_empty_history_answers(trained: TrainedModel, experiment, examples=None) -> dict:
-    """{"examples", "without_history", "answers": {answer: {"all": report, "without_history": overall or None}}}.
+    """{"examples", "without_history": count, "answers": {answer: {"all": report, "without_history": stratum}}}.
+
+    The stratum is the report's "no_history" (None when every example has a history).
 
     Args:
         trained: a loaded model (its config's answer is restored afterwards).
@@ -29,21 +30,17 @@ def compare_empty_history_answers(trained: TrainedModel, experiment, examples=No
         examples: test examples instead of the experiment's.
     """
     examples = experiment.test_examples if examples is None else examples
-    without = np.flatnonzero(~has_known_items(examples.history))
-    exclude_seen = experiment.split.excludes_seen_items
     chosen = trained.model.config
     answers = {}
     try:
         for answer in EMPTY_HISTORY_ANSWERS:
             trained.model.config = dataclasses.replace(chosen, empty_history_answer=answer)
             report = evaluate_on_test(trained.model, trained.assets, experiment, trained.config.train, examples)
-            alone = None
-            if len(without):
-                alone = evaluate_model(trained.model, trained.assets, examples.subset(without), exclude_seen)
-            answers[answer] = {"all": report, "without_history": None if alone is None else alone["overall"]}
+            answers[answer] = {"all": report, "without_history": report["strata"].get(NO_HISTORY_STRATUM)}
     finally:
         trained.model.config = chosen
-    return {"examples": len(examples), "without_history": int(len(without)), "answers": answers}
+    without = (answers["model"]["without_history"] or {"n": 0})["n"]
+    return {"examples": len(examples), "without_history": without, "answers": answers}
 
 
 def format_comparison(comparison: dict, source: Optional[str] = None) -> str:

@@ -17,6 +17,7 @@ float, None and lists, so `json.dumps` works as is). With the default
         "heavy_users": STRATUM,   # > 20
         "scenario:<name>": STRATUM,   # one per scenario, if scenarios given
         "<extra name>": STRATUM,      # one per caller-given extra stratum
+                                      # (metrics.json: "no_history", see training/model_evaluation.py)
       },
       "popularity_buckets": [     # bucket 0 = most popular items
         {"bucket": 0, "items": int, "min_popularity": number,

@@ -10,7 +10,11 @@ O(items)); user embeddings read history items from that table. Reports:
   not excluded there, as in TFRS).
 With `model.empty_history_answer` "popularity", examples whose (cut)
 history holds no known item are ranked by popularity, as the `retrieval`
-export answers them (`evaluation/empty_history_answer.py`).
+export answers them (`evaluation/empty_history_answer.py`). Such examples
+(full histories) are counted and scored as the stratum "no_history" when
+there are any (under time_cut: new users' first events), and the report's
+"empty_history_answer" names the answer ("model", "popularity"; None for a
+baseline without a model config).
 """
 
 import numpy as np
@@ -25,6 +29,7 @@ from tfrec_llm.progress import Progress
 HISTORY_CUTS = (1, 3, 5)
 CONTEXT_KEYS = ("scenario",)  # and every "user_<feature>": "unknown" (index 0) when a request sends none
 HISTORY_CUT_PREFIX = "last_"
+NO_HISTORY_STRATUM = "no_history"
 FACTORIZED_TOP_KS = (10, 50, 100)
 
 
@@ -130,9 +135,16 @@ def evaluate_model(model, assets, examples, exclude_seen: bool = True, max_examp
             vectors = answer_empty_histories(users, catalog_vectors, has_known_items(history), fallback_scores)
         return evaluator.evaluate(*vectors, targets, exclusions, examples.user_activity, **strata)
 
+    without_history = ~has_known_items(examples.history)
     with _evaluation_progress(len(examples)) as progress:
         users = query_embeddings(model, features, item_table)
-        report = rank(users, examples.history, scenarios=scenario_names if len(assets.scenario_values) > 1 else None)
+        report = rank(
+            users,
+            examples.history,
+            scenarios=scenario_names if len(assets.scenario_values) > 1 else None,
+            extra_strata={NO_HISTORY_STRATUM: without_history} if without_history.any() else None,
+        )
+        report["empty_history_answer"] = empty_history_answer(model)
         progress.update(1)
         report["history_cuts"] = {}
         for keep in HISTORY_CUTS:
@@ -158,13 +170,14 @@ def has_known_items(history: np.ndarray) -> np.ndarray:
     return (np.asarray(history) >= FIRST_ITEM_INDEX).any(axis=1)
 
 
-def empty_history_scores(model, assets):
-    """Training counts per catalog item if the model answers empty histories with popularity, else None.
+def empty_history_answer(model):
+    """The model's `model.empty_history_answer`, or None for a baseline (no model config: its own answer)."""
+    return getattr(getattr(model, "config", None), "empty_history_answer", None)
 
-    Baselines (no `model.config`) keep their own answer.
-    """
-    config = getattr(model, "config", None)
-    if getattr(config, "empty_history_answer", "model") != "popularity":
+
+def empty_history_scores(model, assets):
+    """Training counts per catalog item if the model answers empty histories with popularity, else None."""
+    if empty_history_answer(model) != "popularity":
         return None
     return np.asarray(assets.item_popularity[FIRST_ITEM_INDEX:], np.float32)  # exact below 2**24
 
