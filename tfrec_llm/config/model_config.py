@@ -14,7 +14,8 @@ FUSIONS = ("sum", "gate", "paths")
 SCENARIO_HEADS = ("none", "star")
 ID_INITS = ("auto", "random", "text")
 COLD_ITEM_IDS = ("none", "from_text")
-EMPTY_HISTORY_ANSWERS = ("model", "popularity")
+SERVED_EMPTY_HISTORY_ANSWERS = ("model", "popularity")
+EMPTY_HISTORY_ANSWERS = ("auto",) + SERVED_EMPTY_HISTORY_ANSWERS
 
 
 @dataclasses.dataclass
@@ -73,14 +74,17 @@ class ModelConfig:
         empty_history_answer: what a request whose history holds no known
             catalog item (a new user; only unknown ids) is answered with:
             "model" (the user tower's vector for an empty history, scored
-            like any other) or "popularity" (a score rule: the items'
+            like any other), "popularity" (a score rule: the items'
             popularity prior, `log(1 + training count)`, ranks them; items
-            added later with add-items have count 0). It applies where the
-            answer is a list: the `retrieval` export (all its signatures),
-            `recommend` and the evaluator (metrics.json), never to the
-            embeddings of `user_encoder`. ml-100k, 3 seeds: that answer's
-            Recall@10 is 0.0456 ("model"; 0.0710 with empty_history_targets)
-            against popularity's 0.0859 (README, "Cold users").
+            added later with add-items have count 0) or "auto" (the
+            default): "model" where that answer is trained
+            (empty_history_targets), else "popularity". It applies where
+            the answer is a list: the `retrieval` export (all its
+            signatures), `recommend` and the evaluator (metrics.json),
+            never to the embeddings of `user_encoder`. ml-100k time_cut,
+            new users' first events, seeds 0/1/2: untrained tower
+            0.0052/0.2969/0.0000, trained (empty_history_targets) about
+            0.50, popularity 0.1823 (README, "Cold users").
         negatives: "full_catalog" (softmax over every item seen in
             training), "in_batch" (the other targets of the batch, TFRS
             `Retrieval`; logQ-corrected with `logq_correction`) or "auto":
@@ -179,7 +183,7 @@ class ModelConfig:
     attention_feed_forward_multiplier: int = 1
     training_targets: str = "every_position"
     empty_history_targets: bool = False
-    empty_history_answer: str = "popularity"
+    empty_history_answer: str = "auto"
     negatives: str = "auto"
     dropout: float = 0.1
     context_dropout: float = 0.1
@@ -193,6 +197,13 @@ class ModelConfig:
     id_init_scale: float = 8.0
     cold_item_ids: str = "none"
     cold_item_ids_l2: float = 0.3
+
+    @property
+    def served_empty_history_answer(self) -> str:
+        """`empty_history_answer` with "auto" resolved: "model" or "popularity"."""
+        if self.empty_history_answer != "auto":
+            return self.empty_history_answer
+        return "model" if self.empty_history_targets else "popularity"
 
     def validate(self):
         check_positive("model.embedding_dim", self.embedding_dim)

@@ -22,10 +22,10 @@ WITH_HISTORY = [["m0", "m4", "m8"]]
 
 @pytest.fixture(scope="module")
 def model_answer(tmp_path_factory):
-    """A topic model that keeps the user tower's answer for empty histories, and its retrieval export."""
+    """A topic model whose empty-history answer is trained, so "auto" serves it; its retrieval export."""
     root = tmp_path_factory.mktemp("model_answer")
     model_dir = train_topic_model(
-        str(root / "model"), {"model": {"empty_history_answer": "model"}, "train": {"epochs": 1}}
+        str(root / "model"), {"model": {"empty_history_targets": True}, "train": {"epochs": 1}}
     )
     export_dir = str(root / "export")
     export_models(model_dir, export_dir, max_k=MAX_K, validate=False, model_names=["retrieval"])
@@ -50,7 +50,7 @@ def popular_first(trained, k=MAX_K):
 
 
 def test_requests_without_a_known_history_item_get_the_popular_items(trained, export_dir):
-    assert trained.config.model.empty_history_answer == "popularity"  # the default
+    assert trained.config.model.served_empty_history_answer == "popularity"  # "auto", the tower's answer untrained
     retrieval = load_saved_model(os.path.join(export_dir, "retrieval", "1"))
     outputs = retrieval.signatures["serving_default"](history=tf.constant(EMPTY_ROWS))
     ids, scores = popular_first(trained)

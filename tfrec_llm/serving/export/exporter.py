@@ -188,7 +188,7 @@ def build_export_modules(
 
 def empty_history_scores(trained: TrainedModel) -> Optional[np.ndarray]:
     """`retrieval`'s answer to a request without history: the popularity prior, or None (the user tower's)."""
-    if trained.config.model.empty_history_answer != "popularity":
+    if trained.config.model.served_empty_history_answer != "popularity":
         return None
     return popularity_prior(trained.assets.item_popularity[FIRST_ITEM_INDEX:])
 
