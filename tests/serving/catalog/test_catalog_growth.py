@@ -95,6 +95,7 @@ def test_the_grown_retrieval_ranks_new_items_last_for_a_request_without_history(
     before = load_saved_model(os.path.join(export_dir, "retrieval", "1"))
     after = load_saved_model(os.path.join(directory, "retrieval", "2"))
     known = before.empty_history_scores.numpy()
+    assert ExportInfo.read(os.path.join(directory, "retrieval", "2")).empty_history_answer == "popularity"
     np.testing.assert_array_equal(
         after.empty_history_scores.numpy(), np.concatenate([known, np.zeros(len(NEW_ITEMS), np.float32)])
     )

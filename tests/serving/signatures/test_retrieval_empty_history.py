@@ -9,6 +9,7 @@ import tensorflow as tf
 from serving_fixtures import train_topic_model
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
 from tfrec_llm.serving.catalog.item_popularity import popularity_prior
+from tfrec_llm.serving.export.export_info import ExportInfo
 from tfrec_llm.serving.export.exporter import build_export_modules, export_models, serving_catalog
 from tfrec_llm.serving.saved_model_loading import load_saved_model
 from tfrec_llm.serving.saved_model_recommender import SavedModelRecommender
@@ -51,6 +52,8 @@ def popular_first(trained, k=MAX_K):
 
 def test_requests_without_a_known_history_item_get_the_popular_items(trained, export_dir):
     assert trained.config.model.served_empty_history_answer == "popularity"  # "auto", the tower's answer untrained
+    assert ExportInfo.read(os.path.join(export_dir, "retrieval", "1")).empty_history_answer == "popularity"
+    assert ExportInfo.read(os.path.join(export_dir, "ranking", "1")).empty_history_answer is None
     retrieval = load_saved_model(os.path.join(export_dir, "retrieval", "1"))
     outputs = retrieval.signatures["serving_default"](history=tf.constant(EMPTY_ROWS))
     ids, scores = popular_first(trained)
@@ -91,6 +94,7 @@ def test_the_model_answer_holds_no_rule_and_scores_empty_histories_by_the_user_t
     trained, export_dir = model_answer
     retrieval = load_saved_model(os.path.join(export_dir, "retrieval", "1"))
     assert not hasattr(retrieval, "empty_history_scores")
+    assert ExportInfo.read(os.path.join(export_dir, "retrieval", "1")).empty_history_answer == "model"
     served = retrieval.signatures["serving_default"](history=tf.constant(EMPTY_ROWS))
     reference = RetrievalModule(history_encoder(trained, tmp_path), MAX_K).retrieve(
         {"history": tf.constant(EMPTY_ROWS)}

@@ -32,6 +32,10 @@ class ExportInfo:
         user_feature_values: user feature name -> vocabulary.
         num_items: catalog size of this version.
         added_items: items added by `add_items` since the trained export.
+        empty_history_answer: `retrieval` only: what a request without a
+            known history item gets, "popularity" or "model" (the served
+            `model.empty_history_answer`); None for the other models and
+            for exports written before it.
 
     Example:
         info = ExportInfo.read("exports/retrieval/1")
@@ -49,6 +53,7 @@ class ExportInfo:
     user_feature_values: Dict[str, List[str]]
     num_items: int
     added_items: int = 0
+    empty_history_answer: Optional[str] = None
 
     @staticmethod
     def path(saved_model_dir: str) -> str:

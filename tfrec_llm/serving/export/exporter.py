@@ -241,6 +241,7 @@ def export_info(trained: TrainedModel, model_dir: str, model_name: str, max_k: i
         scenario_values=assets.scenario_values.tolist(),
         user_feature_values={k: v.tolist() for k, v in assets.user_feature_values.items()},
         num_items=num_items,
+        empty_history_answer=trained.config.model.served_empty_history_answer if model_name == RETRIEVAL else None,
     )
 
 
