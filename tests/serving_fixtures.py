@@ -72,11 +72,11 @@ def train_topic_model(model_dir: str, overrides: dict = None) -> str:
 
 def with_empty_history_answer(scores: np.ndarray, histories, trained) -> np.ndarray:
     """`scores` [B, N] as `retrieval` answers them: rows whose last MAX_HISTORY ids hold no catalog item
-    get the popularity prior when the model's served empty-history answer is "popularity" (the default's)."""
+    get the popularity prior when the model's `empty_history_answer` is "popularity" (the default)."""
     from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX  # pylint: disable=import-outside-toplevel
     from tfrec_llm.serving.catalog.item_popularity import popularity_prior  # pylint: disable=import-outside-toplevel
 
-    if trained.config.model.served_empty_history_answer != "popularity":
+    if trained.config.model.empty_history_answer != "popularity":
         return scores
     scores = np.array(scores, np.float32)
     catalog = set(trained.assets.item_ids.tolist())

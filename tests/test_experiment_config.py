@@ -128,20 +128,6 @@ def test_a_config_must_be_an_object():
 
 
 @pytest.mark.parametrize(
-    "answer, trained_answer, served",
-    [
-        ("auto", False, "popularity"),
-        ("auto", True, "model"),
-        ("model", False, "model"),
-        ("popularity", True, "popularity"),
-    ],
-)
-def test_the_auto_empty_history_answer_serves_the_tower_only_where_it_is_trained(answer, trained_answer, served):
-    values = {"model": {"empty_history_answer": answer, "empty_history_targets": trained_answer}}
-    assert ExperimentConfig.from_dict(values).model.served_empty_history_answer == served
-
-
-@pytest.mark.parametrize(
     "values, message",
     [
         ({"text": {"mode": "bert"}}, r"text\.mode must be one of \['frozen', 'finetune', 'lora'\], got 'bert'"),
@@ -162,7 +148,7 @@ def test_the_auto_empty_history_answer_serves_the_tower_only_where_it_is_trained
         ),
         (
             {"model": {"empty_history_answer": "mean"}},
-            r"model\.empty_history_answer must be one of \['auto', 'model', 'popularity'\], got 'mean'",
+            r"model\.empty_history_answer must be one of \['model', 'popularity'\], got 'mean'",
         ),
         ({"model": {"id_init": "pca"}}, r"model\.id_init must be one of \['auto', 'random', 'text'\], got 'pca'"),
         ({"model": {"id_init": "text", "use_text": False}}, r"model\.id_init \"text\" needs model\.use_text"),

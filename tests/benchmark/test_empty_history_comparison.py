@@ -32,8 +32,8 @@ def test_the_default_answer_reproduces_what_train_wrote_and_the_config_is_restor
     trained = TrainedModel.load(directory)
     experiment = prepare_experiment_data(trained.config, make_tiny_world())
     comparison = compare_empty_history_answers(trained, experiment)
-    assert trained.config.model.served_empty_history_answer == "popularity"  # the default ("auto", untrained tower)
-    assert trained.model.config.empty_history_answer == "auto"  # restored after the comparison
+    assert trained.config.model.empty_history_answer == "popularity"  # the default
+    assert trained.model.config.empty_history_answer == "popularity"  # restored after the comparison
     assert comparison["answers"]["popularity"]["all"]["overall"] == metrics["overall"]
     # Leave-last-out: every test user has a history, so the answers agree.
     assert comparison["without_history"] == 0

@@ -11,7 +11,7 @@ changes; the weights are the same.
 import dataclasses
 from typing import Optional
 
-from tfrec_llm.config.model_config import SERVED_EMPTY_HISTORY_ANSWERS
+from tfrec_llm.config.model_config import EMPTY_HISTORY_ANSWERS
 from tfrec_llm.training.model_evaluation import NO_HISTORY_STRATUM, evaluate_on_test
 from tfrec_llm.training.trained_model import TrainedModel
 
@@ -33,7 +33,7 @@ def compare_empty_history_answers(trained: TrainedModel, experiment, examples=No
     chosen = trained.model.config
     answers = {}
     try:
-        for answer in SERVED_EMPTY_HISTORY_ANSWERS:
+        for answer in EMPTY_HISTORY_ANSWERS:
             trained.model.config = dataclasses.replace(chosen, empty_history_answer=answer)
             report = evaluate_on_test(trained.model, trained.assets, experiment, trained.config.train, examples)
             answers[answer] = {"all": report, "without_history": report["strata"].get(NO_HISTORY_STRATUM)}

@@ -14,8 +14,7 @@ FUSIONS = ("sum", "gate", "paths")
 SCENARIO_HEADS = ("none", "star")
 ID_INITS = ("auto", "random", "text")
 COLD_ITEM_IDS = ("none", "from_text")
-SERVED_EMPTY_HISTORY_ANSWERS = ("model", "popularity")
-EMPTY_HISTORY_ANSWERS = ("auto",) + SERVED_EMPTY_HISTORY_ANSWERS
+EMPTY_HISTORY_ANSWERS = ("model", "popularity")
 
 
 @dataclasses.dataclass
@@ -74,17 +73,19 @@ class ModelConfig:
         empty_history_answer: what a request whose history holds no known
             catalog item (a new user; only unknown ids) is answered with:
             "model" (the user tower's vector for an empty history, scored
-            like any other), "popularity" (a score rule: the items'
-            popularity prior, `log(1 + training count)`, ranks them; items
-            added later with add-items have count 0) or "auto" (the
-            default): "model" where that answer is trained
-            (empty_history_targets), else "popularity". It applies where
-            the answer is a list: the `retrieval` export (all its
-            signatures), `recommend` and the evaluator (metrics.json),
-            never to the embeddings of `user_encoder`. ml-100k time_cut,
-            new users' first events, seeds 0/1/2: untrained tower
-            0.0052/0.2969/0.0000, trained (empty_history_targets) about
-            0.50, popularity 0.1823 (README, "Cold users").
+            like any other) or "popularity" (the default; a score rule:
+            the items' popularity prior, `log(1 + training count)`, ranks
+            them; items added later with add-items have count 0). It
+            applies where the answer is a list: the `retrieval` export
+            (all its signatures), `recommend` and the evaluator
+            (metrics.json), never to the embeddings of `user_encoder`.
+            Time_cut, new users' first events, Recall@10 of the tower's
+            answer vs popularity: ml-100k untrained 0.0052/0.2969/0.0000
+            (seeds 0/1/2) vs 0.1823, trained with empty_history_targets
+            about 0.51 vs 0.1823; ml-latest-small untrained 0.0114,
+            trained 0.1023 vs 0.4773 (README, "Cold users"): which wins
+            depends on the data, so "model" is a choice to measure
+            (`benchmarks/bench_empty_history.py`).
         negatives: "full_catalog" (softmax over every item seen in
             training), "in_batch" (the other targets of the batch, TFRS
             `Retrieval`; logQ-corrected with `logq_correction`) or "auto":
@@ -183,7 +184,7 @@ class ModelConfig:
     attention_feed_forward_multiplier: int = 1
     training_targets: str = "every_position"
     empty_history_targets: bool = False
-    empty_history_answer: str = "auto"
+    empty_history_answer: str = "popularity"
     negatives: str = "auto"
     dropout: float = 0.1
     context_dropout: float = 0.1
@@ -197,13 +198,6 @@ class ModelConfig:
     id_init_scale: float = 8.0
     cold_item_ids: str = "none"
     cold_item_ids_l2: float = 0.3
-
-    @property
-    def served_empty_history_answer(self) -> str:
-        """`empty_history_answer` with "auto" resolved: "model" or "popularity"."""
-        if self.empty_history_answer != "auto":
-            return self.empty_history_answer
-        return "model" if self.empty_history_targets else "popularity"
 
     def validate(self):
         check_positive("model.embedding_dim", self.embedding_dim)

@@ -13,10 +13,9 @@ most K = min(max_k, catalog size) items can be returned (K is fixed at export).
 History ids the model does not know (not in the served catalog: a typo, an
 item of another data set) are dropped before the request, with a warning
 naming them; a history of unknown ids only gets the no-history answer:
-the most popular items (`model.empty_history_answer` "popularity"; "auto",
-the default, unless the model trained that answer), or with "model" the
-items the user tower rates highest for an empty history (the README's
-cold-user section measures both). The TF
+the most popular items (`model.empty_history_answer` "popularity", the
+default), or with "model" the items the user tower rates highest for an
+empty history (the README's cold-user section measures both). The TF
 Serving signature itself reads an unknown id as the unknown item; under
 "popularity" a request of unknown ids only is ranked by popularity too.
 """
@@ -118,8 +117,8 @@ class SavedModelRecommender:
             else:
                 logger.warning(
                     "No history id is known to the model (%s): this is the no-history answer, "
-                    "the same as for an empty history (popularity, or the user tower's answer where "
-                    "model.empty_history_answer serves it).",
+                    "the same as for an empty history (popularity, or the user tower's answer with "
+                    "model.empty_history_answer 'model').",
                     listed,
                 )
         return known

@@ -8,12 +8,12 @@ O(items)); user embeddings read history items from that table. Reports:
   of ALL examples: a re-scoring, not a stratum of the examples);
 - TFRS `FactorizedTopK` top-K accuracy on the same examples (seen items are
   not excluded there, as in TFRS).
-With `model.empty_history_answer` serving "popularity", examples whose (cut)
+With `model.empty_history_answer` "popularity", examples whose (cut)
 history holds no known item are ranked by popularity, as the `retrieval`
 export answers them (`evaluation/empty_history_answer.py`). Such examples
 (full histories) are counted and scored as the stratum "no_history" when
 there are any (under time_cut: new users' first events), and the report's
-"empty_history_answer" names the answer served ("model", "popularity";
+"empty_history_answer" names the answer ("model", "popularity";
 None for a baseline without a model config).
 """
 
@@ -171,8 +171,8 @@ def has_known_items(history: np.ndarray) -> np.ndarray:
 
 
 def empty_history_answer(model):
-    """The model's served empty-history answer ("auto" resolved), or None for a baseline (no model config)."""
-    return getattr(getattr(model, "config", None), "served_empty_history_answer", None)
+    """The model's `model.empty_history_answer`, or None for a baseline (no model config: its own answer)."""
+    return getattr(getattr(model, "config", None), "empty_history_answer", None)
 
 
 def empty_history_scores(model, assets):

@@ -23,10 +23,11 @@ WITH_HISTORY = [["m0", "m4", "m8"]]
 
 @pytest.fixture(scope="module")
 def model_answer(tmp_path_factory):
-    """A topic model whose empty-history answer is trained, so "auto" serves it; its retrieval export."""
+    """A topic model that trains and serves its tower's empty-history answer; its retrieval export."""
     root = tmp_path_factory.mktemp("model_answer")
     model_dir = train_topic_model(
-        str(root / "model"), {"model": {"empty_history_targets": True}, "train": {"epochs": 1}}
+        str(root / "model"),
+        {"model": {"empty_history_targets": True, "empty_history_answer": "model"}, "train": {"epochs": 1}},
     )
     export_dir = str(root / "export")
     export_models(model_dir, export_dir, max_k=MAX_K, validate=False, model_names=["retrieval"])
@@ -51,7 +52,7 @@ def popular_first(trained, k=MAX_K):
 
 
 def test_requests_without_a_known_history_item_get_the_popular_items(trained, export_dir):
-    assert trained.config.model.served_empty_history_answer == "popularity"  # "auto", the tower's answer untrained
+    assert trained.config.model.empty_history_answer == "popularity"  # the default
     assert ExportInfo.read(os.path.join(export_dir, "retrieval", "1")).empty_history_answer == "popularity"
     assert ExportInfo.read(os.path.join(export_dir, "ranking", "1")).empty_history_answer is None
     retrieval = load_saved_model(os.path.join(export_dir, "retrieval", "1"))

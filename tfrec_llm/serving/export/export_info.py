@@ -33,8 +33,8 @@ class ExportInfo:
         num_items: catalog size of this version.
         added_items: items added by `add_items` since the trained export.
         empty_history_answer: `retrieval` only: what a request without a
-            known history item gets, "popularity" or "model" (the served
-            `model.empty_history_answer`); None for the other models and
+            known history item gets, "popularity" or "model"
+            (`model.empty_history_answer`); None for the other models and
             for exports written before it.
 
     Example:

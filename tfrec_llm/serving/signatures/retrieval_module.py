@@ -14,7 +14,7 @@ Per-item tailness is a variable of the module: 1 for the evaluator's tail
 (items outside the head holding 80% of training interactions, and items
 added later with add-items), 0 for the head.
 
-With `empty_history_scores` (served `model.empty_history_answer` "popularity":
+With `empty_history_scores` (`model.empty_history_answer` "popularity":
 the items' popularity prior), a request whose history holds no known
 catalog item (empty, padding or unknown ids only, among the `max_history`
 the user tower reads) is ranked by those scores instead of its user
