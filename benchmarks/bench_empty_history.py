@@ -3,10 +3,11 @@
 Usage:
     python benchmarks/bench_empty_history.py --model-dir runs/ml-100k-time-cut [--data /work/shared/data/ml-100k]
 
-Evaluates the trained model on its own test examples under each answer
-(the same weights; `tfrec_llm.benchmark.empty_history_comparison`) and
-prints a markdown table: the examples without a known history item alone,
-and the whole test set with its new-user and item strata.
+Evaluates the trained model on its own validation and test examples under
+each answer (the same weights; `tfrec_llm.benchmark.empty_history_comparison`)
+and prints a markdown table for each: the examples without a known history
+item alone, and the whole set with its new-user and item strata; then the
+answer the model serves (chosen on the validation table by default).
 """
 
 import argparse
@@ -27,8 +28,18 @@ def main() -> None:
     trained = TrainedModel.load(args.model_dir)
     if args.data:
         trained.config = trained.config.updated({"data": {"source": args.data}})
-    comparison = compare_empty_history_answers(trained, prepare_experiment_data(trained.config))
+    experiment = prepare_experiment_data(trained.config)
+    validation = experiment.validation_examples()
+    if len(validation):  # what model.empty_history_answer "validation" chooses from
+        print(
+            format_comparison(
+                compare_empty_history_answers(trained, experiment, validation), trained.config.data.source, "validation"
+            )
+        )
+        print()
+    comparison = compare_empty_history_answers(trained, experiment)
     print(format_comparison(comparison, trained.config.data.source))
+    print(f"served: {trained.config.model.served_empty_history_answer} (config.json model.empty_history_answer)")
     print(f"wall time: {time.perf_counter() - start:.1f} s")
 
 

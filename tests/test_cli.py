@@ -35,6 +35,34 @@ def test_train_ends_by_saying_which_text_encoder_the_run_used(source, pretrained
     assert line in capsys.readouterr().out.splitlines()
 
 
+@pytest.mark.parametrize(
+    "answer, choice, line",
+    [
+        (
+            "model",
+            {"answer": "model", "examples": 61, "recall@10": {"model": 0.5410, "popularity": 0.1803}, "reason": ""},
+            "requests without history: the user tower (chosen on validation: Recall@10 tower 0.5410 vs popularity "
+            "0.1803 on 61 examples without history)",
+        ),
+        (
+            "popularity",
+            {"answer": "popularity", "examples": 0, "recall@10": {}, "reason": "0 validation examples without history"},
+            "requests without history: popularity (chosen on validation: 0 validation examples without history)",
+        ),
+        ("popularity", None, "requests without history: popularity (set by model.empty_history_answer)"),
+    ],
+)
+def test_train_says_how_requests_without_history_are_answered_and_why(
+    answer, choice, line, tmp_path, monkeypatch, capsys
+):
+    from tfrec_llm.training import trainer  # pylint: disable=import-outside-toplevel
+
+    metrics = dict(_metrics("fallback", False), empty_history_answer=answer, empty_history_choice=choice)
+    monkeypatch.setattr(trainer, "train", lambda config, output_dir: metrics)
+    assert cli.main(["train", "--data", "builtin", "--output-dir", str(tmp_path)]) == 0
+    assert line in capsys.readouterr().out.splitlines()
+
+
 def test_a_multi_worker_non_chief_says_the_chief_writes_and_exports_nothing(tmp_path, monkeypatch, capsys):
     from tfrec_llm.training import trainer  # pylint: disable=import-outside-toplevel
 

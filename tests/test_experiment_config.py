@@ -148,7 +148,7 @@ def test_a_config_must_be_an_object():
         ),
         (
             {"model": {"empty_history_answer": "mean"}},
-            r"model\.empty_history_answer must be one of \['model', 'popularity'\], got 'mean'",
+            r"model\.empty_history_answer must be one of \['model', 'popularity', 'validation'\], got 'mean'",
         ),
         ({"model": {"id_init": "pca"}}, r"model\.id_init must be one of \['auto', 'random', 'text'\], got 'pca'"),
         ({"model": {"id_init": "text", "use_text": False}}, r"model\.id_init \"text\" needs model\.use_text"),

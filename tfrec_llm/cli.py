@@ -229,7 +229,23 @@ def format_metrics(metrics: dict) -> str:
         lines.append(
             "lists: " + ", ".join(f"{k}={'-' if v is None else round(v, 4)}" for k, v in metrics["lists"].items())
         )
+    if metrics.get("empty_history_answer"):
+        lines.append(empty_history_line(metrics["empty_history_answer"], metrics.get("empty_history_choice")))
     return "\n".join(lines)
+
+
+def empty_history_line(answer: str, choice: dict = None) -> str:
+    """How requests without history are answered, and the validation evidence when `train` chose it."""
+    line = f"requests without history: {'the user tower' if answer == 'model' else 'popularity'}"
+    if not choice:
+        return line + " (set by model.empty_history_answer)"
+    scores = choice["recall@10"]
+    if not scores:
+        return line + f" (chosen on validation: {choice['reason']})"
+    return line + (
+        f" (chosen on validation: Recall@10 tower {scores['model']:.4f} vs popularity {scores['popularity']:.4f} "
+        f"on {choice['examples']} examples without history)"
+    )
 
 
 def _cell(value) -> str:

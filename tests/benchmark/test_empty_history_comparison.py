@@ -62,3 +62,6 @@ def test_the_table_has_one_row_per_answer(compared):
     assert len(rows) == 2 and all(row.count("|") == 9 for row in rows)
     popular = comparison["answers"]["popularity"]["without_history"]["recall@10"]
     assert f"| popularity | {popular:.4f} |" in table
+    assert format_comparison(comparison, "tiny", "validation").startswith(
+        f"tiny: {comparison['without_history']:,} of {comparison['examples']:,} validation examples"
+    )

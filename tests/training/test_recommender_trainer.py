@@ -47,7 +47,10 @@ def test_train_writes_a_complete_model_directory(trained_model_dir):
     with open(os.path.join(directory, "metrics.json"), encoding="utf-8") as f:
         assert json.load(f) == json.loads(json.dumps(metrics))
     config = ExperimentConfig.from_json_file(os.path.join(directory, "config.json"))
-    assert config == make_tiny_config(train={"epochs": TRAINED_MODEL_EPOCHS})
+    # The config as given, the empty-history answer resolved ("validation" -> the answer kept).
+    given = make_tiny_config(train={"epochs": TRAINED_MODEL_EPOCHS})
+    assert given.model.empty_history_answer == "validation"
+    assert config == given.updated({"model": {"empty_history_answer": "popularity"}})
     # A finished run leaves no backup behind: rerunning must not "resume" a finished run.
     assert tf.train.latest_checkpoint(os.path.join(directory, "backup", "chief")) is None
     training = metrics["training"]

@@ -5,13 +5,15 @@ test examples twice, as `train` writes metrics.json, under
 `model.empty_history_answer` "model" and "popularity", overall and on the
 examples whose history holds no known item (under time_cut: new users'
 first events: the report's "no_history" stratum). Only the answer
-changes; the weights are the same.
+changes; the weights are the same. On the validation examples it shows
+what `model.empty_history_answer` "validation" chose from
+(`training/empty_history_choice.py`).
 """
 
 import dataclasses
 from typing import Optional
 
-from tfrec_llm.config.model_config import EMPTY_HISTORY_ANSWERS
+from tfrec_llm.config.model_config import SERVED_EMPTY_HISTORY_ANSWERS
 from tfrec_llm.training.model_evaluation import NO_HISTORY_STRATUM, evaluate_on_test
 from tfrec_llm.training.trained_model import TrainedModel
 
@@ -33,7 +35,7 @@ def compare_empty_history_answers(trained: TrainedModel, experiment, examples=No
     chosen = trained.model.config
     answers = {}
     try:
-        for answer in EMPTY_HISTORY_ANSWERS:
+        for answer in SERVED_EMPTY_HISTORY_ANSWERS:
             trained.model.config = dataclasses.replace(chosen, empty_history_answer=answer)
             report = evaluate_on_test(trained.model, trained.assets, experiment, trained.config.train, examples)
             answers[answer] = {"all": report, "without_history": report["strata"].get(NO_HISTORY_STRATUM)}
@@ -43,10 +45,10 @@ def compare_empty_history_answers(trained: TrainedModel, experiment, examples=No
     return {"examples": len(examples), "without_history": without, "answers": answers}
 
 
-def format_comparison(comparison: dict, source: Optional[str] = None) -> str:
-    """A markdown table: one row per answer."""
+def format_comparison(comparison: dict, source: Optional[str] = None, part: str = "test") -> str:
+    """A markdown table: one row per answer; `part` names the examples ("test", "validation")."""
     lines = [
-        f"{source or 'model'}: {comparison['without_history']:,} of {comparison['examples']:,} test examples "
+        f"{source or 'model'}: {comparison['without_history']:,} of {comparison['examples']:,} {part} examples "
         "have no known history item",
         "",
         "| answer | without history R@10 | R@50 | overall R@10 | overall NDCG@10 | new users R@10 | cold R@50 "

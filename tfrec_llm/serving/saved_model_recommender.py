@@ -13,9 +13,10 @@ most K = min(max_k, catalog size) items can be returned (K is fixed at export).
 History ids the model does not know (not in the served catalog: a typo, an
 item of another data set) are dropped before the request, with a warning
 naming them; a history of unknown ids only gets the no-history answer:
-the most popular items (`model.empty_history_answer` "popularity", the
-default), or with "model" the items the user tower rates highest for an
-empty history (the README's cold-user section measures both). The TF
+the most popular items (`model.empty_history_answer` "popularity"), or
+with "model" the items the user tower rates highest for an empty history;
+the default "validation" is whichever of the two `train` measured better
+on validation (export_info.json names it; the README's cold-user section). The TF
 Serving signature itself reads an unknown id as the unknown item; under
 "popularity" a request of unknown ids only is ranked by popularity too.
 """
@@ -117,8 +118,8 @@ class SavedModelRecommender:
             else:
                 logger.warning(
                     "No history id is known to the model (%s): this is the no-history answer, "
-                    "the same as for an empty history (popularity, or the user tower's answer with "
-                    "model.empty_history_answer 'model').",
+                    "the same as for an empty history (popularity, or the user tower's answer: export_info.json's "
+                    "empty_history_answer).",
                     listed,
                 )
         return known

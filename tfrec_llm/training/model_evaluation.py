@@ -13,7 +13,7 @@ history holds no known item are ranked by popularity, as the `retrieval`
 export answers them (`evaluation/empty_history_answer.py`). Such examples
 (full histories) are counted and scored as the stratum "no_history" when
 there are any (under time_cut: new users' first events), and the report's
-"empty_history_answer" names the answer ("model", "popularity";
+"empty_history_answer" names the answer served ("model", "popularity";
 None for a baseline without a model config).
 """
 
@@ -171,8 +171,9 @@ def has_known_items(history: np.ndarray) -> np.ndarray:
 
 
 def empty_history_answer(model):
-    """The model's `model.empty_history_answer`, or None for a baseline (no model config: its own answer)."""
-    return getattr(getattr(model, "config", None), "empty_history_answer", None)
+    """The answer the model serves ("model", "popularity"), or None for a baseline (no model config: its own)."""
+    config = getattr(model, "config", None)
+    return None if config is None else config.served_empty_history_answer
 
 
 def empty_history_scores(model, assets):

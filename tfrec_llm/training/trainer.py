@@ -2,7 +2,9 @@
 
 Writes into `output_dir`:
 - `config.json` (the ExperimentConfig, written once the data and the text
-  encoder are ready: a run failing on bad data or a bad encoder leaves none),
+  encoder are ready: a run failing on bad data or a bad encoder leaves none;
+  rewritten after training with `model.empty_history_answer` "validation"
+  replaced by the answer chosen, `empty_history_choice.py`),
   `assets.npz`, `text_encoder/` (KerasHub preset), `checkpoint/` (final
   weights), `metrics.json`;
 - `backup/`: Keras `BackupAndRestore` state while training runs: running
@@ -17,6 +19,7 @@ workers share: Keras restores every worker from the chief's backup.
 """
 
 import csv
+import dataclasses
 import hashlib
 import json
 import logging
@@ -42,6 +45,7 @@ from tfrec_llm.training.model_building import (
     mixed_precision_policy,
     save_weights,
 )
+from tfrec_llm.training.empty_history_choice import choose_empty_history_answer
 from tfrec_llm.training.model_evaluation import evaluate_on_test
 from tfrec_llm.training.model_building import fit_cold_item_ids, hashed_tables
 from tfrec_llm.training.resumable_fit import backup_dir_of, resumable_fit
@@ -229,6 +233,15 @@ def _train_writing(config: ExperimentConfig, experiment: ExperimentData, strateg
     timings["train_seconds"] = time.time() - started
     best_epoch = stopper.restore_best(model) if stopper is not None else None
     fit_cold_item_ids(model, config)
+    empty_history_choice = None
+    if config.model.empty_history_answer == "validation":
+        empty_history_choice = choose_empty_history_answer(
+            model, assets, experiment.validation_examples(), experiment.split.excludes_seen_items
+        )
+        logger.info("Empty-history answer: %s (%s)", empty_history_choice["answer"], empty_history_choice["reason"])
+        config = config.updated({"model": {"empty_history_answer": empty_history_choice["answer"]}})
+        model.config = dataclasses.replace(model.config, empty_history_answer=empty_history_choice["answer"])
+        write_config(config, writes_to)
 
     save_weights(model, writes_to)
     assets.save(writes_to)
@@ -237,6 +250,7 @@ def _train_writing(config: ExperimentConfig, experiment: ExperimentData, strateg
     started = time.time()
     metrics = evaluate_on_test(model, assets, experiment, train_config)
     timings["eval_seconds"] = time.time() - started
+    metrics["empty_history_choice"] = empty_history_choice  # None when the config named the answer
     metrics["training"] = {
         "loss": epoch_losses(log_path),
         "chief": chief,  # False: a multi-worker non-chief, whose artifacts went to a deleted temporary directory

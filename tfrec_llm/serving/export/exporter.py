@@ -188,7 +188,7 @@ def build_export_modules(
 
 def empty_history_scores(trained: TrainedModel) -> Optional[np.ndarray]:
     """`retrieval`'s answer to a request without history: the popularity prior, or None (the user tower's)."""
-    if trained.config.model.empty_history_answer != "popularity":
+    if trained.config.model.served_empty_history_answer != "popularity":
         return None
     return popularity_prior(trained.assets.item_popularity[FIRST_ITEM_INDEX:])
 
@@ -241,7 +241,7 @@ def export_info(trained: TrainedModel, model_dir: str, model_name: str, max_k: i
         scenario_values=assets.scenario_values.tolist(),
         user_feature_values={k: v.tolist() for k, v in assets.user_feature_values.items()},
         num_items=num_items,
-        empty_history_answer=trained.config.model.empty_history_answer if model_name == RETRIEVAL else None,
+        empty_history_answer=trained.config.model.served_empty_history_answer if model_name == RETRIEVAL else None,
     )
 
 
