@@ -10,11 +10,10 @@ what `model.empty_history_answer` "validation" chose from
 (`training/empty_history_choice.py`).
 """
 
-import dataclasses
 from typing import Optional
 
 from tfrec_llm.config.model_config import SERVED_EMPTY_HISTORY_ANSWERS
-from tfrec_llm.training.model_evaluation import NO_HISTORY_STRATUM, evaluate_on_test
+from tfrec_llm.training.model_evaluation import NO_HISTORY_STRATUM, answering_empty_histories_with, evaluate_on_test
 from tfrec_llm.training.trained_model import TrainedModel
 
 REPORTED = (("overall", "recall@10"), ("overall", "ndcg@10"), ("new_users", "recall@10"))
@@ -32,15 +31,11 @@ def compare_empty_history_answers(trained: TrainedModel, experiment, examples=No
         examples: test examples instead of the experiment's.
     """
     examples = experiment.test_examples if examples is None else examples
-    chosen = trained.model.config
     answers = {}
-    try:
-        for answer in SERVED_EMPTY_HISTORY_ANSWERS:
-            trained.model.config = dataclasses.replace(chosen, empty_history_answer=answer)
+    for answer in SERVED_EMPTY_HISTORY_ANSWERS:
+        with answering_empty_histories_with(trained.model, answer):
             report = evaluate_on_test(trained.model, trained.assets, experiment, trained.config.train, examples)
-            answers[answer] = {"all": report, "without_history": report["strata"].get(NO_HISTORY_STRATUM)}
-    finally:
-        trained.model.config = chosen
+        answers[answer] = {"all": report, "without_history": report["strata"].get(NO_HISTORY_STRATUM)}
     without = (answers["model"]["without_history"] or {"n": 0})["n"]
     return {"examples": len(examples), "without_history": without, "answers": answers}
 

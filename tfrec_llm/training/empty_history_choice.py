@@ -22,13 +22,11 @@ model answers one way; export and evaluation read it there) and the
 evidence into metrics.json["empty_history_choice"].
 """
 
-import dataclasses
-
 import numpy as np
 
 from tfrec_llm.config.model_config import SERVED_EMPTY_HISTORY_ANSWERS
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
-from tfrec_llm.training.model_evaluation import evaluate_model, has_known_items
+from tfrec_llm.training.model_evaluation import answering_empty_histories_with, evaluate_model, has_known_items
 
 MIN_EXAMPLES = 20
 SAFE_ANSWER = "popularity"
@@ -59,14 +57,10 @@ def choose_empty_history_answer(model, assets, examples, exclude_seen: bool, min
         choice["reason"] = f"{len(rows)} validation examples without history, fewer than {min_examples}"
         return choice
     without_history = examples.subset(rows)
-    chosen = model.config
-    try:
-        for answer in SERVED_EMPTY_HISTORY_ANSWERS:
-            model.config = dataclasses.replace(chosen, empty_history_answer=answer)
+    for answer in SERVED_EMPTY_HISTORY_ANSWERS:
+        with answering_empty_histories_with(model, answer):
             report = evaluate_model(model, assets, without_history, exclude_seen)
-            choice[METRIC][answer] = float(report["overall"][METRIC])
-    finally:
-        model.config = chosen
+        choice[METRIC][answer] = float(report["overall"][METRIC])
     scores = choice[METRIC]
     if scores["model"] > scores[SAFE_ANSWER]:
         choice["answer"] = "model"

@@ -17,6 +17,9 @@ there are any (under time_cut: new users' first events), and the report's
 None for a baseline without a model config).
 """
 
+import contextlib
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
@@ -174,6 +177,17 @@ def empty_history_answer(model):
     """The answer the model serves ("model", "popularity"), or None for a baseline (no model config: its own)."""
     config = getattr(model, "config", None)
     return None if config is None else config.served_empty_history_answer
+
+
+@contextlib.contextmanager
+def answering_empty_histories_with(model, answer: str):
+    """Within the block the model answers empty histories with `answer`; its config is restored after."""
+    chosen = model.config
+    model.config = dataclasses.replace(chosen, empty_history_answer=answer)
+    try:
+        yield model
+    finally:
+        model.config = chosen
 
 
 def empty_history_scores(model, assets):
