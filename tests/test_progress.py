@@ -4,6 +4,7 @@ import io
 import logging
 import os
 import pty
+import select
 import sys
 
 import pytest
@@ -62,6 +63,17 @@ def test_on_a_terminal_the_bar_is_redrawn_as_work_gets_done_and_nothing_is_logge
     assert caplog.records == []
 
 
+def _read_everything_written(fd, quiet_seconds=0.5):
+    """All bytes waiting on `fd`: one `os.read` of a pseudo-terminal may return only the first chunk."""
+    chunks = []
+    while select.select([fd], [], [], quiet_seconds)[0]:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def test_the_bar_is_drawn_on_a_real_terminal_that_reports_no_size(monkeypatch):
     """A fresh pseudo-terminal says 0 x 0 (as under `script` or some CI runners); tqdm drew nothing there."""
     leader, follower = pty.openpty()
@@ -71,7 +83,7 @@ def test_the_bar_is_drawn_on_a_real_terminal_that_reports_no_size(monkeypatch):
         monkeypatch.setattr(sys, "stderr", terminal)
         _run_phase(None, [1, 1, 1])
         terminal.flush()
-        drawn = os.read(leader, 65536).decode("utf-8", errors="replace")
+        drawn = _read_everything_written(leader).decode("utf-8", errors="replace")
     finally:
         terminal.close()
         os.close(leader)
