@@ -152,6 +152,11 @@ def test_a_config_must_be_an_object():
         ),
         ({"model": {"id_init": "pca"}}, r"model\.id_init must be one of \['auto', 'random', 'text'\], got 'pca'"),
         ({"model": {"id_init": "text", "use_text": False}}, r"model\.id_init \"text\" needs model\.use_text"),
+        (
+            {"model": {"id_text_prior_weight": 0.5, "use_text": False}},
+            r"model\.id_text_prior_weight > 0 needs model\.use_text and model\.use_item_ids",
+        ),
+        ({"model": {"id_text_prior_weight": -1.0}}, r"model\.id_text_prior_weight must be >= 0"),
         ({"train": {"epochs": 0}}, r"train\.epochs must be > 0, got 0"),
         ({"train": {"strategy": "gpu"}}, r"train\.strategy must be one of"),
         ({"train": {"checkpoint_every_steps": -1}}, r"train\.checkpoint_every_steps and train\.eval_max_examples"),

@@ -395,6 +395,13 @@ def test_text_initialised_ids_stay_with_the_models_that_read_text():
     assert {configs[name].model.id_init for name in (*ID_ONLY_PEERS, TEXT_ONLY)} == {"random"}
 
 
+def test_the_id_text_prior_stays_with_the_full_model():
+    # It needs ids and text: the id-only peers and text_only would be refused (and must not read text).
+    configs = model_configs(benchmark_config().updated({"model": {"id_text_prior_weight": 0.3}}))
+    assert configs[FULL].model.id_text_prior_weight == 0.3
+    assert {configs[name].model.id_text_prior_weight for name in (*ID_ONLY_PEERS, TEXT_ONLY)} == {0.0}
+
+
 def test_peer_config_sets_the_id_only_peers_only_and_cannot_give_them_text():
     config = benchmark_config()
     configs = model_configs(config, {"model": {"embedding_dim": 16, "lstm_units": 24, "use_text": True}})

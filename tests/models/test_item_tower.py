@@ -204,3 +204,57 @@ def test_training_on_the_text_geometry_loss_brings_projected_cosines_to_bert_cos
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         losses.append(float(loss))
     assert losses[0] > 0.05 and losses[-1] < 0.1 * losses[0]
+
+
+def _prior_gaps(tower, items):
+    """1 - cosine between each item's id row and the prior map of its unit text vector, by hand."""
+    rows = tower.id_embedding.embeddings.numpy()[ID_SLOTS[items]].astype(np.float64)
+    text = TEXT_FEATURES[items] / np.linalg.norm(TEXT_FEATURES[items], axis=1, keepdims=True)
+    predicted = text @ tower.id_prior_map.kernel.numpy().astype(np.float64)
+    unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)  # noqa: E731
+    return 1.0 - np.sum(unit(rows) * unit(predicted), axis=1)
+
+
+def test_id_text_prior_loss_is_the_mean_gap_over_items_with_an_id_row():
+    tower = _frozen_tower(id_text_prior=True)
+    tower.id_text_prior_loss(tf.constant([2]))  # builds the map
+    gaps = _prior_gaps(tower, [2, 3])
+    assert gaps.std() > 1e-3  # the two items differ, so the mean below tells them apart
+    # Every item index: only items 2 and 3 have rows (pad, unknown and the cold items weigh 0).
+    np.testing.assert_allclose(tower.id_text_prior_loss().numpy(), gaps.mean(), rtol=1e-5)
+    # Given items: repeats count again, items without a row weigh 0.
+    expected = (2 * gaps[0] + gaps[1]) / 3
+    np.testing.assert_allclose(tower.id_text_prior_loss(tf.constant([2, 2, 3, 4])).numpy(), expected, rtol=1e-5)
+    assert tower.id_text_prior_loss(tf.constant([4, 5])).numpy() == 0.0
+
+
+def test_training_on_the_id_text_prior_moves_both_the_id_rows_and_the_map_until_rows_follow_their_text():
+    tf_keras.utils.set_random_seed(4)
+    tower = _frozen_tower(id_text_prior=True)
+    tower.id_text_prior_loss()
+    rows_before = tower.id_embedding.embeddings.numpy().copy()
+    map_before = tower.id_prior_map.kernel.numpy().copy()
+    optimizer = tf_keras.optimizers.Adam(0.05)
+    variables = [tower.id_embedding.embeddings, tower.id_prior_map.kernel]
+    losses = []
+    for _ in range(60):
+        with tf.GradientTape() as tape:
+            loss = tower.id_text_prior_loss()
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        losses.append(float(loss))
+    assert losses[0] > 0.3 and losses[-1] < 0.01
+    assert not np.allclose(tower.id_embedding.embeddings.numpy()[2:4], rows_before[2:4])
+    assert not np.allclose(tower.id_prior_map.kernel.numpy(), map_before)
+
+
+def test_the_id_text_prior_needs_ids_and_frozen_text():
+    with pytest.raises(ValueError, match="id_text_prior needs use_text and use_item_ids with frozen text_features"):
+        _frozen_tower(id_text_prior=True, use_item_ids=False)
+    with pytest.raises(ValueError, match="id_text_prior needs use_text and use_item_ids with frozen text_features"):
+        _frozen_tower(id_text_prior=True, use_text=False, text_features=None)
+
+
+def test_config_round_trip_keeps_the_id_text_prior():
+    restored = run_config_round_trip(_frozen_tower(id_text_prior=True))
+    assert restored.id_text_prior
+    assert restored.id_text_prior_loss().shape == ()

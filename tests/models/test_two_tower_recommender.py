@@ -268,6 +268,24 @@ def test_task_losses_add_up(world):
     np.testing.assert_allclose(total, parts, rtol=1e-4)
 
 
+@pytest.mark.parametrize("negatives", ["full_catalog", "in_batch"])
+def test_the_id_text_prior_adds_its_weighted_loss_over_the_catalog_or_the_batch_targets(world, negatives):
+    assets, batch = world
+    model = _model(assets, id_text_prior_weight=0.5, negatives=negatives)
+    tower = model.item_tower
+    tower.id_text_prior_loss()  # builds the map
+    # The batch's targets get the rows their text predicts (gap 0); every other item keeps a random row.
+    targets = np.unique(batch["target"])
+    unit_text = tf.math.l2_normalize(tf.gather(tower.text_features, targets), axis=-1)
+    rows = tower.id_embedding.embeddings.numpy()
+    rows[tower.id_slots.numpy()[targets]] = tower.id_prior_map(unit_text).numpy()
+    tower.id_embedding.embeddings.assign(rows)
+    whole_catalog = tower.id_text_prior_loss().numpy()
+    assert whole_catalog > 0.1 and tower.id_text_prior_loss(tf.constant(targets)).numpy() < 1e-5
+    expected = 0.5 * whole_catalog if negatives == "full_catalog" else 0.0
+    np.testing.assert_allclose(model.compute_loss(batch).numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
 def test_catalog_table_path_gives_the_same_users_as_the_in_batch_path(world):
     """Evaluation reads history vectors from a catalog table; training embeds the batch's distinct items."""
     assets, batch = world

@@ -202,6 +202,19 @@ def test_random_ids_where_text_rows_do_not_apply_and_a_clear_error_where_asked_f
         build_model(make_tiny_config(model={"id_init": "text"}, text={"mode": "finetune"}), assets, make_tiny_encoder())
 
 
+def test_the_id_text_prior_is_built_only_when_weighted_and_refused_without_frozen_text(tmp_path):
+    _, assets = make_tiny_assets(make_tiny_config(), make_tiny_encoder(), tmp_path)
+    assert not hasattr(make_built_model(make_tiny_config(), assets).item_tower, "id_prior_map")
+    weighted = make_built_model(make_tiny_config(model={"id_text_prior_weight": 0.5}), assets)
+    assert weighted.item_tower.id_prior_map.kernel.trainable
+    assert any("id_prior_map" in variable.name for variable in weighted.trainable_variables)
+    finetuned = make_tiny_config(model={"id_text_prior_weight": 0.5}, text={"mode": "finetune"})
+    with pytest.raises(
+        ValueError, match='model.id_text_prior_weight reads the frozen BERT vectors: it needs text.mode "frozen"'
+    ):
+        build_model(finetuned, assets, make_tiny_encoder())
+
+
 @pytest.mark.parametrize("mode", ["frozen", "finetune"])
 def test_mixed_precision_towers_compute_in_float16_and_the_loss_in_float32(tmp_path, mode):
     config = make_tiny_config(train={"mixed_precision": True}, text={"mode": mode})

@@ -60,12 +60,20 @@ class IdOnlyPeer:
 
 ID_ONLY_PEERS: Dict[str, IdOnlyPeer] = {
     ID_ONLY: IdOnlyPeer(
-        {"model": {"use_text": False, "use_item_ids": True, "id_init": "random"}},
+        {"model": {"use_text": False, "use_item_ids": True, "id_init": "random", "id_text_prior_weight": 0.0}},
         "two towers, item-id embeddings only (model.use_text=false), the config's user tower",
         "GRU4Rec",
     ),
     "id_only_attention": IdOnlyPeer(
-        {"model": {"use_text": False, "use_item_ids": True, "user_tower": "attention", "id_init": "random"}},
+        {
+            "model": {
+                "use_text": False,
+                "use_item_ids": True,
+                "user_tower": "attention",
+                "id_init": "random",
+                "id_text_prior_weight": 0.0,
+            }
+        },
         "two towers, item-id embeddings only, causal self-attention user tower",
         "SASRec",
     ),
@@ -98,7 +106,9 @@ def model_configs(config: ExperimentConfig, peer_config: Optional[dict] = None) 
     for name, peer in ID_ONLY_PEERS.items():
         own = _section(peer_config.get(name, {}))
         configs[name] = config.updated(shared).updated(own).updated(peer.overrides)
-    configs[TEXT_ONLY] = config.updated({"model": {"use_text": True, "use_item_ids": False, "id_init": "random"}})
+    configs[TEXT_ONLY] = config.updated(
+        {"model": {"use_text": True, "use_item_ids": False, "id_init": "random", "id_text_prior_weight": 0.0}}
+    )
     configs[FULL] = config
     return configs
 

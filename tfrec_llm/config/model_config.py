@@ -139,6 +139,12 @@ class ModelConfig:
             projection's geometry close to BERT's (cosines between the batch's
             target items, projected vs raw), so a request embedded by the
             text path keeps its meaning; 0 switches it off.
+        id_text_prior_weight: weight of a regulariser that pulls each item's
+            id row towards a learned linear map of its frozen BERT vector
+            (mean 1 - cosine; every item under the full-catalog softmax,
+            the batch's targets with in-batch negatives), so rows the data
+            barely moves (rare items) stay where their text puts them;
+            needs ids and frozen text; 0 switches it off.
         scenario_heads: scenario-specific parts besides the scenario
             embedding: "none", or "star" (STAR, Sheng et al. 2021: the user
             tower's final layer has weights shared ⊙ per-scenario, the
@@ -197,6 +203,7 @@ class ModelConfig:
     fusion: str = "gate"
     path_loss_share: float = 0.0
     text_geometry_weight: float = 0.0
+    id_text_prior_weight: float = 0.0
     full_catalog_max_items: int = 5_000
     id_hash_buckets: int = 0
     scenario_heads: str = "none"
@@ -233,6 +240,8 @@ class ModelConfig:
         check_positive("model.id_init_scale", self.id_init_scale)
         if self.id_init == "text" and not (self.use_text and self.use_item_ids):
             raise ConfigError('model.id_init "text" needs model.use_text and model.use_item_ids.')
+        if self.id_text_prior_weight > 0 and not (self.use_text and self.use_item_ids):
+            raise ConfigError("model.id_text_prior_weight > 0 needs model.use_text and model.use_item_ids.")
         check_positive("model.attention_blocks", self.attention_blocks)
         check_positive("model.attention_heads", self.attention_heads)
         check_positive("model.attention_feed_forward_multiplier", self.attention_feed_forward_multiplier)
@@ -251,7 +260,13 @@ class ModelConfig:
         check_positive("model.temperature", self.temperature)
         if not (self.use_text or self.use_item_ids):
             raise ConfigError("model.use_text and model.use_item_ids cannot both be false.")
-        for name in ("retrieval_weight", "ranking_weight", "attribute_weight", "text_geometry_weight"):
+        for name in (
+            "retrieval_weight",
+            "ranking_weight",
+            "attribute_weight",
+            "text_geometry_weight",
+            "id_text_prior_weight",
+        ):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
                 raise ConfigError(f"model.{name} must be >= 0, got {value!r} (a finite number is needed).")

@@ -366,6 +366,9 @@ class TwoTowerRecommender(tfrs.models.Model):
             )
         if config.text_geometry_weight > 0 and target_text is not None:
             per_target += config.text_geometry_weight * self._text_geometry_loss(targets, target_text)
+        if config.id_text_prior_weight > 0:  # every item under the full-catalog softmax, else the batch's targets
+            prior_items = None if table is not None else targets
+            per_target += config.id_text_prior_weight * self.item_tower.id_text_prior_loss(prior_items)
         if self.uses_attributes:
             per_target += config.attribute_weight * self.attribute_task(
                 labels=tf.gather(self.item_attributes, targets),

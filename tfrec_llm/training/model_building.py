@@ -128,6 +128,11 @@ def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: di
     item_id_dropout = model_config.item_id_dropout if use_text else 0.0
     id_slots, feature_slots, _ = hashed_tables(config, assets)
     id_initial_rows = None if restoring else _text_initial_id_rows(config, id_slots, text_kwargs.get("text_features"))
+    if model_config.id_text_prior_weight > 0 and "text_features" not in text_kwargs:
+        raise ValueError(
+            f'model.id_text_prior_weight reads the frozen BERT vectors: it needs text.mode "frozen", '
+            f"got {config.text.mode!r} (or set model.id_text_prior_weight to 0)."
+        )
     item_tower = ItemTower(
         id_slots,
         model_config.embedding_dim,
@@ -138,6 +143,7 @@ def _build_towers(config: ExperimentConfig, assets: ModelAssets, text_kwargs: di
         item_popularity=assets.item_popularity,
         id_initial_rows=id_initial_rows,
         maps_cold_ids=model_config.cold_item_ids == "from_text",
+        id_text_prior=model_config.id_text_prior_weight > 0,
         name="item_tower",
         **text_kwargs,
     )
