@@ -144,7 +144,10 @@ class ModelConfig:
             (mean 1 - cosine; every item under the full-catalog softmax,
             the batch's targets with in-batch negatives), so rows the data
             barely moves (rare items) stay where their text puts them;
-            needs ids and frozen text; 0 switches it off.
+            needs ids and frozen text; 0 switches it off. ml-100k (the
+            benchmark's full model): validation falls with the weight
+            (0.2545 -> 0.2524 at 0.1 -> 0.2460 at 1.0, seed 0), so it stays
+            off (benchmarks/RESULTS.md, "Text as a prior on the id rows").
         scenario_heads: scenario-specific parts besides the scenario
             embedding: "none", or "star" (STAR, Sheng et al. 2021: the user
             tower's final layer has weights shared ⊙ per-scenario, the
