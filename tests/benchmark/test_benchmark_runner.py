@@ -418,8 +418,9 @@ def test_peer_config_sets_the_id_only_peers_only_and_cannot_give_them_text():
 
 def test_peer_config_sets_the_learning_rate_of_all_peers_or_of_the_one_named():
     config = benchmark_config()
-    shared = model_configs(config, {"train": {"learning_rate": 0.004}})
+    shared = model_configs(config, {"train": {"learning_rate": 0.004, "weight_average_momentum": 0.99}})
     assert {shared[name].train.learning_rate for name in ID_ONLY_PEERS} == {0.004}
+    assert {shared[name].train.weight_average_momentum for name in ID_ONLY_PEERS} == {0.99}
     named = model_configs(
         config,
         {"model": {"embedding_dim": 16}, "id_only": {"model": {"lstm_units": 24}, "train": {"learning_rate": 0.004}}},

@@ -33,7 +33,7 @@ EPOCHS = 3
 KILL_AFTER_BATCHES = 15  # mid-epoch 2 of 3 (10 steps of 8 sequences per epoch on the tiny world)
 
 
-def _child(output_dir, kill_after, signal_name):
+def _child(output_dir, kill_after, signal_name, weight_average_momentum=0.0):
     import logging  # pylint: disable=import-outside-toplevel
 
     logging.basicConfig(level=logging.INFO)
@@ -58,15 +58,28 @@ def _child(output_dir, kill_after, signal_name):
 
         trainer.tf_keras.callbacks.CSVLogger = KillingCSVLogger
     config = make_tiny_config(
-        train={"epochs": EPOCHS, "batch_size": 8, "checkpoint_every_steps": 3, "early_stopping_patience": 2}
+        train={
+            "epochs": EPOCHS,
+            "batch_size": 8,
+            "checkpoint_every_steps": 3,
+            "early_stopping_patience": 2,
+            "weight_average_momentum": weight_average_momentum,
+        }
     )
     metrics = trainer.train(config, output_dir, data=make_tiny_world())
     print("METRICS " + json.dumps({"overall": metrics["overall"], "loss": metrics["training"]["loss"]}))
 
 
-def _run(output_dir, kill_after=0, signal_name="SIGKILL"):
+def _run(output_dir, kill_after=0, signal_name="SIGKILL", weight_average_momentum=0.0):
     return subprocess.run(
-        [sys.executable, os.path.abspath(__file__), str(output_dir), str(kill_after), signal_name],
+        [
+            sys.executable,
+            os.path.abspath(__file__),
+            str(output_dir),
+            str(kill_after),
+            signal_name,
+            str(weight_average_momentum),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -85,14 +98,31 @@ def uninterrupted(tmp_path_factory):
     return _metrics(_run(tmp_path_factory.mktemp("uninterrupted")))
 
 
+@pytest.fixture(scope="module")
+def uninterrupted_averaged(tmp_path_factory):
+    return _metrics(_run(tmp_path_factory.mktemp("uninterrupted_averaged"), weight_average_momentum=0.5))
+
+
 @pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGTERM"])
 def test_killed_training_resumes_to_the_uninterrupted_result(tmp_path, uninterrupted, signal_name):
-    killed = _run(tmp_path, KILL_AFTER_BATCHES, signal_name)
+    _check_resumes_to(tmp_path, uninterrupted, signal_name)
+
+
+def test_killed_training_with_weight_averaging_resumes_to_the_uninterrupted_result(
+    tmp_path, uninterrupted, uninterrupted_averaged
+):
+    """The moving averages are in the backup: a resumed run validates and ends on the same averages."""
+    assert uninterrupted_averaged["overall"] != uninterrupted["overall"]  # the averages are what is measured
+    _check_resumes_to(tmp_path, uninterrupted_averaged, "SIGKILL", weight_average_momentum=0.5)
+
+
+def _check_resumes_to(tmp_path, uninterrupted, signal_name, weight_average_momentum=0.0):
+    killed = _run(tmp_path, KILL_AFTER_BATCHES, signal_name, weight_average_momentum)
     assert killed.returncode == -getattr(signal, signal_name)
     assert not (tmp_path / "metrics.json").exists()
     assert tf.train.latest_checkpoint(str(tmp_path / "backup" / "chief")) is not None
 
-    resumed_run = _run(tmp_path)
+    resumed_run = _run(tmp_path, weight_average_momentum=weight_average_momentum)
     # A rerun from scratch would give the same numbers too: check it really resumed.
     assert "Resuming the training from backup: epoch 2, step" in resumed_run.stderr
     resumed = _metrics(resumed_run)
@@ -201,4 +231,4 @@ def test_without_a_backup_any_config_starts_fresh_and_the_record_is_cleared(tmp_
 
 
 if __name__ == "__main__":
-    _child(sys.argv[1], int(sys.argv[2]), sys.argv[3])
+    _child(sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4]))

@@ -113,7 +113,13 @@ def model_configs(config: ExperimentConfig, peer_config: Optional[dict] = None) 
     return configs
 
 
-PEER_TRAIN_KEYS = ("learning_rate", "learning_rate_decay", "learning_rate_decay_patience", "batch_size")
+PEER_TRAIN_KEYS = (
+    "learning_rate",
+    "learning_rate_decay",
+    "learning_rate_decay_patience",
+    "batch_size",
+    "weight_average_momentum",
+)
 """The `train` settings a peer may choose for itself: the optimiser's, not the budget (epochs, patience, seed)."""
 
 _SECTION_KEYS = ("model", "train")

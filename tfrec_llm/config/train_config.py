@@ -47,6 +47,11 @@ class TrainConfig:
             `early_stopping_patience` > 0.
         learning_rate_decay_patience: epochs without improvement before
             each drop (below `early_stopping_patience` to matter).
+        weight_average_momentum: m > 0 keeps an exponential moving average
+            of the weights over training steps (average <- m * average +
+            (1 - m) * weights; Keras' optimizer `use_ema`); validation scores,
+            early stopping keeps and training ends on the averaged weights
+            (`training/weight_averaging.py`). 0 = off: the last step's weights.
         verbose: Keras progress display (0 silent, 1 bar, 2 one line/epoch);
             None: 1 when stdout is a terminal, else 2.
     """
@@ -66,6 +71,7 @@ class TrainConfig:
     lazy_adam_min_rows: int = 50_000
     learning_rate_decay: float = 1.0
     learning_rate_decay_patience: int = 2
+    weight_average_momentum: float = 0.0
     verbose: Optional[int] = None
 
     def validate(self):
@@ -86,6 +92,10 @@ class TrainConfig:
         if self.learning_rate_decay_patience < 1:
             raise ConfigError(
                 f"train.learning_rate_decay_patience must be >= 1, got {self.learning_rate_decay_patience}."
+            )
+        if not 0 <= self.weight_average_momentum < 1:
+            raise ConfigError(
+                f"train.weight_average_momentum must be in [0, 1) (0 = off), got {self.weight_average_momentum}."
             )
         if self.checkpoint_every_steps < 0 or self.eval_max_examples < 0:
             raise ConfigError("train.checkpoint_every_steps and train.eval_max_examples must be >= 0.")

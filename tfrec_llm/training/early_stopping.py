@@ -26,6 +26,7 @@ from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
 from tfrec_llm.evaluation.full_catalog_evaluator import chunk_rows
 from tfrec_llm.evaluation.ranking_metrics import recall_at_k, target_ranks
 from tfrec_llm.training.model_evaluation import catalog_embeddings, query_embeddings
+from tfrec_llm.training.weight_averaging import averaged_weights
 
 logger = logging.getLogger(__name__)
 
@@ -110,14 +111,15 @@ class ValidationEarlyStopping(tf_keras.callbacks.Callback):
     # Callback ----------------------------------------------------------------
 
     def on_epoch_end(self, epoch, logs=None):
-        value = validation_recall(self.model, self.num_index_rows, self.examples, self.exclude_seen)
-        if logs is not None:
-            logs[VALIDATION_METRIC] = value
         curve = {e: v for e, v in self.curve.items() if e < epoch}
         best_before = max(curve.values()) if curve else -np.inf
+        with averaged_weights(self.model):  # the weights training keeps (the averaged ones, with averaging)
+            value = validation_recall(self.model, self.num_index_rows, self.examples, self.exclude_seen)
+            if value > best_before:
+                tf.train.Checkpoint(model=self.model).write(os.path.join(self.directory, CHECKPOINT_PREFIX))
+        if logs is not None:
+            logs[VALIDATION_METRIC] = value
         curve[epoch] = value
-        if value > best_before:
-            tf.train.Checkpoint(model=self.model).write(os.path.join(self.directory, CHECKPOINT_PREFIX))
         os.makedirs(self.directory, exist_ok=True)
         with open(os.path.join(self.directory, STATE_FILE + ".tmp"), "w", encoding="utf-8") as f:
             json.dump({"curve": curve}, f)

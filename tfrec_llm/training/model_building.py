@@ -73,7 +73,13 @@ def make_optimizer(config: ExperimentConfig) -> tf_keras.optimizers.Optimizer:
     Example:
         model.compile(optimizer=make_optimizer(config))
     """
-    optimizer = LazyAdam(config.train.learning_rate, min_rows=config.train.lazy_adam_min_rows)
+    momentum = config.train.weight_average_momentum  # 0: no moving average of the weights
+    optimizer = LazyAdam(
+        config.train.learning_rate,
+        min_rows=config.train.lazy_adam_min_rows,
+        use_ema=momentum > 0,
+        ema_momentum=momentum if momentum > 0 else 0.99,
+    )
     if mixed_precision_policy(config) == "mixed_float16":
         optimizer = tf_keras.mixed_precision.LossScaleOptimizer(optimizer)
     return optimizer
