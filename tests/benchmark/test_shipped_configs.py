@@ -22,6 +22,9 @@ def test_ml_100k_configs_size_the_full_model_and_the_peers_as_validation_chose()
     assert configs["full"].model.temperature == 0.1
     assert configs["full"].train.batch_size == configs["text_only"].train.batch_size == 128
     assert configs["id_only_attention"].model.user_tower == "attention"
+    # the attention peer's 3-seed validation chose averaged weights (0.95); every other model's chose none
+    assert configs["id_only_attention"].train.weight_average_momentum == 0.95
+    assert {configs[name].train.weight_average_momentum for name in ("id_only", "text_only", "full")} == {0.0}
     for name in ("id_only", "id_only_attention", "text_only", "full"):
         assert configs[name].negatives_for(1_682) == "full_catalog"  # in-batch + logQ lost on validation here
 

@@ -52,6 +52,10 @@ class TrainConfig:
             (1 - m) * weights; Keras' optimizer `use_ema`); validation scores,
             early stopping keeps and training ends on the averaged weights
             (`training/weight_averaging.py`). 0 = off: the last step's weights.
+            Each step then also reads and writes every weight (O(items) for
+            the item table, which `LazyAdam` avoids). Measured on ml-100k
+            (0.95, 0.99; benchmarks/RESULTS.md, "Weight averaging"):
+            validation chose 0.95 for the attention peer only.
         verbose: Keras progress display (0 silent, 1 bar, 2 one line/epoch);
             None: 1 when stdout is a terminal, else 2.
     """
