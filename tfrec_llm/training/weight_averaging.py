@@ -14,11 +14,17 @@ import contextlib
 import tf_keras
 
 
-def uses_weight_averaging(model) -> bool:
-    """True when `model`'s optimizer keeps a moving average of its weights."""
+def _averaging_optimizer(model):
+    """`model`'s optimizer if it keeps a moving average of the weights, else None."""
     optimizer = getattr(model, "optimizer", None)
     optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # a LossScaleOptimizer's wrapped optimizer
-    return isinstance(optimizer, tf_keras.optimizers.Optimizer) and bool(optimizer.use_ema)
+    averaging = isinstance(optimizer, tf_keras.optimizers.Optimizer) and bool(optimizer.use_ema)
+    return optimizer if averaging else None
+
+
+def uses_weight_averaging(model) -> bool:
+    """True when `model`'s optimizer keeps a moving average of its weights."""
+    return _averaging_optimizer(model) is not None
 
 
 @contextlib.contextmanager
@@ -29,7 +35,7 @@ def averaged_weights(model):
         with averaged_weights(model):
             score = validation_recall(model, rows, examples)
     """
-    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer) if uses_weight_averaging(model) else None
+    optimizer = _averaging_optimizer(model)
     if optimizer is None or int(optimizer.iterations) == 0:  # no averaging, or no step yet: nothing averaged
         yield
         return
