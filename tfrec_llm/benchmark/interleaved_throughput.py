@@ -7,15 +7,18 @@ the models share one world and one process, and their timed steps alternate
 in blocks (plain, ours, ours with Keras' Adam, plain, ...), so a change of
 load falls on every model alike. Peak memory is not per model here.
 
-Models: `tfrs_plain`, `frozen_text` (as `train` builds it: `LazyAdam`) and
+Models: `tfrs_plain`, `frozen_text` (as `train` builds it: `LazyAdam`),
 `frozen_text_keras_adam` (the same model and batches, Keras' Adam on every
-table: what `frozen_text` was before `LazyAdam`).
+table: what `frozen_text` was before `LazyAdam`) and `frozen_text_averaged`
+(the same again, `LazyAdam` with `train.weight_average_momentum`
+`AVERAGING_MOMENTUM`: Keras' moving average of every weight, each step).
 
 Example:
     rows = run_interleaved("100k", rounds=8, block=5)
     print(format_table(rows))
 """
 
+import dataclasses
 import tempfile
 import time
 from typing import List
@@ -24,6 +27,7 @@ import numpy as np
 
 BLOCK_STEPS = 5
 ROUNDS = 8
+AVERAGING_MOMENTUM = 0.99
 
 
 def run_interleaved(size: str, rounds: int = ROUNDS, block: int = BLOCK_STEPS, seed: int = 0, log=print) -> List[dict]:
@@ -42,7 +46,7 @@ def run_interleaved(size: str, rounds: int = ROUNDS, block: int = BLOCK_STEPS, s
     from tfrec_llm.benchmark.training_throughput import WARMUP_STEPS, parse_size, world_config  # pylint: disable=import-outside-toplevel
     from tfrec_llm.data.synthetic.builtin_world import generate_builtin_world  # pylint: disable=import-outside-toplevel
     from tfrec_llm.training import trainer  # pylint: disable=import-outside-toplevel
-    from tfrec_llm.training.model_building import build_model  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training.model_building import build_model, make_optimizer  # pylint: disable=import-outside-toplevel
 
     started = time.perf_counter()
     data = generate_builtin_world(world_config(parse_size(size), seed))
@@ -50,15 +54,26 @@ def run_interleaved(size: str, rounds: int = ROUNDS, block: int = BLOCK_STEPS, s
         plain = throughput_models.build("tfrs_plain", None, cache_dir, seed, data=data)
         ours = throughput_models.build("frozen_text", None, cache_dir, seed, data=data)
     parts = ours.parts
-    keras_adam = build_model(parts["config"], parts["assets"], parts["encoder"])
-    trainer.build_variables(keras_adam, parts["assets"], parts["config"])
-    keras_adam.compile(optimizer=tf_keras.optimizers.Adam(parts["config"].train.learning_rate))
+    config = parts["config"]
+    averaging_config = dataclasses.replace(
+        config, train=dataclasses.replace(config.train, weight_average_momentum=AVERAGING_MOMENTUM)
+    )
+
+    def copy_step(optimizer):
+        """The `frozen_text` model built again (same config and assets), trained by `optimizer`."""
+        model = build_model(config, parts["assets"], parts["encoder"])
+        trainer.build_variables(model, parts["assets"], config)
+        model.compile(optimizer=optimizer)
+        return tf.function(model.train_step)
+
+    keras_adam_step = copy_step(tf_keras.optimizers.Adam(config.train.learning_rate))
+    averaged_step = copy_step(make_optimizer(averaging_config))
     log(f"setup {time.perf_counter() - started:.0f} s")
-    keras_adam_step = tf.function(keras_adam.train_step)
     models = {
         "tfrs_plain": (plain.step, iter(plain.dataset.repeat()), plain.count_examples),
         "frozen_text": (ours.step, iter(ours.dataset.repeat()), ours.count_examples),
         "frozen_text_keras_adam": (keras_adam_step, iter(ours.dataset.repeat()), ours.count_examples),
+        "frozen_text_averaged": (averaged_step, iter(ours.dataset.repeat()), ours.count_examples),
     }
     for step, batches, _ in models.values():
         for _ in range(WARMUP_STEPS):
