@@ -40,40 +40,25 @@ def run_interleaved(size: str, rounds: int = ROUNDS, block: int = BLOCK_STEPS, s
         log: progress lines (setup times).
     """
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    import tf_keras  # pylint: disable=import-outside-toplevel
 
     from tfrec_llm.benchmark import throughput_models  # pylint: disable=import-outside-toplevel
     from tfrec_llm.benchmark.training_throughput import WARMUP_STEPS, parse_size, world_config  # pylint: disable=import-outside-toplevel
     from tfrec_llm.data.synthetic.builtin_world import generate_builtin_world  # pylint: disable=import-outside-toplevel
-    from tfrec_llm.training import trainer  # pylint: disable=import-outside-toplevel
-    from tfrec_llm.training.model_building import build_model, make_optimizer  # pylint: disable=import-outside-toplevel
 
     started = time.perf_counter()
     data = generate_builtin_world(world_config(parse_size(size), seed))
     with tempfile.TemporaryDirectory() as cache_dir:
         plain = throughput_models.build("tfrs_plain", None, cache_dir, seed, data=data)
         ours = throughput_models.build("frozen_text", None, cache_dir, seed, data=data)
-    parts = ours.parts
-    config = parts["config"]
-    averaging_config = dataclasses.replace(
-        config, train=dataclasses.replace(config.train, weight_average_momentum=AVERAGING_MOMENTUM)
-    )
-
-    def copy_step(optimizer):
-        """The `frozen_text` model built again (same config and assets), trained by `optimizer`."""
-        model = build_model(config, parts["assets"], parts["encoder"])
-        trainer.build_variables(model, parts["assets"], config)
-        model.compile(optimizer=optimizer)
-        return tf.function(model.train_step)
-
-    keras_adam_step = copy_step(tf_keras.optimizers.Adam(config.train.learning_rate))
-    averaged_step = copy_step(make_optimizer(averaging_config))
+    copies = optimizer_copies(ours.parts)
     log(f"setup {time.perf_counter() - started:.0f} s")
     models = {
         "tfrs_plain": (plain.step, iter(plain.dataset.repeat()), plain.count_examples),
         "frozen_text": (ours.step, iter(ours.dataset.repeat()), ours.count_examples),
-        "frozen_text_keras_adam": (keras_adam_step, iter(ours.dataset.repeat()), ours.count_examples),
-        "frozen_text_averaged": (averaged_step, iter(ours.dataset.repeat()), ours.count_examples),
+        **{
+            name: (tf.function(model.train_step), iter(ours.dataset.repeat()), ours.count_examples)
+            for name, model in copies.items()
+        },
     }
     for step, batches, _ in models.values():
         for _ in range(WARMUP_STEPS):
@@ -101,6 +86,31 @@ def run_interleaved(size: str, rounds: int = ROUNDS, block: int = BLOCK_STEPS, s
         }
         for name in models
     ]
+
+
+def optimizer_copies(parts: dict) -> dict:
+    """{"frozen_text_keras_adam", "frozen_text_averaged"}: the `frozen_text` model built again, other optimizers.
+
+    `parts` is `throughput_models.build("frozen_text", ...).parts` (same config and assets).
+    """
+    import tf_keras  # pylint: disable=import-outside-toplevel
+
+    from tfrec_llm.training import trainer  # pylint: disable=import-outside-toplevel
+    from tfrec_llm.training.model_building import build_model, make_optimizer  # pylint: disable=import-outside-toplevel
+
+    config = parts["config"]
+    averaging = dataclasses.replace(config.train, weight_average_momentum=AVERAGING_MOMENTUM)
+    optimizers = {
+        "frozen_text_keras_adam": tf_keras.optimizers.Adam(config.train.learning_rate),
+        "frozen_text_averaged": make_optimizer(dataclasses.replace(config, train=averaging)),
+    }
+    copies = {}
+    for name, optimizer in optimizers.items():
+        model = build_model(config, parts["assets"], parts["encoder"])
+        trainer.build_variables(model, parts["assets"], config)
+        model.compile(optimizer=optimizer)
+        copies[name] = model
+    return copies
 
 
 def format_table(rows: List[dict]) -> str:
