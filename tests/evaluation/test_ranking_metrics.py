@@ -8,6 +8,7 @@ from tfrec_llm.evaluation.ranking_metrics import (
     mask_excluded_items,
     mean_reciprocal_rank,
     ndcg_at_k,
+    per_example_values,
     recall_at_k,
     target_ranks,
     top_k_items,
@@ -138,3 +139,25 @@ def test_wilson_interval_at_the_edges():
     assert wilson_interval(0, 0) is None
     with pytest.raises(ValueError, match="Need 0 <= successes <= n"):
         wilson_interval(3, 2)
+
+
+@pytest.mark.parametrize(
+    "metric, expected",
+    [
+        ("recall@2", [1.0, 1.0, 0.0]),
+        ("ndcg@2", [1.0, 1.0 / np.log2(3.0), 0.0]),
+        ("mrr", [1.0, 0.5, 0.25]),
+    ],
+)
+def test_per_example_values_by_hand_and_their_mean_is_the_metric(metric, expected):
+    ranks = np.array([1, 2, 4])
+    values = per_example_values(ranks, metric)
+    np.testing.assert_allclose(values, expected)
+    summary = {"recall@2": recall_at_k(ranks, 2), "ndcg@2": ndcg_at_k(ranks, 2), "mrr": mean_reciprocal_rank(ranks)}
+    assert values.mean() == pytest.approx(summary[metric])
+
+
+@pytest.mark.parametrize("metric", ["precision@10", "recall@0", "recall@x", "ndcg"])
+def test_per_example_values_refuses_an_unknown_metric(metric):
+    with pytest.raises(ValueError, match="unknown metric"):
+        per_example_values(np.array([1, 2]), metric)

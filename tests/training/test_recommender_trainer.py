@@ -15,6 +15,7 @@ import tensorflow as tf
 import tf_keras
 from tiny_fixtures import TRAINED_MODEL_EPOCHS, make_built_model, make_tiny_config, make_tiny_world
 
+from tfrec_llm.evaluation.example_ranks import ExampleRanks
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.training.experiment_data import prepare_experiment_data, vocabularies_from_assets
 from tfrec_llm.training.model_assets import ModelAssets
@@ -56,6 +57,20 @@ def test_train_writes_a_complete_model_directory(trained_model_dir):
     training = metrics["training"]
     assert (training["text_encoder"], training["text_encoder_pretrained"]) == ("fallback", False)
     assert training["train_examples"] > 0
+
+
+def test_train_writes_each_test_examples_rank_and_they_give_the_reported_metrics(trained_model_dir):
+    directory, metrics = trained_model_dir
+    ranks = ExampleRanks.load(os.path.join(directory, "test_ranks.npz"))
+    assert len(ranks.user_ids) == metrics["overall"]["n"]
+    for place, reported in [("overall", metrics["overall"]), ("sparse_users", metrics["strata"]["sparse_users"])]:
+        values, mask = ranks.values_at(place, "recall@10")
+        assert mask.sum() == reported["n"] > 0
+        assert values[mask].mean() == pytest.approx(reported["recall@10"])
+    for cut, reported in metrics["history_cuts"].items():
+        values, _ = ranks.values_at(f"history_cuts/{cut}", "ndcg@10")
+        assert values.mean() == pytest.approx(reported["ndcg@10"])
+    assert (ranks.ranks["history_cuts/last_1"] != ranks.ranks["overall"]).any()  # each pass its own ranks
 
 
 def test_training_lowers_the_loss_and_beats_an_untrained_model(trained_model_dir):

@@ -40,7 +40,7 @@ import tensorflow as tf
 
 from tfrec_llm.benchmark.ease_solver import EaseClosedForm, multi_hot
 from tfrec_llm.benchmark.ease_solver import gram_matrix, item_weights_from_gram  # noqa: F401  (re-exported)
-from tfrec_llm.benchmark.popularity_baseline import write_baseline_metrics
+from tfrec_llm.benchmark.popularity_baseline import ranks_path, write_baseline_metrics
 from tfrec_llm.data.data_split import leave_last_out
 from tfrec_llm.data.interaction_data import Interactions
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, PAD_INDEX, ItemVocabulary
@@ -230,7 +230,12 @@ def train_ease_baseline(
     no_tokens = np.zeros((experiment.vocabulary.size, 0), np.int32)  # the baseline reads no text
     assets = build_assets(experiment, experiment.data.catalog.texts(config.text.text_fields), no_tokens, None)
     metrics = evaluate_on_test(
-        baseline, assets, experiment, config.train, with_seen_histories(experiment.test_examples)
+        baseline,
+        assets,
+        experiment,
+        config.train,
+        with_seen_histories(experiment.test_examples),
+        ranks_path(output_dir),
     )
     timings["eval_seconds"] = time.time() - started
     return write_baseline_metrics(metrics, EASE_MODEL_SOURCE, experiment, timings, output_dir, ease=selection)

@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from tfrec_llm.experiment_config import ExperimentConfig
 from tfrec_llm.training.experiment_data import prepare_experiment_data
+from tfrec_llm.evaluation.example_ranks import RANKS_FILE
 from tfrec_llm.training.model_evaluation import evaluate_on_test
 from tfrec_llm.training.trainer import CONFIG_FILE, METRICS_FILE, build_assets
 
@@ -85,9 +86,14 @@ def train_popularity_baseline(config: ExperimentConfig, output_dir: str, data=No
     timings["train_seconds"] = time.time() - started
 
     started = time.time()
-    metrics = evaluate_on_test(baseline, assets, experiment, config.train)
+    metrics = evaluate_on_test(baseline, assets, experiment, config.train, ranks_path=ranks_path(output_dir))
     timings["eval_seconds"] = time.time() - started
     return write_baseline_metrics(metrics, POPULARITY_MODEL_SOURCE, experiment, timings, output_dir)
+
+
+def ranks_path(output_dir: str) -> str:
+    """Where a baseline's per-example test ranks go."""
+    return os.path.join(output_dir, RANKS_FILE)
 
 
 def write_baseline_metrics(metrics: dict, source: str, experiment, timings: dict, output_dir: str, **extra) -> dict:

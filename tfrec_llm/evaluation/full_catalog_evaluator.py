@@ -8,7 +8,7 @@ is documented in `tfrec_llm.evaluation.evaluation_report`; the tie rule in
 `tfrec_llm.evaluation.list_metrics`.
 """
 
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -124,7 +124,22 @@ class FullCatalogEvaluator:
         scenarios: Optional[np.ndarray] = None,
         extra_strata: Optional[Dict[str, np.ndarray]] = None,
     ) -> dict:
-        """Scores every example against the catalog and returns the report.
+        """Scores every example against the catalog and returns the report (`evaluate_with_ranks`'s first part)."""
+        return self.evaluate_with_ranks(
+            user_embeddings, item_embeddings, target_items, exclude_items, user_activity, scenarios, extra_strata
+        )[0]
+
+    def evaluate_with_ranks(
+        self,
+        user_embeddings: np.ndarray,
+        item_embeddings: np.ndarray,
+        target_items: np.ndarray,
+        exclude_items: Optional[List[np.ndarray]],
+        user_activity: np.ndarray,
+        scenarios: Optional[np.ndarray] = None,
+        extra_strata: Optional[Dict[str, np.ndarray]] = None,
+    ) -> Tuple[dict, np.ndarray, Dict[str, np.ndarray]]:
+        """Scores every example against the catalog: (report, int [n] target ranks, stratum -> bool [n]).
 
         Args:
             user_embeddings: `[n, d]`, one row per test example.
@@ -139,7 +154,9 @@ class FullCatalogEvaluator:
                 strata (e.g. history-length strata computed by the caller).
 
         Returns:
-            The JSON-ready report dict (see `evaluation_report`).
+            The JSON-ready report dict (see `evaluation_report`), each
+            example's target rank, and the example strata the report's
+            "strata" summarise.
         """
         user_embeddings, item_embeddings = self._check_embeddings(user_embeddings, item_embeddings)
         num_examples = len(user_embeddings)
@@ -156,7 +173,7 @@ class FullCatalogEvaluator:
             raise ValueError(f"exclude_items has {len(exclude_items)} entries for {num_examples} examples.")
         example_strata = self._example_strata(target_items, user_activity, scenarios, extra_strata, num_examples)
         ranks, top_lists = self._rank_in_chunks(user_embeddings, item_embeddings, target_items, exclude_items)
-        return {
+        report = {
             "overall": self._summarize(ranks),
             "strata": {name: self._summarize(ranks[mask]) for name, mask in example_strata.items()},
             "popularity_buckets": self._bucket_summaries(ranks, target_items),
@@ -169,6 +186,7 @@ class FullCatalogEvaluator:
                 "cold_items": int(self.item_strata[strata.COLD_ITEMS].sum()),
             },
         }
+        return report, ranks, example_strata
 
     def _rank_in_chunks(self, user_embeddings, item_embeddings, target_items, exclude_items):
         ranks = np.empty(len(user_embeddings), dtype=np.int64)

@@ -170,8 +170,7 @@ def ndcg_at_k(ranks: np.ndarray, k: int) -> Optional[float]:
     _check_positive_int(k, "k")
     if len(ranks) == 0:
         return None
-    gains = np.where(ranks <= k, 1.0 / np.log2(ranks + 1.0), 0.0)
-    return float(np.mean(gains))
+    return float(np.mean(_ndcg_gains(ranks, k)))
 
 
 def mean_reciprocal_rank(ranks: np.ndarray) -> Optional[float]:
@@ -180,6 +179,26 @@ def mean_reciprocal_rank(ranks: np.ndarray) -> Optional[float]:
     if len(ranks) == 0:
         return None
     return float(np.mean(1.0 / ranks))
+
+
+def per_example_values(ranks: np.ndarray, metric: str) -> np.ndarray:
+    """float [n]: each example's share of `metric` ("recall@k", "ndcg@k", "mrr"); their mean is the metric.
+
+    Example:
+        per_example_values(np.array([1, 3, 20]), "recall@10")  # -> [1., 1., 0.]
+    """
+    ranks = _check_ranks(ranks)
+    if metric == "mrr":
+        return 1.0 / ranks
+    name, _, cutoff = metric.partition("@")
+    if name not in ("recall", "ndcg") or not cutoff.isdigit() or int(cutoff) < 1:
+        raise ValueError(f"unknown metric {metric!r}: expected 'recall@k', 'ndcg@k' or 'mrr'.")
+    k = int(cutoff)
+    return (ranks <= k).astype(np.float64) if name == "recall" else _ndcg_gains(ranks, k)
+
+
+def _ndcg_gains(ranks: np.ndarray, k: int) -> np.ndarray:
+    return np.where(ranks <= k, 1.0 / np.log2(ranks + 1.0), 0.0)
 
 
 def wilson_interval(successes: int, n: int) -> Optional[Tuple[float, float]]:

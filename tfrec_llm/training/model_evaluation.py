@@ -19,6 +19,7 @@ None for a baseline without a model config).
 
 import contextlib
 import dataclasses
+from typing import Optional
 
 import numpy as np
 import tensorflow as tf
@@ -26,6 +27,7 @@ import tensorflow_recommenders as tfrs
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX, PAD_INDEX
 from tfrec_llm.evaluation.empty_history_answer import answer_empty_histories
+from tfrec_llm.evaluation.example_ranks import HISTORY_CUTS_PREFIX, OVERALL, ExampleRanks
 from tfrec_llm.evaluation.full_catalog_evaluator import FullCatalogEvaluator, chunk_rows
 from tfrec_llm.progress import Progress
 
@@ -33,6 +35,7 @@ HISTORY_CUTS = (1, 3, 5)
 CONTEXT_KEYS = ("scenario",)  # and every "user_<feature>": "unknown" (index 0) when a request sends none
 HISTORY_CUT_PREFIX = "last_"
 NO_HISTORY_STRATUM = "no_history"
+WITHOUT_CONTEXT = "without_context"
 FACTORIZED_TOP_KS = (10, 50, 100)
 
 
@@ -99,8 +102,20 @@ def cut_histories(history: np.ndarray, keep_last: int) -> np.ndarray:
     return cut
 
 
-def evaluate_model(model, assets, examples, exclude_seen: bool = True, max_examples: int = 0, seed: int = 0) -> dict:
-    """The metrics dict written to metrics.json (see module docstring)."""
+def evaluate_model(
+    model,
+    assets,
+    examples,
+    exclude_seen: bool = True,
+    max_examples: int = 0,
+    seed: int = 0,
+    ranks_path: Optional[str] = None,
+) -> dict:
+    """The metrics dict written to metrics.json (see module docstring).
+
+    With `ranks_path` each example's target rank in every pass is written
+    there too (`ExampleRanks`, for paired comparisons of models).
+    """
     if max_examples and len(examples) > max_examples:
         rows = np.sort(np.random.default_rng(seed).choice(len(examples), max_examples, replace=False))
         examples = examples.subset(rows)
@@ -132,16 +147,24 @@ def evaluate_model(model, assets, examples, exclude_seen: bool = True, max_examp
     features = examples.features()
     fallback_scores = empty_history_scores(model, assets)
 
-    def rank(users, history, **strata):
+    ranks = ExampleRanks(examples.user_ids, ranks={}, strata={})
+
+    def rank(pass_name, users, history, **strata):
         vectors = (users, catalog_vectors)
         if fallback_scores is not None:
             vectors = answer_empty_histories(users, catalog_vectors, has_known_items(history), fallback_scores)
-        return evaluator.evaluate(*vectors, targets, exclusions, examples.user_activity, **strata)
+        report, ranks.ranks[pass_name], example_strata = evaluator.evaluate_with_ranks(
+            *vectors, targets, exclusions, examples.user_activity, **strata
+        )
+        if pass_name == OVERALL:
+            ranks.strata = example_strata
+        return report
 
     without_history = ~has_known_items(examples.history)
     with _evaluation_progress(len(examples)) as progress:
         users = query_embeddings(model, features, item_table)
         report = rank(
+            OVERALL,
             users,
             examples.history,
             scenarios=scenario_names if len(assets.scenario_values) > 1 else None,
@@ -152,19 +175,21 @@ def evaluate_model(model, assets, examples, exclude_seen: bool = True, max_examp
         report["history_cuts"] = {}
         for keep in HISTORY_CUTS:
             cut = cut_histories(examples.history, keep)
-            cut_report = rank(query_embeddings(model, dict(features, history=cut), item_table), cut)
-            report["history_cuts"][f"{HISTORY_CUT_PREFIX}{keep}"] = cut_report["overall"]
+            cut_name = f"{HISTORY_CUT_PREFIX}{keep}"
+            cut_users = query_embeddings(model, dict(features, history=cut), item_table)
+            report["history_cuts"][cut_name] = rank(f"{HISTORY_CUTS_PREFIX}{cut_name}", cut_users, cut)["overall"]
             progress.update(1)
         # What TF Serving's default signature answers a client that sends no scenario or user features.
         unknown_context = {
             k: np.zeros_like(v) if k in CONTEXT_KEYS or k.startswith("user_") else v for k, v in features.items()
         }
-        report["without_context"] = rank(query_embeddings(model, unknown_context, item_table), examples.history)[
-            "overall"
-        ]
+        context_free_users = query_embeddings(model, unknown_context, item_table)
+        report["without_context"] = rank(WITHOUT_CONTEXT, context_free_users, examples.history)["overall"]
         progress.update(1)
         report["factorized_top_k"] = factorized_top_k_accuracy(users, catalog_vectors, targets)
         progress.update(1)
+    if ranks_path:
+        ranks.save(ranks_path)
     return report
 
 
@@ -197,11 +222,12 @@ def empty_history_scores(model, assets):
     return np.asarray(assets.item_popularity[FIRST_ITEM_INDEX:], np.float32)  # exact below 2**24
 
 
-def evaluate_on_test(model, assets, experiment, train_config, examples=None) -> dict:
+def evaluate_on_test(model, assets, experiment, train_config, examples=None, ranks_path=None) -> dict:
     """`evaluate_model` on the experiment's test examples (or `examples`), as `train` writes metrics.json.
 
     Seen items are excluded when the split says so; `train.eval_max_examples`
-    and `train.seed` choose the evaluated subset.
+    and `train.seed` choose the evaluated subset; `ranks_path` receives the
+    per-example ranks.
     """
     return evaluate_model(
         model,
@@ -210,6 +236,7 @@ def evaluate_on_test(model, assets, experiment, train_config, examples=None) -> 
         experiment.split.excludes_seen_items,
         train_config.eval_max_examples,
         train_config.seed,
+        ranks_path,
     )
 
 

@@ -46,6 +46,7 @@ from tfrec_llm.training.model_building import (
     save_weights,
 )
 from tfrec_llm.training.empty_history_choice import choose_empty_history_answer
+from tfrec_llm.evaluation.example_ranks import RANKS_FILE
 from tfrec_llm.training.model_evaluation import evaluate_on_test
 from tfrec_llm.training.model_building import fit_cold_item_ids, hashed_tables
 from tfrec_llm.training.resumable_fit import backup_dir_of, resumable_fit
@@ -248,7 +249,7 @@ def _train_writing(config: ExperimentConfig, experiment: ExperimentData, strateg
     save_text_encoder(encoder, os.path.join(writes_to, TEXT_ENCODER_DIR))
 
     started = time.time()
-    metrics = evaluate_on_test(model, assets, experiment, train_config)
+    metrics = evaluate_on_test(model, assets, experiment, train_config, ranks_path=os.path.join(writes_to, RANKS_FILE))
     timings["eval_seconds"] = time.time() - started
     metrics["empty_history_choice"] = empty_history_choice  # None when the config named the answer
     metrics["training"] = {

@@ -1,0 +1,84 @@
+"""Per-example target ranks of one evaluation, kept beside metrics.json (`test_ranks.npz`).
+
+`metrics.json` holds means; comparing two models on the same test examples
+(a paired bootstrap: `tfrec_llm.evaluation.paired_bootstrap`) needs each
+example's rank under each model. `ExampleRanks` holds, for the examples of
+one evaluation:
+
+- `user_ids`: str [n], whose example each row is (the bootstrap resamples
+  users, so a user's examples move together);
+- `ranks`: pass -> int [n] target rank (pessimistic ties, items the user had
+  excluded), for the passes of `evaluate_model`: "overall" (full histories),
+  "history_cuts/last_<k>", "without_context";
+- `strata`: stratum name -> bool [n], the evaluator's example strata
+  ("head", "tail", "cold_items", "sparse_users", ...).
+
+A metric at a place ("overall", a stratum, or "history_cuts/last_<k>", as in
+the benchmark's targets) is the mean of `per_example_values` over the place's
+examples, so it equals the report's number for that place.
+
+Example:
+    ranks = ExampleRanks.load("runs/x/full/test_ranks.npz")
+    values, mask = ranks.values_at("tail", "recall@50")
+    float(values[mask].mean())  # == metrics.json strata.tail recall@50
+"""
+
+import dataclasses
+from typing import Dict, Tuple
+
+import numpy as np
+
+from tfrec_llm.evaluation import ranking_metrics
+
+RANKS_FILE = "test_ranks.npz"
+OVERALL = "overall"
+HISTORY_CUTS_PREFIX = "history_cuts/"
+_RANK_KEY = "rank:"
+_STRATUM_KEY = "stratum:"
+
+
+@dataclasses.dataclass
+class ExampleRanks:
+    """Target ranks of one evaluation's examples per pass, and the examples' strata (module docstring)."""
+
+    user_ids: np.ndarray
+    ranks: Dict[str, np.ndarray]
+    strata: Dict[str, np.ndarray]
+
+    def __post_init__(self):
+        self.user_ids = np.asarray(self.user_ids).astype(str)
+        n = len(self.user_ids)
+        for kind, arrays in (("ranks", self.ranks), ("strata", self.strata)):
+            for name, values in arrays.items():
+                if len(values) != n:
+                    raise ValueError(f"ExampleRanks {kind}[{name!r}] has {len(values)} rows for {n} examples.")
+
+    def values_at(self, place: str, metric: str) -> Tuple[np.ndarray, np.ndarray]:
+        """(float [n] per-example `metric` values, bool [n] examples of `place`).
+
+        `place`: "overall", "history_cuts/<cut>" (every example, ranked with
+        its history cut) or a stratum (the full-history ranks of its examples).
+        Raises KeyError naming what is held when `place` is unknown.
+        """
+        every_example = np.ones(len(self.user_ids), bool)
+        if place == OVERALL or place.startswith(HISTORY_CUTS_PREFIX):
+            if place not in self.ranks:
+                raise KeyError(f"no ranks for {place!r}; held: {sorted(self.ranks)}")
+            return ranking_metrics.per_example_values(self.ranks[place], metric), every_example
+        if place not in self.strata:
+            raise KeyError(f"no stratum {place!r}; held: {sorted(self.strata)}")
+        return ranking_metrics.per_example_values(self.ranks[OVERALL], metric), self.strata[place]
+
+    def save(self, path: str) -> None:
+        arrays = {f"{_RANK_KEY}{name}": np.asarray(v, np.int64) for name, v in self.ranks.items()}
+        arrays.update({f"{_STRATUM_KEY}{name}": np.asarray(v, bool) for name, v in self.strata.items()})
+        np.savez_compressed(path, user_ids=self.user_ids, **arrays)
+
+    @classmethod
+    def load(cls, path: str) -> "ExampleRanks":
+        with np.load(path, allow_pickle=False) as stored:
+            return cls(
+                user_ids=stored["user_ids"],
+                ranks={k[len(_RANK_KEY) :]: stored[k] for k in stored.files if k.startswith(_RANK_KEY)},
+                strata={k[len(_STRATUM_KEY) :]: stored[k] for k in stored.files if k.startswith(_STRATUM_KEY)},
+            )
