@@ -240,6 +240,16 @@ def test_history_cuts_have_their_own_table_never_a_stratum(benchmark):
         assert cut == report["models"][POPULARITY]["overall"]
 
 
+def test_every_measurable_check_has_the_interval_of_its_margin_over_the_test_users(benchmark):
+    report = _read_report(benchmark)
+    recall = report["targets"]["beats_peers"]["checks"][0]
+    low, high = recall["margin_ci95"]
+    assert low <= recall["margin"] <= high and 0.0 <= recall["pass_share"] <= 1.0
+    assert recall["reference_model"] in MODEL_NAMES
+    assert "margin 95% interval" in benchmark["markdown"]
+    assert f"[{low:+.4f}, {high:+.4f}]" in benchmark["markdown"]
+
+
 def test_sparse_target_is_not_measurable_without_sparse_users(benchmark):
     report = _read_report(benchmark)
     assert report["models"][FULL]["strata"]["sparse_users"]["n"] == 0

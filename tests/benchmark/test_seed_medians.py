@@ -3,6 +3,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 import tfrec_llm  # noqa: F401  (legacy Keras before TensorFlow)
@@ -10,6 +11,7 @@ from tfrec_llm import cli, cli_benchmarks
 from tfrec_llm.benchmark import runner
 from tfrec_llm.benchmark.runner import REPORT_JSON_FILE
 from tfrec_llm.benchmark.targets import evaluate_targets
+from tfrec_llm.evaluation.example_ranks import RANKS_FILE, ExampleRanks
 from tfrec_llm.benchmark.seed_medians import MEDIANS_MD_FILE, seed_medians_report, write_seed_medians
 
 # (full, id_only) Recall@10 per seed: seed 0 alone passes 1.1 x id_only, the medians (0.20 vs 0.19) do not.
@@ -155,3 +157,20 @@ def test_write_seed_medians_returns_the_paths(tmp_path):
     paths = write_seed_medians(_write_runs(tmp_path, _reports()), str(tmp_path / "out"))
     with open(paths["report_json"], encoding="utf-8") as f:
         assert json.load(f)["runs"] == [str(tmp_path / f"seed{seed}") for seed in range(3)]
+
+
+def test_the_medians_targets_get_intervals_from_the_runs_ranks_or_say_why_not(tmp_path):
+    dirs = _write_runs(tmp_path, _reports())
+    without = write_seed_medians(dirs, str(tmp_path / "without"))["markdown"]
+    assert "no margin interval where no per-example ranks (test_ranks.npz)" in without
+    rng = np.random.default_rng(0)
+    for run_dir in dirs:
+        for name in ("popularity", "ease", "id_only", "full"):
+            os.makedirs(os.path.join(run_dir, name))
+            ranks = {"overall": rng.integers(1, 60, size=30)}
+            ExampleRanks(np.arange(30), ranks, {}).save(os.path.join(run_dir, name, RANKS_FILE))
+    report = json.loads(open(write_seed_medians(dirs, str(tmp_path / "with"))["report_json"], encoding="utf-8").read())
+    recall = report["targets"]["beats_peers"]["checks"][0]
+    assert len(recall["margin_ci95"]) == 2 and recall["pass_share"] is not None
+    tail = report["targets"]["tail_and_head"]["checks"][0]  # the fake ranks hold no strata
+    assert tail["margin_ci95"] is None and "no per-example ranks" in tail["interval_note"]

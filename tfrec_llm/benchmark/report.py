@@ -187,8 +187,13 @@ def format_best_markdown(best: Dict[str, dict]) -> str:
 
 
 def format_targets_markdown(targets: Dict[str, dict]) -> str:
-    """One row per check: result, value, required value and margin (value - required); then the notes."""
-    lines = [markdown_row(["target", "result", "check", "value", "required", "margin"]), markdown_row(["---"] * 6)]
+    """One row per check: result, value, required value, margin (value - required) and how sure it is; then notes.
+
+    "margin 95% interval" and "pass share" are the paired bootstrap over the
+    test users of `target_intervals` ("–" where it could not be taken).
+    """
+    header = ["target", "result", "check", "value", "required", "margin", "margin 95% interval", "pass share"]
+    lines = [markdown_row(header), markdown_row(["---"] * len(header))]
     notes = []
     for name, target in targets.items():
         for check in target["checks"]:
@@ -203,10 +208,16 @@ def format_targets_markdown(targets: Dict[str, dict]) -> str:
                         format_number(check["value"]),
                         format_number(check["required"]),
                         format_number(check["margin"], signed=True),
+                        _format_interval(check.get("margin_ci95")),
+                        format_number(check.get("pass_share"), decimals=2),
                     ]
                 )
             )
         notes.append(f"- {name}: {target['description']}" + (f" — {target['note']}" if target["note"] else ""))
+    interval_notes = sorted(
+        {c["interval_note"] for t in targets.values() for c in t["checks"] if c.get("interval_note")}
+    )
+    notes += [f"- no margin interval where {note}" for note in interval_notes]
     return "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
 
 
@@ -269,6 +280,12 @@ def _union(name_lists) -> List[str]:
     for name_list in name_lists:
         names += [name for name in name_list if name not in names]
     return names
+
+
+def _format_interval(pair):
+    return (
+        MISSING if pair is None else f"[{format_number(pair[0], signed=True)}, {format_number(pair[1], signed=True)}]"
+    )
 
 
 def _ratio(value, reference):

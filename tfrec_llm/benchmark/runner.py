@@ -70,6 +70,7 @@ from tfrec_llm.benchmark.benchmark_models import (
     peer_descriptions,
 )
 from tfrec_llm.benchmark.report import benchmark_markdown, best_by_stratum, write_report_files
+from tfrec_llm.benchmark.target_intervals import add_margin_intervals, load_run_ranks
 from tfrec_llm.benchmark.targets import (
     ML_100K_NAME_PART,
     PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10,
@@ -248,6 +249,8 @@ def run_benchmark(
         logger.info("Benchmark model %s done in %.1fs", name, timings[name]["process_seconds"])
 
     published = is_published_protocol(data.name, config.data.split)
+    targets = evaluate_targets(models, data.name, config.data.split)
+    add_margin_intervals(targets, [load_run_ranks(output_dir, model_dirs)])
     report = {
         "data": report_data_section(config, data),
         "config": config.to_dict(),
@@ -256,7 +259,7 @@ def run_benchmark(
         "models": models,
         "best_by_stratum": best_by_stratum(models),
         "published_reference": dict(PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10) if published else None,
-        "targets": evaluate_targets(models, data.name, config.data.split),
+        "targets": targets,
         "factorized_top_k": {
             "models": {name: metrics.get("factorized_top_k", {}) for name, metrics in models.items()},
             "published_top_100": dict(TFRS_PUBLISHED_TOP_100),

@@ -26,6 +26,7 @@ from tfrec_llm.benchmark.report import (
     write_report_files,
 )
 from tfrec_llm.benchmark.runner import REPORT_JSON_FILE
+from tfrec_llm.benchmark.target_intervals import RunRanks, add_margin_intervals, load_run_ranks
 from tfrec_llm.benchmark.targets import evaluate_targets
 
 MEDIANS_JSON_FILE = "report_medians.json"
@@ -52,8 +53,12 @@ def median_model_report(model_reports: Sequence[dict]) -> dict:
     return medians
 
 
-def seed_medians_report(reports: Sequence[dict], names: Sequence[str]) -> dict:
-    """The medians report of benchmark `reports` (report.json dicts) read from `names` (for errors)."""
+def seed_medians_report(reports: Sequence[dict], names: Sequence[str], run_ranks: Sequence[RunRanks] = ()) -> dict:
+    """The medians report of benchmark `reports` (report.json dicts) read from `names` (for errors).
+
+    `run_ranks`: each run's per-example ranks, for the targets' intervals
+    (`target_intervals`; without them the checks say why they have none).
+    """
     if len(reports) < 2:
         raise ValueError(f"benchmark-medians needs at least two runs, got {len(reports)}.")
     _check_same_protocol(reports, names)
@@ -76,13 +81,15 @@ def seed_medians_report(reports: Sequence[dict], names: Sequence[str]) -> dict:
         for name in models
     }
     data = reports[0]["data"]
+    targets = evaluate_targets(models, data["name"], data["split"])
+    add_margin_intervals(targets, list(run_ranks))
     return {
         "data": data,
         "runs": list(names),
         "seeds": seeds,
         "models": models,
         "per_seed": per_seed,
-        "targets": evaluate_targets(models, data["name"], data["split"]),
+        "targets": targets,
     }
 
 
@@ -129,7 +136,8 @@ def write_seed_medians(run_dirs: Sequence[str], output_dir: str) -> Dict[str, st
             raise FileNotFoundError(f"{path}: no benchmark report (run `tfrec-llm benchmark --output-dir {run_dir}`).")
         with open(path, encoding="utf-8") as f:
             reports.append(json.load(f))
-    report = seed_medians_report(reports, list(run_dirs))
+    run_ranks = [load_run_ranks(run_dir, report["models"]) for run_dir, report in zip(run_dirs, reports)]
+    report = seed_medians_report(reports, list(run_dirs), run_ranks)
     markdown = seed_medians_markdown(report)
     paths = write_report_files(output_dir, report, markdown, MEDIANS_JSON_FILE, MEDIANS_MD_FILE)
     return {**paths, "markdown": markdown}

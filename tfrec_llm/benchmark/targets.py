@@ -117,6 +117,8 @@ def evaluate_targets(models: Dict[str, dict], data_name: str, split: str) -> Dic
                     "full warm_items recall@50",
                     summary_at(models[FULL], "warm_items").get("recall@50"),
                     COLD_TO_WARM_MIN_RATIO,
+                    reference_model=FULL,
+                    reference_stratum="warm_items",
                 )
             ],
         ),
@@ -146,7 +148,8 @@ def _sparse_target(models):
 def _peer_check(models, place, metric, factor, learned_only=False):
     peer, peer_value = best_peer(models, place, metric, learned_only)
     reference = f"best peer ({peer or 'none measured'}) {place} {metric}"
-    return _check(FULL, place, metric, summary_at(models[FULL], place).get(metric), reference, peer_value, factor)
+    value = summary_at(models[FULL], place).get(metric)
+    return _check(FULL, place, metric, value, reference, peer_value, factor, reference_model=peer)
 
 
 def _published_check(models, model, row, factor):
@@ -162,7 +165,10 @@ def _published_check(models, model, row, factor):
     )
 
 
-def _check(model, place, metric, value, reference, reference_value, factor):
+def _check(
+    model, place, metric, value, reference, reference_value, factor, reference_model=None, reference_stratum=None
+):
+    """A check; `reference_model` (`reference_stratum`, default `place`) when the reference is a measured model."""
     required = None if reference_value is None else factor * reference_value
     passed = None if value is None or required is None else bool(value >= required)
     return {
@@ -171,6 +177,8 @@ def _check(model, place, metric, value, reference, reference_value, factor):
         "metric": metric,
         "value": value,
         "reference": reference,
+        "reference_model": reference_model,  # None: a published number
+        "reference_stratum": (reference_stratum or place) if reference_model else None,
         "reference_value": reference_value,
         "factor": factor,
         "required": required,
