@@ -79,6 +79,25 @@ def test_targets_compare_the_blend_with_popularity_and_one_interaction(report):
     assert np.isfinite([m["recall@10"] for m in report["rows"].values()]).all()
 
 
+def test_each_target_says_how_sure_its_gap_is_over_the_test_users(report):
+    for name, target in report["targets"].items():
+        low, high = target["gap_ci95"]
+        assert low <= target["value"] - target["peer"] <= high, name
+        assert 0.0 <= target["pass_share"] <= 1.0
+    assert "gap 95% interval [" in format_cold_user_report(report)
+
+
+def test_the_gap_interval_by_hand_a_blend_ahead_on_every_example_wins_every_draw():
+    served, users = "profile+history_1+bert+popularity", np.array(["a", "b", "c", "d"])
+    rows = {served: {"recall@10": 1.0}, "popularity": {"recall@10": 0.0}, "history_1": {"recall@10": 0.5}}
+    ranks = {served: np.array([1, 1, 1, 1]), "popularity": np.array([99] * 4), "history_1": np.array([1, 99, 1, 99])}
+    targets = cold_user_targets(rows, ranks, users)
+    ahead = targets[f"{served} vs popularity"]
+    assert ahead["gap_ci95"] == [1.0, 1.0] and ahead["pass_share"] == 1.0
+    tied_or_ahead = targets[f"{served} vs history_1"]  # a draw of only a and c ties: not ahead there
+    assert tied_or_ahead["gap_ci95"][0] >= 0.0 and tied_or_ahead["pass_share"] < 1.0
+
+
 def test_the_bert_profile_alone_ranks_by_the_frozen_encoders_cosine(model_dir):
     """Profiles read by the frozen encoder (distinct texts once, unit rows); with no model part the fused
     vectors rank the catalog by BERT cosine alone."""

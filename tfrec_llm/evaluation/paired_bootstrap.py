@@ -80,8 +80,10 @@ def interval(samples: np.ndarray, level: float = INTERVAL_LEVEL) -> Optional[Tup
     return float(low), float(high)
 
 
-def share_at_least(samples: np.ndarray, threshold: float = 0.0) -> Optional[float]:
-    """Share of the (non-NaN) draws at or above `threshold`; None if every draw is NaN."""
+def share_at_least(samples: np.ndarray, threshold: float = 0.0, strictly: bool = False) -> Optional[float]:
+    """Share of the (non-NaN) draws at or above `threshold` (above it if `strictly`); None if every draw is NaN."""
     samples = np.asarray(samples, np.float64)
     samples = samples[~np.isnan(samples)]
-    return None if samples.size == 0 else float(np.mean(samples >= threshold))
+    if samples.size == 0:
+        return None
+    return float(np.mean(samples > threshold if strictly else samples >= threshold))

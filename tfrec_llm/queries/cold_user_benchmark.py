@@ -30,12 +30,14 @@ user ids: a user is only what its history says), so "cold" means only the
 given profile and interactions reach the user tower.
 """
 
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
 from tfrec_llm.data.item_vocabulary import FIRST_ITEM_INDEX
 from tfrec_llm.evaluation.full_catalog_evaluator import FullCatalogEvaluator
+from tfrec_llm.evaluation.paired_bootstrap import UserResamples, interval, share_at_least
+from tfrec_llm.evaluation.ranking_metrics import per_example_values
 from tfrec_llm.queries.held_out_users import HeldOutUsers, catalog_rows
 from tfrec_llm.queries.personal_blend import (
     POPULARITY_PRIOR_WEIGHTS,
@@ -67,6 +69,7 @@ def _split_inputs(users: HeldOutUsers, examples) -> dict:
         "targets": (examples.target - FIRST_ITEM_INDEX).astype(np.int64),
         "exclusions": [catalog_rows(seen[i]) for i in keep],
         "activity": examples.user_activity,
+        "user_ids": examples.user_ids,
         "profiles": users.text_vectors([profiles[i] for i in keep]),
         "bert_profiles": unit_rows(users.text_features([profiles[i] for i in keep])),
         "users": {n: users.user_vectors(cut_histories(examples.history, n)) for n in HISTORY_SIZES},
@@ -102,23 +105,32 @@ def run_cold_user_benchmark(
     item_features = unit_rows(users.item_text_features)
     log_popularity = standardized_rows(np.log1p(assets.item_popularity[FIRST_ITEM_INDEX:])[None, :])[0][:, None]
 
-    def evaluate(inputs, vectors, item_table=items) -> Dict[str, float]:
-        report = evaluator.evaluate(vectors, item_table, inputs["targets"], inputs["exclusions"], inputs["activity"])
-        return {k: report["overall"][k] for k in REPORTED + ("n",)}
+    rows, row_ranks = {}, {}  # test rows: method -> metrics, and each example's target rank
+
+    def evaluate(inputs, vectors, item_table=items, row=None) -> Dict[str, float]:
+        """The metrics of `vectors`; with `row`, also kept as that test row (metrics and ranks)."""
+        report, ranks, _ = evaluator.evaluate_with_ranks(
+            vectors, item_table, inputs["targets"], inputs["exclusions"], inputs["activity"]
+        )
+        metrics = {k: report["overall"][k] for k in REPORTED + ("n",)}
+        if row is not None:
+            rows[row], row_ranks[row] = metrics, ranks
+        return metrics
 
     prior = popularity_prior(assets.item_popularity[FIRST_ITEM_INDEX:])[:, None]
 
-    def fused(inputs, n, w, alpha, beta=0.0) -> Dict[str, float]:  # query . v + alpha z(cos) + beta prior
+    def fused(inputs, n, w, alpha, beta=0.0, row=None) -> Dict[str, float]:  # query . v + alpha z(cos) + beta prior
         blend = blend_vectors(inputs["profiles"], inputs["users"][n], w)
         queries, table = fused_query_vectors(blend, items, inputs["bert_profiles"], item_features, alpha)
         queries = np.concatenate([queries, np.full((len(queries), 1), beta, np.float32)], axis=1)
-        return evaluate(inputs, queries, np.concatenate([table, prior], axis=1).astype(np.float32))
+        return evaluate(inputs, queries, np.concatenate([table, prior], axis=1).astype(np.float32), row)
 
-    def bert_popularity(inputs, beta) -> Dict[str, float]:  # z(cos) + beta * z(log popularity), as vectors
+    def bert_popularity(inputs, beta, row=None) -> Dict[str, float]:  # z(cos) + beta * z(log popularity)
         cosines = inputs["bert_profiles"] @ item_features.T
         spread = cosines.std(axis=1, keepdims=True)
         queries = np.concatenate([inputs["bert_profiles"] / spread, np.full((len(spread), 1), beta)], axis=1)
-        return evaluate(inputs, queries.astype(np.float32), np.concatenate([item_features, log_popularity], axis=1))
+        table = np.concatenate([item_features, log_popularity], axis=1)
+        return evaluate(inputs, queries.astype(np.float32), table, row)
 
     validation = _split_inputs(users, users.experiment.validation_examples())
     test = _split_inputs(users, users.experiment.test_examples)
@@ -143,26 +155,18 @@ def run_cold_user_benchmark(
     betas = {b: bert_popularity(validation, b)[TARGET_METRIC] for b in BERT_POPULARITY_WEIGHTS}
     beta = max(BERT_POPULARITY_WEIGHTS, key=lambda b: (betas[b], -b))
     popularity = assets.item_popularity[FIRST_ITEM_INDEX:].astype(np.float32)[:, None]
-    rows = {
-        "popularity": evaluator.evaluate(
-            np.ones((len(test["targets"]), 1), np.float32),
-            popularity,
-            test["targets"],
-            test["exclusions"],
-            test["activity"],
-        )["overall"]
-    }
-    rows["popularity"] = {k: rows["popularity"][k] for k in REPORTED + ("n",)}
+    evaluate(test, np.ones((len(test["targets"]), 1), np.float32), popularity, row="popularity")
     for n in HISTORY_SIZES:
-        rows[f"history_{n}"] = evaluate(test, test["users"][n])
-    rows["history_all"] = evaluate(test, test["full_history"])
-    rows["profile"] = evaluate(test, test["profiles"])
-    rows["bert_profile"] = evaluate(test, test["bert_profiles"], item_features)
-    rows["bert_profile+popularity"] = bert_popularity(test, beta)
+        evaluate(test, test["users"][n], row=f"history_{n}")
+    evaluate(test, test["full_history"], row="history_all")
+    evaluate(test, test["profiles"], row="profile")
+    evaluate(test, test["bert_profiles"], item_features, row="bert_profile")
+    bert_popularity(test, beta, row="bert_profile+popularity")
     for n in HISTORY_SIZES:
-        rows[f"profile+history_{n}"] = evaluate(test, blend_vectors(test["profiles"], test["users"][n], chosen[n]))
-        rows[f"profile+history_{n}+bert"] = fused(test, n, chosen[n], alphas[n])
-        rows[f"profile+history_{n}+bert+popularity"] = fused(test, n, *served[n])
+        blend = blend_vectors(test["profiles"], test["users"][n], chosen[n])
+        evaluate(test, blend, row=f"profile+history_{n}")
+        fused(test, n, chosen[n], alphas[n], row=f"profile+history_{n}+bert")
+        fused(test, n, *served[n], row=f"profile+history_{n}+bert+popularity")
     test_curves = {
         n: {w: evaluate(test, blend_vectors(test["profiles"], test["users"][n], w))[TARGET_METRIC] for w in weights}
         for n in HISTORY_SIZES
@@ -183,25 +187,36 @@ def run_cold_user_benchmark(
             "validation": validation["skipped_without_profile"],
             "test": test["skipped_without_profile"],
         },
-        "targets": cold_user_targets(rows),
+        "targets": cold_user_targets(rows, row_ranks, test["user_ids"]),
     }
 
 
 SERVED_BLEND = "profile+history_1+bert+popularity"
 
 
-def cold_user_targets(rows: dict) -> dict:
+def cold_user_targets(rows: dict, row_ranks: Optional[dict] = None, user_ids=None) -> dict:
     """Issue 10's target: profile + 1 interaction beats popularity and 1 interaction alone on Recall@10
-    (the served blend, `SERVED_BLEND`: the plain blend where alpha = beta = 0 won)."""
+    (the served blend, `SERVED_BLEND`: the plain blend where alpha = beta = 0 won).
+
+    With the rows' per-example ranks and the examples' `user_ids`, each
+    comparison also gets the paired bootstrap over the test users
+    (`paired_bootstrap`) of the gap (blend - peer): `gap_ci95` and
+    `pass_share`, the share of draws on which the blend is strictly ahead.
+    """
     blend = rows[SERVED_BLEND][TARGET_METRIC]
-    return {
-        f"{SERVED_BLEND} vs {peer}": {
-            "value": blend,
-            "peer": rows[peer][TARGET_METRIC],
-            "pass": bool(blend > rows[peer][TARGET_METRIC]),
-        }
-        for peer in ("popularity", "history_1")
-    }
+    targets = {}
+    for peer in ("popularity", "history_1"):
+        target = {"value": blend, "peer": rows[peer][TARGET_METRIC], "pass": bool(blend > rows[peer][TARGET_METRIC])}
+        if row_ranks is not None:
+            resamples = UserResamples(user_ids)
+            every = np.ones(len(user_ids), bool)
+            gaps = [
+                resamples.means(per_example_values(row_ranks[r], TARGET_METRIC), every) for r in (SERVED_BLEND, peer)
+            ]
+            target["gap_ci95"] = list(interval(gaps[0] - gaps[1]))
+            target["pass_share"] = share_at_least(gaps[0] - gaps[1], strictly=True)
+        targets[f"{SERVED_BLEND} vs {peer}"] = target
+    return targets
 
 
 def format_cold_user_report(report: dict) -> str:
@@ -234,10 +249,17 @@ def format_cold_user_report(report: dict) -> str:
     for n, curve in report["prior_validation"].items():
         lines.append(f"| {n} | " + " | ".join(f"{curve[b]:.4f}" for b in betas) + " |")
     lines += [""] + [
-        f"target {name}: {t['value']:.4f} vs {t['peer']:.4f}: {'pass' if t['pass'] else 'MISS'}"
+        f"target {name}: {t['value']:.4f} vs {t['peer']:.4f}: {'pass' if t['pass'] else 'MISS'}" + _sureness(t)
         for name, t in report["targets"].items()
     ]
     return "\n".join(lines)
+
+
+def _sureness(target: dict) -> str:
+    if "gap_ci95" not in target:
+        return ""
+    low, high = target["gap_ci95"]
+    return f" (gap 95% interval [{low:+.4f}, {high:+.4f}], ahead on {target['pass_share']:.0%} of draws of the users)"
 
 
 def _row_weights(report: dict, name: str) -> str:
