@@ -1,8 +1,8 @@
 """`tfrec-llm` command line: a thin layer over the library API.
 
 Subcommands: train, evaluate, export, adapt and update (cli_adapt_update.py), add-items,
-recommend (--history or --query), bench-serving, bench-queries, benchmark and
-benchmark-medians (cli_benchmarks.py), data describe. Each maps flags onto an `ExperimentConfig` (or
+recommend (--history or --query), bench-serving, bench-queries, benchmark,
+benchmark-medians and compare (cli_benchmarks.py), data describe. Each maps flags onto an `ExperimentConfig` (or
 plain arguments) and calls one library function; errors in user input end
 with a one-line message and exit code 2, not a stack trace.
 """

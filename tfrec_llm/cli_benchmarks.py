@@ -1,6 +1,6 @@
-"""`tfrec-llm bench-queries`, `bench-serving`, `benchmark` and `benchmark-medians`: their flags, and running them.
+"""`tfrec-llm bench-queries`, `bench-serving`, `benchmark`, `benchmark-medians` and `compare`: flags, and running them.
 
-`cli.py` wires the parser and handles errors; this module adds the four
+`cli.py` wires the parser and handles errors; this module adds the five
 subcommands (`add_benchmark_parsers`) and maps their flags onto the library's
 benchmark functions (`run_benchmark_command`).
 
@@ -14,9 +14,10 @@ Example:
 import json
 from typing import Callable
 
+from tfrec_llm.evaluation.model_comparison import DEFAULT_METRICS
 from tfrec_llm.experiment_config import ExperimentConfig, read_config_json
 
-BENCHMARK_COMMANDS = ("bench-queries", "bench-serving", "benchmark", "benchmark-medians")
+BENCHMARK_COMMANDS = ("bench-queries", "bench-serving", "benchmark", "benchmark-medians", "compare")
 BENCHMARK_MAX_EPOCHS = 50
 BENCHMARK_PATIENCE = 10  # ml-100k, 3 seeds: 5 stopped one full model at its 11th epoch (best 6th), 10 at its 29th
 
@@ -24,7 +25,7 @@ BENCHMARK_PATIENCE = 10  # ml-100k, 3 seeds: 5 stopped one full model at its 11t
 def add_benchmark_parsers(
     commands, add_data_arguments: Callable, add_text_length_argument: Callable, text_encoder_help: str
 ):
-    """Adds the four benchmark subcommands to `commands`.
+    """Adds the five benchmark subcommands to `commands`.
 
     `add_data_arguments(parser, required)` adds --data & co., `add_text_length_argument(parser)`
     --text-sequence-length; `text_encoder_help` is --text-encoder's help, as `train` gives it.
@@ -74,6 +75,15 @@ def add_benchmark_parsers(
     medians.add_argument("runs", nargs="+", help="output directories of `benchmark` runs (--seed 0, 1, 2, ...)")
     medians.add_argument("--output-dir", required=True, help="writes report_medians.md and report_medians.json")
 
+    compare = commands.add_parser(
+        "compare", help="two trained models on the same test examples: each metric's gap and its 95%% interval"
+    )
+    compare.add_argument("first", help="model directory A (written by `train`, with test_ranks.npz)")
+    compare.add_argument("second", help="model directory B; gaps are B - A")
+    compare.add_argument("--metrics", default=",".join(DEFAULT_METRICS), help="comma-separated, e.g. recall@10,mrr")
+    compare.add_argument("--places", help="comma-separated passes or strata (default: every one both hold)")
+    compare.add_argument("--output", help="write the rows as JSON here")
+
 
 def run_benchmark_command(args, data_overrides: Callable):
     """Runs the benchmark subcommand `args.command`; `data_overrides(args, config)` maps the data flags."""
@@ -110,3 +120,12 @@ def run_benchmark_command(args, data_overrides: Callable):
         from tfrec_llm.benchmark.seed_medians import write_seed_medians  # pylint: disable=import-outside-toplevel
 
         print(write_seed_medians(args.runs, args.output_dir)["markdown"])
+    elif args.command == "compare":
+        from tfrec_llm.evaluation.model_comparison import compare_models, format_comparison  # pylint: disable=import-outside-toplevel
+
+        places = args.places.split(",") if args.places else None
+        rows = compare_models(args.first, args.second, args.metrics.split(","), places)
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as f:
+                json.dump(rows, f, indent=1)
+        print(format_comparison(rows, args.first, args.second))

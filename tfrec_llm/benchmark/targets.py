@@ -13,6 +13,7 @@ numbers hold only for their own protocol), with `note` saying why.
 from typing import Dict, List, Optional, Tuple
 
 from tfrec_llm.benchmark.benchmark_models import FULL, ID_ONLY_PEERS, peer_names
+from tfrec_llm.evaluation.example_ranks import HISTORY_CUTS_PREFIX
 
 # Recall@10 on ml-100k under our protocol: leave-last-out, full catalog, items the user
 # already had excluded, ties ranked pessimistically. As collected in issue 13: SASRec, GRU4Rec,
@@ -41,7 +42,6 @@ COLD_TO_WARM_MIN_RATIO = 0.8
 SPARSE_MIN_RATIO_TO_PEERS = 1.5
 HISTORY_CUT_MIN_RATIO_TO_PEERS = 1.3
 CHECKED_HISTORY_CUTS = ("last_1", "last_3")
-HISTORY_CUTS_PREFIX = "history_cuts/"
 NO_SPARSE_USERS_NOTE = "n/a (no users with <= 5 training interactions)"
 
 

@@ -56,17 +56,15 @@ class ExampleRanks:
     def values_at(self, place: str, metric: str) -> Tuple[np.ndarray, np.ndarray]:
         """(float [n] per-example `metric` values, bool [n] examples of `place`).
 
-        `place`: "overall", "history_cuts/<cut>" (every example, ranked with
-        its history cut) or a stratum (the full-history ranks of its examples).
-        Raises KeyError naming what is held when `place` is unknown.
+        `place`: a pass ("overall", "history_cuts/<cut>", "without_context":
+        every example, ranked in that pass) or a stratum (the full-history
+        ranks of its examples). Raises KeyError naming what is held when
+        `place` is neither.
         """
-        every_example = np.ones(len(self.user_ids), bool)
-        if place == OVERALL or place.startswith(HISTORY_CUTS_PREFIX):
-            if place not in self.ranks:
-                raise KeyError(f"no ranks for {place!r}; held: {sorted(self.ranks)}")
-            return ranking_metrics.per_example_values(self.ranks[place], metric), every_example
+        if place in self.ranks:
+            return ranking_metrics.per_example_values(self.ranks[place], metric), np.ones(len(self.user_ids), bool)
         if place not in self.strata:
-            raise KeyError(f"no stratum {place!r}; held: {sorted(self.strata)}")
+            raise KeyError(f"no pass or stratum {place!r}; held: {sorted(self.ranks) + sorted(self.strata)}")
         return ranking_metrics.per_example_values(self.ranks[OVERALL], metric), self.strata[place]
 
     def save(self, path: str) -> None:
