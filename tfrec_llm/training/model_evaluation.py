@@ -7,7 +7,9 @@ O(items)); user embeddings read history items from that table. Reports:
   last 1, 3 and 5 items, under `history_cuts["last_<k>"]` (overall metrics
   of ALL examples: a re-scoring, not a stratum of the examples);
 - TFRS `FactorizedTopK` top-K accuracy on the same examples (seen items are
-  not excluded there, as in TFRS).
+  not excluded there, as in TFRS);
+- optionally (`ranks_path`) each example's target rank in every pass, its
+  user and strata (`ExampleRanks`: `train` writes test_ranks.npz).
 With `model.empty_history_answer` "popularity", examples whose (cut)
 history holds no known item are ranked by popularity, as the `retrieval`
 export answers them (`evaluation/empty_history_answer.py`). Such examples
