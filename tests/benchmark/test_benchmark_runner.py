@@ -217,7 +217,12 @@ def test_best_model_per_stratum_and_its_ratio_to_the_second(benchmark):
         assert values[row[1]] == ranked[0] and row[2] == _value(ranked[0])
         if len(ranked) > 1 and ranked[1]:
             ratio, second = row[3].split(" (vs ")
-            assert ratio == f"{ranked[0] / ranked[1]:.2f}" and values[second[:-1]] == ranked[1]
+            second, gap = second.split("; gap ")
+            assert ratio == f"{ranked[0] / ranked[1]:.2f}" and values[second] == ranked[1]
+            entry = report["best_by_stratum"][place]["recall@10"]
+            low, high = entry["gap_ci95"]
+            assert gap == f"[{low:+.4f}, {high:+.4f}])" and low <= ranked[0] - ranked[1] <= high
+            assert 0.0 <= entry["best_ahead"] <= 1.0
             checked += 1
     assert checked > 0
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from tfrec_llm.benchmark.target_intervals import add_margin_intervals, load_run_ranks
+from tfrec_llm.benchmark.report import best_by_stratum
+from tfrec_llm.benchmark.target_intervals import add_best_intervals, add_margin_intervals, load_run_ranks
 from tfrec_llm.benchmark.targets import evaluate_targets
 from tfrec_llm.evaluation.example_ranks import RANKS_FILE, ExampleRanks
 
@@ -128,3 +129,15 @@ def test_a_published_reference_is_a_constant(share):
     check["reference_value"] = 1.0 if share == 0.0 else 0.0  # out of reach, or always met
     add_margin_intervals(targets, [run], num_resamples=100)
     assert check["reference_model"] is None and check["pass_share"] == share
+
+
+def test_the_best_model_per_stratum_gets_the_interval_of_its_lead_over_the_second():
+    run = _run(full_rate=0.6)
+    best = best_by_stratum({name: _metrics(ranks) for name, ranks in run.items()})
+    add_best_intervals(best, [run], num_resamples=300)
+    overall = best["overall"]["recall@10"]
+    assert (overall["best"], overall["second"]) == ("full", "id_only")
+    low, high = overall["gap_ci95"]
+    assert 0.0 < low <= overall["value"] - overall["second_value"] <= high and overall["best_ahead"] == 1.0
+    add_best_intervals(best, [{"full": run["full"]}], num_resamples=50)  # the second has no ranks
+    assert best["overall"]["recall@10"]["gap_ci95"] is None and best["overall"]["recall@10"]["best_ahead"] is None

@@ -171,7 +171,8 @@ def format_places_markdown(models: Dict[str, dict], places: List[str], title: st
 
 
 def format_best_markdown(best: Dict[str, dict]) -> str:
-    """Per place and metric: the best model, its value and best / second (with the second's name)."""
+    """Per place and metric: the best model, its value and best / second (with the second's name and, where
+    measured, the 95% interval of best - second over draws of the test users: `target_intervals`)."""
     header = ["stratum"]
     for metric in BEST_METRICS:
         header += [f"best {metric}", "value", "best / second"]
@@ -180,7 +181,7 @@ def format_best_markdown(best: Dict[str, dict]) -> str:
         cells = [place]
         for metric in BEST_METRICS:
             entry = by_metric[metric]
-            ratio = MISSING if entry["ratio"] is None else f"{entry['ratio']:.2f} (vs {entry['second']})"
+            ratio = MISSING if entry["ratio"] is None else f"{entry['ratio']:.2f} (vs {entry['second']}{_gap(entry)})"
             cells += [entry["best"] or MISSING, format_number(entry["value"]), ratio]
         lines.append(markdown_row(cells))
     return "\n".join(lines) + "\n"
@@ -280,6 +281,11 @@ def _union(name_lists) -> List[str]:
     for name_list in name_lists:
         names += [name for name in name_list if name not in names]
     return names
+
+
+def _gap(entry):
+    pair = entry.get("gap_ci95")
+    return "" if pair is None else f"; gap {_format_interval(pair)}"
 
 
 def _format_interval(pair):

@@ -70,7 +70,7 @@ from tfrec_llm.benchmark.benchmark_models import (
     peer_descriptions,
 )
 from tfrec_llm.benchmark.report import benchmark_markdown, best_by_stratum, write_report_files
-from tfrec_llm.benchmark.target_intervals import add_margin_intervals, load_run_ranks
+from tfrec_llm.benchmark.target_intervals import add_best_intervals, add_margin_intervals, load_run_ranks
 from tfrec_llm.benchmark.targets import (
     ML_100K_NAME_PART,
     PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10,
@@ -249,15 +249,17 @@ def run_benchmark(
         logger.info("Benchmark model %s done in %.1fs", name, timings[name]["process_seconds"])
 
     published = is_published_protocol(data.name, config.data.split)
-    targets = evaluate_targets(models, data.name, config.data.split)
-    add_margin_intervals(targets, [load_run_ranks(output_dir, model_dirs)])
+    targets, best = evaluate_targets(models, data.name, config.data.split), best_by_stratum(models)
+    run_ranks = [load_run_ranks(output_dir, model_dirs)]
+    add_margin_intervals(targets, run_ranks)
+    add_best_intervals(best, run_ranks)
     report = {
         "data": report_data_section(config, data),
         "config": config.to_dict(),
         "peer_config": peer_config,
         "model_descriptions": descriptions,
         "models": models,
-        "best_by_stratum": best_by_stratum(models),
+        "best_by_stratum": best,
         "published_reference": dict(PUBLISHED_ML_100K_LEAVE_LAST_OUT_RECALL_AT_10) if published else None,
         "targets": targets,
         "factorized_top_k": {

@@ -12,6 +12,10 @@ gets:
 - `margin_ci95`: [low, high], the 95% interval of the margin over the draws;
 - `pass_share`: the share of draws on which the check passes.
 
+`add_best_intervals` does the same for the report's best model per stratum:
+the gap between the best and the second model, and the share of draws on
+which the best leads.
+
 The reference model is the one the check names (the best peer of the full
 test set), not re-chosen per draw. With several runs (seeds) each draw takes
 the median over runs of each model's metric, as the medians report does;
@@ -50,6 +54,25 @@ def add_margin_intervals(
             check["pass_share"] = None if margins is None else share_at_least(margins)
             if note:
                 check["interval_note"] = note
+
+
+def add_best_intervals(
+    best: Dict[str, dict], runs: List[RunRanks], num_resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+) -> None:
+    """Adds `gap_ci95` (best - second) and `best_ahead` (share of draws the best leads) to `best_by_stratum` entries.
+
+    Entries without a second model, or whose models lack ranks, get None.
+    """
+    resamples, _ = _shared_resamples(runs, num_resamples, seed)
+    for place, by_metric in best.items():
+        for metric, entry in by_metric.items():
+            gaps = None
+            if resamples is not None and entry["second"] is not None:
+                first = _median_draws(entry["best"], place, metric, runs, resamples)
+                second = _median_draws(entry["second"], place, metric, runs, resamples)
+                gaps = None if first is None or second is None else first - second
+            entry["gap_ci95"] = None if gaps is None else _list_or_none(interval(gaps))
+            entry["best_ahead"] = None if gaps is None else share_at_least(gaps, strictly=True)
 
 
 def _shared_resamples(runs: List[RunRanks], num_resamples: int, seed: int):
