@@ -204,17 +204,18 @@ def cold_user_targets(rows: dict, row_ranks: Optional[dict] = None, user_ids=Non
     `pass_share`, the share of draws on which the blend is strictly ahead.
     """
     blend = rows[SERVED_BLEND][TARGET_METRIC]
+    resamples = None if row_ranks is None else UserResamples(user_ids)  # one set of draws for every row
+
+    def drawn(row):
+        return resamples.means(per_example_values(row_ranks[row], TARGET_METRIC), np.ones(len(user_ids), bool))
+
     targets = {}
     for peer in ("popularity", "history_1"):
         target = {"value": blend, "peer": rows[peer][TARGET_METRIC], "pass": bool(blend > rows[peer][TARGET_METRIC])}
-        if row_ranks is not None:
-            resamples = UserResamples(user_ids)
-            every = np.ones(len(user_ids), bool)
-            gaps = [
-                resamples.means(per_example_values(row_ranks[r], TARGET_METRIC), every) for r in (SERVED_BLEND, peer)
-            ]
-            target["gap_ci95"] = list(interval(gaps[0] - gaps[1]))
-            target["pass_share"] = share_at_least(gaps[0] - gaps[1], strictly=True)
+        if resamples is not None:
+            gaps = drawn(SERVED_BLEND) - drawn(peer)
+            target["gap_ci95"] = list(interval(gaps))
+            target["pass_share"] = share_at_least(gaps, strictly=True)
         targets[f"{SERVED_BLEND} vs {peer}"] = target
     return targets
 
