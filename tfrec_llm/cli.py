@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model-dir", required=True)
     _add_data_arguments(evaluate)
     evaluate.add_argument("--output", help="write the metrics JSON here")
+    evaluate.add_argument(
+        "--ranks-output", help="write each test example's target rank here (.npz, for `tfrec-llm compare`)"
+    )
 
     export = commands.add_parser("export", help="write TF Serving SavedModels")
     export.add_argument("--model-dir", required=True)
@@ -278,7 +281,7 @@ def _run(args):
     elif args.command == "evaluate":
         from tfrec_llm.training.trainer import evaluate_model_dir  # pylint: disable=import-outside-toplevel
 
-        metrics = evaluate_model_dir(args.model_dir, {"data": _data_overrides(args)}, args.output)
+        metrics = evaluate_model_dir(args.model_dir, {"data": _data_overrides(args)}, args.output, args.ranks_output)
         print(format_metrics(metrics))
     elif args.command == "export":
         from tfrec_llm.serving.export.exporter import export_models  # pylint: disable=import-outside-toplevel

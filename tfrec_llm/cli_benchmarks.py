@@ -78,8 +78,11 @@ def add_benchmark_parsers(
     compare = commands.add_parser(
         "compare", help="two trained models on the same test examples: each metric's gap and its 95%% interval"
     )
-    compare.add_argument("first", help="model directory A (written by `train`, with test_ranks.npz)")
-    compare.add_argument("second", help="model directory B; gaps are B - A")
+    compare.add_argument(
+        "first",
+        help="model directory A (with the test_ranks.npz `train` writes) or a ranks .npz (`evaluate --ranks-output`)",
+    )
+    compare.add_argument("second", help="model directory or ranks .npz B; gaps are B - A")
     compare.add_argument("--metrics", default=",".join(DEFAULT_METRICS), help="comma-separated, e.g. recall@10,mrr")
     compare.add_argument("--places", help="comma-separated passes or strata (default: every one both hold)")
     compare.add_argument("--output", help="write the rows as JSON here")

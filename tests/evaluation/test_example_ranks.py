@@ -46,3 +46,35 @@ def test_an_unknown_place_names_what_is_held():
 def test_arrays_of_another_length_are_refused():
     with pytest.raises(ValueError, match="2 rows for 3 examples"):
         ExampleRanks(np.array(["a", "b", "c"]), {"overall": np.array([1, 2])}, {})
+
+
+def test_save_writes_the_path_it_is_given_even_without_the_npz_suffix(tmp_path):
+    _ranks().save(str(tmp_path / "ranks"))  # NumPy alone would write ranks.npz
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ranks"]
+    np.testing.assert_array_equal(ExampleRanks.load(str(tmp_path / "ranks")).ranks["overall"], [1, 5, 30])
+
+
+def _numpy_file(save, **arrays):
+    def write(path):
+        with open(path, "wb") as f:
+            save(f, **arrays)
+
+    return write
+
+
+@pytest.mark.parametrize(
+    "write, message",
+    [
+        (lambda p: p.write_text("user,rank\nu1,3\n"), "not a per-example ranks file"),
+        (lambda p: p.write_bytes(b""), "not a per-example ranks file"),
+        (_numpy_file(np.save, arr=np.arange(3)), "one array, not an .npz"),
+        (_numpy_file(np.savez, user_ids=np.array(["u1"])), "no rank:overall"),
+        (_numpy_file(np.savez, other=np.arange(2)), "no rank:overall, user_ids"),
+    ],
+)
+def test_a_file_that_is_not_a_ranks_file_is_refused_by_name(tmp_path, write, message):
+    path = tmp_path / "metrics.npz"
+    write(path)
+    with pytest.raises(ValueError, match=message) as raised:
+        ExampleRanks.load(str(path))
+    assert str(path) in str(raised.value)

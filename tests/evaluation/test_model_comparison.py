@@ -66,5 +66,14 @@ def test_cli_compares_two_model_directories(tmp_path, capsys):
     assert "| overall | recall@10 | 300 | 0.2500 | 0.5000 | +0.2500 | [" in printed
     rows = json.loads(output.read_text(encoding="utf-8"))
     assert rows == compare_models(str(tmp_path / "a"), str(tmp_path / "b"), ["recall@10", "mrr"], ["overall"])
-    assert cli.main(["compare", str(tmp_path / "a"), str(tmp_path / "missing")]) == 2
+    # a ranks file (`evaluate --ranks-output`) stands for its directory
+    file_rows = compare_models(str(tmp_path / "a" / RANKS_FILE), str(tmp_path / "b"), ["recall@10", "mrr"], ["overall"])
+    assert file_rows == rows
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["compare", str(tmp_path / "a"), str(tmp_path / "empty")]) == 2
     assert "no per-example ranks" in capsys.readouterr().err
+    assert cli.main(["compare", str(tmp_path / "a"), str(tmp_path / "missing.npz")]) == 2
+    assert "missing.npz: no such model directory or ranks file" in capsys.readouterr().err
+    (tmp_path / "metrics.json").write_text("{}", encoding="utf-8")
+    assert cli.main(["compare", str(tmp_path / "metrics.json"), str(tmp_path / "b")]) == 2
+    assert "metrics.json: not a per-example ranks file" in capsys.readouterr().err

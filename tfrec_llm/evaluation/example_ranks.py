@@ -68,13 +68,25 @@ class ExampleRanks:
         return ranking_metrics.per_example_values(self.ranks[OVERALL], metric), self.strata[place]
 
     def save(self, path: str) -> None:
+        """Writes a compressed .npz to `path` exactly (NumPy would append ".npz" to a bare name)."""
         arrays = {f"{_RANK_KEY}{name}": np.asarray(v, np.int64) for name, v in self.ranks.items()}
         arrays.update({f"{_STRATUM_KEY}{name}": np.asarray(v, bool) for name, v in self.strata.items()})
-        np.savez_compressed(path, user_ids=self.user_ids, **arrays)
+        with open(path, "wb") as f:
+            np.savez_compressed(f, user_ids=self.user_ids, **arrays)
 
     @classmethod
     def load(cls, path: str) -> "ExampleRanks":
-        with np.load(path, allow_pickle=False) as stored:
+        """Reads `save`'s file; any other file raises ValueError naming it."""
+        try:
+            stored = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as error:
+            raise ValueError(f"{path}: not a per-example ranks file ({error})") from error
+        if not isinstance(stored, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path}: not a per-example ranks file (one array, not an .npz of `ExampleRanks.save`)")
+        with stored:
+            missing = {"user_ids", f"{_RANK_KEY}{OVERALL}"} - set(stored.files)
+            if missing:
+                raise ValueError(f"{path}: not a per-example ranks file (no {', '.join(sorted(missing))})")
             return cls(
                 user_ids=stored["user_ids"],
                 ranks={k[len(_RANK_KEY) :]: stored[k] for k in stored.files if k.startswith(_RANK_KEY)},

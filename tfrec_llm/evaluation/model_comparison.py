@@ -1,7 +1,8 @@
 """Two models on the same test examples: each metric's gap and how sure it is (`tfrec-llm compare A B`).
 
-Reads the `test_ranks.npz` that `train` writes beside metrics.json (or any
-two `ExampleRanks`) and, for every place (overall, each history cut, each
+Reads the `test_ranks.npz` that `train` writes beside metrics.json (or a
+ranks file of `tfrec-llm evaluate --ranks-output`, or any two
+`ExampleRanks`) and, for every place (overall, each history cut, each
 stratum both hold) and metric, reports A's and B's values, the gap B - A,
 its 95% interval under the paired bootstrap over the test users
 (`paired_bootstrap`) and the share of draws on which B is ahead. The two
@@ -32,7 +33,7 @@ def compare_models(
     num_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> List[dict]:
-    """`compare_ranks` of the `test_ranks.npz` of two model directories (a clear error if one has none)."""
+    """`compare_ranks` of two model directories' `test_ranks.npz` or two ranks files (a clear error if one has none)."""
     return compare_ranks(_load(first_dir), _load(second_dir), metrics, places, num_resamples, seed)
 
 
@@ -100,10 +101,16 @@ def format_comparison(rows: List[dict], first_name: str, second_name: str) -> st
     return "\n".join(lines) + "\n"
 
 
-def _load(model_dir: str) -> ExampleRanks:
-    path = os.path.join(model_dir, RANKS_FILE)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no per-example ranks (written by `tfrec-llm train` since test_ranks.npz).")
+def _load(model_dir_or_file: str) -> ExampleRanks:
+    path = model_dir_or_file
+    if os.path.isdir(path):
+        path = os.path.join(path, RANKS_FILE)
+        if not os.path.exists(path):
+            raise FileNotFoundError(
+                f"{path}: no per-example ranks (written by `tfrec-llm train` since test_ranks.npz)."
+            )
+    elif not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such model directory or ranks file.")
     return ExampleRanks.load(path)
 
 

@@ -271,8 +271,14 @@ def _train_writing(config: ExperimentConfig, experiment: ExperimentData, strateg
     return metrics
 
 
-def evaluate_model_dir(model_dir: str, config_overrides: dict = None, output_path: str = None) -> dict:
-    """Evaluates a trained model on its split of `config.data` (optionally overridden, e.g. another source)."""
+def evaluate_model_dir(
+    model_dir: str, config_overrides: dict = None, output_path: str = None, ranks_path: str = None
+) -> dict:
+    """Evaluates a trained model on its split of `config.data` (optionally overridden, e.g. another source).
+
+    `output_path` receives the metrics JSON, `ranks_path` each test example's
+    target rank in every pass (`ExampleRanks`, .npz: what `tfrec-llm compare` reads).
+    """
     trained = TrainedModel.load(model_dir)
     config = trained.config.updated(config_overrides or {})
     catalog_ids = trained.assets.item_ids
@@ -289,7 +295,7 @@ def evaluate_model_dir(model_dir: str, config_overrides: dict = None, output_pat
             unknown,
         )
     experiment = prepare_experiment_data(config, data, vocabulary, context)
-    metrics = evaluate_on_test(trained.model, trained.assets, experiment, config.train)
+    metrics = evaluate_on_test(trained.model, trained.assets, experiment, config.train, ranks_path=ranks_path)
     if output_path:
         with open(output_path, "w", encoding="utf-8") as f:
             json.dump(metrics, f, indent=2)
