@@ -25,6 +25,9 @@ def test_ml_100k_configs_size_the_full_model_and_the_peers_as_validation_chose()
     # the attention peer's 3-seed validation chose averaged weights (0.95); every other model's chose none
     assert configs["id_only_attention"].train.weight_average_momentum == 0.95
     assert {configs[name].train.weight_average_momentum for name in ("id_only", "text_only", "full")} == {0.0}
+    # and its 3-seed validation chose a learning rate of 4e-3 over 2e-3 (1e-3 lost on seed 0); the others keep 2e-3
+    assert configs["id_only_attention"].train.learning_rate == 0.004
+    assert {configs[name].train.learning_rate for name in ("id_only", "text_only", "full")} == {0.002}
     for name in ("id_only", "id_only_attention", "text_only", "full"):
         assert configs[name].negatives_for(1_682) == "full_catalog"  # in-batch + logQ lost on validation here
 
