@@ -4,25 +4,16 @@ import json
 
 import numpy as np
 
+from tiny_fixtures import SMALL_BUILTIN, write_tiny_cli_config
+
 from tfrec_llm import cli
 from tfrec_llm.evaluation.example_ranks import RANKS_FILE, ExampleRanks
 
-SMALL = "builtin:num_items=100,num_users=60,num_interactions=600"
-
 
 def test_evaluate_repeats_the_ranks_train_wrote_and_compare_reads_its_file(tmp_path, capsys):
-    config = tmp_path / "cfg.json"
-    config.write_text(
-        json.dumps(
-            {
-                "data": {"max_history": 5},
-                "model": {"embedding_dim": 8, "lstm_units": 8},
-                "train": {"batch_size": 32, "verbose": 0, "early_stopping_patience": 0},
-            }
-        )
-    )
+    config = write_tiny_cli_config(tmp_path / "cfg.json")
     model_dir = tmp_path / "model"
-    argv = ["train", "--data", SMALL, "--output-dir", str(model_dir), "--config", str(config), "--epochs", "1"]
+    argv = ["train", "--data", SMALL_BUILTIN, "--output-dir", str(model_dir), "--config", config, "--epochs", "1"]
     assert cli.main([*argv, "--text-encoder", "none", "--no-text"]) == 0
     ranks_file = tmp_path / "evaluated_ranks"  # no suffix: written as named
     argv = ["evaluate", "--model-dir", str(model_dir), "--output", str(tmp_path / "m.json")]

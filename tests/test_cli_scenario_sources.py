@@ -3,11 +3,12 @@
 import json
 
 import pytest
+from tiny_fixtures import SMALL_BUILTIN as SMALL
+from tiny_fixtures import write_tiny_cli_config
 
 from tfrec_llm import cli
 from tfrec_llm.experiment_config import ConfigError, DataConfig, ExperimentConfig
 
-SMALL = "builtin:num_items=100,num_users=60,num_interactions=600"
 BOOKS, FILMS = f"{SMALL},seed=1", f"{SMALL},seed=2"
 
 
@@ -68,19 +69,10 @@ def test_describe_joins_the_named_sources(capsys):
 
 @pytest.mark.slow  # trains a tiny model on two joined built-in worlds, then evaluates it: about a minute
 def test_a_model_trained_on_joined_sources_reloads_them_to_evaluate(tmp_path, capsys):
-    config = tmp_path / "cfg.json"
-    config.write_text(
-        json.dumps(
-            {
-                "data": {"max_history": 5},
-                "model": {"embedding_dim": 8, "lstm_units": 8},
-                "train": {"batch_size": 32, "verbose": 0, "early_stopping_patience": 0},
-            }
-        )
-    )
+    config = write_tiny_cli_config(tmp_path / "cfg.json")
     model_dir = tmp_path / "model"
     argv = ["train", "--data", f"books={BOOKS}", "--data", f"films={FILMS}", "--output-dir", str(model_dir)]
-    assert cli.main(argv + ["--config", str(config), "--epochs", "1", "--text-encoder", "none", "--no-text"]) == 0
+    assert cli.main(argv + ["--config", config, "--epochs", "1", "--text-encoder", "none", "--no-text"]) == 0
     trained = capsys.readouterr().out
     saved = json.loads((model_dir / "config.json").read_text())
     assert saved["data"]["scenario_sources"] == {"books": BOOKS, "films": FILMS}

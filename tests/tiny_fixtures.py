@@ -7,6 +7,7 @@ module name, since `conftest` is ambiguous once several test folders have one.
 """
 
 import copy
+import json
 import os
 import pathlib
 
@@ -55,6 +56,21 @@ TINY_CONFIG_VALUES = {
     # Early stopping off: tests that train a fixed number of epochs; tests of early stopping turn it on.
     "train": {"epochs": 2, "batch_size": 8, "learning_rate": 0.01, "verbose": 0, "early_stopping_patience": 0},
 }
+
+
+# CLI tests that train through `tfrec-llm train`: a small built-in world and a `--config` of tiny towers.
+SMALL_BUILTIN = "builtin:num_items=100,num_users=60,num_interactions=600"
+TINY_CLI_CONFIG_VALUES = {
+    "data": {"max_history": 5},
+    "model": {"embedding_dim": 8, "lstm_units": 8},
+    "train": {"batch_size": 32, "verbose": 0, "early_stopping_patience": 0},
+}
+
+
+def write_tiny_cli_config(path) -> str:
+    """Writes `TINY_CLI_CONFIG_VALUES` as JSON to `path` (for `--config`); returns the path as str."""
+    pathlib.Path(path).write_text(json.dumps(TINY_CLI_CONFIG_VALUES), encoding="utf-8")
+    return str(path)
 
 
 def make_tiny_config(**section_overrides) -> ExperimentConfig:
